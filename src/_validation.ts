@@ -1,0 +1,50 @@
+import { IConstruct } from 'constructs';
+
+/**
+ * Synth-time errors. Every message names the construct path, the offending
+ * value and the fix, so a user can act on it without reading our source.
+ */
+export function fail(scope: IConstruct, problem: string, fix: string): never {
+  throw new Error(`${scope.node.path}: ${problem}. ${fix}`);
+}
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** A Kubernetes object or port name: a DNS-1123 label (at most 63 characters). */
+export function validateDnsLabel(scope: IConstruct, what: string, value: string): void {
+  if (value.length > 63 || !DNS1123_LABEL.test(value)) {
+    fail(scope, `${what} "${value}" is not a DNS-1123 label`,
+      'Use at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit');
+  }
+}
+
+/** A host name: a DNS-1123 subdomain (at most 253 characters), and not an IP address. */
+export function validateHostName(scope: IConstruct, what: string, value: string): void {
+  if (isIpAddress(value)) {
+    fail(scope, `${what} "${value}" is an IP address, not a DNS name`,
+      'Give IP addresses as addresses (they become an EndpointSlice), or give a DNS name here');
+  }
+  if (value.length > 253 || !DNS1123_SUBDOMAIN.test(value)) {
+    fail(scope, `${what} "${value}" is not a valid DNS name`,
+      'Use lower-case letters, digits, "-" and "." (a DNS-1123 subdomain, at most 253 characters)');
+  }
+}
+
+/** A TCP/UDP port number. */
+export function validatePort(scope: IConstruct, what: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1 || value > 65535) {
+    fail(scope, `${what} ${value} is out of range`, 'Use a whole number from 1 to 65535');
+  }
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** True for a dotted IPv4 address or an IPv6 address. */
+export function isIpAddress(value: string): boolean {
+  return IPV4.test(value) || (value.includes(':') && /^[0-9a-fA-F:.]+$/.test(value));
+}
+
+export function isIpv4(value: string): boolean {
+  return IPV4.test(value);
+}
