@@ -41,10 +41,6 @@ const project = new cdk8s.ConstructLibraryCdk8s({
       modulePathIgnorePatterns: ['<rootDir>/runtime/', '<rootDir>/dist/'],
     },
   },
-  tsconfigDev: {
-    include: ['examples/**/*.ts', 'scripts/**/*.ts'],
-    compilerOptions: {},
-  },
   gitignore: ['/runtime/lib/', '/runtime/coverage/', '/.tmp/'],
 });
 
@@ -120,7 +116,7 @@ project.testTask.exec('npx projen test', { cwd: 'runtime' });
 // Every example app, synthesised to dist/examples/<name>.k8s.yaml.
 project.addTask('synth', {
   description: 'Synthesise every app in examples/ to dist/examples/<name>.k8s.yaml',
-  exec: 'ts-node --project tsconfig.dev.json scripts/synth-examples.ts',
+  exec: 'ts-node --project test/tsconfig.json scripts/synth-examples.ts',
 });
 
 project.synth();
