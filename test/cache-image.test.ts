@@ -1,0 +1,26 @@
+import { libraryVersion } from '../src/_version';
+import { CacheImage } from '../src/cache-image';
+
+const DEFAULT_CACHE_REPOSITORY = CacheImage.DEFAULT_REPOSITORY;
+
+const pkgVersion: string = require('../package.json').version;
+
+test('the default image is pinned to the library version', () => {
+  expect(libraryVersion()).toBe(pkgVersion);
+  expect(CacheImage.default().reference).toBe(`${DEFAULT_CACHE_REPOSITORY}:${pkgVersion}`);
+});
+
+test('a mirror keeps the version; tags and digests override it', () => {
+  expect(CacheImage.fromRepository('registry.example.com:5000/mirror/state-cache').reference)
+    .toBe(`registry.example.com:5000/mirror/state-cache:${pkgVersion}`);
+  expect(CacheImage.fromTag('1.2.3').reference).toBe(`${DEFAULT_CACHE_REPOSITORY}:1.2.3`);
+  const digest = 'sha256:' + 'a'.repeat(64);
+  expect(CacheImage.fromDigest(digest, 'registry.example.com/state-cache').reference)
+    .toBe(`registry.example.com/state-cache@${digest}`);
+});
+
+test('latest, malformed digests and repositories are refused with the fix', () => {
+  expect(() => CacheImage.fromTag('latest')).toThrow(`CacheImage: tag "latest" is not allowed. Pin a version tag such as "${pkgVersion}" (never "latest"), or use CacheImage.fromDigest`);
+  expect(() => CacheImage.fromDigest('sha256:abc')).toThrow('CacheImage: digest "sha256:abc" is not a sha256 digest. Give "sha256:" followed by 64 lower-case hex digits');
+  expect(() => CacheImage.fromRepository('Registry/State Cache')).toThrow('CacheImage: repository "Registry/State Cache" is not a valid image repository');
+});
