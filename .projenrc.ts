@@ -41,7 +41,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
       modulePathIgnorePatterns: ['<rootDir>/runtime/', '<rootDir>/dist/'],
     },
   },
-  gitignore: ['/runtime/lib/', '/runtime/coverage/', '/.tmp/'],
+  // node_modules without a trailing slash also ignores a linked node_modules.
+  gitignore: ['/runtime/lib/', '/runtime/coverage/', '/.tmp/', 'node_modules'],
 });
 
 project.npmignore?.exclude('/runtime/', '/examples/', '/scripts/', '/docs/', '/.ci/');
