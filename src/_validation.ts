@@ -1,3 +1,4 @@
+import { isIP } from 'net';
 import { IConstruct } from 'constructs';
 
 /**
@@ -47,4 +48,35 @@ export function isIpAddress(value: string): boolean {
 
 export function isIpv4(value: string): boolean {
   return IPV4.test(value);
+}
+
+/** True for a DNS-1123 subdomain (Kubernetes object names such as Secrets and SecretStores). */
+export function isDnsSubdomain(value: string): boolean {
+  return value.length <= 253 && DNS1123_SUBDOMAIN.test(value);
+}
+
+/**
+ * A CIDR block for a NetworkPolicy ipBlock: an IPv4 or IPv6 address, "/", a
+ * prefix length in range, and no host bits set for IPv4 (a sign of a typo).
+ * Returns 4 or 6.
+ */
+export function validateCidr(scope: IConstruct, what: string, value: string): number {
+  const [address, prefix, extra] = value.split('/');
+  const family = isIP(address ?? '');
+  const bits = Number(prefix);
+  const max = family === 6 ? 128 : 32;
+  if (extra !== undefined || family === 0 || prefix === undefined || !/^\d{1,3}$/.test(prefix) || bits > max) {
+    fail(scope, `${what} "${value}" is not a CIDR block`,
+      'Write an address and a prefix length, e.g. "10.20.0.0/16" or "2001:db8::/64"');
+  }
+  if (family === 4) {
+    const n = address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
+    const hostBits = bits === 32 ? 0 : n % 2 ** (32 - bits);
+    if (hostBits !== 0) {
+      const network = n - hostBits;
+      const dotted = [24, 16, 8, 0].map((shift) => Math.floor(network / 2 ** shift) % 256).join('.');
+      fail(scope, `${what} "${value}" has host bits set`, `Use the network address, "${dotted}/${bits}"`);
+    }
+  }
+  return family;
 }

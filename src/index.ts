@@ -1,1 +1,4 @@
 export * from './cache-image';
+export * from './database-engine';
+export * from './database-credentials';
+export * from './external-database';
