@@ -521,6 +521,12 @@ export class ExternalDatabase extends Construct implements IExternalDatabase {
       fail(this, `workload ${workload.node.path} is in namespace "${workloadNamespace}", but the database Service has no namespace`,
         `Give the ExternalDatabase namespace "${workloadNamespace}" (or put both in a chart with that namespace)`);
     }
+    if (workloadNamespace !== this.namespace) {
+      // secretKeyRefs and volumes resolve in the pod's own namespace.
+      fail(this, `workload ${workload.node.path} is in namespace ${workloadNamespace === undefined ? '(none)' : `"${workloadNamespace}"`}, `
+        + `but the database is in "${this.namespace}"`,
+      'Pods read the credentials and CA Secrets from their own namespace: create the ExternalDatabase in the namespace of the workloads that connect to it');
+    }
     const containers = options.containers ?? workload.containers;
     if (containers.length === 0) {
       fail(this, `workload ${workload.node.path} has no containers to connect`, 'Add its containers before calling connect()');

@@ -588,6 +588,14 @@ describe('bad input fails at synth with the construct path, the value and the fi
       + 'Give the ExternalDatabase namespace "payments" (or put both in a chart with that namespace)');
   });
 
+  test('a workload in another namespace than the database', () => {
+    const c = chart('shop');
+    const db = new ExternalDatabase(c, 'orders', pgProps(c));
+    expect(() => db.connect(app(c, 'app', 'payments'))).toThrow(
+      'test/orders: workload test/app is in namespace "payments", but the database is in "shop". '
+      + 'Pods read the credentials and CA Secrets from their own namespace: create the ExternalDatabase in the namespace of the workloads that connect to it');
+  });
+
   test('neither env nor serviceBinding', () => {
     const c = chart('shop');
     const db = new ExternalDatabase(c, 'orders', pgProps(c));
