@@ -412,6 +412,86 @@ describe('connect()', () => {
   });
 });
 
+describe('the typed connection other constructs read', () => {
+  test('exposes host, port, database, TLS, CA and credential references', () => {
+    const c = chart('shop');
+    const caSecret = secretOf(c, 'rds-ca');
+    const credentials = secretOf(c);
+    const db = new ExternalDatabase(c, 'orders', pgProps(c, {
+      credentials: DatabaseCredentials.fromSecret(credentials, { usernameKey: 'user', passwordKey: 'pass' }),
+      tlsCa: DatabaseCa.fromSecret(caSecret, 'ca.pem'),
+    }));
+    expect(db.connection).toEqual({
+      engine: DatabaseEngine.POSTGRESQL,
+      host: 'orders.abc123.eu-west-1.rds.amazonaws.com',
+      port: 5432,
+      databaseName: 'orders',
+      tlsMode: TlsMode.POSTGRES_VERIFY_FULL,
+      caSecret,
+      caKey: 'ca.pem',
+      usesSystemTrustStore: false,
+      credentialsSecret: credentials,
+      usernameKey: 'user',
+      passwordKey: 'pass',
+      egressCidrs: ['10.20.0.0/16'],
+    });
+  });
+
+  test('for IP addresses the port is the Service port, not the database port', () => {
+    const c = chart('shop');
+    const db = new ExternalDatabase(c, 'orders', pgProps(c, {
+      endpoint: DatabaseEndpoint.fromIpAddresses(['10.0.0.7']),
+      port: 6432,
+      servicePort: 5432,
+      tlsMode: TlsMode.POSTGRES_VERIFY_CA,
+      egressCidrs: undefined,
+    }));
+    expect(db.connection.host).toBe('orders-db.shop.svc');
+    expect(db.connection.port).toBe(5432);
+    expect(db.port).toBe(6432);
+    expect(db.connection.egressCidrs).toEqual(['10.0.0.7/32']);
+  });
+});
+
+describe('connect() with chosen containers', () => {
+  test('an init container (e.g. migrations) gets the variables, the other containers do not', () => {
+    const c = chart('shop');
+    const db = new ExternalDatabase(c, 'orders', pgProps(c));
+    const workload = app(c);
+    const migrate = workload.addInitContainer({
+      name: 'migrate',
+      image: 'ghcr.io/example/orders-migrations:1.4.2',
+      resources: {
+        cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.millis(500) },
+        memory: { request: Size.mebibytes(128), limit: Size.mebibytes(256) },
+        ephemeralStorage: { request: Size.gibibytes(1), limit: Size.gibibytes(2) },
+      },
+      securityContext: {
+        user: 10001,
+        group: 10001,
+        ensureNonRoot: true,
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: [kplus.Capability.ALL] },
+        seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
+      },
+    });
+    db.connect(workload, { containers: [migrate] });
+    const pod = byKind(synthAndCheck(c), 'Deployment')[0].spec.template.spec;
+    expect(pod.initContainers[0].env.map((e: any) => e.name)).toContain('PGPASSWORD');
+    expect(pod.initContainers[0].volumeMounts).toEqual([{ name: 'orders-db-ca', mountPath: '/var/run/secrets/cdk8s-state/databases/orders-db', readOnly: true }]);
+    expect(pod.containers[0].env).toBeUndefined();
+  });
+
+  test('a container of another workload is refused', () => {
+    const c = chart('shop');
+    const db = new ExternalDatabase(c, 'orders', pgProps(c));
+    const other = app(c, 'other');
+    expect(() => db.connect(app(c), { containers: [other.containers[0]] })).toThrow(
+      'test/orders: container "app" does not belong to workload test/app. Pass containers of that workload only');
+  });
+});
+
 describe('bad input fails at synth with the construct path, the value and the fix', () => {
   function make(overrides: (c: Chart) => Partial<ExternalDatabaseProps>, ns = 'shop'): () => ExternalDatabase {
     return () => {
