@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { libraryVersion } from '../src/_version';
 import { CacheImage } from '../src/cache-image';
 
 const DEFAULT_CACHE_REPOSITORY = CacheImage.DEFAULT_REPOSITORY;
 
-const pkgVersion: string = require('../package.json').version;
+const pkgVersion: string = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')).version;
 
 test('the default image is pinned to the library version', () => {
   expect(libraryVersion()).toBe(pkgVersion);
