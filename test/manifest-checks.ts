@@ -51,8 +51,8 @@ export function checkManifests(manifests: any[], options: CheckOptions = {}): Fi
       findings.push({ object: `?[${i}]`, path: '', rule: 'schema', message: `manifest ${i} is not a Kubernetes object (it needs string apiVersion and kind): ${JSON.stringify(m)?.slice(0, 80)}` });
       return;
     }
-    objects.push(m);
-    checkObject(m, findings);
+    // An object 1.28 does not serve cannot take part in the wiring (a policy/v1beta1 PDB protects nothing).
+    if (checkObject(m, findings)) objects.push(m);
   });
 
   const all = workloads(objects);
@@ -68,18 +68,18 @@ export function checkManifests(manifests: any[], options: CheckOptions = {}): Fi
   return skip.size === 0 ? findings : findings.filter((f) => !skip.has(f.rule) && !skip.has(`${f.rule}:${f.object}`));
 }
 
-/** Checks of one object on its own: schema, unknown fields, storage. */
-function checkObject(m: any, findings: Finding[]): void {
+/** Checks of one object on its own: schema, unknown fields, storage. False when Kubernetes 1.28 does not serve it. */
+function checkObject(m: any, findings: Finding[]): boolean {
   const object = objectId(m);
   const props = propsTypeOf(m.apiVersion, m.kind);
   if (!props) {
     if (isBuiltInGroup(m.apiVersion)) {
       findings.push({ object, path: 'apiVersion', rule: 'schema', message: `Kubernetes 1.28 does not serve kind ${m.kind} in ${m.apiVersion} (removed, misspelt or newer than 1.28)` });
-      return;
+      return false;
     }
     findings.push(...customResourceFindings(object, m));
     if (isPlainObject(m.metadata)) unknownFields(object, m.metadata, OBJECT_META, ['metadata'], findings);
-    return;
+    return true;
   }
   findings.push(...(schemaFindings(object, m) ?? []));
   // The props types list everything but the type meta; status is server-written and ignored on apply.
@@ -88,6 +88,7 @@ function checkObject(m: any, findings: Finding[]): void {
 
   if (m.kind === 'PersistentVolume' && isPlainObject(m.spec)) removedVolumeFindings(object, m.spec, ['spec'], findings);
   if (m.kind === 'StorageClass') provisionerFindings(object, m, findings);
+  return true;
 }
 
 /** Synthesises a chart and fails the test listing every finding. Returns the manifests. */
