@@ -5,7 +5,7 @@
  */
 import { ApiObject, Chart, Duration, JsonPatch, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { checkManifests, expectNoFindings, Finding, synthAndCheck } from './manifest-checks';
+import { checkManifests, expectNoFindings, Finding, RULES, synthAndCheck } from './manifest-checks';
 
 const LABELS = Object.freeze({ 'app.kubernetes.io/name': 'web', 'app.kubernetes.io/instance': 'shop' });
 
@@ -863,6 +863,13 @@ const cases: RuleCase[] = [
     passes: (ms) => { delete ms[3].spec.selector; },
   },
   {
+    name: 'target-port: a port name the selected pods do not have',
+    breaks: (ms) => { ms[3].spec.ports[0].targetPort = 'web'; },
+    expected: ['target-port Service/web spec.ports[0].targetPort'],
+    message: 'targetPort "web" is not a port name of the pods this Service selects (names: http, cache-http); name the container port or use its number',
+    passes: (ms) => { ms[3].spec.ports.push({ name: 'cache', port: 6380, targetPort: 'cache-http' }, { name: 'metrics', port: 9090, targetPort: 9090 }); },
+  },
+  {
     name: 'grace-period: zero',
     breaks: (ms) => { podOf(ms).terminationGracePeriodSeconds = 0; },
     expected: [`grace-period Deployment/web ${POD}.terminationGracePeriodSeconds`],
@@ -980,6 +987,18 @@ describe('options and reporting', () => {
     expect(checkManifests(ms, { skip: ['literal-secret:Secret/dev-creds'] })).toEqual([]);
     expect(summary(checkManifests(ms, { skip: ['literal-secret:Secret/other'] }))).toEqual(['literal-secret Secret/dev-creds stringData.password']);
     expect(checkManifests(ms, { skip: ['literal-secret'] })).toEqual([]);
+  });
+
+  test('skipping a rule that does not exist is an error, not a silent no-op', () => {
+    expect(() => checkManifests(baseline(), { skip: ['literal-secrets:Secret/dev-creds'] })).toThrow(
+      `manifest checks: cannot skip "literal-secrets:Secret/dev-creds": no rule "literal-secrets" (rules: ${RULES.join(', ')})`,
+    );
+  });
+
+  test('every rule id has a breaking case in this file', () => {
+    const covered = new Set(cases.flatMap((c) => c.expected.map((e) => e.split(' ')[0])));
+    for (const rule of ['schema', 'unknown-field', 'removed-volume', 'intree-provisioner']) covered.add(rule); // their own describe blocks
+    expect([...RULES].filter((r) => !covered.has(r))).toEqual([]);
   });
 
   test('expectNoFindings lists every finding with object, path and rule', () => {

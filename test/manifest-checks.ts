@@ -16,7 +16,8 @@
  *   `drop-all`, `seccomp`; per pod: `automount-token`, `spread`,
  *   `network-policy`, `grace-period`; per output: `pdb`, `pdb-disruptions`,
  *   `literal-secret`.
- * - wiring: `selector-labels`, `headless-service`, `selects-nothing`.
+ * - wiring: `selector-labels`, `headless-service`, `selects-nothing`,
+ *   `target-port` (a Service's named targetPort is a port of its pods).
  *
  * Probes are not required on the main containers of Jobs and CronJobs (they
  * run to completion); PDBs and spreading apply to replicated controllers
@@ -30,6 +31,15 @@ import { provisionerFindings, removedVolumeFindings } from './manifest-checks/st
 import { Finding, isPlainObject, objectId } from './manifest-checks/util';
 
 export type { Finding } from './manifest-checks/util';
+
+/** Every rule id a finding can carry. */
+export const RULES: readonly string[] = [
+  'schema', 'unknown-field', 'removed-volume', 'intree-provisioner',
+  'requests', 'memory-limit', 'ephemeral-storage', 'image-tag', 'readiness-probe', 'liveness-probe', 'probe-port',
+  'run-as-non-root', 'high-uid', 'read-only-root', 'privilege-escalation', 'privileged', 'drop-all', 'seccomp',
+  'automount-token', 'pdb', 'pdb-disruptions', 'spread', 'network-policy', 'literal-secret',
+  'selector-labels', 'headless-service', 'selects-nothing', 'target-port', 'grace-period',
+];
 
 /** What a caller deliberately opts out of. */
 export interface CheckOptions {
@@ -65,6 +75,11 @@ export function checkManifests(manifests: any[], options: CheckOptions = {}): Fi
   outputFindings(objects, all, findings);
 
   const skip = new Set(options.skip ?? []);
+  for (const s of skip) {
+    if (!RULES.includes(s.split(':')[0])) {
+      throw new Error(`manifest checks: cannot skip "${s}": no rule "${s.split(':')[0]}" (rules: ${RULES.join(', ')})`);
+    }
+  }
   return skip.size === 0 ? findings : findings.filter((f) => !skip.has(f.rule) && !skip.has(`${f.rule}:${f.object}`));
 }
 

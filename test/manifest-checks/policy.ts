@@ -396,9 +396,23 @@ export function outputFindings(manifests: any[], all: Workload[], out: Finding[]
     const object = objectId(m);
     // every Service with a selector selects some pod template in the output
     if (m.kind === 'Service' && isPlainObject(m.spec?.selector) && Object.keys(m.spec.selector).length > 0 && m.spec.type !== 'ExternalName') {
-      if (!all.some((w) => w.namespace === namespaceOf(m) && mapSelectorMatches(m.spec.selector, w.labels))) {
+      const selected = all.filter((w) => w.namespace === namespaceOf(m) && mapSelectorMatches(m.spec.selector, w.labels));
+      if (selected.length === 0) {
         out.push({ object, path: 'spec.selector', rule: 'selects-nothing', message: `selector ${JSON.stringify(m.spec.selector)} selects no pod template in the output, so the Service has no endpoints` });
       }
+      // a named targetPort must be a port name of the pods it selects
+      const named = new Set(selected.flatMap((w) => [...(w.podSpec.containers ?? []), ...(w.podSpec.initContainers ?? [])])
+        .flatMap((c: any) => (Array.isArray(c?.ports) ? c.ports : []).map((p: any) => p?.name)));
+      (Array.isArray(m.spec.ports) ? m.spec.ports : []).forEach((p: any, i: number) => {
+        if (selected.length > 0 && typeof p?.targetPort === 'string' && !named.has(p.targetPort)) {
+          out.push({
+            object,
+            path: formatPath(['spec', 'ports', i, 'targetPort']),
+            rule: 'target-port',
+            message: `targetPort "${p.targetPort}" is not a port name of the pods this Service selects (names: ${[...named].filter(Boolean).join(', ') || 'none'}); name the container port or use its number`,
+          });
+        }
+      });
     }
     // 20 no literal secrets in the output
     if (m.kind === 'Secret') {

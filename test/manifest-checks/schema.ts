@@ -26,6 +26,17 @@ type Validator = ((data: unknown) => boolean) & { errors?: AjvError[] | null };
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const NodeModule: { _load(request: string, parent: unknown, isMain: boolean): any } = require('node:module');
 
+function loadEsm(file: string): any {
+  try {
+    return NodeModule._load(file, null, false);
+  } catch (e: any) {
+    if (e?.code === 'ERR_REQUIRE_ESM') {
+      throw new Error(`manifest checks: this Node (${process.version}) cannot require ES modules, which kubernetes-models is; use Node 20.19+ or 22.12+`);
+    }
+    throw e;
+  }
+}
+
 let modelsDir: string | undefined;
 const validators = new Map<string, Validator | null>();
 
@@ -63,7 +74,7 @@ function validatorFor(apiVersion: string, kind: string): Validator | null {
     // Each model module imports its validator: import{validate}from"../../_schemas/IoK8sApiAppsV1Deployment.js"
     const schema = model && /import\{validate\}from"([^"]+_schemas\/\w+\.js)"/.exec(model);
     if (schema) {
-      const loaded = NodeModule._load(join(dirname(modelFile), schema[1]), null, false);
+      const loaded = loadEsm(join(dirname(modelFile), schema[1]));
       if (typeof loaded?.validate !== 'function') {
         throw new Error(`manifest checks: ${schema[1]} from kubernetes-models exports no validate function`);
       }
