@@ -817,7 +817,24 @@ const cases: RuleCase[] = [
     breaks: (ms) => { sidecar(ms).env = [{ name: 'STORE_API_KEY', value: 'k-123' }, { name: 'authToken', value: 't-456' }]; },
     expected: [`literal-secret Deployment/web ${SIDECAR}.env[0].value`, `literal-secret Deployment/web ${SIDECAR}.env[1].value`],
     message: 'native sidecar "state-cache" env STORE_API_KEY looks like a secret',
-    passes: (ms) => { sidecar(ms).env = [{ name: 'STORE_API_KEY_FILE', value: '/bindings/store/api-key' }, { name: 'TOKEN_TTL', value: '60' }, { name: 'KEY_PREFIX', value: 'shop:' }]; },
+    passes: (ms) => {
+      sidecar(ms).env = [
+        { name: 'STORE_API_KEY_FILE', value: '/bindings/store/api-key' },
+        { name: 'TOKEN_TTL', value: '60' },
+        { name: 'KEY_PREFIX', value: 'shop:' },
+        { name: 'AUTH_ENABLED', value: 'true' },
+        { name: 'PASSWORD', value: '' },
+        { name: 'STORE_TOKEN', value: '$(STORE_TOKEN_FROM_SECRET)' },
+        { name: 'TOKEN_URL', value: 'https://auth.example.com/token' },
+      ];
+    },
+  },
+  {
+    name: 'literal-secret: a password in a Redis URL under an innocent name',
+    breaks: (ms) => { sidecar(ms).env = [{ name: 'UPSTREAM', value: 'rediss://:s3cret@cache.example.com:6380/0' }]; },
+    expected: [`literal-secret Deployment/web ${SIDECAR}.env[0].value`],
+    message: 'native sidecar "state-cache" env UPSTREAM has a password inside a URL; use valueFrom.secretKeyRef or mount the Secret as a file',
+    passes: (ms) => { sidecar(ms).env = [{ name: 'UPSTREAM', value: 'rediss://:$(UPSTREAM_PASSWORD)@cache.example.com:6380/0' }]; },
   },
   {
     name: 'literal-secret: a password inside a URL',
@@ -1028,12 +1045,16 @@ describe('options and reporting', () => {
         ms.push(m);
       }
     }
-    checkManifests(ms); // warm: validators loaded, field tree parsed
-    const runs = 20;
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < runs; i++) expect(checkManifests(ms)).toEqual([]);
-    const perRun = Number(process.hrtime.bigint() - start) / 1e6 / runs;
-    expect(perRun).toBeLessThan(25);
+    expect(ms).toHaveLength(32);
+    expect(checkManifests(ms)).toEqual([]); // warm: validators loaded, field tree parsed
+    // The fastest of 20 runs: the machine is shared, so slower runs measure the neighbours, not the checks.
+    let fastest = Infinity;
+    for (let i = 0; i < 20; i++) {
+      const start = process.hrtime.bigint();
+      checkManifests(ms);
+      fastest = Math.min(fastest, Number(process.hrtime.bigint() - start) / 1e6);
+    }
+    expect(fastest).toBeLessThan(20);
   });
 });
 

@@ -238,8 +238,16 @@ function checkProbePort(c: any, probe: any, path: Segment[], name: string, which
 
 const SECRET_WORDS = /PASSWORD|PASSWD|SECRET|TOKEN|APIKEY|CREDENTIAL|PRIVATEKEY/;
 const SECRET_TOKENS = new Set(['KEY', 'PASS', 'PWD', 'AUTH', 'DSN']);
-/** Names that point at a secret rather than hold it (PGPASSWORD_FILE, TOKEN_PATH, API_KEY_ID). */
-const POINTER_TOKENS = new Set(['FILE', 'PATH', 'DIR', 'FILENAME', 'NAME', 'ENV', 'VAR', 'REF', 'ID', 'KIND', 'TYPE', 'PREFIX', 'HEADER', 'TTL', 'TIMEOUT']);
+/**
+ * Last words of names that point at a secret or describe it rather than hold
+ * it (PGPASSWORD_FILE, TOKEN_TTL, AUTH_ENABLED, API_KEY_ID); a URL in them is
+ * still checked for credentials.
+ */
+const POINTER_TOKENS = new Set([
+  'FILE', 'FILENAME', 'PATH', 'DIR', 'NAME', 'ENV', 'VAR', 'REF', 'ID', 'KIND', 'TYPE', 'PREFIX', 'HEADER',
+  'TTL', 'TIMEOUT', 'ENABLED', 'DISABLED', 'ENABLE', 'MODE', 'METHOD', 'ALGORITHM', 'SIZE', 'LENGTH', 'COUNT',
+  'HOST', 'PORT', 'URL', 'URI', 'ENDPOINT', 'USER', 'USERNAME', 'ISSUER', 'AUDIENCE', 'SCOPE',
+]);
 const ONLY_REFERENCES = /^(\$\([A-Za-z_][A-Za-z0-9_]*\))+$/;
 const URL_CREDENTIALS = /[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:([^@\s]+)@/i;
 
