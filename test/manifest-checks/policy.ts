@@ -22,7 +22,7 @@ export interface Workload {
   readonly labelsPath: Segment[];
   /** Desired pod count, for Deployment / StatefulSet / ReplicaSet / ReplicationController; 1 otherwise. */
   readonly replicas: number;
-  /** Whether rules 16-18 (PDB, disruptions, spread) apply: replicated controllers with more than one replica. */
+  /** Whether `pdb`, `pdb-disruptions` and `spread` apply: replicated controllers with more than one replica. */
   readonly multiReplica: boolean;
   /** Jobs and CronJobs: their main containers run to completion, so readiness / liveness do not apply to them. */
   readonly runsToCompletion: boolean;
@@ -76,7 +76,7 @@ type Report = (rule: string, path: Segment[], message: string) => void;
 
 const MIN_ID = 10000;
 
-/** Rules 1-14 for one container (main, native sidecar or ordinary init container). */
+/** The per-container rules, for a main container, a native sidecar or an ordinary init container. */
 function checkContainer(w: Workload, c: any, path: Segment[], role: 'container' | 'sidecar' | 'init', report: Report): void {
   if (!isPlainObject(c)) return;
   const name = `${role === 'container' ? 'container' : role === 'sidecar' ? 'native sidecar' : 'init container'} "${c.name}"`;
@@ -85,7 +85,7 @@ function checkContainer(w: Workload, c: any, path: Segment[], role: 'container' 
   const limits = isPlainObject(res.limits) ? res.limits : {};
   const resPath = [...path, 'resources'];
 
-  // 1 CPU and memory requests
+  // requests: CPU and memory
   for (const r of ['cpu', 'memory']) {
     if (requests[r] === undefined) {
       report('requests', [...resPath, 'requests', r], `${name} has no ${r} request; set resources.requests.${r} so the scheduler reserves it`);
@@ -99,12 +99,12 @@ function checkContainer(w: Workload, c: any, path: Segment[], role: 'container' 
     }
   };
   over('cpu', 'requests');
-  // 2 memory limit (a CPU limit is optional)
+  // memory-limit (a CPU limit is optional)
   if (limits.memory === undefined) {
     report('memory-limit', [...resPath, 'limits', 'memory'], `${name} has no memory limit; set resources.limits.memory so one container cannot exhaust the node`);
   }
   over('memory', 'memory-limit');
-  // 3 ephemeral storage
+  // ephemeral-storage: request and limit
   for (const kind of ['requests', 'limits'] as const) {
     if ((kind === 'requests' ? requests : limits)['ephemeral-storage'] === undefined) {
       report('ephemeral-storage', [...resPath, kind, 'ephemeral-storage'],
@@ -113,7 +113,7 @@ function checkContainer(w: Workload, c: any, path: Segment[], role: 'container' 
   }
   over('ephemeral-storage', 'ephemeral-storage');
 
-  // 4 pinned image
+  // image-tag: pinned, never latest
   const image = c.image;
   if (typeof image !== 'string' || image === '') {
     report('image-tag', [...path, 'image'], `${name} has no image; set a pinned image reference (repository:tag or @sha256 digest)`);
@@ -127,7 +127,7 @@ function checkContainer(w: Workload, c: any, path: Segment[], role: 'container' 
     }
   }
 
-  // 5-7 probes
+  // readiness-probe, liveness-probe, probe-port
   const probes = ['startupProbe', 'readinessProbe', 'livenessProbe'] as const;
   if (role === 'init') {
     // The API server rejects probes on init containers that are not native sidecars.
@@ -156,7 +156,7 @@ function checkContainer(w: Workload, c: any, path: Segment[], role: 'container' 
     report('schema', [...path, 'restartPolicy'], `${name}: restartPolicy is allowed only on init containers (restartPolicy: Always makes a native sidecar)`);
   }
 
-  // 8-14 security context
+  // run-as-non-root, high-uid, read-only-root, privilege-escalation, privileged, drop-all, seccomp
   const pod = isPlainObject(w.podSpec.securityContext) ? w.podSpec.securityContext : {};
   const sc = isPlainObject(c.securityContext) ? c.securityContext : {};
   const scPath = [...path, 'securityContext'];
@@ -202,7 +202,7 @@ function checkContainer(w: Workload, c: any, path: Segment[], role: 'container' 
       `${name} ${seccompType ? `uses seccomp profile ${JSON.stringify(seccompType)}` : 'sets no seccomp profile (Unconfined by default)'}; set seccompProfile.type: RuntimeDefault (container or pod securityContext)`);
   }
 
-  // 20 secrets never as literal env values
+  // literal-secret: secrets never as literal env values
   if (Array.isArray(c.env)) {
     c.env.forEach((e: any, i: number) => {
       if (!isPlainObject(e) || typeof e.value !== 'string') return;
@@ -219,7 +219,7 @@ function handlerOf(probe: any): unknown {
   return { exec: probe.exec, httpGet: probe.httpGet, tcpSocket: probe.tcpSocket, grpc: probe.grpc };
 }
 
-/** Rule 7: a probe's port is one of the container's ports, by number or by name. */
+/** probe-port: a probe's port is one of the container's ports, by number or by name. */
 function checkProbePort(c: any, probe: any, path: Segment[], name: string, which: string, report: Report): void {
   const ports: any[] = Array.isArray(c.ports) ? c.ports : [];
   for (const handler of ['httpGet', 'tcpSocket', 'grpc']) {
@@ -264,7 +264,7 @@ export function literalSecretProblem(name: unknown, value: string): string | und
   return undefined;
 }
 
-/** Rules 1-15 and 20 for every container of every workload, and the pod-level rules. */
+/** The per-container rules for every container of a workload, then the pod-level rules and its wiring. */
 export function workloadFindings(w: Workload, manifests: any[], out: Finding[]): void {
   const report: Report = (rule, path, message) => out.push({ object: w.object, path: formatPath(path), rule, message });
   const spec = w.podSpec;
@@ -273,13 +273,13 @@ export function workloadFindings(w: Workload, manifests: any[], out: Finding[]):
   const inits: any[] = Array.isArray(spec.initContainers) ? spec.initContainers : [];
   inits.forEach((c, i) => checkContainer(w, c, [...w.specPath, 'initContainers', i], c?.restartPolicy === 'Always' ? 'sidecar' : 'init', report));
 
-  // 9 the pod's fsGroup is a GID too
+  // high-uid: the pod's fsGroup is a GID too
   const fsGroup = spec.securityContext?.fsGroup;
   if (typeof fsGroup === 'number' && fsGroup <= MIN_ID) {
     report('high-uid', [...w.specPath, 'securityContext', 'fsGroup'], `fsGroup ${fsGroup} is a low GID; use one above ${MIN_ID}`);
   }
 
-  // 15 no service account token, unless the pod's ServiceAccount in the output already turns it off
+  // automount-token: none, unless the pod's ServiceAccount in the output already turns it off
   if (spec.automountServiceAccountToken !== false) {
     const saName = spec.serviceAccountName ?? spec.serviceAccount ?? 'default';
     const sa = manifests.find((m) => m?.kind === 'ServiceAccount' && m.metadata?.name === saName && namespaceOf(m) === w.namespace);
@@ -294,13 +294,13 @@ export function workloadFindings(w: Workload, manifests: any[], out: Finding[]):
       'terminationGracePeriodSeconds: 0 kills the pod without SIGTERM handling (in-flight writes and the cache flush are lost); allow time to drain');
   }
 
-  // 18 spread replicas across nodes
+  // spread: replicas across nodes
   if (w.multiReplica && !spreads(spec, w.labels)) {
     report('spread', [...w.specPath, 'topologySpreadConstraints'],
       `${w.replicas} replicas without pod anti-affinity or a topology spread constraint that selects these pods can all land on one node; add one that selects the pod labels`);
   }
 
-  // 19 a NetworkPolicy selects every pod
+  // network-policy: one selects every pod
   const policed = manifests.some((m) => m?.kind === 'NetworkPolicy' && namespaceOf(m) === w.namespace && labelSelectorMatches(m.spec?.podSelector, w.labels));
   if (!policed) {
     report('network-policy', w.labelsPath, 'no NetworkPolicy in the output selects these pods, so all traffic is allowed; add one whose podSelector matches the pod labels');
@@ -335,7 +335,7 @@ export function workloadFindings(w: Workload, manifests: any[], out: Finding[]):
   }
 }
 
-/** Rule 18: anti-affinity or topology spread whose selector matches the pod's own labels. */
+/** spread: anti-affinity or topology spread whose selector matches the pod's own labels. */
 function spreads(spec: any, labels: Record<string, string> | undefined): boolean {
   const anti = spec.affinity?.podAntiAffinity;
   const terms = [
@@ -354,12 +354,12 @@ function scaled(value: unknown, replicas: number): number | undefined {
   return undefined;
 }
 
-/** Rules 16-17, PDBs and Services that select nothing, and Secrets / ConfigMaps with literal secrets. */
+/** pdb, pdb-disruptions, PDBs and Services that select nothing, named target ports, and Secrets / ConfigMaps with literal secrets. */
 export function outputFindings(manifests: any[], all: Workload[], out: Finding[]): void {
   const pdbs = manifests.filter((m) => m?.kind === 'PodDisruptionBudget' && isPlainObject(m.spec));
   const selectedBy = (pdb: any) => all.filter((w) => namespaceOf(pdb) === w.namespace && labelSelectorMatches(pdb.spec.selector, w.labels));
 
-  // 16 a PDB for every multi-replica workload
+  // pdb: one for every multi-replica workload
   for (const w of all.filter((x) => x.multiReplica)) {
     if (!pdbs.some((p) => namespaceOf(p) === w.namespace && labelSelectorMatches(p.spec.selector, w.labels))) {
       out.push({
@@ -378,7 +378,7 @@ export function outputFindings(manifests: any[], all: Workload[], out: Finding[]
       out.push({ object, path: 'spec.selector', rule: 'selects-nothing', message: 'this PodDisruptionBudget selects no pod template in the output; its selector must match a workload\'s pod labels' });
       continue;
     }
-    // 17 allows disruptions and sets unhealthyPodEvictionPolicy
+    // pdb-disruptions: allows disruptions and sets unhealthyPodEvictionPolicy
     const replicas = selected.reduce((n, w) => n + w.replicas, 0);
     const { maxUnavailable, minAvailable } = pdb.spec;
     if (maxUnavailable !== undefined) {
@@ -422,7 +422,7 @@ export function outputFindings(manifests: any[], all: Workload[], out: Finding[]
         }
       });
     }
-    // 20 no literal secrets in the output
+    // literal-secret: none in the output
     if (m.kind === 'Secret') {
       for (const field of ['data', 'stringData']) {
         if (!isPlainObject(m[field])) continue;
