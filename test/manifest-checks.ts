@@ -54,6 +54,12 @@ export interface CheckOptions {
 
 /** Every problem found in a list of manifests (plain objects, as synthesised). */
 export function checkManifests(manifests: any[], options: CheckOptions = {}): Finding[] {
+  const skip = new Set(options.skip ?? []);
+  for (const s of skip) {
+    if (!RULES.includes(s.split(':')[0])) {
+      throw new Error(`manifest checks: cannot skip "${s}": no rule "${s.split(':')[0]}" (rules: ${RULES.join(', ')})`);
+    }
+  }
   const findings: Finding[] = [];
   const objects: any[] = [];
   manifests.forEach((m, i) => {
@@ -74,12 +80,6 @@ export function checkManifests(manifests: any[], options: CheckOptions = {}): Fi
   }
   outputFindings(objects, all, findings);
 
-  const skip = new Set(options.skip ?? []);
-  for (const s of skip) {
-    if (!RULES.includes(s.split(':')[0])) {
-      throw new Error(`manifest checks: cannot skip "${s}": no rule "${s.split(':')[0]}" (rules: ${RULES.join(', ')})`);
-    }
-  }
   return skip.size === 0 ? findings : findings.filter((f) => !skip.has(f.rule) && !skip.has(`${f.rule}:${f.object}`));
 }
 
@@ -113,6 +113,7 @@ export function synthAndCheck(chart: Chart, options?: CheckOptions): any[] {
   return manifests;
 }
 
+/** Fails the test listing every finding (object, path, rule, message), one per line. */
 export function expectNoFindings(manifests: any[], options?: CheckOptions): void {
   const findings = checkManifests(manifests, options);
   if (findings.length > 0) {
