@@ -80,3 +80,11 @@ export function validateCidr(scope: IConstruct, what: string, value: string): nu
   }
   return family;
 }
+
+/** An object name such as a PersistentVolumeClaim's or a CSI driver's: a DNS-1123 subdomain (at most 253 characters). */
+export function validateDnsSubdomain(scope: IConstruct, what: string, value: string): void {
+  if (!isDnsSubdomain(value)) {
+    fail(scope, `${what} "${value}" is not a DNS-1123 subdomain`,
+      'Use at most 253 lower-case letters, digits, "-" and ".", starting and ending with a letter or digit');
+  }
+}
