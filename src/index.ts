@@ -2,3 +2,4 @@ export * from './cache-image';
 export * from './database-engine';
 export * from './database-credentials';
 export * from './external-database';
+export * from './persistent-store';
