@@ -40,6 +40,16 @@ export interface StoreWorkloadMountOptions extends StoreMountOptions {
   readonly containers?: kplus.Container[];
 }
 
+/** How a workload attaches a Block store as a raw device. */
+export interface StoreDeviceOptions {
+  /**
+   * The containers that get the device.
+   *
+   * @default - every (non-init) container of the workload
+   */
+  readonly containers?: kplus.Container[];
+}
+
 /** A PersistentVolumeClaim that containers and workloads mount with checked access modes. */
 export interface IPersistentStore extends kplus.IStorage {
   /** The claim, for hand-written cdk8s-plus code. */
@@ -66,6 +76,13 @@ export interface IPersistentStore extends kplus.IStorage {
    * the new pod while the old one still holds the volume (Multi-Attach).
    */
   mountInto(workload: kplus.AbstractPod, path: string, options?: StoreWorkloadMountOptions): void;
+
+  /**
+   * Attaches a Block claim to the workload's containers as a raw device at
+   * `devicePath` (a `volumeDevices` entry, which cdk8s-plus has no API for),
+   * with the same workload checks as `mountInto`.
+   */
+  mountDeviceInto(workload: kplus.AbstractPod, devicePath: string, options?: StoreDeviceOptions): void;
 }
 
 /** Properties of a `PersistentStore`. */
@@ -282,6 +299,11 @@ export class PersistentStore extends Construct implements IPersistentStore {
   public mountInto(workload: kplus.AbstractPod, path: string, options: StoreWorkloadMountOptions = {}): void {
     this.mounter.mountInto(workload, path, options);
   }
+
+  /** @see IPersistentStore.mountDeviceInto */
+  public mountDeviceInto(workload: kplus.AbstractPod, devicePath: string, options: StoreDeviceOptions = {}): void {
+    this.mounter.mountDeviceInto(workload, devicePath, options);
+  }
 }
 
 class ImportedPersistentStore extends Construct implements IPersistentStore {
@@ -314,7 +336,14 @@ class ImportedPersistentStore extends Construct implements IPersistentStore {
   public mountInto(workload: kplus.AbstractPod, path: string, options: StoreWorkloadMountOptions = {}): void {
     this.mounter.mountInto(workload, path, options);
   }
+
+  public mountDeviceInto(workload: kplus.AbstractPod, devicePath: string, options: StoreDeviceOptions = {}): void {
+    this.mounter.mountDeviceInto(workload, devicePath, options);
+  }
 }
+
+/** Containers (by index) of each workload that already have a volumeDevices list. */
+const CONTAINERS_WITH_DEVICES = new WeakMap<kplus.AbstractPod, Set<number>>();
 
 /** A workload that mounts the claim, and whether it needs the claim to itself. */
 interface MountRecord {
@@ -363,10 +392,45 @@ class Mounter {
   }
 
   public mountInto(workload: kplus.AbstractPod, path: string, options: StoreWorkloadMountOptions): void {
-    const containers = options.containers ?? workload.containers;
+    for (const container of this.containersOf(workload, options.containers, 'mountInto')) {
+      this.mount(container, path, options, workload);
+    }
+  }
+
+  public mountDeviceInto(workload: kplus.AbstractPod, devicePath: string, options: StoreDeviceOptions): void {
+    const claim = this.claim.name;
+    if (this.volumeMode !== kplus.PersistentVolumeMode.BLOCK) {
+      fail(this.store, `the claim "${claim}" has volumeMode ${this.volumeMode} and cannot be attached as a device at ${devicePath}`,
+        'Mount it as a directory with mountInto, or request volumeMode BLOCK');
+    }
+    if (!devicePath.startsWith('/')) {
+      fail(this.store, `device path "${devicePath}" of the claim "${claim}" is not absolute`, 'Give an absolute path, e.g. /dev/xvda');
+    }
+    const containers = this.containersOf(workload, options.containers, 'mountDeviceInto');
+    this.checkWorkload(workload, this.readOnlyOnly);
+    const volume = this.asVolume();
+    if (!workload.volumes.includes(volume)) workload.addVolume(volume);
+    const withDevices = CONTAINERS_WITH_DEVICES.get(workload) ?? new Set<number>();
+    CONTAINERS_WITH_DEVICES.set(workload, withDevices);
+    const podSpec = podSpecPath(workload);
+    for (const container of containers) {
+      const index = workload.containers.indexOf(container);
+      const device = { name: volume.name, devicePath };
+      // cdk8s-plus containers have no volumeDevices: add the list, then append to it.
+      const op = withDevices.has(index)
+        ? JsonPatch.add(`${podSpec}/containers/${index}/volumeDevices/-`, device)
+        : JsonPatch.add(`${podSpec}/containers/${index}/volumeDevices`, [device]);
+      ApiObject.of(workload).addJsonPatch(op);
+      withDevices.add(index);
+    }
+  }
+
+  /** The containers to mount into: the given ones, which must belong to the workload, or all of them. */
+  private containersOf(workload: kplus.AbstractPod, given: kplus.Container[] | undefined, method: string): kplus.Container[] {
+    const containers = given ?? workload.containers;
     if (containers.length === 0) {
       fail(this.store, `${describe(workload)} has no containers to mount the claim "${this.claim.name}" into`,
-        'Add the workload\'s containers first, then call mountInto');
+        `Add the workload's containers first, then call ${method}`);
     }
     for (const container of containers) {
       if (!workload.containers.includes(container)) {
@@ -374,9 +438,7 @@ class Mounter {
           'Pass containers of that workload in options.containers, or leave it out to mount into all of them');
       }
     }
-    for (const container of containers) {
-      this.mount(container, path, options, workload);
-    }
+    return containers;
   }
 
   /** Checks what one container mount asks for; returns whether it is read-only. */
@@ -384,7 +446,7 @@ class Mounter {
     const claim = this.claim.name;
     if (this.volumeMode === kplus.PersistentVolumeMode.BLOCK) {
       fail(this.store, `the claim "${claim}" has volumeMode Block, a raw device, and cannot be mounted as a directory at ${path} in container "${container.name}"`,
-        'Use volumeMode FILE_SYSTEM to mount it, or attach the device with a volumeDevices entry (ApiObject.of(workload).addJsonPatch)');
+        'Attach it as a device with mountDeviceInto(workload, devicePath), or request volumeMode FILE_SYSTEM to mount it as a directory');
     }
     if (!path.startsWith('/')) {
       fail(this.store, `mount path "${path}" of the claim "${claim}" is not absolute`, 'Give an absolute path, e.g. /var/lib/data');
@@ -463,6 +525,13 @@ function podCount(workload: kplus.AbstractPod): number {
   }
   if (workload instanceof kplus.DaemonSet) return Infinity;
   return 1;
+}
+
+/** Where the pod spec sits in the workload's manifest. */
+function podSpecPath(workload: kplus.AbstractPod): string {
+  if (workload instanceof kplus.Pod) return '/spec';
+  if (workload instanceof kplus.CronJob) return '/spec/jobTemplate/spec/template/spec';
+  return '/spec/template/spec';
 }
 
 function describe(workload: kplus.AbstractPod): string {

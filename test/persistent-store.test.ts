@@ -470,6 +470,35 @@ describe('mounting into workloads', () => {
     expect(existing.claim.name).toBe('legacy-data');
   });
 
+  test('Block claims attach as raw devices (volumeDevices), two stores in one container, and in a bare Pod', () => {
+    const c = chart();
+    const ebs = StorageClass.awsEbs();
+    const wal = new PersistentStore(c, 'wal', { size: Size.gibibytes(4), accessModes: [RWOP], volumeMode: BLOCK, storageClass: ebs, metadata: { name: 'wal' } });
+    const data = new PersistentStore(c, 'data', { size: Size.gibibytes(40), volumeMode: BLOCK, storageClass: ebs, metadata: { name: 'data' } });
+    const deployment = secureDeployment(c, 'db', 1);
+    wal.mountDeviceInto(deployment, '/dev/xvdb');
+    data.mountDeviceInto(deployment, '/dev/xvdc');
+    const raw = PersistentStore.fromClaimName(c, 'raw', 'raw-disk', { accessModes: [RWO], volumeMode: BLOCK });
+    const pod = new kplus.Pod(c, 'probe', { securityContext: { user: 10001, group: 10001 }, containers: [secureContainer()] });
+    new kplus.NetworkPolicy(c, 'probe-policy', { selector: pod, ingress: { default: kplus.NetworkPolicyTrafficDefault.DENY } });
+    raw.mountDeviceInto(pod, '/dev/raw');
+    const manifests = synthAndCheck(c);
+    const spec = one(manifests, 'Deployment').spec;
+    expect(spec.strategy).toEqual({ type: 'Recreate' });
+    expect(spec.template.spec.containers[0].volumeDevices).toEqual([
+      { name: 'pvc-wal', devicePath: '/dev/xvdb' },
+      { name: 'pvc-data', devicePath: '/dev/xvdc' },
+    ]);
+    expect(spec.template.spec.containers[0].volumeMounts).toBeUndefined();
+    expect(spec.template.spec.volumes).toEqual([
+      { name: 'pvc-wal', persistentVolumeClaim: { claimName: 'wal', readOnly: false } },
+      { name: 'pvc-data', persistentVolumeClaim: { claimName: 'data', readOnly: false } },
+    ]);
+    const podSpec = one(manifests, 'Pod').spec;
+    expect(podSpec.containers[0].volumeDevices).toEqual([{ name: 'pvc-raw-disk', devicePath: '/dev/raw' }]);
+    expect(podSpec.volumes).toEqual([{ name: 'pvc-raw-disk', persistentVolumeClaim: { claimName: 'raw-disk', readOnly: false } }]);
+  });
+
   test('long claim names still give a valid pod volume name', () => {
     const c = chart();
     const name = 'a'.repeat(70);
@@ -642,7 +671,26 @@ describe('bad input is refused with the construct path, the value and the fix', 
       const deployment = secureDeployment(c, 'app', 1);
       expect(errorOf(() => store.mount(deployment.containers[0], '/data'))).toBe(
         'test/store: the claim "data" has volumeMode Block, a raw device, and cannot be mounted as a directory at /data in container "app". ' +
-        'Use volumeMode FILE_SYSTEM to mount it, or attach the device with a volumeDevices entry (ApiObject.of(workload).addJsonPatch)');
+        'Attach it as a device with mountDeviceInto(workload, devicePath), or request volumeMode FILE_SYSTEM to mount it as a directory');
+    });
+
+    test('a Filesystem claim attached as a device, and a relative device path', () => {
+      const { c, store } = setup();
+      const deployment = secureDeployment(c, 'app', 1);
+      expect(errorOf(() => store.mountDeviceInto(deployment, '/dev/xvdb'))).toBe(
+        'test/store: the claim "data" has volumeMode Filesystem and cannot be attached as a device at /dev/xvdb. ' +
+        'Mount it as a directory with mountInto, or request volumeMode BLOCK');
+      const block = new PersistentStore(c, 'block', { size: Size.gibibytes(1), volumeMode: BLOCK, storageClass: StorageClass.gcePd(), metadata: { name: 'raw' } });
+      expect(errorOf(() => block.mountDeviceInto(deployment, 'xvdb'))).toBe(
+        'test/block: device path "xvdb" of the claim "raw" is not absolute. Give an absolute path, e.g. /dev/xvda');
+    });
+
+    test('a Block claim on a 2-replica Deployment', () => {
+      const { c, store } = setup({ volumeMode: BLOCK, storageClass: StorageClass.awsEbs() });
+      const deployment = secureDeployment(c, 'app', 2);
+      expect(errorOf(() => store.mountDeviceInto(deployment, '/dev/xvdb'))).toBe(
+        `test/store: Deployment "${deployment.name}" runs 2 pods, but the claim "data" (ReadWriteOnce) may be written by one node only. ` +
+        'Give each pod its own claim (a StatefulSet with volumeClaimTemplates), run one replica, or use a ReadWriteMany storage (NFS, Azure File, CephFS)');
     });
 
     test('a relative mount path and a subPath that leaves the volume', () => {
