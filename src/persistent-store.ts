@@ -13,6 +13,7 @@ const RWO = kplus.PersistentVolumeAccessMode.READ_WRITE_ONCE;
 const ROX = kplus.PersistentVolumeAccessMode.READ_ONLY_MANY;
 const RWX = kplus.PersistentVolumeAccessMode.READ_WRITE_MANY;
 const RWOP = kplus.PersistentVolumeAccessMode.READ_WRITE_ONCE_POD;
+const NO_PROVISIONER = 'kubernetes.io/no-provisioner';
 
 /** How a container mounts a store. */
 export interface StoreMountOptions {
@@ -202,51 +203,23 @@ export class PersistentStore extends Construct implements IPersistentStore {
     this.quantity = toQuantity(this, props.size);
     this.volumeMode = props.volumeMode ?? kplus.PersistentVolumeMode.FILE_SYSTEM;
     this.accessModes = props.accessModes ?? [RWO];
-    if (this.accessModes.length === 0) {
-      fail(this, 'accessModes is empty', 'Give at least one access mode, e.g. [PersistentVolumeAccessMode.READ_WRITE_ONCE]');
-    }
-    if (this.accessModes.includes(RWOP) && this.accessModes.length > 1) {
-      fail(this, `access modes ${this.accessModes.join(', ')} combine ReadWriteOncePod with other modes`,
-        'ReadWriteOncePod cannot be combined with other access modes: request it alone');
-    }
-
-    const staticSettings = [props.reclaimPolicy !== undefined ? 'reclaimPolicy' : '', props.mountOptions ? 'mountOptions' : ''].filter((s) => s);
-    if (props.source) {
-      if (props.volumeName !== undefined || props.selector !== undefined) {
-        fail(this, `both source (${props.source.kind}) and ${props.volumeName !== undefined ? `volumeName "${props.volumeName}"` : 'selector'} are set`,
-          'With a source the store creates the PersistentVolume and binds the claim to it: remove volumeName/selector, or remove source to bind to an existing volume');
-      }
-      checkCapabilities(this, props.source._capabilities, this.accessModes, this.volumeMode);
-      if (props.mountOptions?.length && !props.source._capabilities.mountOptions) {
-        fail(this, `mountOptions ${JSON.stringify(props.mountOptions)} are set on ${props.source._capabilities.description}`,
-          `Remove mountOptions: ${props.source.kind} volumes are mounted as they are on the node`);
-      }
-    } else if (staticSettings.length > 0) {
-      const cls = props.storageClass?.isExisting ? 'the existing StorageClass' : 'its StorageClass';
-      fail(this, `${staticSettings.join(' and ')} set on a store without source: the volume is provisioned and ${cls} decides them`,
-        props.storageClass?.isExisting
-          ? 'A StorageClass is immutable: remove them here, or create a class with them (StorageClass.csi(provisioner, { reclaimPolicy, mountOptions }))'
-          : 'Set them on the class: StorageClass.csi(provisioner, { reclaimPolicy, mountOptions }) or a named helper');
-    }
-    if (props.storageClass && !props.source) {
-      checkCapabilities(this, props.storageClass._capabilities, this.accessModes, this.volumeMode);
-    }
-    if (props.volumeName !== undefined) validateDnsSubdomain(this, 'volumeName', props.volumeName);
+    this.checkAccessModes();
+    this.checkBinding(props);
 
     const className = props.storageClass?._bind(this);
+    // A static volume without class must say "" or the default class is assigned and it never binds.
     this.storageClassName = props.source ? (className ?? '') : className;
 
     const claim = new kplus.PersistentVolumeClaim(this, 'Claim', {
       metadata: props.metadata,
       accessModes: this.accessModes,
       volumeMode: this.volumeMode,
-      // A static volume without class must say "" or the default class is assigned and it never binds.
       storageClassName: this.storageClassName,
     });
+    this.claim = claim;
     // cdk8s-plus writes the size in whole GiB and throws on anything else:
     // write the exact quantity ourselves. The L1 object converts the patched
     // JSON once more and reads quantities as Quantity objects, hence fromString.
-    this.claim = claim;
     const claimObject = ApiObject.of(claim);
     claimObject.addJsonPatch(JsonPatch.add('/spec/resources', { requests: { storage: kplus.k8s.Quantity.fromString(this.quantity) } }));
     if (props.selector) {
@@ -254,23 +227,7 @@ export class PersistentStore extends Construct implements IPersistentStore {
     }
 
     if (props.source) {
-      const namespace = props.metadata?.namespace ?? Chart.of(this).namespace;
-      const pv = new kplus.k8s.KubePersistentVolume(this, 'PersistentVolume', {
-        spec: {
-          ...props.source._toPersistentVolumeSpec(this),
-          capacity: { storage: kplus.k8s.Quantity.fromString(this.quantity) },
-          accessModes: this.accessModes,
-          volumeMode: this.volumeMode,
-          persistentVolumeReclaimPolicy: props.reclaimPolicy ?? kplus.PersistentVolumeReclaimPolicy.RETAIN,
-          storageClassName: this.storageClassName,
-          mountOptions: props.mountOptions,
-          // Reserve the volume for this claim. A claimRef must name the claim's
-          // namespace; without one the claim's volumeName alone binds it.
-          claimRef: namespace ? { name: this.claim.name, namespace } : undefined,
-        },
-      });
-      clusterScoped(pv);
-      this.volume = kplus.PersistentVolume.fromPersistentVolumeName(this, 'VolumeRef', pv.name);
+      this.volume = this.createVolume(props.source, props);
       claim.bind(this.volume);
     } else if (props.volumeName !== undefined) {
       this.volume = kplus.PersistentVolume.fromPersistentVolumeName(this, 'VolumeRef', props.volumeName);
@@ -303,6 +260,76 @@ export class PersistentStore extends Construct implements IPersistentStore {
   /** @see IPersistentStore.mountDeviceInto */
   public mountDeviceInto(workload: kplus.AbstractPod, devicePath: string, options: StoreDeviceOptions = {}): void {
     this.mounter.mountDeviceInto(workload, devicePath, options);
+  }
+
+  private checkAccessModes(): void {
+    if (this.accessModes.length === 0) {
+      fail(this, 'accessModes is empty', 'Give at least one access mode, e.g. [PersistentVolumeAccessMode.READ_WRITE_ONCE]');
+    }
+    if (this.accessModes.includes(RWOP) && this.accessModes.length > 1) {
+      fail(this, `access modes ${this.accessModes.join(', ')} combine ReadWriteOncePod with other modes`,
+        'ReadWriteOncePod cannot be combined with other access modes: request it alone');
+    }
+  }
+
+  /** Refuses combinations of source, class and binding that can never give the claim a volume. */
+  private checkBinding(props: PersistentStoreProps): void {
+    const { source, storageClass } = props;
+    if (props.volumeName !== undefined) validateDnsSubdomain(this, 'volumeName', props.volumeName);
+    if (source) {
+      if (props.volumeName !== undefined || props.selector !== undefined) {
+        fail(this, `both source (${source.kind}) and ${props.volumeName !== undefined ? `volumeName "${props.volumeName}"` : 'selector'} are set`,
+          'With a source the store creates the PersistentVolume and binds the claim to it: remove volumeName/selector, or remove source to bind to an existing volume');
+      }
+      checkCapabilities(this, source._capabilities, this.accessModes, this.volumeMode);
+      if (props.mountOptions?.length && !source._capabilities.mountOptions) {
+        fail(this, `mountOptions ${JSON.stringify(props.mountOptions)} are set on ${source._capabilities.description}`,
+          `Remove mountOptions: ${source.kind} volumes are mounted as they are on the node`);
+      }
+      return;
+    }
+
+    const staticSettings = [props.reclaimPolicy !== undefined ? 'reclaimPolicy' : '', props.mountOptions ? 'mountOptions' : ''].filter((s) => s);
+    if (staticSettings.length > 0) {
+      const existing = storageClass?.isExisting ?? false;
+      fail(this, `${staticSettings.join(' and ')} set on a store without source: the volume is provisioned and ` +
+        `${existing ? 'the existing StorageClass' : 'its StorageClass'} decides them`,
+      existing
+        ? 'A StorageClass is immutable: remove them here, or create a class with them (StorageClass.csi(provisioner, { reclaimPolicy, mountOptions }))'
+        : 'Set them on the class: StorageClass.csi(provisioner, { reclaimPolicy, mountOptions }) or a named helper');
+    }
+    if (!storageClass) return;
+    checkCapabilities(this, storageClass._capabilities, this.accessModes, this.volumeMode);
+    const bindsExisting = props.volumeName !== undefined || props.selector !== undefined;
+    if (storageClass.provisioner === NO_PROVISIONER && !bindsExisting) {
+      fail(this, 'the StorageClass has no provisioner and the store has no source, volumeName or selector: the claim would never get a volume',
+        'Give the volume with source (e.g. VolumeSource.local), bind to existing volumes with volumeName or selector, or use a class with a provisioner');
+    }
+    if (props.selector && storageClass.provisioner !== undefined && storageClass.provisioner !== NO_PROVISIONER) {
+      fail(this, `selector ${JSON.stringify(props.selector)} is set on a claim that the ${storageClass.provisioner} StorageClass provisions: ` +
+        'provisioners never create volumes for claims with a selector',
+      'Remove selector to provision a new volume, or use StorageClass.fromName / no class to bind to existing labelled volumes');
+    }
+  }
+
+  private createVolume(source: VolumeSource, props: PersistentStoreProps): kplus.IPersistentVolume {
+    const namespace = props.metadata?.namespace ?? Chart.of(this).namespace;
+    const pv = new kplus.k8s.KubePersistentVolume(this, 'PersistentVolume', {
+      spec: {
+        ...source._toPersistentVolumeSpec(this),
+        capacity: { storage: kplus.k8s.Quantity.fromString(this.quantity) },
+        accessModes: this.accessModes,
+        volumeMode: this.volumeMode,
+        persistentVolumeReclaimPolicy: props.reclaimPolicy ?? kplus.PersistentVolumeReclaimPolicy.RETAIN,
+        storageClassName: this.storageClassName,
+        mountOptions: props.mountOptions,
+        // Reserve the volume for this claim. A claimRef must name the claim's
+        // namespace; without one the claim's volumeName alone binds it.
+        claimRef: namespace ? { name: this.claim.name, namespace } : undefined,
+      },
+    });
+    clusterScoped(pv);
+    return kplus.PersistentVolume.fromPersistentVolumeName(this, 'VolumeRef', pv.name);
   }
 }
 

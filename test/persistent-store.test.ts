@@ -589,9 +589,25 @@ describe('bad input is refused with the construct path, the value and the fix', 
     }),
     'test/store: mountOptions ["noatime"] are set on a HostPath volume. Remove mountOptions: HostPath volumes are mounted as they are on the node'],
     ['mount options on a no-provisioner class', (c) => new PersistentStore(c, 'store', {
-      size: Size.gibibytes(1), storageClass: StorageClass.noProvisioner({ mountOptions: ['noatime'] }),
+      size: Size.gibibytes(1),
+      storageClass: StorageClass.noProvisioner({ mountOptions: ['noatime'] }),
+      source: VolumeSource.local({ path: '/mnt/ssd', nodeAffinity: [kplus.NodeLabelQuery.is('kubernetes.io/hostname', 'node-1')] }),
     }),
     'test/store: mount options ["noatime"] are set on a class without provisioner. Remove mountOptions: Local volumes are mounted as they are on the node'],
+    ['a class without provisioner and nothing to bind to', (c) => new PersistentStore(c, 'store', {
+      size: Size.gibibytes(1), storageClass: StorageClass.noProvisioner(),
+    }),
+    'test/store: the StorageClass has no provisioner and the store has no source, volumeName or selector: the claim would never get a volume. ' +
+      'Give the volume with source (e.g. VolumeSource.local), bind to existing volumes with volumeName or selector, or use a class with a provisioner'],
+    ['a selector on a dynamically provisioned claim', (c) => new PersistentStore(c, 'store', {
+      size: Size.gibibytes(1),
+      storageClass: StorageClass.cephFs({ clusterId: 'c', fsName: 'fs', secret: kplus.Secret.fromSecretName(c, 's', 'ceph') }),
+      accessModes: [RWX],
+      selector: { tier: 'gold' },
+    }),
+    'test/store: selector {"tier":"gold"} is set on a claim that the cephfs.csi.ceph.com StorageClass provisions: ' +
+      'provisioners never create volumes for claims with a selector. ' +
+      'Remove selector to provision a new volume, or use StorageClass.fromName / no class to bind to existing labelled volumes'],
     ['source together with volumeName', (c) => new PersistentStore(c, 'store', { size: Size.gibibytes(1), source: nfs(), volumeName: 'pv-1' }),
       'test/store: both source (NFS) and volumeName "pv-1" are set. With a source the store creates the PersistentVolume and binds the ' +
       'claim to it: remove volumeName/selector, or remove source to bind to an existing volume'],
