@@ -401,8 +401,8 @@ class Mounter {
   public asVolume(): kplus.Volume {
     if (!this.volume) {
       const derived = `pvc-${this.claim.name}`;
-      // A pod volume name is a DNS label (63 characters); claim names may be longer.
-      const name = derived.length <= 63 ? derived : Names.toDnsLabel(this.store, { maxLen: 63 });
+      // A pod volume name is a DNS label (63 characters, no dots); claim names may be longer or dotted.
+      const name = derived.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(derived) ? derived : Names.toDnsLabel(this.store, { maxLen: 63 });
       this.volume = kplus.Volume.fromPersistentVolumeClaim(this.store, 'PodVolume', this.claim, { name, readOnly: this.readOnlyOnly });
     }
     return this.volume;

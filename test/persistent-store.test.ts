@@ -499,15 +499,17 @@ describe('mounting into workloads', () => {
     expect(podSpec.volumes).toEqual([{ name: 'pvc-raw-disk', persistentVolumeClaim: { claimName: 'raw-disk', readOnly: false } }]);
   });
 
-  test('long claim names still give a valid pod volume name', () => {
+  test.each(['a'.repeat(70), 'app.data'])('the claim name %s still gives a valid pod volume name', (name) => {
     const c = chart();
-    const name = 'a'.repeat(70);
     const store = new PersistentStore(c, 'store', { size: Size.gibibytes(1), metadata: { name } });
     const deployment = secureDeployment(c, 'app', 1);
     store.mountInto(deployment, '/data');
-    const volumeName = one(synthAndCheck(c), 'Deployment').spec.template.spec.volumes[0].name;
+    const pod = one(synthAndCheck(c), 'Deployment').spec.template.spec;
+    const volumeName = pod.volumes[0].name;
     expect(volumeName.length).toBeLessThanOrEqual(63);
     expect(volumeName).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+    expect(pod.volumes[0].persistentVolumeClaim.claimName).toBe(name);
+    expect(pod.containers[0].volumeMounts[0].name).toBe(volumeName);
   });
 
   test('App.synth refuses an exclusive claim mounted with mount() into a multi-replica Deployment', () => {
@@ -660,6 +662,19 @@ describe('bad input is refused with the construct path, the value and the fix', 
       const ds = new kplus.DaemonSet(c, 'agent', { containers: [secureContainer()] });
       expect(errorOf(() => store.mountInto(ds, '/data'))).toBe(
         `test/store: DaemonSet "${ds.name}" runs several pods, but the claim "data" (ReadWriteOnce) may be written by one node only. ` +
+        'Give each pod its own claim (a StatefulSet with volumeClaimTemplates), run one replica, or use a ReadWriteMany storage (NFS, Azure File, CephFS)');
+    });
+
+    test('RWO on an autoscaled Deployment and on a 3-replica StatefulSet', () => {
+      const { c, store } = setup();
+      const deployment = secureDeployment(c, 'app', 1);
+      new kplus.HorizontalPodAutoscaler(c, 'hpa', { target: deployment, maxReplicas: 4 });
+      expect(errorOf(() => store.mountInto(deployment, '/data'))).toBe(
+        `test/store: Deployment "${deployment.name}" runs several pods, but the claim "data" (ReadWriteOnce) may be written by one node only. ` +
+        'Give each pod its own claim (a StatefulSet with volumeClaimTemplates), run one replica, or use a ReadWriteMany storage (NFS, Azure File, CephFS)');
+      const sts = new kplus.StatefulSet(c, 'sts', { replicas: 3, containers: [secureContainer()] });
+      expect(errorOf(() => store.mountInto(sts, '/data'))).toBe(
+        `test/store: StatefulSet "${sts.name}" runs 3 pods, but the claim "data" (ReadWriteOnce) may be written by one node only. ` +
         'Give each pod its own claim (a StatefulSet with volumeClaimTemplates), run one replica, or use a ReadWriteMany storage (NFS, Azure File, CephFS)');
     });
 
