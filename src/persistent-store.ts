@@ -174,7 +174,12 @@ export interface ImportedPersistentStoreOptions {
  * checked against the workloads that use them.
  */
 export class PersistentStore extends Construct implements IPersistentStore {
-  /** A claim that already exists in the namespace. */
+  /**
+   * A claim that already exists in the namespace, with the same mount checks.
+   *
+   * @param claimName the claim's name
+   * @param options the claim's access modes (and volume mode), which the checks need
+   */
   public static fromClaimName(scope: Construct, id: string, claimName: string, options: ImportedPersistentStoreOptions): IPersistentStore {
     return new ImportedPersistentStore(scope, id, claimName, options);
   }
@@ -196,6 +201,11 @@ export class PersistentStore extends Construct implements IPersistentStore {
 
   private readonly mounter: Mounter;
 
+  /**
+   * @param scope the chart or construct the store belongs to
+   * @param id the construct id (generated object names derive from its path)
+   * @param props size, access modes and where the volume comes from
+   */
   public constructor(scope: Construct, id: string, props: PersistentStoreProps) {
     super(scope, id);
     if (props.metadata?.name !== undefined) validateDnsSubdomain(this, 'claim name', props.metadata.name);
