@@ -580,7 +580,10 @@ const UNITS: [string, number][] = [['Pi', 2 ** 50], ['Ti', 2 ** 40], ['Gi', 2 **
 /** A size as the Kubernetes quantity in the largest binary unit that keeps it whole, e.g. `1536Mi`. */
 function toQuantity(scope: IConstruct, size: Size): string {
   const bytes = size.toKibibytes({ rounding: SizeRoundingBehavior.NONE }) * 1024;
-  if (!Number.isFinite(bytes) || bytes <= 0) {
+  if (!Number.isFinite(bytes)) {
+    fail(scope, `size ${bytes} is not a finite number of bytes`, 'Give a finite size, e.g. Size.gibibytes(10)');
+  }
+  if (bytes <= 0) {
     fail(scope, `size ${bytes} bytes is not more than zero`, 'Give a positive size, e.g. Size.gibibytes(10)');
   }
   if (!Number.isSafeInteger(bytes)) {

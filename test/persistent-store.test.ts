@@ -559,6 +559,8 @@ describe('bad input is refused with the construct path, the value and the fix', 
       'e.g. [NodeLabelQuery.is(\'kubernetes.io/hostname\', \'<node name>\')]'],
     ['zero size', (c) => new PersistentStore(c, 'store', { size: Size.gibibytes(0) }),
       'test/store: size 0 bytes is not more than zero. Give a positive size, e.g. Size.gibibytes(10)'],
+    ['a size that is not a number', (c) => new PersistentStore(c, 'store', { size: Size.gibibytes(NaN) }),
+      'test/store: size NaN is not a finite number of bytes. Give a finite size, e.g. Size.gibibytes(10)'],
     ['size not a whole number of bytes', (c) => new PersistentStore(c, 'store', { size: Size.kibibytes(0.1) }),
       'test/store: size 102.4 bytes is not a whole number of bytes. Give a size that is a whole number of bytes, ' +
       'e.g. Size.mebibytes(1536) rather than a fraction of a kibibyte'],
