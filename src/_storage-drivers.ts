@@ -3,7 +3,7 @@
  * whether it can be a raw block device and whether it takes mount options.
  * PersistentStore checks every claim against this at synth time.
  */
-import { ApiObject, Chart, JsonPatch } from 'cdk8s';
+import { ApiObject, Chart, JsonPatch, Size, SizeRoundingBehavior } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { IConstruct } from 'constructs';
 import { fail } from './_validation';
@@ -111,4 +111,29 @@ export function clusterScoped(obj: ApiObject): void {
   if (obj.metadata.namespace ?? Chart.of(obj).namespace) {
     obj.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
   }
+}
+
+const UNITS: [string, number][] = [['Pi', 2 ** 50], ['Ti', 2 ** 40], ['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]];
+
+/**
+ * A size as the Kubernetes quantity in the largest binary unit that keeps it whole, e.g. `1536Mi`.
+ * cdk8s-plus writes whole GiB only and throws on anything else; claim
+ * templates of other constructs can use this too.
+ */
+export function toQuantity(scope: IConstruct, size: Size): string {
+  const bytes = size.toKibibytes({ rounding: SizeRoundingBehavior.NONE }) * 1024;
+  if (!Number.isFinite(bytes)) {
+    fail(scope, `size ${bytes} is not a finite number of bytes`, 'Give a finite size, e.g. Size.gibibytes(10)');
+  }
+  if (bytes <= 0) {
+    fail(scope, `size ${bytes} bytes is not more than zero`, 'Give a positive size, e.g. Size.gibibytes(10)');
+  }
+  if (!Number.isInteger(bytes)) {
+    fail(scope, `size ${bytes} bytes is not a whole number of bytes`,
+      'Give a size that is a whole number of bytes, e.g. Size.mebibytes(1536) rather than a fraction of a kibibyte');
+  }
+  for (const [suffix, unit] of UNITS) {
+    if (bytes % unit === 0) return `${bytes / unit}${suffix}`;
+  }
+  return String(bytes);
 }

@@ -1,7 +1,7 @@
-import { ApiObject, ApiObjectMetadata, Chart, JsonPatch, Names, Size, SizeRoundingBehavior } from 'cdk8s';
+import { ApiObject, ApiObjectMetadata, Chart, JsonPatch, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct, IConstruct } from 'constructs';
-import { checkCapabilities, clusterScoped } from './_storage-drivers';
+import { Construct } from 'constructs';
+import { checkCapabilities, clusterScoped, toQuantity } from './_storage-drivers';
 import { fail, validateDnsSubdomain } from './_validation';
 import { StorageClass } from './storage-class';
 import { VolumeSource } from './volume-source';
@@ -573,25 +573,4 @@ function podSpecPath(workload: kplus.AbstractPod): string {
 
 function describe(workload: kplus.AbstractPod): string {
   return `${workload.kind} "${workload.name}"`;
-}
-
-const UNITS: [string, number][] = [['Pi', 2 ** 50], ['Ti', 2 ** 40], ['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]];
-
-/** A size as the Kubernetes quantity in the largest binary unit that keeps it whole, e.g. `1536Mi`. */
-function toQuantity(scope: IConstruct, size: Size): string {
-  const bytes = size.toKibibytes({ rounding: SizeRoundingBehavior.NONE }) * 1024;
-  if (!Number.isFinite(bytes)) {
-    fail(scope, `size ${bytes} is not a finite number of bytes`, 'Give a finite size, e.g. Size.gibibytes(10)');
-  }
-  if (bytes <= 0) {
-    fail(scope, `size ${bytes} bytes is not more than zero`, 'Give a positive size, e.g. Size.gibibytes(10)');
-  }
-  if (!Number.isSafeInteger(bytes)) {
-    fail(scope, `size ${bytes} bytes is not a whole number of bytes`,
-      'Give a size that is a whole number of bytes, e.g. Size.mebibytes(1536) rather than a fraction of a kibibyte');
-  }
-  for (const [suffix, unit] of UNITS) {
-    if (bytes % unit === 0) return `${bytes / unit}${suffix}`;
-  }
-  return String(bytes);
 }
