@@ -214,6 +214,8 @@ export class PersistentStore extends Construct implements IPersistentStore {
     this.volumeMode = props.volumeMode ?? kplus.PersistentVolumeMode.FILE_SYSTEM;
     this.accessModes = props.accessModes ?? [RWO];
     this.checkAccessModes();
+    // Render the source first: a removed volume type or a missing node affinity is the first thing to fix.
+    const sourceSpec = props.source?._toPersistentVolumeSpec(this);
     this.checkBinding(props);
 
     const className = props.storageClass?._bind(this);
@@ -236,8 +238,8 @@ export class PersistentStore extends Construct implements IPersistentStore {
       claimObject.addJsonPatch(JsonPatch.add('/spec/selector', { matchLabels: { ...props.selector } }));
     }
 
-    if (props.source) {
-      this.volume = this.createVolume(props.source, props);
+    if (sourceSpec) {
+      this.volume = this.createVolume(sourceSpec, props);
       claim.bind(this.volume);
     } else if (props.volumeName !== undefined) {
       this.volume = kplus.PersistentVolume.fromPersistentVolumeName(this, 'VolumeRef', props.volumeName);
@@ -322,11 +324,11 @@ export class PersistentStore extends Construct implements IPersistentStore {
     }
   }
 
-  private createVolume(source: VolumeSource, props: PersistentStoreProps): kplus.IPersistentVolume {
+  private createVolume(sourceSpec: kplus.k8s.PersistentVolumeSpec, props: PersistentStoreProps): kplus.IPersistentVolume {
     const namespace = props.metadata?.namespace ?? Chart.of(this).namespace;
     const pv = new kplus.k8s.KubePersistentVolume(this, 'PersistentVolume', {
       spec: {
-        ...source._toPersistentVolumeSpec(this),
+        ...sourceSpec,
         capacity: { storage: kplus.k8s.Quantity.fromString(this.quantity) },
         accessModes: this.accessModes,
         volumeMode: this.volumeMode,

@@ -564,8 +564,13 @@ describe('bad input is refused with the construct path, the value and the fix', 
     ['size not a whole number of bytes', (c) => new PersistentStore(c, 'store', { size: Size.kibibytes(0.1) }),
       'test/store: size 102.4 bytes is not a whole number of bytes. Give a size that is a whole number of bytes, ' +
       'e.g. Size.mebibytes(1536) rather than a fraction of a kibibyte'],
-    ['GlusterFS', (c) => new PersistentStore(c, 'store', { size: Size.gibibytes(1), source: VolumeSource.glusterfs({ endpoints: 'glusterfs-cluster', path: 'vol1' }) }),
-      'test/store: the GlusterFS volume glusterfs-cluster:vol1 cannot be used: the in-tree GlusterFS volume type was removed in Kubernetes 1.26 ' +
+    ['GlusterFS (also before any access or volume mode problem)', (c) => new PersistentStore(c, 'store', {
+      size: Size.gibibytes(1),
+      volumeMode: BLOCK,
+      accessModes: [RWOP],
+      source: VolumeSource.glusterfs({ endpoints: 'glusterfs-cluster', path: 'vol1' }),
+    }),
+    'test/store: the GlusterFS volume glusterfs-cluster:vol1 cannot be used: the in-tree GlusterFS volume type was removed in Kubernetes 1.26 ' +
       'and has no CSI migration. Install a GlusterFS CSI driver in the cluster and use VolumeSource.csi(<driver name>, <volume handle>), ' +
       'or move the data to NFS or CephFS'],
     ['a claim name that is not DNS-1123', (c) => new PersistentStore(c, 'store', { size: Size.gibibytes(1), metadata: { name: 'My_Data' } }),
