@@ -1,6 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { AbstractBatchOperation } from 'abstract-level';
-import { ClassicLevel } from 'classic-level';
+import { BatchOperation, ClassicLevel } from 'classic-level';
 import type { FileStoreConfig } from './config';
 import type { StoreContext } from './context';
 import {
@@ -15,6 +14,8 @@ import {
  *   bytes 9-16   expiresAt, ms since the epoch, unsigned 64-bit big-endian; 0 = never
  *   bytes 17..   the value
  */
+type Ops = Array<BatchOperation<ClassicLevel<Buffer, Buffer>, Buffer, Buffer>>;
+
 const FORMAT = 0x01;
 const HEADER = 17;
 
@@ -114,7 +115,7 @@ export class FileStore implements CacheStore {
   async writeBatch(entries: readonly StoredEntry[]): Promise<BatchResult> {
     return this.serialised(async () => {
       const current = await this.currentVersions(entries.map((e) => e.key));
-      const ops: Array<AbstractBatchOperation<ClassicLevel<Buffer, Buffer>, Buffer, Buffer>> = [];
+      const ops: Ops = [];
       for (let i = 0; i < entries.length; i++) {
         const have = current[i];
         if (have !== undefined && have >= entries[i].version) continue; // a newer (or the same) write is already there
@@ -128,7 +129,7 @@ export class FileStore implements CacheStore {
   async deleteBatch(deletes: readonly StoredDelete[]): Promise<BatchResult> {
     return this.serialised(async () => {
       const current = await this.currentVersions(deletes.map((d) => d.key));
-      const ops: Array<AbstractBatchOperation<ClassicLevel<Buffer, Buffer>, Buffer, Buffer>> = [];
+      const ops: Ops = [];
       for (let i = 0; i < deletes.length; i++) {
         const have = current[i];
         if (have === undefined || have > deletes[i].version) continue; // absent, or written after the delete
@@ -196,7 +197,7 @@ export class FileStore implements CacheStore {
     return raws.map((raw, i) => (raw === undefined ? undefined : decodeFileValue(keys[i], raw).version));
   }
 
-  private async apply(ops: Array<AbstractBatchOperation<ClassicLevel<Buffer, Buffer>, Buffer, Buffer>>): Promise<void> {
+  private async apply(ops: Ops): Promise<void> {
     if (ops.length === 0) return;
     try {
       await this.db.batch(ops, { sync: this.config.sync });

@@ -1,0 +1,199 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { parseStoresConfig, PostgresStoreConfig } from '../../src/stores/config';
+import { createPostgresStore, PostgresStore } from '../../src/stores/postgres';
+import { StoreConfigError, StoreRejectedError, StoreUnavailableError } from '../../src/stores/store';
+import { storeContract } from './contract';
+import { b, entry, testContext } from './helpers';
+import { TestPostgres } from './servers';
+
+jest.setTimeout(120_000);
+
+let server: TestPostgres;
+let admin: Client;
+const stores: PostgresStore[] = [];
+
+function config(extra: Record<string, unknown> = {}): PostgresStoreConfig {
+  const raw = {
+    type: 'postgres', name: 'pg', host: '127.0.0.1', port: server.port, database: 'postgres', user: 'postgres',
+    password: { env: 'PG_PASSWORD' }, tls: { mode: 'disable' }, connectTimeoutMs: 2000, ...extra,
+  };
+  const c = parseStoresConfig({ chain: [{ store: raw }] }).chain[0].store;
+  if (c.type !== 'postgres') throw new Error('not a postgres config');
+  return c;
+}
+
+function pgStore(extra: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = { PG_PASSWORD: server.password }) {
+  const { context, logs } = testContext(env);
+  const store = createPostgresStore(config(extra), context);
+  stores.push(store);
+  return { store, logs };
+}
+
+beforeAll(async () => {
+  server = await TestPostgres.start(['-c', 'shared_preload_libraries=pg_stat_statements']);
+  admin = new Client({ host: '127.0.0.1', port: server.port, user: server.user, password: server.password, database: 'postgres' });
+  admin.on('error', () => undefined); // the outage test stops the server under it
+  await admin.connect();
+  await admin.query('CREATE EXTENSION pg_stat_statements');
+});
+
+afterAll(async () => {
+  for (const s of stores) await s.close().catch(() => undefined);
+  await admin?.end().catch(() => undefined);
+  await server?.close();
+});
+
+describe('postgres store contract', () => {
+  let store: PostgresStore;
+  beforeAll(async () => {
+    // Small pages, so iterate crosses page boundaries.
+    store = pgStore({ iterateBatchSize: 4 }).store;
+    await store.start();
+  });
+  beforeEach(() => store.clear());
+  storeContract(() => store);
+});
+
+test('start creates the documented table and its expiry index', async () => {
+  const { store } = pgStore({ table: 'schema_check' });
+  await store.start();
+  const cols = await admin.query(
+    "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = 'schema_check' ORDER BY ordinal_position");
+  expect(cols.rows).toEqual([
+    { column_name: 'key', data_type: 'bytea', is_nullable: 'NO' },
+    { column_name: 'value', data_type: 'bytea', is_nullable: 'NO' },
+    { column_name: 'version', data_type: 'bigint', is_nullable: 'NO' },
+    { column_name: 'expires_at', data_type: 'timestamp with time zone', is_nullable: 'YES' },
+  ]);
+  const pk = await admin.query("SELECT indexdef FROM pg_indexes WHERE tablename = 'schema_check' ORDER BY indexname");
+  expect(pk.rows.map((r) => r.indexdef)).toEqual([
+    'CREATE INDEX schema_check_expires_at ON public.schema_check USING btree (expires_at) WHERE (expires_at IS NOT NULL)',
+    'CREATE UNIQUE INDEX schema_check_pkey ON public.schema_check USING btree (key)',
+  ]);
+  // A second start (another replica) finds the table and accepts it.
+  const again = pgStore({ table: 'schema_check' }).store;
+  await expect(again.start()).resolves.toBeUndefined();
+});
+
+test('a batch of 1000 entries is one INSERT statement, and 1000 loads are one SELECT', async () => {
+  const { store } = pgStore({ table: 'thousand' });
+  await store.start();
+  await admin.query('SELECT pg_stat_statements_reset()');
+  const entries = Array.from({ length: 1000 }, (_, i) => entry(`k${i}`, `v${i}`, i + 1));
+  expect(await store.writeBatch(entries)).toEqual({ rejected: [] });
+  const loaded = await store.loadMany(entries.map((e) => e.key));
+  expect(loaded.map((e) => e?.value.toString())).toEqual(entries.map((e) => e.value.toString()));
+  const stats = await admin.query(
+    "SELECT split_part(query, ' ', 1) AS verb, calls::int, rows::int FROM pg_stat_statements WHERE query ~ '\"thousand\"' ORDER BY verb");
+  expect(stats.rows).toEqual([
+    { verb: 'INSERT', calls: 1, rows: 1000 },
+    { verb: 'SELECT', calls: 1, rows: 1000 },
+  ]);
+});
+
+test('two instances share the table: a late batch from one never overwrites the newer write of the other', async () => {
+  const a = pgStore({ table: 'shared' }).store;
+  const c = pgStore({ table: 'shared' }).store;
+  await a.start();
+  await c.start();
+  await a.writeBatch([entry('s', 'newer', 200), entry('t', 'a-old', 1)]);
+  await c.writeBatch([entry('s', 'late', 100), entry('t', 'c-new', 2)]);
+  expect((await c.loadMany([b('s'), b('t')])).map((e) => e?.value.toString())).toEqual(['newer', 'c-new']);
+  // A delete issued before the newer write does not remove it.
+  await c.deleteBatch([{ key: b('s'), version: 150 }]);
+  expect((await a.load(b('s')))?.value.toString()).toBe('newer');
+});
+
+test('poison keys are isolated: a CHECK violation rejects those entries only, the others land', async () => {
+  await admin.query(`CREATE TABLE small_values (key bytea PRIMARY KEY, value bytea NOT NULL CHECK (length(value) <= 100),
+    version bigint NOT NULL, expires_at timestamptz NULL)`);
+  const { store, logs } = pgStore({ table: 'small_values' });
+  await store.start();
+  const entries = Array.from({ length: 40 }, (_, i) => entry(`p${i}`, i === 7 || i === 31 ? 'x'.repeat(101) : `ok${i}`, 1));
+  const res = await store.writeBatch(entries);
+  expect(res.rejected.map((r) => r.key.toString())).toEqual(['p7', 'p31']);
+  expect(res.rejected[0].error).toBeInstanceOf(StoreRejectedError);
+  expect(res.rejected[0].error.message).toBe(
+    'store pg rejected the entry: new row for relation "small_values" violates check constraint "small_values_value_check" (SQLSTATE 23514)');
+  const count = await admin.query('SELECT count(*)::int AS n FROM small_values');
+  expect(count.rows[0].n).toBe(38);
+  expect(logs.find((l) => l.msg === 'postgres refused entries of a write batch; the others were applied')).toMatchObject({ rejected: 2, of: 40 });
+});
+
+test('a key too large for the primary key index is rejected alone', async () => {
+  const { store } = pgStore({ table: 'big_keys' });
+  await store.start();
+  const huge = randomBytes(10_000); // random bytes do not compress below the index row limit
+  const res = await store.writeBatch([entry('fine-1', 'a', 1), { key: huge, value: b('x'), version: 1, expiresAt: 0 }, entry('fine-2', 'b', 1)]);
+  expect(res.rejected).toHaveLength(1);
+  expect(res.rejected[0].key.equals(huge)).toBe(true);
+  expect(res.rejected[0].error.message).toMatch(/^store pg rejected the entry: index row requires \d+ bytes, maximum size is 8191 \(SQLSTATE 54000\)$/);
+  expect((await store.loadMany([b('fine-1'), b('fine-2')])).map((e) => e?.value.toString())).toEqual(['a', 'b']);
+});
+
+test('expired rows are swept from the table', async () => {
+  const { store } = pgStore({ table: 'sweep', sweepIntervalMs: 0 });
+  await store.start();
+  await store.writeBatch([entry('e1', 'x', 1, Date.now() - 5), entry('e2', 'y', 1, Date.now() - 5), entry('l', 'z', 1)]);
+  expect(await store.sweep()).toBe(2);
+  const rows = await admin.query('SELECT convert_from(key, \'UTF8\') AS k FROM sweep');
+  expect(rows.rows).toEqual([{ k: 'l' }]);
+});
+
+test('an existing table with other columns is refused with the expected schema', async () => {
+  await admin.query('CREATE TABLE wrong_shape (key text PRIMARY KEY, value bytea NOT NULL, version integer NOT NULL)');
+  const { store } = pgStore({ table: 'wrong_shape' });
+  const err = await store.start().catch((e) => e);
+  expect(err).toBeInstanceOf(StoreConfigError);
+  expect(err.message).toBe('store pg: table "public"."wrong_shape" exists with other columns (key: expected bytea, found text; '
+    + 'version: expected bigint, found integer; expires_at: expected timestamp with time zone, found none); point "table" at a new table '
+    + 'or migrate it to: key bytea primary key, value bytea not null, version bigint not null, expires_at timestamptz null');
+});
+
+test('a missing schema is a config error naming the fix', async () => {
+  const { store } = pgStore({ schema: 'nowhere' });
+  await expect(store.start()).rejects.toThrow('store pg: schema "nowhere" does not exist; create it or set "schema"');
+});
+
+test('the password comes from the named variable; a missing one is a config error', () => {
+  expect(() => pgStore({}, {})).toThrow(StoreConfigError);
+  expect(() => pgStore({}, {})).toThrow(
+    'store pg: environment variable PG_PASSWORD is not set; set it (e.g. from a Secret with secretKeyRef) or name another variable');
+});
+
+test('a wrong password makes the store unavailable with a hint', async () => {
+  const { store } = pgStore({}, { PG_PASSWORD: 'wrong' });
+  const err = await store.ping().catch((e) => e);
+  expect(err).toBeInstanceOf(StoreUnavailableError);
+  expect(err.message).toBe('store pg unavailable: ping failed: password authentication failed for user "postgres" (28P01): check the user and the password secret');
+});
+
+test('TLS required against a server without TLS: unavailable, saying how to turn TLS off', async () => {
+  const { store } = pgStore({ tls: { mode: 'require' } });
+  await expect(store.ping()).rejects.toThrow(
+    'store pg unavailable: ping failed: The server does not support SSL connections: the server has no TLS; set tls.mode to "disable" if plain TCP is acceptable');
+});
+
+test('a table name that is not a plain identifier is refused by the config', () => {
+  expect(() => config({ table: 'entries; drop table x' })).toThrow(
+    'invalid stores config:\n/stores/chain/0/store/table: Expected string to match \'^[a-z_][a-z0-9_]{0,62}$\'');
+});
+
+// Last: it stops the server.
+test('server down: every operation raises StoreUnavailableError; after a restart the store works again', async () => {
+  const { store } = pgStore({ table: 'outage' });
+  await store.start();
+  await store.writeBatch([entry('o', 'before', 1)]);
+  await server.stop();
+  for (const op of [() => store.load(b('o')), () => store.writeBatch([entry('o', 'during', 2)]), () => store.ping(),
+    () => store.deleteBatch([{ key: b('o'), version: 5 }]), () => store.clear()]) {
+    const err = await op().catch((e) => e);
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect(err.message).toMatch(/^store pg unavailable: \w+ failed: .*(ECONNREFUSED|terminating connection|Connection terminated)/);
+  }
+  await server.restart();
+  expect((await store.load(b('o')))?.value.toString()).toBe('before');
+  await store.writeBatch([entry('o', 'after', 3)]);
+  expect((await store.load(b('o')))?.value.toString()).toBe('after');
+});

