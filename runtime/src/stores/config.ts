@@ -25,15 +25,15 @@ export const FileStoreConfigSchema = Type.Object({
   type: Type.Literal('file', { description: 'A LevelDB database in a directory (in a pod: a PersistentVolume). One state-cache process per directory.' }),
   name: StoreName,
   directory: Type.String({ minLength: 1, description: 'Directory of the LevelDB database; created if missing. Must be writable.' }),
-  sync: Type.Boolean({ default: true, description: 'fsync every batch before it is acknowledged, so an acknowledged write survives a node crash. Off trades that for throughput.' }),
-  cacheSizeBytes: Type.Integer({ minimum: 0, default: 8 * 1024 * 1024, description: 'LevelDB block cache size in bytes.' }),
-  compression: Type.Boolean({ default: true, description: 'Compress blocks with Snappy.' }),
+  sync: Type.Optional(Type.Boolean({ default: true, description: 'fsync every batch before it is acknowledged, so an acknowledged write survives a node crash. Off trades that for throughput.' })),
+  cacheSizeBytes: Type.Optional(Type.Integer({ minimum: 0, default: 8 * 1024 * 1024, description: 'LevelDB block cache size in bytes.' })),
+  compression: Type.Optional(Type.Boolean({ default: true, description: 'Compress blocks with Snappy.' })),
 }, { additionalProperties: false, description: 'A file store: LevelDB on a local directory.' });
 
 export const PostgresTlsSchema = Type.Object({
-  mode: Type.Union([
+  mode: Type.Optional(Type.Union([
     Type.Literal('disable'), Type.Literal('require'), Type.Literal('verify-ca'), Type.Literal('verify-full'),
-  ], { default: 'verify-full', description: 'disable: plain TCP; require: TLS without certificate checks; verify-ca: the certificate must chain to the CA; verify-full: and match the host name (or serverName).' }),
+  ], { default: 'verify-full', description: 'disable: plain TCP; require: TLS without certificate checks; verify-ca: the certificate must chain to the CA; verify-full: and match the host name (or serverName).' })),
   caFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of the CA to trust. Default: the system CAs.' })),
   serverName: Type.Optional(Type.String({ minLength: 1, description: 'Host name to verify the certificate against. Default: host.' })),
 }, { additionalProperties: false, default: {}, description: 'TLS to the database.' });
@@ -42,53 +42,53 @@ export const PostgresStoreConfigSchema = Type.Object({
   type: Type.Literal('postgres', { description: 'A PostgreSQL table; writes are conditional upserts by version, so it can be shared.' }),
   name: StoreName,
   host: Type.String({ minLength: 1, description: 'Database host name or IP.' }),
-  port: Type.Integer({ minimum: 1, maximum: 65535, default: 5432, description: 'Database port.' }),
+  port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: 5432, description: 'Database port.' })),
   database: Type.String({ minLength: 1, description: 'Database name.' }),
   user: Type.String({ minLength: 1, description: 'User to connect as.' }),
   password: Type.Optional(SecretRefSchema),
-  schema: Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$', default: 'public', description: 'Schema of the table (lower-case SQL identifier).' }),
-  table: Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$', default: 'state_cache_entries', description: 'Table of the entries (lower-case SQL identifier); created if missing.' }),
-  tls: PostgresTlsSchema,
-  poolSize: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'Most connections the pool opens.' }),
-  connectTimeoutMs: Type.Integer({ minimum: 1, default: 5000, description: 'How long to wait for a connection before the store counts as unavailable.' }),
-  statementTimeoutMs: Type.Integer({ minimum: 1, default: 10000, description: 'Server-side statement_timeout of every statement.' }),
-  iterateBatchSize: Type.Integer({ minimum: 1, maximum: 100000, default: 1000, description: 'Rows per page when iterating (preload).' }),
-  sweepIntervalMs: Type.Integer({ minimum: 0, default: 60000, description: 'How often expired rows are deleted (they are never loaded either way); 0 turns sweeping off.' }),
+  schema: Type.Optional(Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$', default: 'public', description: 'Schema of the table (lower-case SQL identifier).' })),
+  table: Type.Optional(Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$', default: 'state_cache_entries', description: 'Table of the entries (lower-case SQL identifier); created if missing.' })),
+  tls: Type.Optional(PostgresTlsSchema),
+  poolSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'Most connections the pool opens.' })),
+  connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, default: 5000, description: 'How long to wait for a connection before the store counts as unavailable.' })),
+  statementTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, default: 10000, description: 'Server-side statement_timeout of every statement.' })),
+  iterateBatchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, default: 1000, description: 'Rows per page when iterating (preload).' })),
+  sweepIntervalMs: Type.Optional(Type.Integer({ minimum: 0, default: 60000, description: 'How often expired rows are deleted (they are never loaded either way); 0 turns sweeping off.' })),
 }, { additionalProperties: false, description: 'A postgres store: one table, shared by every instance that names it.' });
 
 export const RemoteNodeSchema = Type.Object({
   host: Type.String({ minLength: 1, description: 'Host name or IP.' }),
-  port: Type.Integer({ minimum: 1, maximum: 65535, default: 6379, description: 'RESP port.' }),
+  port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: 6379, description: 'RESP port.' })),
 }, { additionalProperties: false });
 
 export const RemoteStoreConfigSchema = Type.Object({
   type: Type.Literal('remote', { description: 'Another state-cache or any Redis-protocol server (single node or cluster).' }),
   name: StoreName,
-  mode: Type.Union([Type.Literal('single'), Type.Literal('cluster')], { default: 'single', description: 'single: one server; cluster: Redis Cluster protocol, nodes are seeds.' }),
+  mode: Type.Optional(Type.Union([Type.Literal('single'), Type.Literal('cluster')], { default: 'single', description: 'single: one server; cluster: Redis Cluster protocol, nodes are seeds.' })),
   nodes: Type.Array(RemoteNodeSchema, { minItems: 1, description: 'The server, or the cluster seed nodes.' }),
   username: Type.Optional(Type.String({ minLength: 1, description: 'ACL user name. Default: none (the default user).' })),
   password: Type.Optional(SecretRefSchema),
-  database: Type.Integer({ minimum: 0, default: 0, description: 'Database number (single mode only).' }),
-  tls: Type.Object({
-    enabled: Type.Boolean({ default: false, description: 'Connect with TLS. Off by default because state-cache itself serves plain RESP inside the cluster.' }),
+  database: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'Database number (single mode only).' })),
+  tls: Type.Optional(Type.Object({
+    enabled: Type.Optional(Type.Boolean({ default: false, description: 'Connect with TLS. Off by default because state-cache itself serves plain RESP inside the cluster.' })),
     caFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of the CA to trust. Default: the system CAs.' })),
     serverName: Type.Optional(Type.String({ minLength: 1, description: 'Host name to verify the certificate against. Default: the node host.' })),
-  }, { additionalProperties: false, default: {}, description: 'TLS to the server.' }),
-  keyPrefix: Type.String({ default: '', description: 'Prefix of every key this store writes, so several caches can share one server; iterate and clear touch only keys with it.' }),
-  versioning: Type.Union([Type.Literal('script'), Type.Literal('none')], {
+  }, { additionalProperties: false, default: {}, description: 'TLS to the server.' })),
+  keyPrefix: Type.Optional(Type.String({ default: '', description: 'Prefix of every key this store writes, so several caches can share one server; iterate and clear touch only keys with it.' })),
+  versioning: Type.Optional(Type.Union([Type.Literal('script'), Type.Literal('none')], {
     default: 'script',
     description: 'script: writes and deletes are conditional on the version through a Lua script (EVAL; redis-server, Valkey, KeyDB). none: plain SET/DEL for servers without scripting; a late write may then overwrite a newer one.',
-  }),
-  connectTimeoutMs: Type.Integer({ minimum: 1, default: 5000, description: 'How long to wait for a connection.' }),
-  commandTimeoutMs: Type.Integer({ minimum: 1, default: 5000, description: 'How long to wait for a reply before the store counts as unavailable.' }),
+  })),
+  connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, default: 5000, description: 'How long to wait for a connection.' })),
+  commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, default: 5000, description: 'How long to wait for a reply before the store counts as unavailable.' })),
 }, { additionalProperties: false, description: 'A remote store: values are kept in a binary envelope with their version and expiry.' });
 
 export const CustomStoreConfigSchema = Type.Object({
   type: Type.Literal('custom', { description: 'A JavaScript module that implements the store interface.' }),
   name: StoreName,
   module: Type.String({ minLength: 1, description: 'Path of the module (absolute, or relative to the working directory).' }),
-  export: Type.String({ minLength: 1, default: 'createStore', description: 'Name of the exported factory: (options, context) => CacheStore.' }),
-  options: Type.Record(Type.String(), Type.Unknown(), { default: {}, description: 'Passed to the factory as is.' }),
+  export: Type.Optional(Type.String({ minLength: 1, default: 'createStore', description: 'Name of the exported factory: (options, context) => CacheStore.' })),
+  options: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { default: {}, description: 'Passed to the factory as is.' })),
 }, { additionalProperties: false, description: 'A custom store from a module.' });
 
 export const StoreConfigSchema = Type.Union([
@@ -97,29 +97,43 @@ export const StoreConfigSchema = Type.Union([
 
 export const ChainLinkSchema = Type.Object({
   store: StoreConfigSchema,
-  mode: Type.Union([Type.Literal('required'), Type.Literal('bestEffort')], {
+  mode: Type.Optional(Type.Union([Type.Literal('required'), Type.Literal('bestEffort')], {
     default: 'required',
     description: 'required: a failure of this store fails the operation; bestEffort: it is logged and counted, and the operation goes on with the other stores.',
-  }),
-  readOnly: Type.Boolean({ default: false, description: 'Only read from this store (load, preload); never write, delete or clear it.' }),
-  preload: Type.Boolean({ default: false, description: 'Fill memory from this store at start. At most one link preloads.' }),
+  })),
+  readOnly: Type.Optional(Type.Boolean({ default: false, description: 'Only read from this store (load, preload); never write, delete or clear it.' })),
+  preload: Type.Optional(Type.Boolean({ default: false, description: 'Fill memory from this store at start. At most one link preloads.' })),
 }, { additionalProperties: false, description: 'One store in the chain and how it is used.' });
 
 export const StoresConfigSchema = Type.Object({
-  chain: Type.Array(ChainLinkSchema, {
+  chain: Type.Optional(Type.Array(ChainLinkSchema, {
     default: [],
     description: 'The stores in read order: a miss is loaded from the first store that has the key; writes go to every store not marked readOnly.',
-  }),
+  })),
 }, { additionalProperties: false, default: {}, description: 'Cache stores behind the keyspace.' });
 
+/**
+ * Fields with a default are optional in the JSON Schema (a config may leave
+ * them out) but always present after parseStoresConfig: these types say so.
+ */
+type Defaulted<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: Exclude<T[P], undefined> };
+
+type RawPostgres = Static<typeof PostgresStoreConfigSchema>;
+type RawRemote = Static<typeof RemoteStoreConfigSchema>;
+type RawLink = Static<typeof ChainLinkSchema>;
+
 export type SecretRefConfig = Static<typeof SecretRefSchema>;
-export type FileStoreConfig = Static<typeof FileStoreConfigSchema>;
-export type PostgresStoreConfig = Static<typeof PostgresStoreConfigSchema>;
-export type RemoteStoreConfig = Static<typeof RemoteStoreConfigSchema>;
-export type CustomStoreConfig = Static<typeof CustomStoreConfigSchema>;
-export type StoreConfig = Static<typeof StoreConfigSchema>;
-export type ChainLinkConfig = Static<typeof ChainLinkSchema>;
-export type StoresConfig = Static<typeof StoresConfigSchema>;
+export type FileStoreConfig = Defaulted<Static<typeof FileStoreConfigSchema>, 'sync' | 'cacheSizeBytes' | 'compression'>;
+export type PostgresStoreConfig = Defaulted<Omit<RawPostgres, 'tls'>,
+'port' | 'schema' | 'table' | 'poolSize' | 'connectTimeoutMs' | 'statementTimeoutMs' | 'iterateBatchSize' | 'sweepIntervalMs'>
+& { tls: Defaulted<Static<typeof PostgresTlsSchema>, 'mode'> };
+export type RemoteStoreConfig = Defaulted<Omit<RawRemote, 'tls' | 'nodes'>,
+'mode' | 'database' | 'keyPrefix' | 'versioning' | 'connectTimeoutMs' | 'commandTimeoutMs'>
+& { tls: Defaulted<NonNullable<RawRemote['tls']>, 'enabled'>; nodes: Array<Defaulted<RawRemote['nodes'][number], 'port'>> };
+export type CustomStoreConfig = Defaulted<Static<typeof CustomStoreConfigSchema>, 'export' | 'options'>;
+export type StoreConfig = FileStoreConfig | PostgresStoreConfig | RemoteStoreConfig | CustomStoreConfig;
+export type ChainLinkConfig = Defaulted<Omit<RawLink, 'store'>, 'mode' | 'readOnly' | 'preload'> & { store: StoreConfig };
+export interface StoresConfig { chain: ChainLinkConfig[] }
 
 const byType: Record<StoreConfig['type'], TSchema> = {
   file: FileStoreConfigSchema,

@@ -242,7 +242,7 @@ export class PostgresStore implements CacheStore {
           rejected.push({ key: part[0].key, error: new StoreRejectedError(this.name, `${e.message} (SQLSTATE ${e.code})`, { cause: err }) });
           return;
         }
-        const mid = part.length >> 1;
+        const mid = Math.floor(part.length / 2);
         await attempt(part.slice(0, mid));
         await attempt(part.slice(mid));
       }

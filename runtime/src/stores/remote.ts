@@ -110,10 +110,15 @@ export class RemoteStore implements CacheStore {
     };
     const client = config.mode === 'cluster'
       ? new Cluster(config.nodes.map((n) => ({ host: n.host, port: n.port })), {
-        redisOptions, lazyConnect: true, enableOfflineQueue: false, enableAutoPipelining: true,
+        redisOptions,
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        enableAutoPipelining: true,
         clusterRetryStrategy: (attempt: number) => Math.min(100 * attempt, 2000),
       })
-      : new Redis({ ...redisOptions, host: config.nodes[0].host, port: config.nodes[0].port, db: config.database, lazyConnect: true, enableAutoPipelining: true });
+      : new Redis({
+        ...redisOptions, host: config.nodes[0].host, port: config.nodes[0].port, db: config.database, lazyConnect: true, enableAutoPipelining: true,
+      });
     client.defineCommand('scWrite', { numberOfKeys: 1, lua: WRITE_SCRIPT });
     client.defineCommand('scDelete', { numberOfKeys: 1, lua: DELETE_SCRIPT });
     // Connection errors reach the caller through the commands; without a listener they would be thrown.

@@ -52,10 +52,10 @@ export function validateChain(
     }
     const writable = !config.readOnly && !c.readOnly;
     if (requirements.expiration && writable && !c.supportsTtl) {
-      problem(name, `entries expire, but this store cannot keep expiry (supportsTtl: false), so it would hold them forever; use a store that keeps expiry, mark the link "readOnly", or turn expiration off`);
+      problem(name, 'entries expire, but this store cannot keep expiry (supportsTtl: false), so it would hold them forever; use a store that keeps expiry, mark the link "readOnly", or turn expiration off');
     }
     if (requirements.passivation && writable && c.shareable) {
-      problem(name, `passivation needs a store of this instance alone, but this store is shared (other instances may change an evicted entry behind this one's back); use a file store for passivation or turn passivation off`);
+      problem(name, 'passivation needs a store of this instance alone, but this store is shared (other instances may change an evicted entry behind this one\'s back); use a file store for passivation or turn passivation off');
     }
     const s = config.store;
     if (s.type === 'file') {

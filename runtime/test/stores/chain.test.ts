@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { createStores, parseStoresConfig, StoreChain, StoreConfigError, StoreUnavailableError } from '../../src/stores';
 import { b, collect, entry, strings, testContext } from './helpers';
 import { TestRedis } from './servers';
+import { createStores, parseStoresConfig, StoreChain, StoreConfigError, StoreUnavailableError } from '../../src/stores';
 
 const memoryModule = join(__dirname, '..', 'fixtures', 'memory-store.js');
 let root: string;

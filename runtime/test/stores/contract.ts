@@ -1,5 +1,5 @@
-import { CacheStore } from '../../src/stores/store';
 import { b, collect, entry, sleep, strings } from './helpers';
+import { CacheStore } from '../../src/stores/store';
 
 /**
  * The behaviour every versioned store with TTL owes the persistence layer,

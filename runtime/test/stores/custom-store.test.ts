@@ -1,9 +1,9 @@
 import { join, relative } from 'node:path';
+import { storeContract } from './contract';
+import { b, entry, testContext } from './helpers';
 import { CustomStoreConfig, parseStoresConfig } from '../../src/stores/config';
 import { createCustomStore } from '../../src/stores/custom';
 import { CacheStore, StoreConfigError, StoreUnavailableError } from '../../src/stores/store';
-import { storeContract } from './contract';
-import { b, entry, testContext } from './helpers';
 
 const fixtures = join(__dirname, '..', 'fixtures');
 

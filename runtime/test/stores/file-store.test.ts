@@ -2,11 +2,11 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
+import { storeContract } from './contract';
+import { b, entry, sleep, testContext } from './helpers';
 import { parseStoresConfig } from '../../src/stores/config';
 import { createFileStore, decodeFileValue, encodeFileValue, FileStore } from '../../src/stores/file';
 import { StoreUnavailableError } from '../../src/stores/store';
-import { storeContract } from './contract';
-import { b, entry, sleep, testContext } from './helpers';
 
 const root = mkdtempSync(join(tmpdir(), 'file-store-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

