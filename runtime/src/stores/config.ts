@@ -77,7 +77,7 @@ export const RemoteStoreConfigSchema = Type.Object({
   keyPrefix: Type.Optional(Type.String({ default: '', description: 'Prefix of every key this store writes, so several caches can share one server; iterate and clear touch only keys with it.' })),
   versioning: Type.Optional(Type.Union([Type.Literal('script'), Type.Literal('none')], {
     default: 'script',
-    description: 'script: writes and deletes are conditional on the version through a Lua script (EVAL; redis-server, Valkey, KeyDB). none: plain SET/DEL for servers without scripting; a late write may then overwrite a newer one.',
+    description: 'script: writes and deletes are conditional on the version through a Lua script (EVAL, as redis-server has it). none: plain SET/DEL for servers without scripting; a late write may then overwrite a newer one.',
   })),
   connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, default: 5000, description: 'How long to wait for a connection.' })),
   commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, default: 5000, description: 'How long to wait for a reply before the store counts as unavailable.' })),

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { storeContract } from './contract';
 import { b, collect, entry, sleep, strings, testContext } from './helpers';
-import { TestRedis } from './servers';
+import { TestRedis, TestRedisCluster } from './servers';
 import { parseStoresConfig, RemoteStoreConfig } from '../../src/stores/config';
 import { createRemoteStore, decodeEnvelope, encodeEnvelope, RemoteStore } from '../../src/stores/remote';
 import { StoreRejectedError, StoreUnavailableError } from '../../src/stores/store';
@@ -167,4 +167,41 @@ test('server down: operations raise StoreUnavailableError at once; after a resta
   } finally {
     await own.stop();
   }
+});
+
+describe('against a Redis Cluster of three masters', () => {
+  let cluster: TestRedisCluster;
+  let dir: string;
+  let store: RemoteStore;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'remote-cluster-'));
+    cluster = await TestRedisCluster.start(dir);
+    store = remote({ mode: 'cluster', keyPrefix: 'cl:', nodes: [{ host: '127.0.0.1', port: cluster.nodes[0].port }] }).store;
+    await store.start();
+  }, 60_000);
+  afterAll(async () => {
+    await store?.close();
+    await cluster?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a batch spread over every slot owner is written, loaded in order, versioned and iterated', async () => {
+    const entries = Array.from({ length: 200 }, (_, i) => entry(`key-${i}`, `value-${i}`, 10));
+    expect(await store.writeBatch(entries)).toEqual({ rejected: [] });
+    // The keys really are spread: every master holds some.
+    const perNode = await Promise.all(cluster.nodes.map(async (n) => {
+      const r = new Redis({ port: n.port, host: '127.0.0.1' });
+      try { return await r.dbsize(); } finally { r.disconnect(); }
+    }));
+    expect(perNode.every((n) => n > 0)).toBe(true);
+    expect(perNode.reduce((a, c) => a + c, 0)).toBe(200);
+    await store.writeBatch([entry('key-7', 'older', 5), entry('key-8', 'newer', 11)]);
+    const got = await store.loadMany([b('key-8'), b('key-7'), b('absent')]);
+    expect(got.map((e) => e?.value.toString())).toEqual(['newer', 'value-7', undefined]);
+    expect((await collect(store)).length).toBe(200);
+    await store.deleteBatch([{ key: b('key-8'), version: 10 }, { key: b('key-9'), version: 10 }]);
+    expect((await store.loadMany([b('key-8'), b('key-9')])).map((e) => e?.value.toString())).toEqual(['newer', undefined]);
+    await store.clear();
+    expect(await collect(store)).toEqual([]);
+  });
 });

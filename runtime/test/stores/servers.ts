@@ -101,3 +101,63 @@ export class TestRedis {
     this.child = undefined;
   }
 }
+
+/** A port whose cluster bus port (port + 10000) is free as well. */
+export async function freeClusterPort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const tryListen = (port: number) => new Promise<boolean>((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+  for (let i = 0; i < 50; i++) {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    if (await tryListen(port) && await tryListen(port + 10000)) return port;
+  }
+  throw new Error('no free port pair for a cluster node');
+}
+
+/** Three redis-server masters joined into a Redis Cluster (redis-cli --cluster create). */
+export class TestRedisCluster {
+  static async start(dir: string): Promise<TestRedisCluster> {
+    const nodes: TestRedis[] = [];
+    for (let i = 0; i < 3; i++) {
+      const port = await freeClusterPort();
+      nodes.push(await TestRedis.start(['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`),
+        '--dir', dir, '--cluster-node-timeout', '2000'], port));
+    }
+    const create = spawn('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    create.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
+    create.stderr!.on('data', (c: Buffer) => { out += c.toString(); });
+    const code = await new Promise((r) => create.once('exit', r));
+    if (code !== 0) {
+      for (const n of nodes) await n.stop();
+      throw new Error(`redis-cli --cluster create failed (${code}): ${out}`);
+    }
+    const cluster = new TestRedisCluster(nodes);
+    await cluster.waitUntilOk();
+    return cluster;
+  }
+
+  private constructor(readonly nodes: TestRedis[]) {}
+
+  private async waitUntilOk(): Promise<void> {
+    for (let i = 0; i < 100; i++) {
+      const states = await Promise.all(this.nodes.map((n) => new Promise<string>((resolve) => {
+        const p = spawn('redis-cli', ['-p', String(n.port), 'cluster', 'info'], { stdio: ['ignore', 'pipe', 'ignore'] });
+        let out = '';
+        p.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
+        p.once('exit', () => resolve(out));
+      })));
+      if (states.every((s) => s.includes('cluster_state:ok'))) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('the test cluster did not reach cluster_state:ok');
+  }
+
+  async stop(): Promise<void> {
+    for (const n of this.nodes) await n.stop();
+  }
+}
