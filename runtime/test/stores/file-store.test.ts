@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { storeContract } from './contract';
-import { b, entry, sleep, testContext } from './helpers';
+import { b, entry, sleep, strings, testContext } from './helpers';
 import { parseStoresConfig } from '../../src/stores/config';
 import { createFileStore, decodeFileValue, encodeFileValue, FileStore } from '../../src/stores/file';
 import { StoreUnavailableError } from '../../src/stores/store';
@@ -82,6 +82,19 @@ test('operations on a closed store raise StoreUnavailableError', async () => {
   await expect(s.ping()).rejects.toThrow('store local unavailable: database is closed');
   await expect(s.writeBatch([entry('a', 'b', 1)])).rejects.toBeInstanceOf(StoreUnavailableError);
   await expect(s.load(b('a'))).rejects.toThrow(/^store local unavailable: read failed \(LEVEL_DATABASE_NOT_OPEN\)/);
+  await s.start(); // opened again, it works
+  await s.writeBatch([entry('a', 'back', 1)]);
+  expect((await s.load(b('a')))?.value.toString()).toBe('back');
+  await s.close();
+});
+
+test('concurrent batches for one key: the highest version wins whatever the order they run in', async () => {
+  const s = fileStore(join(root, 'concurrent'));
+  await s.start();
+  const versions = [5, 9, 1, 7, 3, 8, 2, 6, 4];
+  await Promise.all(versions.map((v) => s.writeBatch([entry('hot', `v${v}`, v)])));
+  expect(strings(await s.load(b('hot')))).toEqual(['hot', 'v9', 9, 0]);
+  await s.close();
 });
 
 test('a directory that cannot be created is a config error', async () => {

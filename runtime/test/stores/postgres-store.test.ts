@@ -188,6 +188,26 @@ test('a table name that is not a plain identifier is refused by the config', () 
     'invalid stores config:\n/stores/chain/0/store/table: Expected string to match \'^[a-z_][a-z0-9_]{0,62}$\'');
 });
 
+test('a statement that runs past statementTimeoutMs makes the store unavailable, naming the timeout', async () => {
+  const { store } = pgStore({ table: 'locked', statementTimeoutMs: 300 });
+  await store.start();
+  const locker = new Client({ host: '127.0.0.1', port: server.port, user: server.user, password: server.password, database: 'postgres' });
+  await locker.connect();
+  try {
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE locked IN ACCESS EXCLUSIVE MODE');
+    const started = Date.now();
+    const err = await store.writeBatch([entry('k', 'v', 1)]).catch((e) => e);
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect(err.message).toBe('store pg unavailable: write failed: canceling statement due to statement timeout (57014)');
+    expect(Date.now() - started).toBeLessThan(3000);
+  } finally {
+    await locker.query('ROLLBACK');
+    await locker.end();
+  }
+  expect(await store.writeBatch([entry('k', 'v', 1)])).toEqual({ rejected: [] });
+});
+
 // Last: it stops the server.
 test('server down: every operation raises StoreUnavailableError; after a restart the store works again', async () => {
   const { store } = pgStore({ table: 'outage' });
