@@ -65,12 +65,52 @@ if not cur or version_of(cur) > tonumber(ARGV[1]) then return 0 end
 redis.call('DEL', KEYS[1])
 return 1`;
 
+/**
+ * Single node: many keys in one script call (one round trip, one script run
+ * for up to MANY_CHUNK keys), the hot path of write-behind. ARGV holds four
+ * values per key: op ("w" or "d"), version, ms to live, envelope. Returns per
+ * key 1 (applied), 0 (a newer entry is there) or "E" and the error for that key.
+ * A cluster cannot take it (keys of one call must share a slot).
+ */
+const APPLY_MANY_SCRIPT = `${LUA_VERSION_OF}
+local out = {}
+for i = 1, #KEYS do
+  local b = (i - 1) * 4
+  local op, ver, ttl, env = ARGV[b + 1], tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), ARGV[b + 4]
+  local cur = redis.pcall('GET', KEYS[i])
+  if type(cur) == 'table' and cur.err then
+    out[i] = 'E' .. cur.err
+  else
+    local have = nil
+    if cur then have = version_of(cur) end
+    if op == 'w' then
+      if have ~= nil and have >= ver then
+        out[i] = 0
+      else
+        if ttl > 0 then redis.call('SET', KEYS[i], env, 'PX', ttl) else redis.call('SET', KEYS[i], env) end
+        out[i] = 1
+      end
+    elseif have == nil or have > ver then
+      out[i] = 0
+    else
+      redis.call('DEL', KEYS[i])
+      out[i] = 1
+    end
+  end
+end
+return out`;
+const MANY_CHUNK = 256;
+const EMPTY = Buffer.alloc(0);
+
+interface Op { readonly key: Buffer; readonly op: 'w' | 'd'; readonly version: number; readonly ttl: number; readonly envelope: Buffer }
+
 /** Replies that say the server as a whole cannot serve now, not that one key is wrong. */
 const SERVER_WIDE = /^(OOM|LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|MISCONF|NOAUTH|WRONGPASS|NOPERM|ERR unknown command|ERR max number of clients)/;
 
 type Client = (Redis | Cluster) & {
   scWrite(key: Buffer, envelope: Buffer, version: string, ttl: string): Promise<number>;
   scDelete(key: Buffer, version: string): Promise<number>;
+  scApplyMany(...keysThenArgs: Array<Buffer | string>): Promise<Array<number | string>>;
 };
 
 function escapeGlob(prefix: string): string {
@@ -121,6 +161,7 @@ export class RemoteStore implements CacheStore {
       });
     client.defineCommand('scWrite', { numberOfKeys: 1, lua: WRITE_SCRIPT });
     client.defineCommand('scDelete', { numberOfKeys: 1, lua: DELETE_SCRIPT });
+    if (!(client instanceof Cluster)) client.defineCommand('scApplyMany', { lua: APPLY_MANY_SCRIPT });
     // Connection errors reach the caller through the commands; without a listener they would be thrown.
     client.on('error', (err: Error) => {
       this.lastConnectionError = err.message;
@@ -183,6 +224,14 @@ export class RemoteStore implements CacheStore {
 
   async writeBatch(entries: readonly StoredEntry[]): Promise<BatchResult> {
     const now = Date.now();
+    if (this.manyPerCall()) {
+      return this.applyMany('write', entries.map((e) => {
+        const ttl = e.expiresAt === 0 ? 0 : e.expiresAt - now;
+        // Already expired: the key must not hold an older value either.
+        if (ttl <= 0 && e.expiresAt !== 0) return { key: e.key, op: 'd' as const, version: e.version, ttl: 0, envelope: EMPTY };
+        return { key: e.key, op: 'w' as const, version: e.version, ttl, envelope: encodeEnvelope(e) };
+      }));
+    }
     return this.perKey('write', entries, (e) => {
       const ttl = e.expiresAt === 0 ? 0 : e.expiresAt - now;
       if (ttl <= 0 && e.expiresAt !== 0) {
@@ -196,9 +245,49 @@ export class RemoteStore implements CacheStore {
   }
 
   async deleteBatch(deletes: readonly StoredDelete[]): Promise<BatchResult> {
+    if (this.manyPerCall()) {
+      return this.applyMany('delete', deletes.map((d) => ({ key: d.key, op: 'd' as const, version: d.version, ttl: 0, envelope: EMPTY })));
+    }
     return this.perKey('delete', deletes, (d) => (this.config.versioning === 'script'
       ? this.client.scDelete(this.k(d.key), String(d.version))
       : this.client.del(this.k(d.key))));
+  }
+
+  private manyPerCall(): boolean {
+    return this.config.versioning === 'script' && !(this.client instanceof Cluster);
+  }
+
+  /** Chunks of keys per script call, the calls sent together; per-key errors come back as rejections. */
+  private async applyMany(what: string, ops: readonly Op[]): Promise<BatchResult> {
+    const calls: Array<Promise<Array<number | string>>> = [];
+    for (let i = 0; i < ops.length; i += MANY_CHUNK) {
+      const chunk = ops.slice(i, i + MANY_CHUNK);
+      const args: Array<Buffer | string> = [String(chunk.length), ...chunk.map((o) => this.k(o.key))];
+      for (const o of chunk) args.push(o.op, String(o.version), String(o.ttl), o.envelope);
+      calls.push(this.client.scApplyMany(...args));
+    }
+    const results = await Promise.allSettled(calls);
+    const rejected: Array<{ key: Buffer; error: Error }> = [];
+    let failure: unknown;
+    results.forEach((r, c) => {
+      if (r.status === 'rejected') {
+        failure ??= r.reason;
+        return;
+      }
+      r.value.forEach((v, j) => {
+        if (typeof v === 'string' && v.startsWith('E')) {
+          const message = v.slice(1);
+          const error = new StoreRejectedError(this.name, message);
+          if (SERVER_WIDE.test(message)) failure ??= new ReplyError(message);
+          else rejected.push({ key: ops[c * MANY_CHUNK + j].key, error });
+        }
+      });
+    });
+    if (failure !== undefined) throw this.unavailable(`${what} failed`, failure);
+    if (rejected.length > 0) {
+      this.context.logger.warn({ store: this.name, rejected: rejected.length, of: ops.length, first: rejected[0].error.message }, `remote server refused entries of a ${what} batch; the others were applied`);
+    }
+    return { rejected };
   }
 
   /**

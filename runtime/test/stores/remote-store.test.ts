@@ -102,6 +102,21 @@ test('a key of another type is rejected alone; the rest of the batch lands', asy
   expect(logs.find((l) => l.msg === 'remote server refused entries of a write batch; the others were applied')).toMatchObject({ rejected: 1, of: 3 });
 });
 
+test('a batch larger than one script call: every chunk lands and a refusal names the right key', async () => {
+  const { store } = remote({ keyPrefix: 'chunks:' });
+  await store.start();
+  await raw.sadd('chunks:k-300', 'x'); // in the second chunk of 256
+  const entries = Array.from({ length: 600 }, (_, i) => entry(`k-${i}`, `v-${i}`, 1));
+  const res = await store.writeBatch(entries);
+  expect(res.rejected.map((r) => r.key.toString())).toEqual(['k-300']);
+  const loaded = await store.loadMany(entries.map((e) => e.key));
+  expect(loaded.filter((e) => e !== undefined)).toHaveLength(599);
+  expect(loaded[599]?.value.toString()).toBe('v-599');
+  const del = await store.deleteBatch(entries.map((e) => ({ key: e.key, version: 1 })));
+  expect(del.rejected.map((r) => r.key.toString())).toEqual(['k-300']);
+  expect((await store.loadMany(entries.map((e) => e.key))).filter((e) => e !== undefined)).toEqual([]);
+});
+
 test('versioning "none" writes unconditionally and says so in its characteristics', async () => {
   const { store } = remote({ keyPrefix: 'plain:', versioning: 'none' });
   await store.start();
