@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { DatabaseError, Pool, PoolConfig, QueryResult } from 'pg';
 import type { PostgresStoreConfig } from './config';
@@ -141,7 +142,9 @@ export class PostgresStore implements CacheStore {
         throw new StoreConfigError(this.name, `cannot read tls.caFile ${tls.caFile} (${(err as NodeJS.ErrnoException).code}); mount the CA certificate there or fix the path`, { cause: err });
       }
     }
-    const options: ConnectionOptions = { rejectUnauthorized: true, ca, servername: tls.serverName ?? this.config.host };
+    // SNI takes host names only; for an IP host the certificate is checked against the IP.
+    const servername = tls.serverName ?? (isIP(this.config.host) ? undefined : this.config.host);
+    const options: ConnectionOptions = { rejectUnauthorized: true, ca, servername };
     if (tls.mode === 'verify-ca') options.checkServerIdentity = () => undefined;
     return options;
   }

@@ -1,8 +1,12 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { storeContract } from './contract';
 import { b, entry, testContext } from './helpers';
-import { TestPostgres } from './servers';
+import { makeCerts, TestCerts, TestPostgres } from './servers';
 import { parseStoresConfig, PostgresStoreConfig } from '../../src/stores/config';
 import { createPostgresStore, PostgresStore } from '../../src/stores/postgres';
 import { StoreConfigError, StoreRejectedError, StoreUnavailableError } from '../../src/stores/store';
@@ -206,6 +210,62 @@ test('a statement that runs past statementTimeoutMs makes the store unavailable,
     await locker.end();
   }
   expect(await store.writeBatch([entry('k', 'v', 1)])).toEqual({ rejected: [] });
+});
+
+describe('TLS (the server gets a certificate from a throw-away CA)', () => {
+  let certs: TestCerts;
+  beforeAll(async () => {
+    certs = makeCerts(mkdtempSync(join(tmpdir(), 'pg-tls-')));
+    chmodSync(certs.dir, 0o755);
+    const owner = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
+    chownSync(certs.key, Number(owner.stdout.trim()), 0);
+    chmodSync(certs.key, 0o600);
+    await admin.query(`ALTER SYSTEM SET ssl_cert_file = '${certs.cert}'`);
+    await admin.query(`ALTER SYSTEM SET ssl_key_file = '${certs.key}'`);
+    await admin.query('ALTER SYSTEM SET ssl = on');
+    await admin.query('SELECT pg_reload_conf()');
+  });
+  afterAll(async () => {
+    // The outage test restarts the server: it must not look for these files then.
+    await admin.query('ALTER SYSTEM RESET ssl');
+    await admin.query('ALTER SYSTEM RESET ssl_cert_file');
+    await admin.query('ALTER SYSTEM RESET ssl_key_file');
+    await admin.query('SELECT pg_reload_conf()');
+    rmSync(certs.dir, { recursive: true, force: true });
+  });
+
+  const sslInUse = async (store: PostgresStore) => (await store.pool.query('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')).rows[0].ssl;
+
+  test('verify-full with the CA and the certificate\'s host name connects over TLS', async () => {
+    const { store } = pgStore({ tls: { mode: 'verify-full', caFile: certs.ca, serverName: 'localhost' } });
+    await store.ping();
+    expect(await sslInUse(store)).toBe(true);
+  });
+
+  test('verify-full checks the IP host against the certificate when no serverName is set', async () => {
+    const { store } = pgStore({ tls: { mode: 'verify-full', caFile: certs.ca } });
+    await store.ping();
+    expect(await sslInUse(store)).toBe(true);
+  });
+
+  test('verify-full refuses a certificate for another name; verify-ca accepts it', async () => {
+    const wrong = pgStore({ tls: { mode: 'verify-full', caFile: certs.ca, serverName: 'db.example.org' } }).store;
+    await expect(wrong.ping()).rejects.toThrow(
+      /^store pg unavailable: ping failed: Hostname\/IP does not match certificate's altnames: Host: db\.example\.org\. is not in the cert's altnames: DNS:localhost, IP Address:127\.0\.0\.1 \(ERR_TLS_CERT_ALTNAME_INVALID\)$/);
+    const caOnly = pgStore({ tls: { mode: 'verify-ca', caFile: certs.ca, serverName: 'db.example.org' } }).store;
+    await caOnly.ping();
+    expect(await sslInUse(caOnly)).toBe(true);
+  });
+
+  test('a certificate from a CA that is not trusted is refused', async () => {
+    const { store } = pgStore({ tls: { mode: 'verify-full', serverName: 'localhost' } });
+    await expect(store.ping()).rejects.toThrow('store pg unavailable: ping failed: unable to verify the first certificate (UNABLE_TO_VERIFY_LEAF_SIGNATURE)');
+  });
+
+  test('a CA file that is not there is a config error', () => {
+    expect(() => pgStore({ tls: { mode: 'verify-full', caFile: join(certs.dir, 'nope.crt') } })).toThrow(
+      `store pg: cannot read tls.caFile ${join(certs.dir, 'nope.crt')} (ENOENT); mount the CA certificate there or fix the path`);
+  });
 });
 
 // Last: it stops the server.

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { storeContract } from './contract';
 import { b, collect, entry, sleep, strings, testContext } from './helpers';
-import { TestRedis, TestRedisCluster } from './servers';
+import { makeCerts, TestRedis, TestRedisCluster } from './servers';
 import { parseStoresConfig, RemoteStoreConfig } from '../../src/stores/config';
 import { createRemoteStore, decodeEnvelope, encodeEnvelope, RemoteStore } from '../../src/stores/remote';
 import { StoreRejectedError, StoreUnavailableError } from '../../src/stores/store';
@@ -143,6 +143,27 @@ test('a password from a file authenticates; a wrong one is unavailable with a hi
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await secured.stop();
+  }
+});
+
+test('TLS: with the CA the store connects; without it the certificate is refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'remote-tls-'));
+  const certs = makeCerts(dir);
+  const tlsServer = await TestRedis.start(['--tls-cert-file', certs.cert, '--tls-key-file', certs.key, '--tls-ca-cert-file', certs.ca, '--tls-auth-clients', 'no']);
+  try {
+    const good = remote({ tls: { enabled: true, caFile: certs.ca, serverName: 'localhost' } }, tlsServer.port).store;
+    await good.start();
+    await good.writeBatch([entry('secure', 'yes', 1)]);
+    expect((await good.load(b('secure')))?.value.toString()).toBe('yes');
+    const untrusted = remote({ tls: { enabled: true, serverName: 'localhost' } }, tlsServer.port).store;
+    const err = await untrusted.start().catch((e) => e);
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect(err.message).toBe('store shared-redis unavailable: connect failed: Connection is closed. (last connection error: self-signed certificate in certificate chain)');
+    const plain = remote({}, tlsServer.port).store; // plain TCP against a TLS port
+    await expect(plain.start()).rejects.toBeInstanceOf(StoreUnavailableError);
+  } finally {
+    await tlsServer.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

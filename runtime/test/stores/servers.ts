@@ -1,5 +1,5 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -77,7 +77,10 @@ export class TestRedis {
   /** Starts (again) on the same port. */
   async restart(): Promise<void> {
     // `timeout` ends the server even if the test process dies without cleaning up.
-    const child = spawn('timeout', ['600', 'redis-server', '--port', String(this.port), '--bind', '127.0.0.1',
+    // With TLS the test port is the TLS port and plain TCP is off.
+    const tls = this.args.includes('--tls-cert-file');
+    const ports = tls ? ['--port', '0', '--tls-port', String(this.port)] : ['--port', String(this.port)];
+    const child = spawn('timeout', ['600', 'redis-server', ...ports, '--bind', '127.0.0.1',
       '--save', '', '--appendonly', 'no', '--daemonize', 'no', ...this.args], { stdio: ['ignore', 'pipe', 'inherit'] });
     this.child = child;
     await new Promise<void>((resolve, reject) => {
@@ -160,4 +163,19 @@ export class TestRedisCluster {
   async stop(): Promise<void> {
     for (const n of this.nodes) await n.stop();
   }
+}
+
+export interface TestCerts { readonly dir: string; readonly ca: string; readonly cert: string; readonly key: string }
+
+/** A throw-away CA and a server certificate for localhost / 127.0.0.1, made with openssl. */
+export function makeCerts(dir: string): TestCerts {
+  const run = (args: string[]) => {
+    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
+  };
+  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=state-cache test CA']);
+  run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost']);
+  run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext']);
+  return { dir, ca: join(dir, 'ca.crt'), cert: join(dir, 'server.crt'), key: join(dir, 'server.key') };
 }
