@@ -101,7 +101,8 @@ export class FileStore implements CacheStore {
     const stale: StoredEntry[] = [];
     const out = raws.map((raw, i) => {
       if (raw === undefined) return undefined;
-      const entry = decodeFileValue(keys[i], raw);
+      const entry = this.decode(keys[i], raw);
+      if (entry === undefined) return undefined;
       if (expired(entry, now)) {
         stale.push(entry);
         return undefined;
@@ -151,7 +152,8 @@ export class FileStore implements CacheStore {
     }
     try {
       for await (const [key, raw] of iterator) {
-        const entry = decodeFileValue(key, raw);
+        const entry = this.decode(key, raw);
+        if (entry === undefined) continue;
         if (expired(entry, now)) {
           stale.push(entry);
           continue;
@@ -194,7 +196,19 @@ export class FileStore implements CacheStore {
     } catch (err) {
       throw this.unavailable('read failed', err);
     }
-    return raws.map((raw, i) => (raw === undefined ? undefined : decodeFileValue(keys[i], raw).version));
+    // An unreadable entry counts as version 0, so the next write replaces it.
+    return raws.map((raw, i) => (raw === undefined ? undefined : this.decode(keys[i], raw)?.version ?? 0));
+  }
+
+  /** An entry this code cannot read (a foreign or damaged value) is logged at ERROR and treated as absent. */
+  private decode(key: Buffer, raw: Buffer): StoredEntry | undefined {
+    try {
+      return decodeFileValue(key, raw);
+    } catch (err) {
+      this.context.logger.error({ store: this.name, key: key.toString('hex'), err: (err as Error).message },
+        'unreadable entry in the file store: treated as absent, the next write of the key replaces it');
+      return undefined;
+    }
   }
 
   private async apply(ops: Ops): Promise<void> {

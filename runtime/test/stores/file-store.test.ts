@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { storeContract } from './contract';
 import { b, entry, sleep, strings, testContext } from './helpers';
-import { parseStoresConfig } from '../../src/stores/config';
+import { FileStoreConfig, parseStoresConfig } from '../../src/stores/config';
 import { createFileStore, decodeFileValue, encodeFileValue, FileStore } from '../../src/stores/file';
 import { StoreUnavailableError } from '../../src/stores/store';
 
@@ -33,6 +33,27 @@ test('the value layout: format byte, version, expiry, value', () => {
   expect(raw.toString('hex')).toBe('01' + '0000000102030405' + '0000000a0b0c0d0e' + Buffer.from('hello').toString('hex'));
   expect(decodeFileValue(b('k'), raw)).toEqual({ key: b('k'), value: b('hello'), version: 0x0102030405, expiresAt: 0x0a0b0c0d0e });
   expect(() => decodeFileValue(b('k'), Buffer.from([2, 0, 0]))).toThrow('entry 6b has an unknown layout (format byte 2, 3 bytes)');
+});
+
+test('an unreadable value is logged, treated as absent, and replaced by the next write', async () => {
+  const dir = join(root, 'damaged');
+  const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  await db.open();
+  await db.put(b('bad'), Buffer.from('not an entry'));
+  await db.close();
+  const { context, logs } = testContext();
+  const config = parseStoresConfig({ chain: [{ store: { type: 'file', name: 'local', directory: dir } }] }).chain[0].store;
+  const s = createFileStore(config as FileStoreConfig, context);
+  await s.start();
+  expect(await s.load(b('bad'))).toBeUndefined();
+  expect(logs.find((l) => l.level === 50)).toMatchObject({
+    msg: 'unreadable entry in the file store: treated as absent, the next write of the key replaces it',
+    key: b('bad').toString('hex'),
+    err: 'entry 626164 has an unknown layout (format byte 110, 12 bytes)',
+  });
+  await s.writeBatch([entry('bad', 'good', 1)]);
+  expect((await s.load(b('bad')))?.value.toString()).toBe('good');
+  await s.close();
 });
 
 test('entries survive a close and reopen, and the defaults sync each batch', async () => {
