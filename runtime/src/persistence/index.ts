@@ -4,6 +4,7 @@ export * from './config';
 export * from './dead-letter';
 export * from './errors';
 export * from './journal';
+export * from './keyspace-hooks';
 export * from './loader';
 export * from './metrics';
 export * from './passivation';

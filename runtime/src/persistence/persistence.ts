@@ -1,18 +1,18 @@
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { StoredDelete, StoredEntry } from '../stores/store';
-import { StoreLink, writableLinks } from './chain';
+import { keyId, StoreLink, writableLinks } from './chain';
 import { PersistenceConfig } from './config';
 import { DeadLetterFile } from './dead-letter';
 import { PersistenceClosedError } from './errors';
-import { Journal, JournalStats } from './journal';
+import { Journal, JournalRecord, JournalStats } from './journal';
 import { Loader } from './loader';
 import { PersistenceMetrics } from './metrics';
 import { Passivation } from './passivation';
 import { preload, PreloadResult, purgeStores } from './preload';
 import { validatePersistence } from './validate';
 import { FlushReport, WriteBehind } from './write-behind';
-import { WriteThrough } from './write-through';
+import { PersistOp, WriteThrough } from './write-through';
 
 /**
  * What the keyspace gives the persistence layer: the only way persistence
@@ -21,8 +21,6 @@ import { WriteThrough } from './write-through';
 export interface KeyspaceSink {
   /** Puts an entry into memory unless memory has a newer version; false when memory is full. */
   applyEntry(entry: StoredEntry): boolean;
-  /** Removes a key unless memory has a newer version than the delete. */
-  applyDelete(del: StoredDelete): void;
   /** Raises the version clock to at least `version`. */
   observeVersion(version: number): void;
   /** Preload bound in entries. */
@@ -42,6 +40,8 @@ export interface PersistenceOptions {
   readonly logger?: Logger;
   /** Bound for each required store's ping in `ready()`. */
   readonly pingTimeoutMs?: number;
+  /** How often `readyNow` is refreshed by pinging the required stores; 0 turns the probe off. */
+  readonly readinessIntervalMs?: number;
 }
 
 export interface StartReport {
@@ -72,6 +72,8 @@ export class Persistence {
   private passivation: Passivation | undefined;
   private started = false;
   private closing = false;
+  private ready_ = false;
+  private probe: NodeJS.Timeout | undefined;
   private report_: StartReport | undefined;
 
   private constructor(private readonly options: PersistenceOptions) {
@@ -104,6 +106,17 @@ export class Persistence {
     return Promise.resolve();
   }
 
+  /** Several changes as one unit (MSET, DEL k1 k2): resolves when all are stored as the mode requires. */
+  async writeMany(ops: readonly PersistOp[]): Promise<void> {
+    if (this.closing) throw new PersistenceClosedError();
+    const wt = this.writeThrough;
+    if (wt) {
+      await Promise.all(ops.map((op) => wt.submit(op)));
+      return;
+    }
+    await Promise.all(ops.map((op) => (op.kind === 'set' ? this.write(op.entry) : this.delete(op.del))));
+  }
+
   delete(del: StoredDelete): Promise<void> {
     if (this.closing) return Promise.reject(new PersistenceClosedError());
     if (this.writeThrough) return this.writeThrough.delete(del);
@@ -111,9 +124,33 @@ export class Persistence {
     return Promise.resolve();
   }
 
-  /** Load on miss, single-flight per key. */
+  /**
+   * Load on miss, single-flight per key. A write-behind write the stores do
+   * not have yet wins over their copy (the entry was evicted while queued).
+   */
   load(key: Buffer): Promise<StoredEntry | undefined> {
+    const queued = this.writeBehind?.peek(key);
+    if (queued !== undefined) return Promise.resolve(queued ?? undefined);
     return this.loader.load(key);
+  }
+
+  /** The write-behind queues, for the keyspace adapter's two-phase writes. */
+  get queue(): WriteBehind | undefined {
+    return this.writeBehind;
+  }
+
+  get mode(): PersistenceConfig['mode'] {
+    return this.options.config.mode;
+  }
+
+  /** Whether a miss can be loaded from anywhere (some store is configured). */
+  get hasStores(): boolean {
+    return this.options.links.length > 0;
+  }
+
+  /** The last readiness answer (refreshed in the background): for synchronous health checks. */
+  get readyNow(): boolean {
+    return this.ready_ && this.started && !this.closing;
   }
 
   /** Resolves when evicted entries may leave memory; rejects with PassivationError (OOM) otherwise. */
@@ -128,6 +165,11 @@ export class Persistence {
 
   /** Ready once start-up (purge, replay, preload) is done and every required store answers a ping. */
   async ready(): Promise<boolean> {
+    this.ready_ = await this.checkReady();
+    return this.ready_;
+  }
+
+  private async checkReady(): Promise<boolean> {
     if (!this.started || this.closing) return false;
     const timeout = this.options.pingTimeoutMs ?? 1000;
     const required = this.options.links.filter((l) => l.required);
@@ -160,6 +202,7 @@ export class Persistence {
   /** Shutdown: refuse new writes, flush within the deadline, close the journal and the stores. */
   async close(deadlineMs = this.options.config.shutdown.flushDeadlineMs): Promise<FlushReport> {
     this.closing = true;
+    clearInterval(this.probe);
     const report = await this.flush(deadlineMs);
     await this.writeBehind?.close();
     await this.journal?.close();
@@ -199,14 +242,18 @@ export class Persistence {
       });
       if (this.journal) {
         // Replay before preload, so the journal's newer versions win over the stores' copies.
+        // The newest record per key decides what memory gets (a delete: nothing).
+        const newest = new Map<string, JournalRecord>();
         for await (const record of this.journal.replay()) {
           keyspace.observeVersion(record.version);
-          if (record.kind === 'set') keyspace.applyEntry(record);
-          else keyspace.applyDelete(record);
+          const id = keyId(record.key);
+          const seen = newest.get(id);
+          if (!seen || seen.version <= record.version) newest.set(id, record);
           this.writeBehind.enqueueReplayed(record, record.segment);
           replayed++;
         }
-        logger?.info({ replayed, pending: this.writeBehind.pending() }, 'journal replayed');
+        for (const record of newest.values()) if (record.kind === 'set') keyspace.applyEntry(record);
+        logger?.info({ replayed, keys: newest.size, pending: this.writeBehind.pending() }, 'journal replayed');
       }
     }
     if (config.passivation.enabled) {
@@ -228,6 +275,12 @@ export class Persistence {
     }
     this.report_ = { purged, replayed, preload: preloadResult };
     this.started = true;
+    await this.ready();
+    const every = this.options.readinessIntervalMs ?? 2000;
+    if (every > 0) {
+      this.probe = setInterval(() => void this.ready(), every);
+      this.probe.unref();
+    }
     logger?.info({ mode: config.mode, stores: writableLinks(links).map((l) => l.store.name), ...this.report_ }, 'persistence started');
   }
 }

@@ -73,11 +73,23 @@ interface Slot {
 }
 
 interface Blocked {
+  readonly entries: number;
   readonly bytes: number;
   resolve(): void;
   reject(e: Error): void;
   timer: NodeJS.Timeout;
 }
+
+/** A write between `prepare` and `commit` / `abort`: holds room in the queues (and journal references). */
+export interface PreparedWrite {
+  readonly records: readonly JournalRecord[];
+  /** Journal segment of each record, when journaled. */
+  segments: number[] | undefined;
+  readonly bytes: number;
+  state: 'reserved' | 'committed' | 'aborted';
+}
+
+const EMPTY = Buffer.alloc(0);
 
 /** How a flush ended. */
 export interface FlushReport {
@@ -175,6 +187,11 @@ class StoreQueue {
 
   async idle(): Promise<void> {
     while (this.batchInFlight) await this.batchInFlight;
+  }
+
+  isFailing(id: string): boolean {
+    const slot = this.slots.get(id);
+    return slot !== undefined && (slot.attempts > 0 || this.pausedUntil > now());
   }
 
   /** Shutdown: every pending key is tried at once, backoffs are forgotten. */
@@ -394,12 +411,78 @@ export class WriteBehind {
   }
 
   /** Acknowledged once queued (and journaled): rejects with QueueFullError or JournalError. */
-  write(entry: StoredEntry): Promise<void> {
-    return this.accept({ kind: 'set', key: entry.key, value: entry.value, version: entry.version, expiresAt: entry.expiresAt });
+  async write(entry: StoredEntry): Promise<void> {
+    this.commit(await this.prepare([{ kind: 'set', key: entry.key, value: entry.value, version: entry.version, expiresAt: entry.expiresAt }]));
   }
 
-  delete(del: StoredDelete): Promise<void> {
-    return this.accept({ kind: 'delete', key: del.key, value: Buffer.alloc(0), version: del.version, expiresAt: 0 });
+  async delete(del: StoredDelete): Promise<void> {
+    this.commit(await this.prepare([{ kind: 'delete', key: del.key, value: EMPTY, version: del.version, expiresAt: 0 }]));
+  }
+
+  /**
+   * First phase of a write, before memory changes: takes room in the queues
+   * (and appends to the journal). Returns the prepared write synchronously
+   * when there is nothing to wait for (room, no journal: the hot path, no
+   * promise); a promise when it waits for room (policy block) or the journal.
+   * Throws QueueFullError synchronously when the queue is full and the policy
+   * is reject. Follow with `commit` once memory changed, or `abort`.
+   */
+  prepare(records: readonly JournalRecord[]): PreparedWrite | Promise<PreparedWrite> {
+    if (this.closed) throw new PersistenceClosedError();
+    let bytes = 0;
+    for (const r of records) bytes += r.key.length + r.value.length;
+    const prepared: PreparedWrite = { records, segments: undefined, bytes, state: 'reserved' };
+    if (this.blocked.length === 0 && this.hasRoom(records.length, bytes)) {
+      this.reserve(records.length, bytes, 1);
+      return this.options.journal ? this.journal(prepared) : prepared;
+    }
+    const waited = this.waitForRoom(records.length, bytes); // throws at once for policy reject
+    return waited.then(() => (this.options.journal ? this.journal(prepared) : prepared));
+  }
+
+  /** Second phase: memory has the write; queue it for the stores. */
+  commit(prepared: PreparedWrite): void {
+    if (prepared.state !== 'reserved') return;
+    prepared.state = 'committed';
+    this.reserve(prepared.records.length, prepared.bytes, -1);
+    prepared.records.forEach((r, i) => this.enqueue(r, prepared.segments?.[i]));
+    if (this.blocked.length > 0) this.roomFreed();
+  }
+
+  /**
+   * The write was not applied to memory after all: gives back its room. Its
+   * journal records are released (they stay on disk until their segment goes;
+   * a crash before then replays them, as if the write had been applied).
+   */
+  abort(prepared: PreparedWrite): void {
+    if (prepared.state !== 'reserved') return;
+    prepared.state = 'aborted';
+    this.reserve(prepared.records.length, prepared.bytes, -1);
+    for (const segment of prepared.segments ?? []) this.options.journal?.release(segment);
+    this.roomFreed();
+  }
+
+  /**
+   * The newest write of `key` not yet in every store: what a load must return
+   * instead of the store's older copy (after an eviction). `null` for a
+   * pending delete, undefined when the queues hold nothing for the key.
+   */
+  peek(key: Buffer): StoredEntry | null | undefined {
+    let newest: Op | undefined;
+    const id = keyId(key);
+    for (const q of this.queues) {
+      const op = q.slots.get(id)?.op;
+      if (op && (!newest || op.version > newest.version)) newest = op;
+    }
+    if (!newest) return undefined;
+    if (newest.kind === 'delete') return null;
+    return { key: newest.key, value: newest.value, version: newest.version, expiresAt: newest.expiresAt };
+  }
+
+  /** True when some store is failing to take `key` (retrying, or the store is paused after an outage). */
+  isFailing(key: Buffer): boolean {
+    const id = keyId(key);
+    return this.queues.some((q) => q.isFailing(id));
   }
 
   /** Queues a record replayed from the journal; never blocks (it was acknowledged before the crash). */
@@ -453,55 +536,56 @@ export class WriteBehind {
 
   /** Wakes blocked writers, oldest first, while there is room. */
   roomFreed(): void {
-    while (this.blocked.length > 0 && this.hasRoom(this.blocked[0].bytes)) {
+    while (this.blocked.length > 0 && this.hasRoom(this.blocked[0].entries, this.blocked[0].bytes)) {
       const b = this.blocked.shift()!;
       clearTimeout(b.timer);
-      this.reserve(b.bytes, 1);
+      this.reserve(b.entries, b.bytes, 1);
       b.resolve();
     }
   }
 
   /** Counts every admitted write as a new key (coalescing may make it none), so the bounds hold. */
-  private hasRoom(bytes: number): boolean {
-    return this.queues.every((q) => q.hasRoom(this.reservedEntries + 1, this.reservedBytes + bytes));
+  private hasRoom(entries: number, bytes: number): boolean {
+    return this.queues.every((q) => q.hasRoom(this.reservedEntries + entries, this.reservedBytes + bytes));
   }
 
-  private reserve(bytes: number, sign: 1 | -1): void {
-    this.reservedEntries += sign;
+  private reserve(entries: number, bytes: number, sign: 1 | -1): void {
+    this.reservedEntries += sign * entries;
     this.reservedBytes += sign * bytes;
   }
 
-  private async accept(record: JournalRecord): Promise<void> {
-    if (this.closed) throw new PersistenceClosedError();
-    const bytes = record.key.length + record.value.length;
-    if (this.blocked.length === 0 && this.hasRoom(bytes)) this.reserve(bytes, 1);
-    else await this.waitForRoom(bytes); // reserves when it resolves
-    let segment: number | undefined;
-    try {
-      segment = this.options.journal ? await this.options.journal.append(record) : undefined;
-    } catch (err) {
-      this.reserve(bytes, -1);
+  private async journal(prepared: PreparedWrite): Promise<PreparedWrite> {
+    const journal = this.options.journal!;
+    const results = await Promise.allSettled(prepared.records.map((r) => journal.append(r)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      // Not acknowledged: release what was appended, give the room back.
+      for (const r of results) if (r.status === 'fulfilled') journal.release(r.value);
+      prepared.state = 'aborted';
+      this.reserve(prepared.records.length, prepared.bytes, -1);
       this.roomFreed();
-      throw err;
+      throw failed.reason;
     }
-    this.reserve(bytes, -1);
-    this.enqueue(record, segment);
-    if (this.blocked.length > 0) this.roomFreed();
+    prepared.segments = results.map((r) => (r as PromiseFulfilledResult<number>).value);
+    return prepared;
   }
 
-  private waitForRoom(bytes: number): Promise<void> {
+  private waitForRoom(entries: number, bytes: number): Promise<void> {
     const o = this.options;
-    if (bytes > o.maxPendingBytes) {
-      o.metrics?.queueFull.inc({ policy: o.whenFull });
-      return Promise.reject(new QueueFullError(`write-behind queue full: the entry (${bytes} bytes) is larger than writeBehind.maxPendingBytes (${o.maxPendingBytes})`));
-    }
     o.metrics?.queueFull.inc({ policy: o.whenFull });
+    if (bytes > o.maxPendingBytes) {
+      throw new QueueFullError(`write-behind queue full: the write (${bytes} bytes) is larger than writeBehind.maxPendingBytes (${o.maxPendingBytes})`);
+    }
+    if (entries > o.maxPendingEntries) {
+      throw new QueueFullError(`write-behind queue full: the write (${entries} keys) is larger than writeBehind.maxPendingEntries (${o.maxPendingEntries})`);
+    }
     const bound = `${o.maxPendingEntries} entries / ${o.maxPendingBytes} bytes`;
     if (o.whenFull === 'reject') {
-      return Promise.reject(new QueueFullError(`write-behind queue full (${bound}): the stores are behind; retry later`));
+      throw new QueueFullError(`write-behind queue full (${bound}): the stores are behind; retry later`);
     }
     return new Promise<void>((resolve, reject) => {
       const b: Blocked = {
+        entries,
         bytes,
         resolve,
         reject,

@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const p = await Persistence.start({
     config,
     links: [{ store, required: true, preload: false }],
-    keyspace: { applyEntry: () => true, applyDelete: () => undefined, observeVersion: () => undefined, maxEntries: 1e6, maxBytes: 1e9, expiryInUse: false },
+    keyspace: { applyEntry: () => true, observeVersion: () => undefined, maxEntries: 1e6, maxBytes: 1e9, expiryInUse: false },
     registry: new Registry(),
   });
   down.down = true;

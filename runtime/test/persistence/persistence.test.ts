@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { parsePersistenceConfig } from '../../src/persistence/config';
 import { PersistenceClosedError, PersistenceConfigError } from '../../src/persistence/errors';
 import { KeyspaceSink, Persistence } from '../../src/persistence/persistence';
-import { StoredDelete, StoredEntry } from '../../src/stores/store';
+import { StoredEntry } from '../../src/stores/store';
 import { entry, LevelTestStore, tempDir, TestStore, until } from './helpers';
 
 /** A minimal keyspace: newest version wins, as the real keyspace does. */
@@ -18,10 +18,6 @@ class MapKeyspace implements KeyspaceSink {
     const cur = this.entries.get(e.key.toString());
     if (!cur || cur.version < e.version) this.entries.set(e.key.toString(), e);
     return true;
-  }
-  applyDelete(d: StoredDelete): void {
-    const cur = this.entries.get(d.key.toString());
-    if (cur && cur.version <= d.version) this.entries.delete(d.key.toString());
   }
   observeVersion(v: number): void { this.clock = Math.max(this.clock, v); }
 }
@@ -81,22 +77,25 @@ test('unflushed writes are replayed into memory and the queue at start, before r
   await expect(Persistence.start({ config: cfg, links: [link], keyspace, registry: new Registry() })).rejects.toThrow('store test unavailable: connection refused');
   store.down = false;
   const p = await Persistence.start({ config: cfg, links: [link], keyspace, registry: new Registry() });
+  expect(p.readyNow).toBe(true);
   store.down = true;
   expect(await p.ready()).toBe(false); // a required store does not answer
+  expect(p.readyNow).toBe(false);
   await p.write(entry('a', '1', 10));
   await p.write(entry('a', '2', 11));
-  await p.delete({ key: Buffer.from('b'), version: 12 });
+  await p.write(entry('b', 'short-lived', 12));
+  await p.delete({ key: Buffer.from('b'), version: 13 });
   expect(await p.close(50)).toEqual({ remaining: 2, timedOut: true });
 
   store.down = false;
   store.data.set('b', entry('b', 'old', 1));
   const fresh = new MapKeyspace();
-  fresh.entries.set('b', entry('b', 'old', 1));
   const p2 = await Persistence.start({ config: cfg, links: [link], keyspace: fresh, registry: new Registry() });
-  expect(p2.startReport?.replayed).toBe(3);
+  expect(p2.startReport?.replayed).toBe(4);
   expect(fresh.entries.get('a')?.value.toString()).toBe('2');
   expect(fresh.entries.has('b')).toBe(false);
-  expect(fresh.clock).toBe(12);
+  expect(fresh.clock).toBe(13);
+  expect(p2.readyNow).toBe(true);
   expect(await p2.ready()).toBe(true);
   await until(() => p2.pending().test === 0);
   expect(store.value('a')).toBe('2');

@@ -121,7 +121,7 @@ test('the bytes bound counts too', async () => {
   await wb.write(entry('a', 'x'.repeat(60), 1));
   await expect(wb.write(entry('b', 'x'.repeat(60), 2))).rejects.toThrow('write-behind queue full (10000 entries / 100 bytes)');
   await expect(wb.write(entry('c', 'x'.repeat(200), 3))).rejects.toThrow(
-    'write-behind queue full: the entry (201 bytes) is larger than writeBehind.maxPendingBytes (100)');
+    'write-behind queue full: the write (201 bytes) is larger than writeBehind.maxPendingBytes (100)');
 });
 
 test('full queue with policy block: the write waits for room and completes when the store catches up', async () => {
@@ -261,18 +261,38 @@ test('with a journal: write-behind releases segments once the store has their re
   const store = new TestStore();
   const journal = await Journal.open({ dir: join(t.dir, 'journal'), segmentBytes: 4096, fsync: true });
   for await (const r of journal.replay()) throw new Error(`unexpected record ${r.key}`);
-  const { wb } = make([store], { journal, flushIntervalMs: 10 });
-  await Promise.all(Array.from({ length: 200 }, (_, i) => wb.write(entry(`k${i % 50}`, 'x'.repeat(64), i + 1))));
-  expect(journal.stats.records).toBe(200);
+  const { wb } = make([store], { journal, flushIntervalMs: 60_000 });
+  // 5 rounds of 20 concurrent writes of ~230 bytes: each round fills (and closes) a 4 KiB segment.
+  for (let round = 0; round < 5; round++) {
+    await Promise.all(Array.from({ length: 20 }, (_, i) => wb.write(entry(`k${round}-${i}`, 'x'.repeat(200), round * 100 + i + 1))));
+  }
+  expect(journal.stats.records).toBe(100);
   expect(journal.stats.commits).toBeLessThan(20);
-  await until(() => wb.pendingTotal === 0);
-  // Force the active segment to rotate by appending more, then flush those too.
-  await Promise.all(Array.from({ length: 80 }, (_, i) => wb.write(entry(`z${i}`, 'x'.repeat(64), 1000 + i))));
-  await until(() => wb.pendingTotal === 0);
-  await until(() => journal.segmentNumbers.length <= 1, 2000, 'old segments deleted');
-  expect(journal.stats.segmentsDeleted).toBeGreaterThan(1);
+  expect(journal.stats.segmentsDeleted).toBe(0);
+  expect(journal.segmentNumbers).toHaveLength(5);
+  expect(await wb.flush(2000)).toEqual({ remaining: 0, timedOut: false });
+  await until(() => journal.segmentNumbers.length === 0, 2000, 'flushed segments deleted');
+  expect(journal.stats.segmentsDeleted).toBeGreaterThanOrEqual(5);
+  expect(store.data.get('k4-3')?.version).toBe(404);
+  expect(store.data.size).toBe(100);
   await journal.close();
   expect(readdirSync(join(t.dir, 'journal'))).toEqual([]);
+});
+
+test('with a journal: a record superseded by a newer write of its key releases its segment before any flush', async () => {
+  const store = new TestStore();
+  const journal = await Journal.open({ dir: join(t.dir, 'journal'), segmentBytes: 4096, fsync: false });
+  for await (const r of journal.replay()) throw new Error(`unexpected record ${r.key}`);
+  const { wb } = make([store], { journal, flushIntervalMs: 60_000 });
+  for (let round = 0; round < 3; round++) {
+    await Promise.all(Array.from({ length: 20 }, (_, i) => wb.write(entry(`k${i}`, 'x'.repeat(200), round * 100 + i + 1))));
+  }
+  expect(store.batches).toHaveLength(0);
+  // Rounds 0 and 1 are superseded by round 2: their segments are gone, only the newest versions are kept.
+  expect(journal.segmentNumbers).toEqual([3]);
+  await until(() => journal.stats.segmentsDeleted === 2, 2000, 'two segments unlinked');
+  expect(wb.pendingTotal).toBe(20);
+  await journal.close();
 });
 
 test('with a journal: an unflushed write is replayed and reaches the store after a restart', async () => {
