@@ -67,7 +67,9 @@ export class DeadLetterFile {
     for (const [store, list] of byStore) {
       this.metrics?.deadLettered.inc({ store }, list.length);
       this.logger?.error({
-        store, entries: list.length, file: this.path,
+        store,
+        entries: list.length,
+        file: this.path,
         keys: list.slice(0, 10).map((e) => e.key.toString('base64')),
         error: list[0].error,
       }, `write-behind: ${list.length} entries did not reach store ${store} and were written to the dead-letter file`);

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import { StoredEntry } from '../stores/store';
 import { PassivationError, QueueFullError } from './errors';
 import { JournalRecord } from './journal';
 import { Persistence } from './persistence';
 import { PreparedWrite } from './write-behind';
+import { StoredEntry } from '../stores/store';
 
 /**
  * The adapter between the keyspace's persistence hooks
@@ -107,12 +107,10 @@ export class KeyspaceHooks {
   }
 
   passivate(entry: StoredEntry): void {
-    const p = this.persistence;
-    if (!p || !p.passivationEnabled) return;
-    const queue = p.queue;
-    if (queue?.isFailing(entry.key)) {
-      throw this.errors.outOfMemory(new PassivationError(
-        `key ${JSON.stringify(entry.key.toString('latin1').slice(0, 64))} cannot be evicted: a store is failing to take it, so it stays in memory`));
+    try {
+      this.persistence?.passivate(entry);
+    } catch (err) {
+      throw this.errors.outOfMemory(err as PassivationError);
     }
   }
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import { StoredEntry } from '../stores/store';
 import { asUnavailable, keyId, StoreLink } from './chain';
 import { PersistenceMetrics } from './metrics';
+import { StoredEntry } from '../stores/store';
 
 export interface LoaderOptions {
   /** Raises the keyspace's version clock; loaded versions must never be reissued. */

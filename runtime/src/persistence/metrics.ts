@@ -45,11 +45,17 @@ export class PersistenceMetrics {
     });
     this.flushBatches = new Counter({ name: `${prefix}flush_batches_total`, help: 'Write-behind store batches by outcome (ok, partial, failed).', labelNames: ['store', 'outcome'], registers });
     this.flushDuration = new Histogram({
-      name: `${prefix}flush_duration_seconds`, help: 'Duration of write-behind store batches.', labelNames: ['store'], registers,
+      name: `${prefix}flush_duration_seconds`,
+      help: 'Duration of write-behind store batches.',
+      labelNames: ['store'],
+      registers,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     });
     this.flushBatchSize = new Histogram({
-      name: `${prefix}flush_batch_entries`, help: 'Entries per write-behind store batch.', labelNames: ['store'], registers,
+      name: `${prefix}flush_batch_entries`,
+      help: 'Entries per write-behind store batch.',
+      labelNames: ['store'],
+      registers,
       buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000],
     });
     this.storeErrors = new Counter({ name: `${prefix}store_errors_total`, help: 'Store failures by store and kind (unavailable, rejected, load).', labelNames: ['store', 'kind'], registers });
@@ -58,18 +64,24 @@ export class PersistenceMetrics {
     this.queueFull = new Counter({ name: `${prefix}queue_full_total`, help: 'Writes that found the write-behind queue full (blocked or rejected).', labelNames: ['policy'], registers });
     this.writeThroughBatches = new Counter({ name: `${prefix}write_through_batches_total`, help: 'Write-through group commits by outcome.', labelNames: ['outcome'], registers });
     this.writeThroughGroupSize = new Histogram({
-      name: `${prefix}write_through_group_size`, help: 'Writes acknowledged per write-through group commit.', registers,
+      name: `${prefix}write_through_group_size`,
+      help: 'Writes acknowledged per write-through group commit.',
+      registers,
       buckets: [1, 2, 5, 10, 25, 50, 100, 250, 1000],
     });
     this.journalBytes = new Gauge({ name: `${prefix}journal_bytes`, help: 'Bytes in journal segments on disk.', registers });
     this.journalSegments = new Gauge({ name: `${prefix}journal_segments`, help: 'Journal segments on disk.', registers });
     this.journalFsyncs = new Counter({ name: `${prefix}journal_fsyncs_total`, help: 'Journal group commits (one write and one fsync each).', registers });
     this.journalFsyncDuration = new Histogram({
-      name: `${prefix}journal_fsync_duration_seconds`, help: 'Duration of one journal group commit (write + fsync).', registers,
+      name: `${prefix}journal_fsync_duration_seconds`,
+      help: 'Duration of one journal group commit (write + fsync).',
+      registers,
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
     });
     this.journalGroupSize = new Histogram({
-      name: `${prefix}journal_group_size`, help: 'Records per journal group commit.', registers,
+      name: `${prefix}journal_group_size`,
+      help: 'Records per journal group commit.',
+      registers,
       buckets: [1, 2, 5, 10, 25, 50, 100, 250, 1000],
     });
     this.journalTornRecords = new Counter({ name: `${prefix}journal_torn_tails_total`, help: 'Journal segments whose tail was torn or corrupt at replay (the tail is ignored).', registers });

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import { StoredEntry } from '../stores/store';
 import { PassivationError } from './errors';
 import { PersistenceMetrics } from './metrics';
 import { WriteBehind } from './write-behind';
 import type { WriteThrough } from './write-through';
+import { StoredEntry } from '../stores/store';
 
 /**
  * Passivation: an evicted entry is in the stores before it leaves memory, so
@@ -26,6 +26,24 @@ export class Passivation {
     private readonly logger?: Logger,
   ) {}
 
+  /**
+   * The synchronous form, for a keyspace that drops the entry right after the
+   * call: allowed when the entry is in the stores or owned by the write-behind
+   * queue (which serves loads of it until the stores have it); refused with
+   * PassivationError while a store is failing that key.
+   */
+  assertEvictable(entry: StoredEntry): void {
+    const { writeBehind, writeThrough } = this.persister;
+    if (!writeBehind && !writeThrough) throw new PassivationError('no store to passivate to (persistence mode none); the entry stays in memory');
+    if (writeBehind?.isFailing(entry.key)) {
+      this.metrics?.passivated.inc({ outcome: 'refused' });
+      throw new PassivationError(
+        `key ${JSON.stringify(entry.key.toString('latin1').slice(0, 64))} cannot be evicted: a store is failing to take it, so it stays in memory`);
+    }
+    this.metrics?.passivated.inc({ outcome: 'ok' });
+  }
+
+  /** The waiting form: resolves once the stores have the entries. */
   async evict(entries: readonly StoredEntry[]): Promise<void> {
     const live = entries.filter((e) => e.expiresAt === 0 || e.expiresAt > Date.now());
     try {

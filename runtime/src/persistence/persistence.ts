@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { StoredDelete, StoredEntry } from '../stores/store';
 import { keyId, StoreLink, writableLinks } from './chain';
 import { PersistenceConfig } from './config';
 import { DeadLetterFile } from './dead-letter';
@@ -13,22 +12,23 @@ import { preload, PreloadResult, purgeStores } from './preload';
 import { validatePersistence } from './validate';
 import { FlushReport, WriteBehind } from './write-behind';
 import { PersistOp, WriteThrough } from './write-through';
+import { StoredDelete, StoredEntry } from '../stores/store';
 
 /**
  * What the keyspace gives the persistence layer: the only way persistence
  * reaches into memory. The keyspace's own hook interface adapts to this.
  */
 export interface KeyspaceSink {
-  /** Puts an entry into memory unless memory has a newer version; false when memory is full. */
-  applyEntry(entry: StoredEntry): boolean;
-  /** Raises the version clock to at least `version`. */
-  observeVersion(version: number): void;
   /** Preload bound in entries. */
   readonly maxEntries: number;
   /** Preload bound in key + value bytes. */
   readonly maxBytes: number;
   /** Whether entries can expire (lifespan, max idle or client TTLs). */
   readonly expiryInUse: boolean;
+  /** Puts an entry into memory unless memory has a newer version; false when memory is full. */
+  applyEntry(entry: StoredEntry): boolean;
+  /** Raises the version clock to at least `version`. */
+  observeVersion(version: number): void;
 }
 
 export interface PersistenceOptions {
@@ -157,6 +157,11 @@ export class Persistence {
   evict(entries: readonly StoredEntry[]): Promise<void> {
     if (!this.passivation) return Promise.resolve();
     return this.passivation.evict(entries);
+  }
+
+  /** Synchronous passivation check before an evicted entry leaves memory; throws PassivationError (OOM) to keep it. */
+  passivate(entry: StoredEntry): void {
+    this.passivation?.assertEvictable(entry);
   }
 
   get passivationEnabled(): boolean {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import { StoredEntry } from '../stores/store';
 import { asUnavailable, StoreLink } from './chain';
 import { PersistenceMetrics } from './metrics';
+import { StoredEntry } from '../stores/store';
 
 export interface PreloadOptions {
   /** Most entries to load (the keyspace's entry bound). */
@@ -69,7 +69,7 @@ export async function preload(links: readonly StoreLink[], o: PreloadOptions): P
       o.observeVersion(entry.version);
       entries++;
       bytes += size;
-      if ((entries & 1023) === 0) {
+      if (entries % 1024 === 0) {
         o.metrics?.preloadEntries.set(entries);
         const t = performance.now();
         if (t - lastLog >= (o.progressEveryMs ?? 5000)) {

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
-import { BatchResult, CacheStore, StoredDelete, StoredEntry, StoreRejectedError } from '../stores/store';
 import { backoffDelay, BackoffOptions } from './backoff';
 import { asUnavailable, keyId, StoreLink, writableLinks } from './chain';
 import { DeadLetter, DeadLetterFile } from './dead-letter';
 import { PersistenceClosedError, QueueFullError } from './errors';
 import { Journal, JournalRecord } from './journal';
 import { PersistenceMetrics } from './metrics';
+import { BatchResult, CacheStore, StoredDelete, StoredEntry, StoreRejectedError } from '../stores/store';
 
 /**
  * Write-behind: a write is acknowledged once it is in memory (and, with the
@@ -75,9 +75,9 @@ interface Slot {
 interface Blocked {
   readonly entries: number;
   readonly bytes: number;
+  timer: NodeJS.Timeout;
   resolve(): void;
   reject(e: Error): void;
-  timer: NodeJS.Timeout;
 }
 
 /** A write between `prepare` and `commit` / `abort`: holds room in the queues (and journal references). */
@@ -350,8 +350,14 @@ class StoreQueue {
     }
     if (dead.length === 0) return this.updateGauge();
     const letters: DeadLetter[] = dead.map(({ op, slot, error }) => ({
-      kind: op.kind, key: op.key, value: op.value, version: op.version, expiresAt: op.expiresAt,
-      store: this.store.name, error: error.message, attempts: slot.attempts,
+      kind: op.kind,
+      key: op.key,
+      value: op.value,
+      version: op.version,
+      expiresAt: op.expiresAt,
+      store: this.store.name,
+      error: error.message,
+      attempts: slot.attempts,
     }));
     try {
       await this.o.deadLetter.write(letters);
@@ -604,8 +610,14 @@ export class WriteBehind {
       return;
     }
     const op: Op = {
-      kind: record.kind, key: record.key, value: record.value, version: record.version, expiresAt: record.expiresAt,
-      bytes: record.key.length + record.value.length, segment, refs: this.queues.length,
+      kind: record.kind,
+      key: record.key,
+      value: record.value,
+      version: record.version,
+      expiresAt: record.expiresAt,
+      bytes: record.key.length + record.value.length,
+      segment,
+      refs: this.queues.length,
     };
     for (const q of this.queues) q.enqueue(op);
   }

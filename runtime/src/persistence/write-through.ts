@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import { BatchResult, StoredDelete, StoredEntry } from '../stores/store';
 import { asUnavailable, keyId, StoreLink, writableLinks } from './chain';
 import { PersistenceMetrics } from './metrics';
+import { BatchResult, StoredDelete, StoredEntry } from '../stores/store';
 
 /** A set or a delete on its way to the stores. */
 export type PersistOp =

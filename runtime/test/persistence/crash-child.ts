@@ -5,10 +5,10 @@
  */
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
+import { LevelTestStore, TestStore } from './helpers';
 import { parsePersistenceConfig } from '../../src/persistence/config';
 import { Persistence } from '../../src/persistence/persistence';
 import { CacheStore } from '../../src/stores/store';
-import { LevelTestStore, TestStore } from './helpers';
 
 async function main(): Promise<void> {
   const [dir, kind] = process.argv.slice(2);

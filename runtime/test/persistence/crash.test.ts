@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { Journal } from '../../src/persistence/journal';
 import { LevelTestStore, tempDir } from './helpers';
+import { Journal } from '../../src/persistence/journal';
 
 /**
  * kill -9 during write-behind with the journal: every write that was
@@ -46,7 +46,7 @@ async function crashAfterAcks(dir: string, store: 'level' | 'down', acksBeforeKi
 }
 
 async function journalVersions(dir: string): Promise<{ versions: Map<string, number>; tornTails: number }> {
-  const journal = await Journal.open({ dir: join(dir, 'journal'), segmentBytes: 1 << 20, fsync: false });
+  const journal = await Journal.open({ dir: join(dir, 'journal'), segmentBytes: 2 ** 20, fsync: false });
   const versions = new Map<string, number>();
   for await (const r of journal.replay()) versions.set(r.key.toString(), Math.max(versions.get(r.key.toString()) ?? 0, r.version));
   const tornTails = journal.stats.tornTails;

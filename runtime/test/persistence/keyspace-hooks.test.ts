@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
+import { entry, tempDir, TestStore, until } from './helpers';
 import { parsePersistenceConfig } from '../../src/persistence/config';
 import { PassivationError } from '../../src/persistence/errors';
 import { HookEntryChange, HookErrors, KeyspaceHooks } from '../../src/persistence/keyspace-hooks';
 import { Persistence } from '../../src/persistence/persistence';
 import { StoredEntry } from '../../src/stores/store';
-import { entry, tempDir, TestStore, until } from './helpers';
 
 /** Stand-ins for the protocol's error classes, to check the mapping. */
 class ProtocolQueueFull extends Error {}
@@ -49,7 +49,14 @@ let p: Persistence | undefined;
 beforeEach(() => { t = tempDir('hooks-'); });
 afterEach(async () => { await p?.close(100); p = undefined; t.cleanup(); });
 
-async function setup(raw: Record<string, any>, store = new TestStore()): Promise<{ hooks: KeyspaceHooks; memory: HookedMemory; store: TestStore; p: Persistence }> {
+interface Setup {
+  hooks: KeyspaceHooks;
+  memory: HookedMemory;
+  store: TestStore;
+  p: Persistence;
+}
+
+async function setup(raw: Record<string, any>, store = new TestStore()): Promise<Setup> {
   const hooks = new KeyspaceHooks(errors);
   const memory = new HookedMemory(hooks);
   p = await Persistence.start({
@@ -59,7 +66,13 @@ async function setup(raw: Record<string, any>, store = new TestStore()): Promise
       journal: { dir: join(t.dir, 'journal'), ...raw.journal },
     }),
     links: [{ store, required: true, preload: false }],
-    keyspace: { applyEntry: (e) => { memory.data.set(e.key.toString(), e); return true; }, observeVersion: () => undefined, maxEntries: 100, maxBytes: 1 << 20, expiryInUse: false },
+    keyspace: {
+      applyEntry: (e) => { memory.data.set(e.key.toString(), e); return true; },
+      observeVersion: () => undefined,
+      maxEntries: 100,
+      maxBytes: 2 ** 20,
+      expiryInUse: false,
+    },
     registry: new Registry(),
   });
   hooks.attach(p);
@@ -97,7 +110,7 @@ test('queue full with policy reject: refused synchronously with the protocol err
   const store = new TestStore();
   const { memory } = await setup({ mode: 'write-behind', writeBehind: { maxPendingEntries: 1, batchSize: 1, whenFull: 'reject', retry: { attempts: 1000 } } }, store);
   store.down = true;
-  memory.set('a', '1');
+  expect(memory.set('a', '1')).toBeUndefined();
   expect(() => memory.set('b', '2')).toThrow(ProtocolQueueFull);
   expect(() => memory.set('b', '2')).toThrow('write-behind queue full (1 entries / 67108864 bytes): the stores are behind; retry later');
   expect(memory.data.has('b')).toBe(false);
@@ -128,7 +141,7 @@ test('passivation: an entry evicted while queued is loaded back from the queue, 
   store.data.set('a', entry('a', 'stale', 0));
   store.holdBatches = true;
   const { hooks, memory } = await setup({ mode: 'write-behind', passivation: { enabled: true } }, store);
-  memory.set('a', 'fresh');
+  expect(memory.set('a', 'fresh')).toBeUndefined();
   memory.evict('a');
   expect(memory.data.has('a')).toBe(false);
   expect((await hooks.load(Buffer.from('a')))?.value.toString()).toBe('fresh');
@@ -140,7 +153,7 @@ test('passivation: while the store is failing a key, its eviction is refused wit
   const store = new TestStore();
   const { memory, p: started } = await setup({ mode: 'write-behind', passivation: { enabled: true }, writeBehind: { retry: { attempts: 1000 } } }, store);
   store.down = true;
-  memory.set('a', '1');
+  expect(memory.set('a', '1')).toBeUndefined();
   await until(() => started.queue!.isFailing(Buffer.from('a')), 2000, 'store failing the key');
   expect(() => memory.evict('a')).toThrow(ProtocolOom);
   expect(() => memory.evict('a')).toThrow(new PassivationError('key "a" cannot be evicted: a store is failing to take it, so it stays in memory').message);
@@ -149,8 +162,8 @@ test('passivation: while the store is failing a key, its eviction is refused wit
 
 test('flush(deadline) drains the queue and closes persistence', async () => {
   const { hooks, memory, store } = await setup({ mode: 'write-behind', writeBehind: { flushIntervalMs: 60_000 } });
-  memory.set('a', '1');
-  memory.set('b', '2');
+  expect(memory.set('a', '1')).toBeUndefined();
+  expect(memory.set('b', '2')).toBeUndefined();
   expect(store.data.size).toBe(0);
   await hooks.flush(Date.now() + 2000);
   expect(store.value('a')).toBe('1');
@@ -166,7 +179,7 @@ test('a miss with a pending delete is a miss, even though the store still has th
   const { hooks } = await setup({ mode: 'write-behind' }, store);
   expect((await hooks.load(Buffer.from('a')))?.value.toString()).toBe('old');
   const changes: HookEntryChange[] = [{ kind: 'delete', key: Buffer.from('a'), version: 6 }];
-  hooks.beforeChange(changes);
+  expect(hooks.beforeChange(changes)).toBeUndefined();
   hooks.afterChange(changes);
   expect(await hooks.load(Buffer.from('a'))).toBeUndefined();
   store.holdBatches = false;

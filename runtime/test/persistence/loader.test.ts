@@ -1,7 +1,7 @@
+import { entry, TestStore } from './helpers';
 import { StoreLink } from '../../src/persistence/chain';
 import { StoreUnavailableError } from '../../src/persistence/errors';
 import { Loader } from '../../src/persistence/loader';
-import { entry, TestStore } from './helpers';
 
 const link = (store: TestStore, required = true): StoreLink => ({ store, required, preload: false });
 

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
+import { entry, sleep, tempDir, TestStore } from './helpers';
 import { StoreLink } from '../../src/persistence/chain';
 import { DeadLetterFile } from '../../src/persistence/dead-letter';
 import { PassivationError } from '../../src/persistence/errors';
 import { Passivation } from '../../src/persistence/passivation';
 import { WriteBehind } from '../../src/persistence/write-behind';
 import { WriteThrough } from '../../src/persistence/write-through';
-import { entry, sleep, tempDir, TestStore } from './helpers';
 
 const link = (store: TestStore): StoreLink => ({ store, required: true, preload: false });
 
@@ -16,8 +16,14 @@ afterEach(async () => { await wb?.close(); t.cleanup(); });
 
 function writeBehind(store: TestStore, attempts = 3): WriteBehind {
   wb = new WriteBehind([link(store)], {
-    batchSize: 100, flushIntervalMs: 5, maxPendingEntries: 1000, maxPendingBytes: 1 << 20, whenFull: 'reject', blockTimeoutMs: 10,
-    retry: { attempts, baseDelayMs: 5, maxDelayMs: 10 }, deadLetter: new DeadLetterFile(join(t.dir, 'dl.jsonl')),
+    batchSize: 100,
+    flushIntervalMs: 5,
+    maxPendingEntries: 1000,
+    maxPendingBytes: 2 ** 20,
+    whenFull: 'reject',
+    blockTimeoutMs: 10,
+    retry: { attempts, baseDelayMs: 5, maxDelayMs: 10 },
+    deadLetter: new DeadLetterFile(join(t.dir, 'dl.jsonl')),
   });
   return wb;
 }

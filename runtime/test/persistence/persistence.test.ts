@@ -1,18 +1,18 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
+import { entry, LevelTestStore, tempDir, TestStore, until } from './helpers';
 import { parsePersistenceConfig } from '../../src/persistence/config';
 import { PersistenceClosedError, PersistenceConfigError } from '../../src/persistence/errors';
 import { KeyspaceSink, Persistence } from '../../src/persistence/persistence';
 import { StoredEntry } from '../../src/stores/store';
-import { entry, LevelTestStore, tempDir, TestStore, until } from './helpers';
 
 /** A minimal keyspace: newest version wins, as the real keyspace does. */
 class MapKeyspace implements KeyspaceSink {
   readonly entries = new Map<string, StoredEntry>();
   clock = 0;
   readonly maxEntries = 1000;
-  readonly maxBytes = 1 << 20;
+  readonly maxBytes = 2 ** 20;
   readonly expiryInUse = false;
   applyEntry(e: StoredEntry): boolean {
     const cur = this.entries.get(e.key.toString());
@@ -41,7 +41,8 @@ test('write-behind with journal on a real LevelDB: acknowledged, flushed on clos
   const p = await Persistence.start({
     config: config({ mode: 'write-behind', journal: { enabled: true } }),
     links: [{ store: level, required: true, preload: false }],
-    keyspace, registry,
+    keyspace,
+    registry,
   });
   expect(await p.ready()).toBe(true);
   await Promise.all(Array.from({ length: 100 }, (_, i) => p.write(entry(`k${i}`, `v${i}`, i + 1))));
@@ -59,7 +60,8 @@ test('write-behind with journal on a real LevelDB: acknowledged, flushed on clos
   const p2 = await Persistence.start({
     config: config({ mode: 'write-behind', journal: { enabled: true } }),
     links: [{ store: level2, required: true, preload: false }],
-    keyspace: keyspace2, registry: new Registry(),
+    keyspace: keyspace2,
+    registry: new Registry(),
   });
   expect(p2.startReport?.replayed).toBe(0);
   expect((await p2.load(Buffer.from('k42')))?.value.toString()).toBe('v42');
@@ -107,8 +109,10 @@ test('unflushed writes are replayed into memory and the queue at start, before r
 test('write-through on a real LevelDB: the write resolves only once the store has it', async () => {
   const level = new LevelTestStore(join(t.dir, 'level'));
   const p = await Persistence.start({
-    config: config({ mode: 'write-through' }), links: [{ store: level, required: true, preload: false }],
-    keyspace: new MapKeyspace(), registry: new Registry(),
+    config: config({ mode: 'write-through' }),
+    links: [{ store: level, required: true, preload: false }],
+    keyspace: new MapKeyspace(),
+    registry: new Registry(),
   });
   await Promise.all(Array.from({ length: 50 }, (_, i) => p.write(entry(`k${i}`, `v${i}`, i + 1))));
   for (let i = 0; i < 50; i++) expect((await level.load(Buffer.from(`k${i}`)))?.value.toString()).toBe(`v${i}`);
@@ -124,7 +128,8 @@ test('start purges, then preloads within the bound, and reports it', async () =>
   const p = await Persistence.start({
     config: config({ mode: 'write-through', purgeOnStartup: true, preload: { enabled: true } }),
     links: [{ store: own, required: true, preload: false }, { store: seed, required: false, preload: true }],
-    keyspace, registry: new Registry(),
+    keyspace,
+    registry: new Registry(),
   });
   expect(p.startReport).toMatchObject({ purged: ['own'], replayed: 0, preload: { store: 'seed', entries: 20, stoppedBy: 'complete' } });
   expect(own.data.size).toBe(0);
@@ -137,15 +142,18 @@ test('an impossible combination is refused at start, before any store is touched
   const store = new TestStore('pg', { shareable: true });
   store.down = true; // would fail start() if it were called
   await expect(Persistence.start({
-    config: config({ mode: 'write-behind', passivation: { enabled: true } }), links: [{ store, required: true, preload: false }],
-    keyspace: new MapKeyspace(), registry: new Registry(),
+    config: config({ mode: 'write-behind', passivation: { enabled: true } }),
+    links: [{ store, required: true, preload: false }],
+    keyspace: new MapKeyspace(),
+    registry: new Registry(),
   })).rejects.toBeInstanceOf(PersistenceConfigError);
 });
 
 test('mode none: writes resolve without touching stores; misses still load from them', async () => {
   const store = new TestStore();
   store.data.set('k', entry('k', 'v', 5));
-  const p = await Persistence.start({ config: config({}), links: [{ store, required: true, preload: false }], keyspace: new MapKeyspace(), registry: new Registry() });
+  const links = [{ store, required: true, preload: false }];
+  const p = await Persistence.start({ config: config({}), links, keyspace: new MapKeyspace(), registry: new Registry() });
   await p.write(entry('n', 'v', 6));
   expect(store.batches).toHaveLength(0);
   expect((await p.load(Buffer.from('k')))?.version).toBe(5);

@@ -1,7 +1,7 @@
+import { entry, LevelTestStore, tempDir, TestStore } from './helpers';
 import { StoreLink } from '../../src/persistence/chain';
 import { preload, purgeStores } from '../../src/persistence/preload';
 import { StoredEntry } from '../../src/stores/store';
-import { entry, LevelTestStore, tempDir, TestStore } from './helpers';
 
 const link = (store: TestStore | LevelTestStore, preloadFrom = false): StoreLink => ({ store, required: true, preload: preloadFrom });
 
@@ -19,7 +19,7 @@ test('preload fills memory from the first store marked for preload, from a real 
   await level.start();
   await level.writeBatch(Array.from({ length: 300 }, (_, i) => entry(`k${String(i).padStart(3, '0')}`, `v${i}`, 1000 + i)));
   const s = sink();
-  const result = await preload([link(other), link(level, true)], { maxEntries: 10_000, maxBytes: 1 << 20, timeBudgetMs: 10_000, ...s });
+  const result = await preload([link(other), link(level, true)], { maxEntries: 10_000, maxBytes: 2 ** 20, timeBudgetMs: 10_000, ...s });
   expect(result).toMatchObject({ store: 'level', entries: 300, stoppedBy: 'complete' });
   expect(s.memory.size).toBe(300);
   expect(s.memory.get('k007')?.value.toString()).toBe('v7');
@@ -33,7 +33,7 @@ test('preload stops at the entry bound and at the byte bound', async () => {
   const store = new TestStore();
   for (let i = 0; i < 100; i++) store.data.set(`k${i}`, entry(`k${i}`, 'x'.repeat(98), i + 1));
   const byEntries = sink();
-  expect(await preload([link(store, true)], { maxEntries: 25, maxBytes: 1 << 20, timeBudgetMs: 10_000, ...byEntries }))
+  expect(await preload([link(store, true)], { maxEntries: 25, maxBytes: 2 ** 20, timeBudgetMs: 10_000, ...byEntries }))
     .toMatchObject({ entries: 25, stoppedBy: 'entries' });
   expect(byEntries.memory.size).toBe(25);
   const byBytes = sink();
@@ -50,7 +50,7 @@ test('preload stops when the keyspace says memory is full', async () => {
   for (let i = 0; i < 10; i++) store.data.set(`k${i}`, entry(`k${i}`, 'v', i + 1));
   let room = 4;
   const r = await preload([link(store, true)], {
-    maxEntries: 100, maxBytes: 1 << 20, timeBudgetMs: 10_000, observeVersion: () => undefined, insert: () => room-- > 0,
+    maxEntries: 100, maxBytes: 2 ** 20, timeBudgetMs: 10_000, observeVersion: () => undefined, insert: () => room-- > 0,
   });
   expect(r).toMatchObject({ entries: 4, stoppedBy: 'memory' });
 });
@@ -61,7 +61,7 @@ test('preload stops at the time budget, even while the store stalls', async () =
   for (let i = 0; i < 100; i++) store.data.set(`k${i}`, entry(`k${i}`, 'v', i + 1));
   const s = sink();
   const started = Date.now();
-  const r = await preload([link(store, true)], { maxEntries: 1000, maxBytes: 1 << 20, timeBudgetMs: 200, ...s });
+  const r = await preload([link(store, true)], { maxEntries: 1000, maxBytes: 2 ** 20, timeBudgetMs: 200, ...s });
   const elapsed = Date.now() - started;
   expect(r.stoppedBy).toBe('time');
   expect(r.entries).toBeGreaterThan(0);

@@ -1,9 +1,9 @@
+import { TestStore } from './helpers';
 import { StoreLink } from '../../src/persistence/chain';
 import { parsePersistenceConfig, PersistenceConfig } from '../../src/persistence/config';
 import { PersistenceConfigError } from '../../src/persistence/errors';
 import { validatePersistence } from '../../src/persistence/validate';
 import { StoreCharacteristics } from '../../src/stores/store';
-import { TestStore } from './helpers';
 
 const link = (name: string, c: Partial<StoreCharacteristics> = {}, o: { required?: boolean; preload?: boolean } = {}): StoreLink =>
   ({ store: new TestStore(name, c), required: o.required ?? true, preload: o.preload ?? false });

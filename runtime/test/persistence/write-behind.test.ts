@@ -2,34 +2,40 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Registry } from 'prom-client';
+import { entry, sleep, tempDir, TestStore, until } from './helpers';
 import { StoreLink } from '../../src/persistence/chain';
 import { DeadLetterFile } from '../../src/persistence/dead-letter';
 import { QueueFullError } from '../../src/persistence/errors';
 import { Journal } from '../../src/persistence/journal';
 import { PersistenceMetrics } from '../../src/persistence/metrics';
 import { WriteBehind, WriteBehindOptions } from '../../src/persistence/write-behind';
-import { entry, sleep, tempDir, TestStore, until } from './helpers';
 
 let t: ReturnType<typeof tempDir>;
-let wb: WriteBehind | undefined;
+let current: WriteBehind | undefined;
 beforeEach(() => { t = tempDir('write-behind-'); });
 afterEach(async () => {
-  await wb?.close();
-  wb = undefined;
+  await current?.close();
+  current = undefined;
   t.cleanup();
 });
 
 const link = (store: TestStore, required = true): StoreLink => ({ store, required, preload: false });
 
-function make(stores: TestStore[], o: Partial<WriteBehindOptions> = {}, logs?: string[]): { wb: WriteBehind; metrics: PersistenceMetrics; deadLetterPath: string } {
+interface Made {
+  wb: WriteBehind;
+  metrics: PersistenceMetrics;
+  deadLetterPath: string;
+}
+
+function make(stores: TestStore[], o: Partial<WriteBehindOptions> = {}, logs?: string[]): Made {
   const metrics = new PersistenceMetrics(new Registry());
   const logger = logs ? pino({ level: 'info' }, { write: (line: string) => { logs.push(line); } }) : undefined;
   const deadLetterPath = join(t.dir, 'dead', 'dead-letter.jsonl');
-  wb = new WriteBehind(stores.map((s) => link(s)), {
+  current = new WriteBehind(stores.map((s) => link(s)), {
     batchSize: 100,
     flushIntervalMs: 20,
     maxPendingEntries: 10_000,
-    maxPendingBytes: 1 << 24,
+    maxPendingBytes: 2 ** 24,
     whenFull: 'reject',
     blockTimeoutMs: 200,
     retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 20 },
@@ -38,7 +44,7 @@ function make(stores: TestStore[], o: Partial<WriteBehindOptions> = {}, logs?: s
     logger,
     ...o,
   });
-  return { wb, metrics, deadLetterPath };
+  return { wb: current, metrics, deadLetterPath };
 }
 
 function deadLetters(path: string): Array<Record<string, unknown>> {
@@ -299,7 +305,7 @@ test('with a journal: an unflushed write is replayed and reaches the store after
   const dir = join(t.dir, 'journal');
   const down = new TestStore();
   down.down = true;
-  const j1 = await Journal.open({ dir, segmentBytes: 1 << 20, fsync: true });
+  const j1 = await Journal.open({ dir, segmentBytes: 2 ** 20, fsync: true });
   for await (const r of j1.replay()) throw new Error(`unexpected record ${r.key}`);
   const first = make([down], { journal: j1, retry: { attempts: 1000, baseDelayMs: 5, maxDelayMs: 10 } });
   await first.wb.write(entry('k', 'v1', 1));
@@ -311,8 +317,8 @@ test('with a journal: an unflushed write is replayed and reaches the store after
 
   const store = new TestStore();
   store.data.set('d', entry('d', 'stale', 1));
-  const j2 = await Journal.open({ dir, segmentBytes: 1 << 20, fsync: true });
-  wb = undefined;
+  const j2 = await Journal.open({ dir, segmentBytes: 2 ** 20, fsync: true });
+  current = undefined;
   const second = make([store], { journal: j2 });
   const versions: number[] = [];
   for await (const r of j2.replay()) {
@@ -332,9 +338,16 @@ test('oldest pending age and pending writes are exported as metrics', async () =
   store.down = true;
   const registry = new Registry();
   const metrics = new PersistenceMetrics(registry);
-  wb = new WriteBehind([link(store)], {
-    batchSize: 100, flushIntervalMs: 10, maxPendingEntries: 100, maxPendingBytes: 1 << 20, whenFull: 'reject', blockTimeoutMs: 10,
-    retry: { attempts: 1000, baseDelayMs: 5, maxDelayMs: 10 }, deadLetter: new DeadLetterFile(join(t.dir, 'dl.jsonl')), metrics,
+  const wb = current = new WriteBehind([link(store)], {
+    batchSize: 100,
+    flushIntervalMs: 10,
+    maxPendingEntries: 100,
+    maxPendingBytes: 2 ** 20,
+    whenFull: 'reject',
+    blockTimeoutMs: 10,
+    retry: { attempts: 1000, baseDelayMs: 5, maxDelayMs: 10 },
+    deadLetter: new DeadLetterFile(join(t.dir, 'dl.jsonl')),
+    metrics,
   });
   await wb.write(entry('a', '1', 1));
   await sleep(120);

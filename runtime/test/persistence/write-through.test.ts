@@ -1,9 +1,9 @@
 import { Registry } from 'prom-client';
+import { entry, TestStore } from './helpers';
 import { StoreLink } from '../../src/persistence/chain';
 import { StoreRejectedError, StoreUnavailableError } from '../../src/persistence/errors';
 import { PersistenceMetrics } from '../../src/persistence/metrics';
 import { WriteThrough } from '../../src/persistence/write-through';
-import { entry, TestStore } from './helpers';
 
 const link = (store: TestStore, required = true): StoreLink => ({ store, required, preload: false });
 
