@@ -8,6 +8,8 @@ export type PersistOp =
   | { readonly kind: 'set'; readonly entry: StoredEntry }
   | { readonly kind: 'delete'; readonly del: StoredDelete };
 
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 export function opKey(op: PersistOp): Buffer {
   return op.kind === 'set' ? op.entry.key : op.del.key;
 }
@@ -86,8 +88,8 @@ export class WriteThrough {
   }
 
   private async loop(): Promise<void> {
-    // Yield once so writes issued in the same tick join the first batch.
-    await Promise.resolve();
+    // Yield a turn so writes issued meanwhile (or by writers the previous batch woke) join this batch.
+    await nextTurn();
     while (this.pending.size > 0) {
       const batch: Array<[string, PendingKey]> = [];
       for (const item of this.pending) {
@@ -96,6 +98,7 @@ export class WriteThrough {
       }
       for (const [id] of batch) this.pending.delete(id);
       await this.commit(batch.map(([, p]) => p));
+      await nextTurn();
     }
     this.running = undefined;
   }
