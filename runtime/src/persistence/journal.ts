@@ -152,6 +152,7 @@ export class Journal {
   private buffers: Buffer[] = [];
   private waiters: Waiter[] = [];
   private committing: Promise<void> | undefined;
+  private readonly deletions = new Set<Promise<void>>();
   private closed = false;
   private replayed = false;
   private stats_ = { commits: 0, records: 0, bytes: 0, commitMs: 0, segmentsDeleted: 0, tornTails: 0 };
@@ -222,7 +223,12 @@ export class Journal {
       return;
     }
     s.refs--;
-    if (s.refs === 0) void this.maybeDelete(s);
+    if (s.refs === 0) this.track(this.maybeDelete(s));
+  }
+
+  private track(deletion: Promise<void>): void {
+    this.deletions.add(deletion);
+    void deletion.finally(() => this.deletions.delete(deletion));
   }
 
   /** Waits for appends in progress, then closes the active segment. Segments with references stay for the next replay. */
@@ -236,6 +242,7 @@ export class Journal {
       segment.sealed = true;
       await this.maybeDelete(segment);
     }
+    await Promise.all([...this.deletions]);
   }
 
   private async commitLoop(): Promise<void> {

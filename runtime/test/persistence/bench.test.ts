@@ -1,8 +1,8 @@
 import { join } from 'node:path';
+import { entry, LevelTestStore, tempDir } from './helpers';
 import { DeadLetterFile } from '../../src/persistence/dead-letter';
 import { Journal } from '../../src/persistence/journal';
 import { WriteBehind } from '../../src/persistence/write-behind';
-import { entry, LevelTestStore, tempDir } from './helpers';
 
 /**
  * Measurements of the journal and the write-behind path on this machine's
@@ -11,7 +11,14 @@ import { entry, LevelTestStore, tempDir } from './helpers';
  */
 const bench = process.env.PERSISTENCE_BENCH === '1' ? test : test.skip;
 
-async function appendAtConcurrency(concurrency: number, total: number, fsync: boolean): Promise<{ perSec: number; commits: number; group: number; commitMs: number }> {
+interface Measured {
+  perSec: number;
+  commits: number;
+  group: number;
+  commitMs: number;
+}
+
+async function appendAtConcurrency(concurrency: number, total: number, fsync: boolean): Promise<Measured> {
   const t = tempDir('bench-journal-');
   const journal = await Journal.open({ dir: t.dir, segmentBytes: 64 * 2 ** 20, fsync });
   for await (const r of journal.replay()) throw new Error(`unexpected ${r.key}`);
@@ -52,8 +59,15 @@ bench('write-behind into LevelDB: acknowledged writes per second, with and witho
     const journal = journaled ? await Journal.open({ dir: join(t.dir, 'journal'), segmentBytes: 64 * 2 ** 20, fsync: true }) : undefined;
     if (journal) for await (const r of journal.replay()) throw new Error(`unexpected ${r.key}`);
     const wb = new WriteBehind([{ store, required: true, preload: false }], {
-      batchSize: 500, flushIntervalMs: 50, maxPendingEntries: 1_000_000, maxPendingBytes: 2 ** 30, whenFull: 'block', blockTimeoutMs: 60_000,
-      retry: { attempts: 8, baseDelayMs: 100, maxDelayMs: 1000 }, deadLetter: new DeadLetterFile(join(t.dir, 'dl.jsonl')), journal,
+      batchSize: 500,
+      flushIntervalMs: 50,
+      maxPendingEntries: 1_000_000,
+      maxPendingBytes: 2 ** 30,
+      whenFull: 'block',
+      blockTimeoutMs: 60_000,
+      retry: { attempts: 8, baseDelayMs: 100, maxDelayMs: 1000 },
+      deadLetter: new DeadLetterFile(join(t.dir, 'dl.jsonl')),
+      journal,
     });
     const total = 50_000;
     let next = 0;
