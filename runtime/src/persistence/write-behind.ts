@@ -166,7 +166,8 @@ class StoreQueue {
     if (this.pausedUntil > t) return this.arm(this.pausedUntil - t);
     // Cheap bound first (this runs on every write): ready <= pending - in flight, and nothing is in flight here.
     const full = this.slots.size >= this.o.batchSize && this.readyCount(this.o.batchSize) >= this.o.batchSize;
-    if (this.draining || full) {
+    // Draining flushes whatever is ready, but never spins on keys that wait for their retry.
+    if (full || (this.draining && this.readyCount(1) > 0)) {
       this.clearTimer();
       this.batchInFlight = this.runBatch().finally(() => {
         this.batchInFlight = undefined;

@@ -357,3 +357,15 @@ test('oldest pending age and pending writes are exported as metrics', async () =
   expect(age).toBeGreaterThanOrEqual(0.1);
   expect(text).toMatch(/state_cache_persistence_store_errors_total\{store="test",kind="unavailable"\} [1-9]/);
 });
+
+test('flush(deadline) with a key the store keeps refusing returns at the deadline with that key counted', async () => {
+  const store = new TestStore();
+  store.refuse.set('stuck', 'transient');
+  const { wb } = make([store], { flushIntervalMs: 60_000, retry: { attempts: 1000, baseDelayMs: 50, maxDelayMs: 100 } });
+  await wb.write(entry('stuck', 'x', 1));
+  await wb.write(entry('fine', 'y', 2));
+  const started = Date.now();
+  expect(await wb.flush(300)).toEqual({ remaining: 1, timedOut: true });
+  expect(Date.now() - started).toBeLessThan(2000);
+  expect(store.value('fine')).toBe('y');
+}, 10_000);
