@@ -7,6 +7,22 @@ export interface StoreLink {
   readonly required: boolean;
   /** Preload reads from the first store marked for preload. */
   readonly preload: boolean;
+  /** Only read (load, preload), never written, even if the store could be. @default the store's own readOnly */
+  readonly readOnly?: boolean;
+}
+
+/**
+ * The links of a store chain as the stores config describes them
+ * (`mode: 'required' | 'bestEffort'`), as persistence links: write-behind keeps
+ * one queue per writable link, so one failing store never holds up another.
+ */
+export function linksFromChain(links: ReadonlyArray<{
+  readonly store: CacheStore;
+  readonly mode: 'required' | 'bestEffort';
+  readonly readOnly: boolean;
+  readonly preload: boolean;
+}>): StoreLink[] {
+  return links.map((l) => ({ store: l.store, required: l.mode === 'required', preload: l.preload, readOnly: l.readOnly }));
 }
 
 /** A key as a Map key: latin1 maps every byte to one char, so distinct byte strings stay distinct. */
@@ -16,7 +32,7 @@ export function keyId(key: Buffer): string {
 
 /** Links that are written to (read-only stores are only read). */
 export function writableLinks(links: readonly StoreLink[]): StoreLink[] {
-  return links.filter((l) => !l.store.characteristics.readOnly);
+  return links.filter((l) => !l.readOnly && !l.store.characteristics.readOnly);
 }
 
 /** Any failure of a whole store call, as the distinct StoreUnavailableError. */

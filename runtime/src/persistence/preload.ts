@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { asUnavailable, StoreLink } from './chain';
+import { asUnavailable, StoreLink, writableLinks } from './chain';
 import { PersistenceMetrics } from './metrics';
 import { StoredEntry } from '../stores/store';
 
@@ -96,8 +96,8 @@ export async function preload(links: readonly StoreLink[], o: PreloadOptions): P
 /** Purge on startup: empties every writable store that no other instance shares. */
 export async function purgeStores(links: readonly StoreLink[], logger?: Logger): Promise<string[]> {
   const purged: string[] = [];
-  for (const { store } of links) {
-    if (store.characteristics.shareable || store.characteristics.readOnly) continue;
+  for (const { store } of writableLinks(links)) {
+    if (store.characteristics.shareable) continue;
     try {
       await store.clear();
     } catch (err) {

@@ -40,7 +40,7 @@ export function validatePersistence(config: PersistenceConfig, links: readonly S
     problems.push('persistence.preload.enabled but no store is marked for preload: mark one store with preload: true, or turn preload off');
   }
   if (config.preload.enabled && config.purgeOnStartup && preloadLink
-    && !preloadLink.store.characteristics.readOnly && !preloadLink.store.characteristics.shareable) {
+    && writable.includes(preloadLink) && !preloadLink.store.characteristics.shareable) {
     problems.push(`persistence.purgeOnStartup empties store ${preloadLink.store.name} before preload reads it: turn one of them off`);
   }
   if (context.expiryInUse && config.mode !== 'none') {

@@ -98,3 +98,10 @@ test('purge on startup empties non-shared writable stores and leaves shared and 
   expect(await purgeStores([link(own), link(shared), link(seed)])).toEqual(['own']);
   expect([own.data.size, shared.data.size, seed.data.size]).toEqual([0, 1, 1]);
 });
+
+test('a link marked read-only is not purged even when its store could be written', async () => {
+  const store = new TestStore('seed');
+  store.data.set('k', entry('k', 'v', 1));
+  expect(await purgeStores([{ store, required: false, preload: true, readOnly: true }])).toEqual([]);
+  expect(store.data.size).toBe(1);
+});

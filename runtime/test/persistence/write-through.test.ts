@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { entry, TestStore } from './helpers';
-import { StoreLink } from '../../src/persistence/chain';
+import { linksFromChain, StoreLink } from '../../src/persistence/chain';
 import { StoreRejectedError, StoreUnavailableError } from '../../src/persistence/errors';
 import { PersistenceMetrics } from '../../src/persistence/metrics';
 import { WriteThrough } from '../../src/persistence/write-through';
@@ -115,4 +115,23 @@ test('maxBatchEntries caps a batch', async () => {
   const wt = new WriteThrough([link(store)], { maxBatchEntries: 7 });
   await Promise.all(Array.from({ length: 20 }, (_, i) => wt.write(entry(`k${i}`, 'v', i + 1))));
   expect(store.batches.map((b) => b.keys.length)).toEqual([7, 7, 6]);
+});
+
+test('links from a store chain config: mode and readOnly are honoured', async () => {
+  const seed = new TestStore('seed');
+  const db = new TestStore('db');
+  const cache = new TestStore('cache');
+  cache.down = true;
+  const links = linksFromChain([
+    { store: seed, mode: 'required', readOnly: true, preload: true },
+    { store: db, mode: 'required', readOnly: false, preload: false },
+    { store: cache, mode: 'bestEffort', readOnly: false, preload: false },
+  ]);
+  expect(links.map((l) => [l.store.name, l.required, l.preload, l.readOnly])).toEqual([
+    ['seed', true, true, true], ['db', true, false, false], ['cache', false, false, false],
+  ]);
+  const wt = new WriteThrough(links, { maxBatchEntries: 10 });
+  await wt.write(entry('k', 'v', 1));
+  expect(seed.batches).toHaveLength(0);
+  expect(db.value('k')).toBe('v');
 });
