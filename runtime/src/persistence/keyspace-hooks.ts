@@ -117,7 +117,8 @@ export class KeyspaceHooks {
   async flush(deadline: number): Promise<void> {
     const p = this.persistence;
     if (!p) return;
-    const report = await p.close(Math.max(0, deadline - Date.now()));
+    // The server's deadline bounds everything; persistence.shutdown.flushDeadlineMs may be shorter.
+    const report = await p.close(Math.max(0, Math.min(deadline - Date.now(), p.flushDeadlineMs)));
     if (report.remaining > 0) this.logger?.error({ remaining: report.remaining }, 'shutdown: writes left unflushed');
   }
 

@@ -139,6 +139,10 @@ export class Persistence {
     return this.writeBehind;
   }
 
+  get flushDeadlineMs(): number {
+    return this.options.config.shutdown.flushDeadlineMs;
+  }
+
   get mode(): PersistenceConfig['mode'] {
     return this.options.config.mode;
   }
