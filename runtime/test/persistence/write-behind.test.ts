@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Registry } from 'prom-client';
@@ -369,3 +369,31 @@ test('flush(deadline) with a key the store keeps refusing returns at the deadlin
   expect(Date.now() - started).toBeLessThan(2000);
   expect(store.value('fine')).toBe('y');
 }, 10_000);
+
+test('when the dead-letter file cannot be written the entries stay queued, with an ERROR log, and are not dropped', async () => {
+  const store = new TestStore();
+  store.refuse.set('poison', 'permanent');
+  const logs: string[] = [];
+  // The dead-letter path lies below a regular file: its directory cannot be created.
+  writeFileSync(join(t.dir, 'not-a-dir'), '');
+  const metrics = new PersistenceMetrics(new Registry());
+  const logger = pino({ level: 'info' }, { write: (line: string) => { logs.push(line); } });
+  const broken = current = new WriteBehind([link(store)], {
+    batchSize: 100,
+    flushIntervalMs: 5,
+    maxPendingEntries: 100,
+    maxPendingBytes: 2 ** 20,
+    whenFull: 'reject',
+    blockTimeoutMs: 10,
+    retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 50 },
+    deadLetter: new DeadLetterFile(join(t.dir, 'not-a-dir', 'dead-letter.jsonl'), logger, metrics),
+    metrics,
+    logger,
+  });
+  await broken.write(entry('poison', 'x', 1));
+  await until(() => logs.some((l) => l.includes('the dead-letter file cannot be written')), 2000, 'the ERROR log');
+  expect(broken.pending()).toEqual({ test: 1 });
+  const error = logs.map((l) => JSON.parse(l)).find((l) => l.msg.includes('dead-letter file cannot be written'));
+  expect(error).toMatchObject({ level: 50, msg: 'write-behind: the dead-letter file cannot be written; the entries stay queued', entries: 1 });
+  expect((await metrics.deadLettered.get()).values).toEqual([]);
+});
