@@ -174,3 +174,20 @@ test('append after close fails with the journal error', async () => {
   await j.close();
   await expect(j.append(rec('a', '1', 1))).rejects.toThrow('journal: closed');
 });
+
+test('journal bytes and segments are exported as gauges and follow rotation and deletion', async () => {
+  const registry = new Registry();
+  const metrics = new PersistenceMetrics(registry);
+  const j = await Journal.open({ dir: t.dir, segmentBytes: 4096, fsync: false, metrics });
+  await replayAll(j);
+  const segs: number[] = [];
+  for (let i = 0; i < 40; i++) segs.push(await j.append(rec(`k${i}`, 'x'.repeat(200), i + 1)));
+  const onDisk = readdirSync(t.dir).reduce((n, f) => n + statSync(join(t.dir, f)).size, 0);
+  expect((await metrics.journalBytes.get()).values[0].value).toBe(onDisk);
+  expect((await metrics.journalSegments.get()).values[0].value).toBe(readdirSync(t.dir).length);
+  for (const s of segs) j.release(s);
+  await j.close();
+  expect(readdirSync(t.dir)).toEqual([]);
+  expect((await metrics.journalBytes.get()).values[0].value).toBe(0);
+  expect((await metrics.journalSegments.get()).values[0].value).toBe(0);
+});
