@@ -191,3 +191,20 @@ test('journal bytes and segments are exported as gauges and follow rotation and 
   expect((await metrics.journalBytes.get()).values[0].value).toBe(0);
   expect((await metrics.journalSegments.get()).values[0].value).toBe(0);
 });
+
+test('a failed write rejects the appends of that group with the journal error; the next appends go to a new segment', async () => {
+  const j = await Journal.open({ dir: t.dir, segmentBytes: 2 ** 20, fsync: true });
+  await replayAll(j);
+  const first = await j.append(rec('a', '1', 1));
+  // Induce a real I/O failure: the segment's file descriptor is closed under the journal.
+  await (j as unknown as { active: { handle: { close(): Promise<void> } } }).active.handle.close();
+  const failed = await Promise.allSettled([j.append(rec('b', '2', 2)), j.append(rec('c', '3', 3))]);
+  expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+  expect((failed[0] as PromiseRejectedResult).reason.message).toMatch(/^journal: append failed: /);
+  const next = await j.append(rec('d', '4', 4));
+  expect(next).toBeGreaterThan(first);
+  await j.close();
+  const again = await Journal.open({ dir: t.dir, segmentBytes: 2 ** 20, fsync: true });
+  expect((await replayAll(again)).map((r) => r.key.toString())).toEqual(['a', 'd']);
+  await again.close();
+});
