@@ -28,19 +28,28 @@ export class PersistenceMetrics {
   readonly preloadEntries: Gauge;
   readonly preloadDone: Gauge;
 
-  private readonly ageSources = new Map<string, () => number>();
+  private readonly queues = new Map<string, { pending(): number; oldestAgeMs(): number }>();
 
   constructor(registry: Registry, prefix = 'state_cache_persistence_') {
     const registers = [registry];
-    const ageSources = this.ageSources;
-    this.pendingWrites = new Gauge({ name: `${prefix}pending_writes`, help: 'Write-behind keys waiting for a store, per store.', labelNames: ['store'], registers });
+    const queues = this.queues;
+    // Read when scraped, not updated per write: this is the write path.
+    this.pendingWrites = new Gauge({
+      name: `${prefix}pending_writes`,
+      help: 'Write-behind keys waiting for a store, per store.',
+      labelNames: ['store'],
+      registers,
+      collect() {
+        for (const [store, queue] of queues) this.set({ store }, queue.pending());
+      },
+    });
     this.oldestPendingAge = new Gauge({
       name: `${prefix}oldest_pending_age_seconds`,
       help: 'Age of the oldest write-behind write a store does not have yet.',
       labelNames: ['store'],
       registers,
       collect() {
-        for (const [store, age] of ageSources) this.set({ store }, age() / 1000);
+        for (const [store, queue] of queues) this.set({ store }, queue.oldestAgeMs() / 1000);
       },
     });
     this.flushBatches = new Counter({ name: `${prefix}flush_batches_total`, help: 'Write-behind store batches by outcome (ok, partial, failed).', labelNames: ['store', 'outcome'], registers });
@@ -92,8 +101,8 @@ export class PersistenceMetrics {
     this.preloadDone = new Gauge({ name: `${prefix}preload_done`, help: '1 once preload finished (or is disabled).', registers });
   }
 
-  /** Registers the source of the oldest pending age of one store's queue. */
-  trackOldestPending(store: string, ageMs: () => number): void {
-    this.ageSources.set(store, ageMs);
+  /** Registers one store's write-behind queue, read at each scrape. */
+  trackQueue(store: string, queue: { pending(): number; oldestAgeMs(): number }): void {
+    this.queues.set(store, queue);
   }
 }

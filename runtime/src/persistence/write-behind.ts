@@ -113,7 +113,7 @@ class StoreQueue {
   batches = 0;
 
   constructor(readonly link: StoreLink, private readonly wb: WriteBehind, private readonly o: WriteBehindOptions) {
-    o.metrics?.trackOldestPending(link.store.name, () => this.oldestAgeMs());
+    o.metrics?.trackQueue(link.store.name, { pending: () => this.slots.size, oldestAgeMs: () => this.oldestAgeMs() });
   }
 
   get store(): CacheStore {
@@ -148,7 +148,6 @@ class StoreQueue {
       // Older than what is queued (e.g. replay after a newer write): nothing to store.
       this.wb.done(op);
     }
-    this.updateGauge();
     this.schedule();
   }
 
@@ -304,7 +303,6 @@ class StoreQueue {
       }
     }
     if (failures.length > 0) await this.failed(failures, true);
-    this.updateGauge();
   }
 
   private succeeded(slot: Slot, op: Op): void {
@@ -349,7 +347,7 @@ class StoreQueue {
         slot.notBefore = perKey ? now() + backoffDelay(this.o.retry, slot.attempts, this.o.random) : 0;
       }
     }
-    if (dead.length === 0) return this.updateGauge();
+    if (dead.length === 0) return;
     const letters: DeadLetter[] = dead.map(({ op, slot, error }) => ({
       kind: op.kind,
       key: op.key,
@@ -367,7 +365,7 @@ class StoreQueue {
       this.o.logger?.error({ err, file: this.o.deadLetter.path, entries: dead.length },
         'write-behind: the dead-letter file cannot be written; the entries stay queued');
       for (const { slot } of dead) slot.notBefore = now() + this.o.retry.maxDelayMs;
-      return this.updateGauge();
+      return;
     }
     for (const { slot, op, error } of dead) {
       for (const w of slot.watchers) w.reject(error);
@@ -381,13 +379,9 @@ class StoreQueue {
         slot.notBefore = 0;
       }
     }
-    this.updateGauge();
     this.wb.roomFreed();
   }
 
-  updateGauge(): void {
-    this.o.metrics?.pendingWrites.set({ store: this.store.name }, this.slots.size);
-  }
 }
 
 export class WriteBehind {
