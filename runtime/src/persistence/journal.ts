@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, readFile, stat, truncate, unlink, FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, stat, truncate, unlink, writeFile, FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Logger } from 'pino';
@@ -87,6 +87,19 @@ const KIND_SET = 1;
 const KIND_DELETE = 2;
 const NAME = /^segment-(\d{16})\.journal$/;
 
+/** Creates `dir` if missing and writes a probe file: a real write is the only honest check (root passes access(2) on a read-only file system). */
+export async function probeDirectory(dir: string): Promise<string | undefined> {
+  const probe = join(dir, `.state-cache-probe-${process.pid}`);
+  try {
+    await mkdir(dir, { recursive: true });
+    await writeFile(probe, '');
+    await unlink(probe);
+    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  }
+}
+
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export function encodeRecord(record: JournalRecord): Buffer {
@@ -132,7 +145,10 @@ export function decodeSegment(data: Buffer): { records: JournalRecord[]; validBy
 export class Journal {
   /** Opens the journal directory (creating it) and finds the segments to replay. */
   static async open(options: JournalOptions): Promise<Journal> {
-    await mkdir(options.dir, { recursive: true });
+    const problem = await probeDirectory(options.dir);
+    if (problem) {
+      throw new JournalError(`directory ${options.dir} is not writable (${problem}); mount a writable persistent volume there or set persistence.journal.dir`);
+    }
     const names = (await readdir(options.dir)).filter((n) => NAME.test(n)).sort();
     const journal = new Journal(options);
     for (const name of names) {

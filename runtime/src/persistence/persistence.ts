@@ -1,10 +1,11 @@
+import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { keyId, StoreLink, writableLinks } from './chain';
 import { PersistenceConfig } from './config';
 import { DeadLetterFile } from './dead-letter';
-import { PersistenceClosedError } from './errors';
-import { Journal, JournalRecord, JournalStats } from './journal';
+import { PersistenceClosedError, PersistenceConfigError } from './errors';
+import { Journal, JournalRecord, JournalStats, probeDirectory } from './journal';
 import { Loader } from './loader';
 import { PersistenceMetrics } from './metrics';
 import { Passivation } from './passivation';
@@ -239,6 +240,11 @@ export class Persistence {
     let replayed = 0;
     if (config.mode === 'write-behind') {
       const wb = config.writeBehind;
+      // Found now rather than at the first dead letter, which may be weeks away.
+      const problem = await probeDirectory(dirname(wb.deadLetterPath));
+      if (problem) {
+        throw new PersistenceConfigError([`persistence.writeBehind.deadLetterPath ${wb.deadLetterPath}: its directory is not writable (${problem}); mount a writable volume there or change the path`]);
+      }
       if (config.journal.enabled) {
         this.journal = await Journal.open({ ...config.journal, metrics: this.metrics, logger });
       }

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { entry, LevelTestStore, tempDir, TestStore, until } from './helpers';
@@ -158,4 +158,17 @@ test('mode none: writes resolve without touching stores; misses still load from 
   expect(store.batches).toHaveLength(0);
   expect((await p.load(Buffer.from('k')))?.version).toBe(5);
   await p.close(10);
+});
+
+test('an unwritable journal directory or dead-letter directory is refused at start with the path and the fix', async () => {
+  writeFileSync(join(t.dir, 'a-file'), '');
+  const start = (raw: Record<string, any>) => Persistence.start({
+    config: config(raw), links: [{ store: new TestStore(), required: true, preload: false }], keyspace: new MapKeyspace(), registry: new Registry(),
+  });
+  const journalDir = join(t.dir, 'a-file', 'journal');
+  await expect(start({ mode: 'write-behind', journal: { enabled: true, dir: journalDir } })).rejects.toThrow(
+    `journal: directory ${journalDir} is not writable (ENOTDIR); mount a writable persistent volume there or set persistence.journal.dir`);
+  const deadLetter = join(t.dir, 'a-file', 'dead-letter.jsonl');
+  await expect(start({ mode: 'write-behind', writeBehind: { deadLetterPath: deadLetter } })).rejects.toThrow(
+    `persistence.writeBehind.deadLetterPath ${deadLetter}: its directory is not writable (EEXIST); mount a writable volume there or change the path`);
 });
