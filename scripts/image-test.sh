@@ -147,7 +147,7 @@ if ! $ready; then
   case "$tool" in buildah) cat "$server_log" >&2 ;; *) "$tool" logs "$ctr" >&2 || true ;; esac
   die "state-cache in $STATE_CACHE_IMAGE did not answer /readyz with 200 within 60 s"
 fi
-log "ready after $(elapsed)"
+log "ready ($(elapsed) since the test started)"
 
 cli() { redis-cli -h 127.0.0.1 -p "$resp_port" "$@"; }
 value=$(node -e 'console.log(require("crypto").randomBytes(50).toString("hex"))')

@@ -7,13 +7,13 @@
  * ports and are stopped at the end (also on failure or Ctrl-C).
  */
 import { execSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
-import { dirname, isAbsolute, join, relative } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { memorySection } from './memory';
 import { BenchContext, BenchOptions, describeTarget, fmtRatio, passMiss, Section, table, TargetResult } from './report';
-import { ensureRuntimeBuilt, killAll, redisVersion, REPO_ROOT, requireRedisTools } from './servers';
+import { ensureRuntimeBuilt, killAll, MAIN_JS, redisVersion, REPO_ROOT, requireRedisTools } from './servers';
 import { throughputSection } from './throughput';
 
 /** Every section, in report order. Add a section here. */
@@ -28,7 +28,9 @@ const USAGE = `usage: npm run bench:cache -- [options]
   --keys N          keys loaded for the memory section (default 1000000)
   --quick           a short run to check the harness: 1 round, 20000 requests, 100000 keys
   --sections LIST   comma-separated, from: ${Object.keys(SECTIONS).join(', ')} (default all)
-  --out FILE        where the report goes (default docs/benchmarks.md)`;
+  --out FILE        where the report goes (default docs/benchmarks.md)
+  --main FILE       the state-cache entry point (default runtime/lib/main.js, compiled first when missing)
+  --note TEXT       a line for the report header (what was measured, what else ran)`;
 
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -39,7 +41,7 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
 
 class UsageError extends Error {}
 
-function parseOptions(argv: string[]): { options: BenchOptions; sections: string[]; out: string } {
+function parseOptions(argv: string[]): { options: BenchOptions; sections: string[]; out: string; note?: string } {
   let parsed;
   try {
     parsed = parseArgs({
@@ -51,6 +53,8 @@ function parseOptions(argv: string[]): { options: BenchOptions; sections: string
         quick: { type: 'boolean', default: false },
         sections: { type: 'string' },
         out: { type: 'string' },
+        main: { type: 'string' },
+        note: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -74,6 +78,7 @@ function parseOptions(argv: string[]): { options: BenchOptions; sections: string
     clients: 50,
     pipeline: 16,
     keyspace: 100_000,
+    main: values.main === undefined ? MAIN_JS : resolve(values.main),
   };
   const sections = values.sections === undefined ? Object.keys(SECTIONS) : values.sections.split(',').map((s) => s.trim());
   const unknown = sections.filter((s) => !(s in SECTIONS));
@@ -81,7 +86,7 @@ function parseOptions(argv: string[]): { options: BenchOptions; sections: string
     throw new UsageError(`unknown section '${unknown.join(', ')}': choose from ${Object.keys(SECTIONS).join(', ')}`);
   }
   const out = values.out === undefined ? join(REPO_ROOT, 'docs', 'benchmarks.md') : (isAbsolute(values.out) ? values.out : join(process.cwd(), values.out));
-  return { options, sections, out };
+  return { options, sections, out, note: values.note };
 }
 
 function cpuModel(): string {
@@ -102,10 +107,11 @@ function gitCommit(): string {
 const fmtLoad = (load: number[]) => load.map((l) => l.toFixed(2)).join(' / ');
 
 async function main(): Promise<void> {
-  const { options, sections, out } = parseOptions(process.argv.slice(2));
+  const { options, sections, out, note } = parseOptions(process.argv.slice(2));
   const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)} [bench] ${line}`);
   requireRedisTools();
-  ensureRuntimeBuilt(log);
+  if (options.main === MAIN_JS) ensureRuntimeBuilt(log);
+  else if (!existsSync(options.main)) throw new UsageError(`--main ${options.main} does not exist`);
 
   const results: TargetResult[] = [];
   const ctx: BenchContext = {
@@ -136,8 +142,9 @@ async function main(): Promise<void> {
     '',
     `- date: ${startedAt.toISOString().replace(/\.\d+Z$/, 'Z')}, commit ${gitCommit()}, ${seconds.toFixed(0)} s`,
     `- machine: ${availableParallelism()} CPUs (nproc), ${cpuModel()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; client and servers share the CPUs`,
-    `- versions: node ${process.versions.node}, redis-server ${redisVersion()}`,
+    `- versions: node ${process.versions.node}, redis-server ${redisVersion()}; state-cache runs as \`node ${relative(REPO_ROOT, options.main)} serve --config FILE\``,
     `- load average (1 / 5 / 15 min): ${fmtLoad(loadBefore)} before, ${fmtLoad(loadAfter)} after (anything else running on the machine competes with both servers alike)`,
+    ...(note ? [`- note: ${note}`] : []),
     `- parameters: ${options.rounds} round(s), ${options.requests} requests unpipelined / ${options.pipelinedRequests} pipelined (-P ${options.pipeline}), ${options.clients} clients, ${options.valueBytes}-byte values, ${options.keys} keys for memory; sections: ${sections.join(', ')}`,
     '',
     '## Targets',

@@ -102,7 +102,7 @@ async function measure(server: BenchServer, ctx: BenchContext): Promise<MemoryFi
 export async function memorySection(ctx: BenchContext): Promise<string> {
   const { keys, valueBytes } = ctx.options;
   const figures: MemoryFigures[] = [];
-  for (const server of [await RedisServer.create(), await StateCacheServer.create()]) {
+  for (const server of [await RedisServer.create(), await StateCacheServer.create(ctx.options.main)]) {
     ctx.log(`memory: loading ${fmtInt(keys)} keys of ${valueBytes} bytes into ${server.name}`);
     const result = await measure(server, ctx);
     ctx.log(`memory: ${server.name} RSS ${fmtMiB(result.rssEmpty)} -> ${fmtMiB(result.rssLoaded)} (${fmtInt((result.rssLoaded - result.rssEmpty) / keys)} B/key), loaded in ${result.loadSeconds.toFixed(1)} s`);

@@ -54,27 +54,44 @@ export function parseCsv(text: string): BenchmarkRow[] {
   });
 }
 
-/** Runs redis-benchmark once; fails on a non-zero exit, a timeout or missing rows. */
+/** What redis-benchmark prints when it cannot reach the server; it then retries forever, spinning. */
+const UNREACHABLE = /Could not connect to Redis|Connection refused|Server closed the connection/;
+
+/** Runs redis-benchmark once; fails on a non-zero exit, an unreachable server, a timeout or missing rows. */
 export function runBenchmark(run: BenchmarkRun, timeoutMs = 300_000): Promise<BenchmarkRow[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn('redis-benchmark', benchmarkArgs(run), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = benchmarkArgs(run);
+    const child = spawn('redis-benchmark', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
+    let problem: string | undefined;
+    const abort = (reason: string) => {
+      problem ??= reason;
+      child.kill('SIGKILL');
+    };
     child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (UNREACHABLE.test(stderr)) abort('cannot reach the server');
+    });
+    const timer = setTimeout(() => abort(`did not finish within ${timeoutMs / 1000} s`), timeoutMs);
     child.once('error', reject);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
+      const output = `${stderr}${stdout}`.trim();
+      if (problem !== undefined) {
+        reject(new Error(`redis-benchmark ${args.join(' ')} ${problem}:\n${output}`));
+        return;
+      }
       if (code !== 0) {
-        reject(new Error(`redis-benchmark ${benchmarkArgs(run).join(' ')} failed (exit ${code}, signal ${signal}):\n${stderr}${stdout}`));
+        reject(new Error(`redis-benchmark ${args.join(' ')} failed (exit ${code}, signal ${signal}):\n${output}`));
         return;
       }
       try {
         const rows = parseCsv(stdout);
         const expected = run.tests.split(',').map((t) => t.toUpperCase());
         const missing = expected.filter((t) => !rows.some((row) => row.test.toUpperCase().startsWith(t)));
-        if (missing.length > 0) throw new Error(`redis-benchmark gave no result for ${missing.join(', ')}:\n${stderr}${stdout}`);
+        if (missing.length > 0) throw new Error(`redis-benchmark gave no result for ${missing.join(', ')}:\n${output}`);
         resolve(rows);
       } catch (error) {
         reject(error);

@@ -17,6 +17,8 @@ export interface BenchOptions {
   readonly pipeline: number;
   /** Distinct keys the throughput runs touch (redis-benchmark -r). */
   readonly keyspace: number;
+  /** The state-cache entry point run as `node MAIN serve --config FILE`. */
+  readonly main: string;
 }
 
 /** A goal state-cache has against Redis, measured in the same run. */

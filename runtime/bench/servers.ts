@@ -9,7 +9,7 @@ import { serverConfig } from './server-config';
 /** The repository root (this file is runtime/bench/servers.ts). */
 export const REPO_ROOT = join(__dirname, '..', '..');
 export const RUNTIME_DIR = join(REPO_ROOT, 'runtime');
-const MAIN_JS = join(RUNTIME_DIR, 'lib', 'main.js');
+export const MAIN_JS = join(RUNTIME_DIR, 'lib', 'main.js');
 
 /** A free loopback port, chosen by the OS. */
 export async function freePort(): Promise<number> {
@@ -183,18 +183,18 @@ export class RedisServer extends BenchServer {
 
 /** state-cache from runtime/lib, ready when /readyz answers 200. */
 export class StateCacheServer extends BenchServer {
-  static async create(): Promise<StateCacheServer> {
-    return new StateCacheServer(await freePort(), await freePort());
+  static async create(main: string): Promise<StateCacheServer> {
+    return new StateCacheServer(main, await freePort(), await freePort());
   }
 
-  private constructor(port: number, public readonly httpPort: number) {
+  private constructor(private readonly main: string, port: number, public readonly httpPort: number) {
     super('state-cache', port);
   }
 
   protected command(): [string, string[]] {
     const config = join(this.dir, 'config.json');
     writeFileSync(config, JSON.stringify(serverConfig(this.port, this.httpPort)));
-    return [process.execPath, [MAIN_JS, 'serve', '--config', config]];
+    return [process.execPath, [this.main, 'serve', '--config', config]];
   }
 
   protected async isReady(): Promise<boolean> {

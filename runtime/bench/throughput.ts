@@ -8,7 +8,7 @@ const TESTS = ['SET', 'GET'] as const;
 const MODES: readonly Mode[] = ['unpipelined', 'pipelined'];
 
 /** ratio targets per mode: throughput against Redis, and p99 (unpipelined only). */
-const RPS_TARGET: Record<Mode, number> = { 'unpipelined': 0.8, 'pipelined': 0.6 };
+const RPS_TARGET: Record<Mode, number> = { unpipelined: 0.8, pipelined: 0.6 };
 const P99_TARGET = 1.5;
 
 /**
@@ -20,7 +20,7 @@ const P99_TARGET = 1.5;
 export async function throughputSection(ctx: BenchContext): Promise<string> {
   const { options } = ctx;
   const redis = await RedisServer.create();
-  const cache = await StateCacheServer.create();
+  const cache = await StateCacheServer.create(ctx.options.main);
   const servers: Record<Side, BenchServer> = { 'redis': redis, 'state-cache': cache };
   const rows: Record<Side, Record<Mode, BenchmarkRow[][]>> = {
     'redis': { unpipelined: [], pipelined: [] },
