@@ -72,7 +72,8 @@ export function runBenchmark(run: BenchmarkRun, timeoutMs = 300_000): Promise<Be
     child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
-      if (UNREACHABLE.test(stderr)) abort('cannot reach the server');
+      // Complete lines only, so the error shows the whole message.
+      if (UNREACHABLE.test(stderr.slice(0, stderr.lastIndexOf('\n') + 1))) abort('cannot reach the server');
     });
     const timer = setTimeout(() => abort(`did not finish within ${timeoutMs / 1000} s`), timeoutMs);
     child.once('error', reject);

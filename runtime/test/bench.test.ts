@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { keyOf, valueOf } from '../bench/memory';
 import { runBenchmark, parseCsv } from '../bench/redis-benchmark';
 import { median, table } from '../bench/report';
-import { freePort } from '../bench/servers';
+import { freePort, RedisServer } from '../bench/servers';
 
 // A header and two rows as redis-benchmark 7.0 prints them with --csv.
 const CSV = [
@@ -65,7 +65,7 @@ describe('redis-benchmark against a real redis-server', () => {
       // Wait for the port to accept connections.
       for (let i = 0; i < 50; i++) {
         try {
-          await runBenchmark({ port, tests: 'ping_mbulk', clients: 1, requests: 1, dataSize: 3, keyspace: 1, pipeline: 1 });
+          await runBenchmark({ port, tests: 'ping_mbulk', clients: 1, requests: 1000, dataSize: 3, keyspace: 1, pipeline: 1 });
           break;
         } catch (error) {
           if (!String(error).includes('cannot reach the server')) throw error;
@@ -89,5 +89,23 @@ describe('redis-benchmark against a real redis-server', () => {
     await expect(runBenchmark({ port, tests: 'set', clients: 1, requests: 10, dataSize: 3, keyspace: 1, pipeline: 1 }))
       .rejects.toThrow(`redis-benchmark -h 127.0.0.1 -p ${port} -t set -c 1 -n 10 -d 3 -r 1 -P 1 --csv cannot reach the server:\nCould not connect to Redis at 127.0.0.1:${port}: Connection refused`);
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
+
+describe('bench servers', () => {
+  test('redis-server starts on a free port, reports RSS and used_memory, and stops', async () => {
+    const redis = await RedisServer.create();
+    await redis.start();
+    let pid = 0;
+    try {
+      pid = redis.pid;
+      expect(redis.rssBytes()).toBeGreaterThan(1024 * 1024);
+      const memory = await redis.info('memory');
+      expect(Number(memory.get('used_memory'))).toBeGreaterThan(0);
+    } finally {
+      await redis.stop();
+    }
+    expect(() => process.kill(pid, 0)).toThrow('ESRCH');
+    expect(() => redis.pid).toThrow('redis is not running');
   });
 });
