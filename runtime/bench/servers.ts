@@ -40,8 +40,11 @@ export function ensureRuntimeBuilt(log: (line: string) => void): void {
   log('runtime/lib/main.js is missing: compiling the runtime (tsc --build)');
   const tsc = join(RUNTIME_DIR, 'node_modules', 'typescript', 'bin', 'tsc');
   const result = spawnSync(process.execPath, [tsc, '--build', RUNTIME_DIR], { stdio: 'inherit' });
-  if (result.status !== 0 || !existsSync(MAIN_JS)) {
+  if (result.status !== 0) {
     throw new Error(`compiling the runtime failed (tsc exit ${result.status}); run 'npx projen compile' and look at its errors`);
+  }
+  if (!existsSync(MAIN_JS)) {
+    throw new Error('the runtime compiled, but there is no runtime/lib/main.js: runtime/src/main.ts (state-cache\'s entry point) is missing');
   }
 }
 
