@@ -145,6 +145,7 @@ done
 if ! $ready; then
   log "server did not become ready; its output:"
   case "$tool" in buildah) cat "$server_log" >&2 ;; *) "$tool" logs "$ctr" >&2 || true ;; esac
+  if server_exited; then die "state-cache in $STATE_CACHE_IMAGE exited before /readyz answered 200"; fi
   die "state-cache in $STATE_CACHE_IMAGE did not answer /readyz with 200 within 60 s"
 fi
 log "ready ($(elapsed) since the test started)"
