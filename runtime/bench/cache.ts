@@ -153,7 +153,7 @@ async function main(): Promise<void> {
       results.map((r) => [r.section, r.name, fmtRatio(r.ratio), describeTarget(r), passMiss(r)])),
   ];
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${[...header, '', ...parts].join('\n')}\n`);
+  writeFileSync(out, `${[header.join('\n'), ...parts].join('\n\n')}\n`);
 
   for (const r of results) console.log(`${passMiss(r)} ${r.section}: ${r.name} ${fmtRatio(r.ratio)} (goal ${describeTarget(r)})`);
   log(`wrote ${relative(process.cwd(), out) || out} in ${seconds.toFixed(0)} s`);
