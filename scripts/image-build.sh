@@ -35,7 +35,8 @@ case "$tool" in
   docker|podman)
     "$tool" build "${build_args[@]}" -t "$tag" -f runtime/Dockerfile runtime ;;
   buildah)
-    # --pull=false: the base is local; --layers: reuse unchanged steps on rebuilds.
-    bah build --pull=false --layers "${build_args[@]}" -t "$tag" -f runtime/Dockerfile runtime ;;
+    # --pull=false: the base is local; --layers: reuse unchanged steps on rebuilds;
+    # --force-rm: no build container left behind when a step fails.
+    bah build --pull=false --layers --force-rm "${build_args[@]}" -t "$tag" -f runtime/Dockerfile runtime ;;
 esac
 log "built $tag ($(elapsed))"
