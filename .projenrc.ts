@@ -124,4 +124,30 @@ project.addTask('synth', {
   exec: 'ts-node --project test/tsconfig.json scripts/synth-examples.ts',
 });
 
+// The state-cache image (runtime/Dockerfile): lint, build with docker, podman or
+// buildah (whichever works here), and run it as a client would.
+project.addTask('image:lint', {
+  description: 'Lint runtime/Dockerfile with dockerfile-utils (any finding fails)',
+  exec: 'bash scripts/image-lint.sh',
+});
+project.addTask('image:build', {
+  description: 'Build the state-cache image (buildah: on a local Node 20 base made first)',
+  exec: 'bash scripts/image-build.sh',
+  receiveArgs: true,
+});
+project.addTask('test:image', {
+  description: 'Lint, build and run the state-cache image as UID 10001; check RESP, /readyz, no root-filesystem writes, SIGTERM exit',
+  steps: [
+    { spawn: 'image:lint' },
+    { exec: 'bash scripts/image-test.sh', receiveArgs: true },
+  ],
+});
+
+// state-cache against redis-server, alternating, written to docs/benchmarks.md.
+project.addTask('bench:cache', {
+  description: 'Benchmark state-cache against redis-server and write docs/benchmarks.md (-- --help for options)',
+  exec: 'ts-node --project runtime/bench/tsconfig.json runtime/bench/cache.ts',
+  receiveArgs: true,
+});
+
 project.synth();
