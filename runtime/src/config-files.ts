@@ -1,0 +1,83 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigSchema } from './config';
+
+/*
+ * Renders the committed files that derive from the config schema:
+ * runtime/config.schema.json and docs/runtime-config.md. A test fails when
+ * either is stale; `npx projen config-schema` (run by compile) rewrites them.
+ */
+
+interface JsonSchema {
+  type?: string;
+  description?: string;
+  default?: unknown;
+  properties?: Record<string, JsonSchema>;
+  anyOf?: JsonSchema[];
+  const?: unknown;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  minLength?: number;
+  pattern?: string;
+}
+
+/** The JSON Schema, as committed in runtime/config.schema.json. */
+export function renderSchemaJson(): string {
+  return JSON.stringify({ $schema: 'http://json-schema.org/draft-07/schema#', ...ConfigSchema }, null, 2) + '\n';
+}
+
+function typeOf(s: JsonSchema): string {
+  if (s.anyOf) return s.anyOf.map((x) => `\`${JSON.stringify(x.const)}\``).join(' \\| ');
+  return s.type ?? 'any';
+}
+
+function rangeOf(s: JsonSchema): string {
+  const parts: string[] = [];
+  if (s.minimum !== undefined) parts.push(`≥ ${s.minimum}`);
+  if (s.exclusiveMinimum !== undefined) parts.push(`> ${s.exclusiveMinimum}`);
+  if (s.maximum !== undefined) parts.push(`≤ ${s.maximum}`);
+  if (s.pattern !== undefined) parts.push(`matches \`${s.pattern}\``);
+  return parts.join(', ');
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+/** The config reference, as committed in docs/runtime-config.md. */
+export function renderConfigDocs(): string {
+  const schema = ConfigSchema as unknown as JsonSchema;
+  const lines: string[] = [
+    '# state-cache config reference',
+    '',
+    '<!-- Generated from runtime/src/config.ts by `npx projen config-schema`; do not edit by hand. -->',
+    '',
+    schema.description ?? '',
+    '',
+    'The JSON Schema is `runtime/config.schema.json`. Check a file with',
+    '`node runtime/lib/main.js check-config FILE`: it prints every problem with its JSON path and exits',
+    'with status 2 when there is one (so does `serve`, before anything listens).',
+    '',
+  ];
+  for (const [name, sec] of Object.entries(schema.properties ?? {})) {
+    lines.push(`## \`${name}\``, '', sec.description ?? '', '');
+    lines.push('| field | type | default | allowed | description |', '|---|---|---|---|---|');
+    for (const [field, f] of Object.entries(sec.properties ?? {})) {
+      const def = f.default === undefined ? '(none)' : `\`${JSON.stringify(f.default)}\``;
+      lines.push(`| \`${name}.${field}\` | ${typeOf(f)} | ${def} | ${cell(rangeOf(f))} | ${cell(f.description ?? '')} |`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+/** Writes both files; `root` is the repository root. */
+export function writeConfigFiles(root: string): void {
+  writeFileSync(join(root, 'runtime', 'config.schema.json'), renderSchemaJson());
+  writeFileSync(join(root, 'docs', 'runtime-config.md'), renderConfigDocs());
+}
+
+if (require.main === module) {
+  writeConfigFiles(join(__dirname, '..', '..'));
+}
