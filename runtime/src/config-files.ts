@@ -22,9 +22,27 @@ interface JsonSchema {
   pattern?: string;
 }
 
+/**
+ * Drops fields that have a default from `required`: state-cache fills
+ * defaults before validating, so a config only names what it changes.
+ */
+function optionalDefaults(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(optionalDefaults);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema)) out[k] = optionalDefaults(v);
+  const props = out.properties as Record<string, { default?: unknown }> | undefined;
+  if (Array.isArray(out.required) && props !== undefined) {
+    const required = (out.required as string[]).filter((name) => props[name]?.default === undefined);
+    if (required.length > 0) out.required = required;
+    else delete out.required;
+  }
+  return out;
+}
+
 /** The JSON Schema, as committed in runtime/config.schema.json. */
 export function renderSchemaJson(): string {
-  return JSON.stringify({ $schema: 'http://json-schema.org/draft-07/schema#', ...ConfigSchema }, null, 2) + '\n';
+  return JSON.stringify({ $schema: 'http://json-schema.org/draft-07/schema#', ...(optionalDefaults(JSON.parse(JSON.stringify(ConfigSchema))) as object) }, null, 2) + '\n';
 }
 
 function typeOf(s: JsonSchema): string {
