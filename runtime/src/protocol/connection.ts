@@ -309,14 +309,15 @@ export class Connection implements ClientState {
     return this.call(cmd, f);
   }
 
-  private call(cmd: Command, f: Frame): void | Promise<unknown> {
+  /** Runs a command once its keys are loaded (`loaded`: misses were already tried) and not locked by a waiting write. */
+  private call(cmd: Command, f: Frame, loaded = false): void | Promise<unknown> {
     const ks = this.host.ks;
-    if (cmd.firstKey !== 0 && (ks.locks.size > 0 || ks.loadsOnMiss)) {
+    if (cmd.firstKey !== 0 && (ks.locks.size > 0 || (ks.loadsOnMiss && !loaded))) {
       const waits: Array<Promise<unknown>> = [];
       for (const k of commandKeys(cmd, f)) {
         const lock = ks.locks.get(k);
         if (lock !== undefined) waits.push(lock);
-        else if (ks.loadsOnMiss) {
+        else if (ks.loadsOnMiss && !loaded) {
           const p = ks.loadMissing(k);
           if (p !== undefined) waits.push(p);
         }
@@ -325,7 +326,7 @@ export class Connection implements ClientState {
         const copy = freeze(f);
         return Promise.all(waits).then(() => {
           this.host.out.resp3 = this.resp3;
-          const r = this.call(cmd, copy);
+          const r = this.call(cmd, copy, true);
           // A synchronous reply goes out now; a waiting one delivers itself.
           this.deliver(this.host.out.take());
           return r;

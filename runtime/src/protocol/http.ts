@@ -172,14 +172,16 @@ export class HttpFrontend {
   /** Waits for a pending write to the key and for a load from persistence. */
   private async settle(key: string): Promise<void> {
     const ks = this.o.ks;
+    let loaded = false;
     for (;;) {
       const lock = ks.locks.get(key);
       if (lock !== undefined) {
         await lock;
         continue;
       }
-      const load = ks.loadsOnMiss ? ks.loadMissing(key) : undefined;
+      const load = ks.loadsOnMiss && !loaded ? ks.loadMissing(key) : undefined;
       if (load !== undefined) {
+        loaded = true;
         await load;
         continue;
       }
