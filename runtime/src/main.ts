@@ -38,31 +38,34 @@ export async function main(argv: readonly string[]): Promise<number> {
     } catch (e) {
       return configFailure(e);
     }
-    try {
-      await cache.start();
-    } catch (e) {
-      cache.log.fatal({ err: e }, 'state-cache could not listen');
-      return 1;
-    }
-    return new Promise<number>((resolve) => {
-      let signalled = false;
+    // Signal handlers go in before listening, so a signal right after start-up still drains.
+    let stopping: Promise<number> | undefined;
+    const stopped = new Promise<number>((resolve) => {
       const stop = (signal: string) => {
-        if (signalled) {
+        if (stopping !== undefined) {
           cache.log.warn({ signal }, 'second signal: exiting now');
           resolve(1);
           return;
         }
-        signalled = true;
         cache.log.info({ signal, timeoutSeconds: config.shutdown.timeoutSeconds }, 'shutting down: no new connections, finishing in-flight commands');
-        void cache.shutdown().then((ok) => {
+        stopping = cache.shutdown().then((ok) => {
           if (ok) cache.log.info('state-cache stopped');
           else cache.log.error({ timeoutSeconds: config.shutdown.timeoutSeconds }, 'shutdown deadline passed before everything finished');
-          resolve(ok ? 0 : 1);
+          return ok ? 0 : 1;
         });
+        void stopping.then(resolve);
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
     });
+    try {
+      await cache.start();
+    } catch (e) {
+      if (stopping !== undefined) return stopped;
+      cache.log.fatal({ err: e }, 'state-cache could not listen');
+      return 1;
+    }
+    return stopped;
   }
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE + '\n');
