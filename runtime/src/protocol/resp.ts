@@ -82,11 +82,6 @@ export class RequestParser {
         this.argc = 0;
         return nl + 1;
       }
-      if (this.starts.length < n) {
-        const size = Math.min(Math.max(n, this.starts.length * 2), this.limits.maxArgs);
-        this.starts = new Int32Array(size);
-        this.ends = new Int32Array(size);
-      }
       this.want = n;
       this.argc = 0;
       this.resumeAt = nl + 1 - start;
@@ -108,6 +103,8 @@ export class RequestParser {
       }
       const dataStart = nl + 1;
       if (dataStart + len + 2 > end) return this.incomplete(start, p, end, dataStart + len + 2 - p);
+      // Offsets grow with the arguments that actually arrive, not with the count a client announces.
+      if (this.argc === this.starts.length) this.growArgs();
       this.starts[this.argc] = dataStart;
       this.ends[this.argc] = dataStart + len;
       this.argc++;
@@ -117,6 +114,15 @@ export class RequestParser {
     this.resumeAt = 0;
     this.args = buf;
     return p;
+  }
+
+  private growArgs(): void {
+    const starts = new Int32Array(this.starts.length * 2);
+    starts.set(this.starts);
+    const ends = new Int32Array(this.ends.length * 2);
+    ends.set(this.ends);
+    this.starts = starts;
+    this.ends = ends;
   }
 
   /** Saves the resume point; `more` is what the next argument needs beyond `p`. */
