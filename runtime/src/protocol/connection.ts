@@ -136,7 +136,7 @@ export class Connection implements ClientState {
       return;
     }
     this.append(chunk);
-    if (this.waiting) return;
+    if (this.waiting || this.pausedForOutput) return;
     if (this.pendingLen < this.parser.needed) return; // a large bulk is still arriving
     this.parser.rebase(0);
     this.process(this.pending!, 0, this.pendingLen);
@@ -178,6 +178,7 @@ export class Connection implements ClientState {
     const out = host.out;
     out.resp3 = this.resp3;
     const t0 = performance.now();
+    const pauseBytes = host.limits.outputPauseBytes;
     let n = 0;
     try {
       while (pos < end && !this.closing) {
@@ -203,6 +204,16 @@ export class Connection implements ClientState {
           return;
         }
         if (this.closeAfterReply) break;
+        if (out.size >= pauseBytes) {
+          // A pipeline of large replies: hand them to the socket now, and stop reading
+          // this client's commands while its unsent output is over the limit.
+          this.flush();
+          if (this.pausedForOutput || this.closing) {
+            this.keep(buf, pos, end);
+            host.recordLatency((performance.now() - t0) / 1000, n);
+            return;
+          }
+        }
       }
       this.keep(buf, pos, end);
     } catch (e) {
@@ -238,9 +249,11 @@ export class Connection implements ClientState {
   private flush(): void {
     const out = this.host.out;
     if (!out.pending) return;
+    const produced = out.size;
     this.deliver(out.take());
+    // Counted before the kernel takes its share, like Redis counts its reply buffers.
     const queued = this.socket.writableLength;
-    if (queued > this.host.limits.outputMaxBytes) {
+    if (Math.max(queued, produced) > this.host.limits.outputMaxBytes) {
       this.host.log.warn({ client: this.addr, bytes: queued }, 'closing client whose unsent output exceeded limits.outputMaxBytes');
       this.kill();
     } else if (queued > this.host.limits.outputPauseBytes && !this.pausedForOutput) {
@@ -250,9 +263,13 @@ export class Connection implements ClientState {
   }
 
   private onDrain(): void {
-    if (this.pausedForOutput) {
-      this.pausedForOutput = false;
-      if (!this.waiting && !this.closing) this.socket.resume();
+    if (!this.pausedForOutput) return;
+    this.pausedForOutput = false;
+    if (this.waiting || this.closing) return;
+    this.socket.resume();
+    if (this.pendingLen > 0 && this.pendingLen >= this.parser.needed) {
+      this.parser.rebase(0);
+      this.process(this.pending!, 0, this.pendingLen);
     }
   }
 

@@ -322,6 +322,13 @@ export class ReplyWriter {
     return out;
   }
 
+  /** Bytes encoded and not yet taken. */
+  get size(): number {
+    let n = this.len;
+    for (const c of this.chunks) n += c.length;
+    return n;
+  }
+
   get pending(): boolean {
     return this.len > 0 || this.chunks.length > 0;
   }
