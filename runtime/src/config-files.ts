@@ -87,8 +87,44 @@ export function renderConfigDocs(): string {
     }
     lines.push('');
   }
+  lines.push(...PROTOCOL_NOTES);
   return lines.join('\n');
 }
+
+/** What operators and clients rely on beyond the config fields. */
+const PROTOCOL_NOTES = [
+  '## HTTP API',
+  '',
+  'On `http.port`. `/healthz`, `/readyz` and `/metrics` never need a password; `/v1/keys/*` does when',
+  '`auth` names one (`Authorization: Bearer <password>`, or Basic with user `default` or empty).',
+  '',
+  '| request | answer |',
+  '|---|---|',
+  '| `GET /v1/keys/{key}` (and `HEAD`) | 200 with the value (`application/octet-stream`), `ETag: "<version>"`, `X-Expires-At` when it expires; 304 when `If-None-Match` matches; 404 when absent |',
+  '| `PUT /v1/keys/{key}[?ttl=SECONDS]` | 201 created or 204 replaced, with the new `ETag`; the body is the value; `ttl` is a whole number of seconds > 0 |',
+  '| `DELETE /v1/keys/{key}` | 204 deleted; 404 when absent |',
+  '| `GET /healthz` | 200 while the process runs |',
+  '| `GET /readyz` | 200 when persistence is ready (preload / journal replay done, stores reachable); 503 otherwise and while shutting down |',
+  '| `GET /metrics` | Prometheus text: `state_cache_commands_total{command}`, hits, misses, evictions, expirations, loads, entries, bytes, connections, `state_cache_command_duration_seconds` |',
+  '',
+  '`{key}` is percent-decoded to bytes, so any binary key can be addressed (`%00`...). `PUT` and `DELETE`',
+  'honour `If-Match` and `If-None-Match` (a list of ETags, or `*`) atomically with the write: 412 when',
+  'they do not hold. Versions (ETags) grow with every write to a key, also across restarts.',
+  '',
+  'Errors are JSON `{"error": code, "message": text}` with a distinct status per cause: 400 bad key or TTL,',
+  '401 password missing or wrong, 404 no such key or endpoint, 405 method, 412 precondition failed,',
+  '413 value larger than `limits.maxBulkBytes`, 429 write-behind queue full (with `Retry-After: 1`),',
+  '503 a required store is unavailable or state-cache is shutting down, 507 keyspace full under `noeviction`.',
+  '',
+  '## RESP error replies',
+  '',
+  'Redis\'s own codes and wording where clients parse them (`ERR syntax error`, `ERR value is not an integer',
+  'or out of range`, `NOAUTH`, `WRONGPASS`, `EXECABORT`, `OOM command not allowed when used memory >',
+  '\'maxmemory\'.`, `ERR unknown command ...`, `ERR Protocol error: ...` which also closes the connection),',
+  'plus two of state-cache\'s own for persistence: `QUEUEFULL write-behind queue is full, retry later` and',
+  '`STOREUNAVAILABLE <reason>` (memory is left unchanged in both cases).',
+  '',
+];
 
 /** Writes both files; `root` is the repository root. */
 export function writeConfigFiles(root: string): void {

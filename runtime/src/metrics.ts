@@ -12,14 +12,18 @@ export function createMetrics(ks: Keyspace, stats: ServerStats, connections: () 
   collectDefaultMetrics({ register: registry, prefix: 'state_cache_process_' });
 
   const counter = (name: string, help: string, read: () => number) => new Counter({
-    name, help, registers: [registry],
+    name,
+    help,
+    registers: [registry],
     collect() {
       this.reset();
       this.inc(read());
     },
   });
   const gauge = (name: string, help: string, read: () => number) => new Gauge({
-    name, help, registers: [registry],
+    name,
+    help,
+    registers: [registry],
     collect() {
       this.set(read());
     },
@@ -73,7 +77,8 @@ class LatencyHistogram {
     values.push({ metricName: `${this.name}_bucket`, labels: { le: '+Inf' }, value: cumulative });
     values.push({ metricName: `${this.name}_sum`, labels: {}, value: this.stats.latencySum });
     values.push({ metricName: `${this.name}_count`, labels: {}, value: cumulative });
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values } as unknown as MetricObjectWithValues<MetricValue<string>>;
+    const metric = { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+    return metric as unknown as MetricObjectWithValues<MetricValue<string>>;
   }
 
   reset(): void {}

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv from 'ajv';
+import { tempFile } from './helpers';
 import { ConfigError, defaultConfig, loadConfig, parseConfig, readPassword } from '../src/config';
 import { renderConfigDocs, renderSchemaJson } from '../src/config-files';
-import { tempFile } from './helpers';
 
 function problems(raw: unknown): string[] {
   try {

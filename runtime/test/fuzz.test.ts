@@ -1,7 +1,8 @@
+/* eslint-disable no-bitwise */ // the PRNG
 import { connect } from 'node:net';
 import Redis from 'ioredis';
-import { StateCache } from '../src/server';
 import { sleep, startTestServer } from './helpers';
+import { StateCache } from '../src/server';
 
 /*
  * Fuzzing: 100 000 random and mutated RESP frames and 5 000 HTTP requests
@@ -93,7 +94,7 @@ function httpRequest(): Buffer {
   const method = pick(['GET', 'PUT', 'DELETE', 'HEAD', 'POST', 'PATCH', 'G\x00T', '']);
   const path = pick(['/v1/keys/a', '/v1/keys/%zz', '/v1/keys/', `/v1/keys/${int(100)}?ttl=${pick(['1', '-1', 'x', '99999999999999'])}`, '/metrics', '/healthz', '/readyz', '/' + randomBytes(int(20)).toString('latin1'), '*']);
   const body = rnd() < 0.5 ? randomBytes(int(200)) : Buffer.alloc(0);
-  const headers = [`Host: x`, rnd() < 0.5 ? `Content-Length: ${pick([body.length, body.length + 10, -1, 'abc'])}` : '', rnd() < 0.3 ? `If-Match: ${pick(['*', '"1"', 'garbage', ''])}` : '',
+  const headers = ['Host: x', rnd() < 0.5 ? `Content-Length: ${pick([body.length, body.length + 10, -1, 'abc'])}` : '', rnd() < 0.3 ? `If-Match: ${pick(['*', '"1"', 'garbage', ''])}` : '',
     rnd() < 0.2 ? 'Transfer-Encoding: chunked' : ''].filter((h) => h !== '');
   const req = Buffer.concat([Buffer.from(`${method} ${path} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`, 'latin1'), body]);
   return rnd() < 0.4 ? mutate(req) : req;

@@ -7,7 +7,9 @@ import { PersistenceHooks } from '../src/keyspace/hooks';
 import { startServer, StateCache } from '../src/server';
 
 /** A state-cache on free loopback ports with a silent logger; merge `overrides` into the config. */
-export async function startTestServer(overrides: Record<string, unknown> = {}, hooks?: PersistenceHooks, env?: NodeJS.ProcessEnv): Promise<StateCache> {
+export async function startTestServer(
+  overrides: Record<string, unknown> = {}, hooks?: PersistenceHooks, env?: NodeJS.ProcessEnv,
+): Promise<StateCache> {
   const base: Record<string, Record<string, unknown>> = { server: { port: 0 }, http: { port: 0 } };
   for (const [k, v] of Object.entries(overrides)) base[k] = { ...(base[k] ?? {}), ...(v as Record<string, unknown>) };
   return startServer(parseConfig(base), { hooks, log: pino({ level: 'silent' }), env });

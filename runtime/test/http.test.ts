@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
-import { StateCache } from '../src/server';
 import { startTestServer } from './helpers';
+import { StateCache } from '../src/server';
 
 let server: StateCache;
 let base: string;

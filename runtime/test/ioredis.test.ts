@@ -1,7 +1,8 @@
+/* eslint-disable no-bitwise */ // test patterns
 import { connect, Socket } from 'node:net';
 import Redis from 'ioredis';
-import { StateCache } from '../src/server';
 import { sleep, startTestServer } from './helpers';
+import { StateCache } from '../src/server';
 
 let server: StateCache;
 let redis: Redis;

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-floating-promises */ // a memory-only keyspace applies writes synchronously
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ENTRY_OVERHEAD, Keyspace } from '../src/keyspace/keyspace';

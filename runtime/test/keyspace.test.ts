@@ -1,14 +1,15 @@
+/* eslint-disable @typescript-eslint/no-floating-promises */ // memory-only keyspaces apply writes synchronously (set() returns undefined)
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
+import { sleep, startTestServer } from './helpers';
 import { containerMemoryLimit } from '../src/cgroup';
 import { globToRegExp } from '../src/keyspace/glob';
 import { EntryChange, LoadedEntry, NO_PERSISTENCE, PersistenceHooks, PersistenceUnavailableError, QueueFullError } from '../src/keyspace/hooks';
 import { DEFAULT_KEYSPACE_OPTIONS, ENTRY_OVERHEAD, Keyspace, KeyspaceOptions, OutOfMemoryError } from '../src/keyspace/keyspace';
 import { VersionClock } from '../src/keyspace/versions';
 import { defaultMaxBytes } from '../src/server';
-import { sleep, startTestServer } from './helpers';
 
 const ks = (o: Partial<KeyspaceOptions> = {}, hooks: PersistenceHooks = NO_PERSISTENCE) => new Keyspace({ ...DEFAULT_KEYSPACE_OPTIONS, ...o }, hooks);
 

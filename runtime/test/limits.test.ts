@@ -1,7 +1,7 @@
 import { connect, Socket } from 'node:net';
 import Redis from 'ioredis';
-import { LoadedEntry, PersistenceHooks } from '../src/keyspace/hooks';
 import { sleep, startTestServer } from './helpers';
+import { LoadedEntry, PersistenceHooks } from '../src/keyspace/hooks';
 
 function open(port: number): Promise<Socket> {
   return new Promise((resolve) => {

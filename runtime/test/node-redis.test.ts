@@ -1,6 +1,6 @@
 import { createClient, RESP_TYPES } from 'redis';
-import { StateCache } from '../src/server';
 import { sleep, startTestServer } from './helpers';
+import { StateCache } from '../src/server';
 
 const PASSWORD = 'correct horse battery staple';
 let server: StateCache;

@@ -1,3 +1,4 @@
+/* eslint-disable no-bitwise */ // integer math on the hot path (slot picks, clocks)
 import { EntryChange, LoadedEntry, NO_PERSISTENCE, PersistenceHooks } from './hooks';
 import { VersionClock } from './versions';
 
@@ -288,7 +289,8 @@ export class Keyspace {
   /** Sets several keys at once (MSET): one persistence batch. */
   setMany(pairs: ReadonlyArray<readonly [string, Value]>): Promise<void> | undefined {
     if (this.hooks === NO_PERSISTENCE) {
-      for (const [k, v] of pairs) this.apply(k, v, this.options.defaultTtlMs !== 0 ? Date.now() + this.options.defaultTtlMs : 0, this.versions.next());
+      const at = this.options.defaultTtlMs !== 0 ? Date.now() + this.options.defaultTtlMs : 0;
+      for (const [k, v] of pairs) this.apply(k, v, at, this.versions.next());
       return undefined;
     }
     const exp = this.options.defaultTtlMs !== 0 ? Date.now() + this.options.defaultTtlMs : 0;

@@ -1,8 +1,9 @@
+/* eslint-disable no-bitwise */ // byte-level command name hashing on the hot path
 import { hostname } from 'node:os';
+import { ReplyWriter } from './resp';
 import { globToRegExp } from '../keyspace/glob';
 import { PersistenceUnavailableError, QueueFullError } from '../keyspace/hooks';
 import { Keyspace, OutOfMemoryError, STRING_VALUE_MAX, Value } from '../keyspace/keyspace';
-import { ReplyWriter } from './resp';
 
 /** The arguments of one command: offsets into `args`. The RequestParser is one. */
 export interface Frame {
@@ -210,14 +211,10 @@ const set: Handler = (ctx, c, f) => {
   let expiryGiven = false;
   for (let i = 3; i < f.argc; i++) {
     const opt = argUpper(f, i);
-    if (opt === 'NX' && !xx) nx = true;
-    else if (opt === 'XX' && !nx) xx = true;
-    else if (opt === 'GET') getOld = true;
-    else if (opt === 'KEEPTTL' && !expiryGiven) keepTtl = true;
-    else if ((opt === 'EX' || opt === 'PX' || opt === 'EXAT' || opt === 'PXAT') && !expiryGiven && !keepTtl && i + 1 < f.argc) {
+    if (opt === 'NX' && !xx) {nx = true;} else if (opt === 'XX' && !nx) {xx = true;} else if (opt === 'GET') {getOld = true;} else if (opt === 'KEEPTTL' && !expiryGiven) {keepTtl = true;} else if ((opt === 'EX' || opt === 'PX' || opt === 'EXAT' || opt === 'PXAT') && !expiryGiven && !keepTtl && i + 1 < f.argc) {
       expiresAt = absoluteExpiry(opt, argInt(f, ++i), 'set');
       expiryGiven = true;
-    } else throw new CommandError(ERR_SYNTAX);
+    } else {throw new CommandError(ERR_SYNTAX);}
   }
   const slot = ks.find(key);
   const old = getOld ? (slot < 0 ? null : ks.value(slot)) : null;
@@ -225,7 +222,7 @@ const set: Handler = (ctx, c, f) => {
     if (getOld) {
       if (old === null) ctx.out.nil();
       else ctx.out.bulk(old);
-    } else ctx.out.ok();
+    } else {ctx.out.ok();}
   };
   if ((nx && slot >= 0) || (xx && slot < 0)) {
     if (getOld) reply();
@@ -249,10 +246,9 @@ const getex: Handler = (ctx, c, f) => {
   let expiresAt: number | undefined;
   for (let i = 2; i < f.argc; i++) {
     const opt = argUpper(f, i);
-    if (expiresAt === undefined && opt === 'PERSIST') expiresAt = 0;
-    else if (expiresAt === undefined && (opt === 'EX' || opt === 'PX' || opt === 'EXAT' || opt === 'PXAT') && i + 1 < f.argc) {
+    if (expiresAt === undefined && opt === 'PERSIST') {expiresAt = 0;} else if (expiresAt === undefined && (opt === 'EX' || opt === 'PX' || opt === 'EXAT' || opt === 'PXAT') && i + 1 < f.argc) {
       expiresAt = absoluteExpiry(opt, argInt(f, ++i), 'getex');
-    } else throw new CommandError(ERR_SYNTAX);
+    } else {throw new CommandError(ERR_SYNTAX);}
   }
   const slot = ctx.ks.lookup(key);
   if (slot < 0) return ctx.out.nil();
@@ -356,8 +352,7 @@ function incrGeneric(fixed: bigint | null, sign: 1n | -1n): Handler {
   return (ctx, c, f) => {
     const key = argStr(f, 1);
     let by: bigint;
-    if (fixed !== null) by = fixed;
-    else {
+    if (fixed !== null) {by = fixed;} else {
       const b = parseInt64(argStr(f, 2));
       if (b === null) throw new CommandError(ERR_NOT_INT);
       if (sign < 0n && b === INT64_MIN) throw new CommandError('ERR decrement would overflow');
@@ -492,7 +487,7 @@ const scan: Handler = (ctx, _c, f) => {
       match = p === '*' ? undefined : globToRegExp(p);
     } else if (o === 'TYPE') {
       typeFilter = argStr(f, ++i).toLowerCase();
-    } else throw new CommandError(ERR_SYNTAX);
+    } else {throw new CommandError(ERR_SYNTAX);}
   }
   const [next, keys] = typeFilter !== undefined && typeFilter !== 'string' ? [0, []] : ctx.ks.scan(cursor, count, match);
   ctx.out.arrayHeader(2);
@@ -621,7 +616,7 @@ const hello: Handler = (ctx, c, f) => {
     } else if (o === 'SETNAME' && i + 1 < f.argc) {
       name = argStr(f, ++i);
       if (/[\s]/.test(name)) throw new CommandError('ERR Client names cannot contain spaces, newlines or special characters.');
-    } else throw new CommandError(`ERR Syntax error in HELLO option '${argStr(f, i)}'`);
+    } else {throw new CommandError(`ERR Syntax error in HELLO option '${argStr(f, i)}'`);}
   }
   if (ctx.password !== undefined && !c.authenticated) throw new CommandError('NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time');
   if (name !== undefined) c.name = name;
@@ -720,11 +715,9 @@ const client: Handler = (ctx, c, f) => {
           const id = parseIntStrict(v);
           if (id === null) throw new CommandError('ERR client-id should be greater than 0');
           filters.push((o) => o.id === id);
-        } else if (k === 'ADDR') filters.push((o) => o.addr === v);
-        else if (k === 'LADDR') filters.push((o) => o.laddr === v);
-        else if (k === 'SKIPME') {
+        } else if (k === 'ADDR') {filters.push((o) => o.addr === v);} else if (k === 'LADDR') {filters.push((o) => o.laddr === v);} else if (k === 'SKIPME') {
           if (v.toLowerCase() === 'yes') filters.push((o) => o !== c);
-        } else throw new CommandError(ERR_SYNTAX);
+        } else {throw new CommandError(ERR_SYNTAX);}
       }
       for (const o of [...ctx.clients.values()]) {
         if (filters.every((p) => p(o))) {

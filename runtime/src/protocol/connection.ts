@@ -121,8 +121,7 @@ export class Connection implements ClientState {
 
   deliver(chunks: Buffer[]): void {
     if (this.closing && this.socket.destroyed) return;
-    if (chunks.length === 1) this.socket.write(chunks[0]);
-    else if (chunks.length > 1) {
+    if (chunks.length === 1) {this.socket.write(chunks[0]);} else if (chunks.length > 1) {
       this.socket.cork();
       for (const c of chunks) this.socket.write(c);
       this.socket.uncork();
@@ -152,7 +151,8 @@ export class Connection implements ClientState {
       return;
     }
     if (this.pending === null || this.pending.length < need) {
-      const size = Math.min(Math.max(need, this.parser.needed, (this.pending?.length ?? 0) * 2, 16 * 1024), Math.max(need, this.host.limits.maxQueryBufferBytes));
+      const wanted = Math.max(need, this.parser.needed, (this.pending?.length ?? 0) * 2, 16 * 1024);
+      const size = Math.min(wanted, Math.max(need, this.host.limits.maxQueryBufferBytes));
       const next = Buffer.allocUnsafe(size);
       if (this.pending !== null && this.pendingLen > 0) this.pending.copy(next, 0, 0, this.pendingLen);
       this.pending = next;
@@ -333,8 +333,7 @@ export class Connection implements ClientState {
       const waits: Array<Promise<unknown>> = [];
       for (const k of commandKeys(cmd, f)) {
         const lock = ks.locks.get(k);
-        if (lock !== undefined) waits.push(lock);
-        else if (ks.loadsOnMiss && !loaded) {
+        if (lock !== undefined) {waits.push(lock);} else if (ks.loadsOnMiss && !loaded) {
           const p = ks.loadMissing(k);
           if (p !== undefined) waits.push(p);
         }

@@ -24,8 +24,8 @@ export interface HttpOptions {
   readonly password: string | undefined;
   readonly maxBodyBytes: number;
   readonly registry: Registry;
-  ready(): boolean;
   readonly log: { error(obj: object, msg: string): void };
+  ready(): boolean;
 }
 
 const KEY_PREFIX = '/v1/keys/';
@@ -81,8 +81,7 @@ function authorized(req: IncomingMessage, password: string): boolean {
   let given: string | undefined;
   const [scheme, ...rest] = h.split(' ');
   const cred = rest.join(' ').trim();
-  if (/^bearer$/i.test(scheme)) given = cred;
-  else if (/^basic$/i.test(scheme)) {
+  if (/^bearer$/i.test(scheme)) {given = cred;} else if (/^basic$/i.test(scheme)) {
     const decoded = Buffer.from(cred, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon >= 0) {
@@ -98,10 +97,7 @@ function authorized(req: IncomingMessage, password: string): boolean {
 
 /** The error a write failed with, as an HTTP answer. */
 function writeFailure(res: ServerResponse, e: unknown, log: HttpOptions['log']): void {
-  if (e instanceof OutOfMemoryError) problem(res, 507, 'out_of_memory', 'the keyspace is full and the eviction policy is noeviction');
-  else if (e instanceof QueueFullError) problem(res, 429, 'queue_full', e.message, { 'Retry-After': '1' });
-  else if (e instanceof PersistenceUnavailableError) problem(res, 503, 'store_unavailable', e.message);
-  else {
+  if (e instanceof OutOfMemoryError) {problem(res, 507, 'out_of_memory', 'the keyspace is full and the eviction policy is noeviction');} else if (e instanceof QueueFullError) {problem(res, 429, 'queue_full', e.message, { 'Retry-After': '1' });} else if (e instanceof PersistenceUnavailableError) {problem(res, 503, 'store_unavailable', e.message);} else {
     log.error({ err: e }, 'HTTP request failed unexpectedly');
     problem(res, 500, 'internal', (e as Error)?.message ?? String(e));
   }

@@ -54,6 +54,8 @@ export class RequestParser {
   // Resume state of a partially parsed multibulk command (offsets relative to its start).
   private want = -1;
   private resumeAt = 0;
+  /** Parsed argument offsets are relative to the command start (after an incomplete parse). */
+  private relative = false;
 
   constructor(private readonly limits: ParserLimits) {}
 
@@ -137,8 +139,6 @@ export class RequestParser {
     this.relative = true;
     return -1;
   }
-
-  private relative = false;
 
   /**
    * Called by the caller before resuming: the command's bytes now start at
@@ -448,11 +448,7 @@ export class ReplyWriter {
 
   /** A JS value as a reply: strings as bulk, numbers as integers, arrays, plain objects as maps, null as nil. */
   value(v: unknown): void {
-    if (v === null || v === undefined) this.nil();
-    else if (typeof v === 'string') this.bulk(v);
-    else if (typeof v === 'number') this.int(v);
-    else if (typeof v === 'boolean') this.int(v ? 1 : 0);
-    else if (Array.isArray(v)) {
+    if (v === null || v === undefined) {this.nil();} else if (typeof v === 'string') {this.bulk(v);} else if (typeof v === 'number') {this.int(v);} else if (typeof v === 'boolean') {this.int(v ? 1 : 0);} else if (Array.isArray(v)) {
       this.arrayHeader(v.length);
       for (const x of v) this.value(x);
     } else if (typeof v === 'object') {
