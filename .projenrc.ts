@@ -125,10 +125,9 @@ project.testTask.exec('npx projen test', { cwd: 'runtime' });
 // compiled first when runtime/lib is missing or older than runtime/src.
 project.addTask('cache', {
   description: 'Run state-cache (builds runtime/ if needed): npm run cache -- serve [--config FILE] | check-config FILE',
-  steps: [
-    { exec: 'test -f runtime/lib/main.js && test -z "$(find runtime/src -name \'*.ts\' -newer runtime/lib/main.js)" || (cd runtime && npx tsc)' },
-    { exec: 'node runtime/lib/main.js', receiveArgs: true },
-  ],
+  // One shell step, so the arguments reach main.js only ("$@").
+  exec: 'sh -c \'if [ ! -f runtime/lib/main.js ] || [ -n "$(find runtime/src -name "*.ts" -newer runtime/lib/main.js)" ]; then (cd runtime && npx tsc); fi; exec node runtime/lib/main.js "$@"\' state-cache',
+  receiveArgs: true,
 });
 
 // Every example app, synthesised to dist/examples/<name>.k8s.yaml.
