@@ -31,7 +31,7 @@ export const ServerSection = section('The RESP (Redis protocol) listener.', {
   port: Type.Integer({ minimum: 0, maximum: 65535, default: 6379, description: 'RESP port (RESP2 and RESP3, negotiated by HELLO). 0 picks a free port.' }),
   protectedMode: Type.Boolean({
     default: true,
-    description: 'Refuse to start when a listener binds a non-loopback address without a password. Set to false only when a NetworkPolicy or similar protects the port.',
+    description: 'Refuse to start when a listener (RESP or HTTP) binds a non-loopback address without a password. Set to false only when a NetworkPolicy or similar protects the ports.',
   }),
 });
 
@@ -140,11 +140,13 @@ function crossFieldProblems(config: Config): ConfigProblem[] {
   }
   const hasPassword = config.auth.passwordEnv !== undefined || config.auth.passwordFile !== undefined;
   if (!hasPassword && config.server.protectedMode) {
-    if (!isLoopback(config.server.bind)) {
-      problems.push({
-        path: '/server/bind',
-        message: `binding ${config.server.bind} without a password would expose every key; set auth.passwordEnv or auth.passwordFile, or set server.protectedMode to false`,
-      });
+    for (const [path, bind] of [['/server/bind', config.server.bind], ['/http/bind', config.http.enabled ? config.http.bind : '127.0.0.1']]) {
+      if (!isLoopback(bind)) {
+        problems.push({
+          path,
+          message: `binding ${bind} without a password would expose every key; set auth.passwordEnv or auth.passwordFile, or set server.protectedMode to false`,
+        });
+      }
     }
   }
   if (config.limits.outputPauseBytes > config.limits.outputMaxBytes) {

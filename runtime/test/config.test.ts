@@ -51,6 +51,10 @@ test('protected mode: a network bind needs a password or an explicit opt-out', (
   ]);
   expect(problems({ server: { bind: '0.0.0.0' }, auth: { passwordEnv: 'CACHE_PASSWORD' } })).toEqual([]);
   expect(problems({ server: { bind: '0.0.0.0', protectedMode: false } })).toEqual([]);
+  expect(problems({ http: { bind: '::' } })).toEqual([
+    '/http/bind: binding :: without a password would expose every key; set auth.passwordEnv or auth.passwordFile, or set server.protectedMode to false',
+  ]);
+  expect(problems({ http: { bind: '0.0.0.0', enabled: false } })).toEqual([]);
 });
 
 test('password sources: env or file, never both', () => {

@@ -178,6 +178,7 @@ export class Connection implements ClientState {
     const out = host.out;
     out.resp3 = this.resp3;
     const t0 = performance.now();
+    this.lastCommandAt = Date.now();
     const pauseBytes = host.limits.outputPauseBytes;
     let n = 0;
     try {
@@ -298,7 +299,6 @@ export class Connection implements ClientState {
     const host = this.host;
     const out = host.out;
     const cmd = lookupCommand(f);
-    this.lastCommandAt = Date.now();
     if (cmd === undefined) {
       if (this.multi !== null) this.multiFailed = true;
       out.error(unknownCommandError(f));
