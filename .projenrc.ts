@@ -104,12 +104,12 @@ runtime.package.addField('allowScripts', { 'classic-level': true, '@embedded-pos
 project.addPackageIgnore('/runtime/');
 
 // runtime/config.schema.json and docs/runtime-config.md are generated from
-// runtime/src/config.ts after every compile (a runtime test fails when stale).
+// runtime/src/config.ts by every compile (a runtime test fails when stale).
 const configSchema = runtime.addTask('config-schema', {
   description: 'Regenerate runtime/config.schema.json and docs/runtime-config.md from runtime/src/config.ts',
   exec: 'node lib/config-files.js',
 });
-runtime.postCompileTask.spawn(configSchema);
+runtime.compileTask.spawn(configSchema);
 project.package.addField('allowScripts', { '@parcel/watcher': false });
 
 // The root `npm ci` installs the runtime's dependencies from its own lockfile.
