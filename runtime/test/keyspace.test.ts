@@ -153,6 +153,9 @@ describe('expiry', () => {
     spy.mockReturnValue(now + 1100);
     expect(k.find('a')).toBe(-1); // lifespan over
     spy.mockRestore();
+    k.set('p', 'v', 0);
+    k.setExpiry(k.find('p'), 0); // PERSIST
+    expect(k.expiresAt(k.find('p'))).toBe(0);
   });
 
   test('the background sweep runs in a server', async () => {

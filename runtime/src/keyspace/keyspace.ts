@@ -270,12 +270,12 @@ export class Keyspace {
    * promise when persistence makes the write wait (memory changes when it
    * resolves; it rejects and leaves memory unchanged on failure).
    */
-  set(key: string, value: Value, expiresAt: number): Promise<void> | undefined {
+  set(key: string, value: Value, expiresAt: number, defaultTtl = true): Promise<void> | undefined {
     if (expiresAt === -1) {
       const slot = this.find(key, false);
       expiresAt = slot < 0 ? 0 : this.expires[slot];
     }
-    if (expiresAt === 0 && this.options.defaultTtlMs !== 0) expiresAt = Date.now() + this.options.defaultTtlMs;
+    if (expiresAt === 0 && defaultTtl && this.options.defaultTtlMs !== 0) expiresAt = Date.now() + this.options.defaultTtlMs;
     const version = this.versions.next();
     if (this.hooks === NO_PERSISTENCE) {
       this.apply(key, value, expiresAt, version);
@@ -300,11 +300,11 @@ export class Keyspace {
     return this.persisted(pairs.map((p) => p[0]), changes, () => pairs.forEach(([k, v], i) => this.apply(k, v, exp, versions[i])));
   }
 
-  /** Changes only the expiry of a live entry (EXPIRE, PERSIST, GETEX); the version grows. */
+  /** Changes only the expiry of a live entry (EXPIRE, PERSIST, GETEX; PERSIST wins over the default lifespan); the version grows. */
   setExpiry(slot: number, expiresAt: number): Promise<void> | undefined {
     const key = this.keys[slot]!;
     const value = this.vals[slot];
-    return this.set(key, value, expiresAt === 0 ? 0 : expiresAt);
+    return this.set(key, value, expiresAt, false);
   }
 
   /**
@@ -324,7 +324,7 @@ export class Keyspace {
       }
       return n;
     }
-    const live = keys.filter((k, i) => this.find(k, false) >= 0 && keys.indexOf(k) === i);
+    const live = [...new Set(keys)].filter((k) => this.find(k, false) >= 0);
     if (live.length === 0) return 0;
     const changes: EntryChange[] = live.map((k) => ({ kind: 'delete', key: Buffer.from(k, 'latin1'), version: this.versions.next() }));
     const p = this.persisted(live, changes, () => {
