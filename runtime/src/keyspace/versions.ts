@@ -8,6 +8,7 @@
 export class VersionClock {
   private last = 0;
 
+  /** `clockMicros`: wall-clock microseconds (ms resolution is enough: the counter keeps versions distinct). */
   constructor(private readonly clockMicros: () => number = defaultClockMicros) {}
 
   /** A version greater than every version issued or observed before. */

@@ -174,11 +174,20 @@ export class Connection implements ClientState {
   }
 
   private process(buf: Buffer, pos: number, end: number): void {
+    const ks = this.host.ks;
+    ks.frozenNow = this.lastCommandAt = Date.now();
+    try {
+      this.processCommands(buf, pos, end);
+    } finally {
+      ks.frozenNow = 0;
+    }
+  }
+
+  private processCommands(buf: Buffer, pos: number, end: number): void {
     const host = this.host;
     const out = host.out;
     out.resp3 = this.resp3;
     const t0 = performance.now();
-    this.lastCommandAt = Date.now();
     const pauseBytes = host.limits.outputPauseBytes;
     let n = 0;
     try {
