@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Static, TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { ClusterConfigSchema, clusterConfigProblems } from './cluster/config';
 import { PersistenceConfigSchema } from './persistence/config';
 import { StoresConfigSchema } from './stores/config';
 
@@ -107,6 +108,7 @@ export const sections = {
   log: LogSection,
   stores: StoresConfigSchema,
   persistence: PersistenceConfigSchema,
+  cluster: ClusterConfigSchema,
 };
 
 export const ConfigSchema = Type.Object(sections, {
@@ -159,6 +161,7 @@ function crossFieldProblems(config: Config): ConfigProblem[] {
   if (config.http.enabled && config.http.port !== 0 && config.http.port === config.server.port && config.http.bind === config.server.bind) {
     problems.push({ path: '/http/port', message: `the HTTP port ${config.http.port} is also the RESP port; choose another` });
   }
+  problems.push(...clusterConfigProblems(config.cluster));
   return problems;
 }
 

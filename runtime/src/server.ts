@@ -3,7 +3,8 @@ import { totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { Registry } from 'prom-client';
 import { containerMemoryLimit } from './cgroup';
-import { Config, readPassword } from './config';
+import { ClusterConfigError, ClusterMap } from './cluster/cluster';
+import { Config, ConfigError, readPassword } from './config';
 import { NO_PERSISTENCE, PersistenceHooks } from './keyspace/hooks';
 import { Keyspace } from './keyspace/keyspace';
 import { createLogger, Logger } from './log';
@@ -46,6 +47,7 @@ export class StateCache implements ConnectionHost {
   readonly registry: Registry;
   readonly maxClients: number;
   readonly maxBulkBytes: number;
+  readonly cluster: ClusterMap | undefined;
   respPort = 0;
   httpPort = 0;
 
@@ -57,6 +59,7 @@ export class StateCache implements ConnectionHost {
   constructor(readonly config: Config, options: StartOptions = {}) {
     this.log = options.log ?? createLogger(config.log.level);
     this.password = readPassword(config.auth, options.env ?? process.env);
+    this.cluster = config.cluster.enabled ? clusterMap(config, options.env ?? process.env) : undefined;
     const hooks = options.hooks ?? NO_PERSISTENCE;
     this.ks = new Keyspace({
       maxEntries: config.memory.maxEntries,
@@ -81,6 +84,7 @@ export class StateCache implements ConnectionHost {
         registry: this.registry,
         ready: () => this.ready(),
         log: this.log,
+        cluster: this.cluster,
       });
     }
   }
@@ -169,6 +173,16 @@ export class StateCache implements ConnectionHost {
   /** Stops at once (tests). */
   async close(): Promise<void> {
     await this.shutdown(2000);
+  }
+}
+
+/** The slot map of this pod; a pod that cannot tell its ordinal is a config error. */
+function clusterMap(config: Config, env: NodeJS.ProcessEnv): ClusterMap {
+  try {
+    return new ClusterMap(config.cluster, env, config.http.enabled ? config.http.port : 0);
+  } catch (e) {
+    if (e instanceof ClusterConfigError) throw new ConfigError('cluster', [{ path: e.path, message: e.message }]);
+    throw e;
   }
 }
 

@@ -38,14 +38,21 @@ const CLOSE_BRACE = 0x7d;
  * hashed, so related keys can be kept in one slot.
  */
 export function keySlot(key: Uint8Array): number {
-  const open = key.indexOf(OPEN_BRACE);
-  if (open >= 0) {
-    const close = key.indexOf(CLOSE_BRACE, open + 1);
-    if (close > open + 1) {
-      return crc16(key, open + 1, close) & (SLOT_COUNT - 1);
+  return keySlotOf(key, 0, key.length);
+}
+
+/** The slot of the key in buf[start..end), without copying it (dispatch checks every keyed command). */
+export function keySlotOf(buf: Uint8Array, start: number, end: number): number {
+  for (let open = start; open < end; open++) {
+    if (buf[open] !== OPEN_BRACE) continue;
+    for (let close = open + 1; close < end; close++) {
+      if (buf[close] !== CLOSE_BRACE) continue;
+      if (close > open + 1) return crc16(buf, open + 1, close) & (SLOT_COUNT - 1);
+      break;
     }
+    break;
   }
-  return crc16(key) & (SLOT_COUNT - 1);
+  return crc16(buf, start, end) & (SLOT_COUNT - 1);
 }
 
 /** An inclusive range of slots. */

@@ -1,6 +1,8 @@
 /* eslint-disable no-bitwise */ // byte-level command name hashing on the hot path
 import { hostname } from 'node:os';
 import { ReplyWriter } from './resp';
+import type { ClusterMap } from '../cluster/cluster';
+import { clusterCommand, clusterOk } from '../cluster/commands';
 import { globToRegExp } from '../keyspace/glob';
 import { PersistenceUnavailableError, QueueFullError } from '../keyspace/hooks';
 import { Keyspace, OutOfMemoryError, STRING_VALUE_MAX, Value } from '../keyspace/keyspace';
@@ -63,6 +65,8 @@ export interface ServerContext {
   readonly maxClients: number;
   readonly maxBulkBytes: number;
   readonly stats: ServerStats;
+  /** The slot map when cluster mode is on, else undefined. */
+  readonly cluster: ClusterMap | undefined;
   ready(): boolean;
 }
 
@@ -627,7 +631,7 @@ const hello: Handler = (ctx, c, f) => {
   ctx.out.bulk('version'); ctx.out.bulk(SERVER_VERSION);
   ctx.out.bulk('proto'); ctx.out.int(proto);
   ctx.out.bulk('id'); ctx.out.int(c.id);
-  ctx.out.bulk('mode'); ctx.out.bulk('standalone');
+  ctx.out.bulk('mode'); ctx.out.bulk(ctx.cluster !== undefined ? 'cluster' : 'standalone');
   ctx.out.bulk('role'); ctx.out.bulk('master');
   ctx.out.bulk('modules'); ctx.out.arrayHeader(0);
 };
@@ -768,7 +772,7 @@ export function infoText(ctx: ServerContext, wanted: readonly string[]): string 
   add('Server', {
     redis_version: SERVER_VERSION,
     state_cache_version: '0.0.0',
-    redis_mode: 'standalone',
+    redis_mode: ctx.cluster !== undefined ? 'cluster' : 'standalone',
     os: `${process.platform} ${process.arch}`,
     arch_bits: 64,
     process_id: process.pid,
@@ -813,6 +817,7 @@ export function infoText(ctx: ServerContext, wanted: readonly string[]): string 
     keyspace_misses: ks.stats.misses,
     keyspace_loads: ks.stats.loads,
   });
+  add('Cluster', { cluster_enabled: ctx.cluster !== undefined ? 1 : 0 });
   add('Keyspace', ks.size > 0 ? { db0: `keys=${ks.size},expires=${ks.keysWithTtl},avg_ttl=0` } : {});
   return sectionsOut.join('\r\n');
 }
@@ -836,7 +841,7 @@ function configValues(ctx: ServerContext): Record<string, string> {
     'port': String(ctx.respPort),
     'timeout': '0',
     'protected-mode': ctx.password === undefined ? 'yes' : 'no',
-    'cluster-enabled': 'no',
+    'cluster-enabled': ctx.cluster !== undefined ? 'yes' : 'no',
   };
 }
 
@@ -977,6 +982,10 @@ const SPECS: Spec[] = [
   ['command', -1, 'loading stale', [0, 0, 0], 'server', 'Returns detailed information about all commands.', command],
   ['info', -1, 'loading stale', [0, 0, 0], 'server', 'Returns information and statistics about the server.', info],
   ['config', -2, 'admin noscript loading stale', [0, 0, 0], 'server', 'A container for server configuration commands.', config],
+  ['cluster', -2, 'loading stale', [0, 0, 0], 'cluster', 'A container for Redis Cluster commands.', clusterCommand],
+  ['readonly', 1, 'loading stale fast', [0, 0, 0], 'cluster', 'Enables read-only queries for a connection to a Redis Cluster replica node.', clusterOk],
+  ['readwrite', 1, 'loading stale fast', [0, 0, 0], 'cluster', 'Enables read-write queries for a connection to a Redis Cluster replica node.', clusterOk],
+  ['asking', 1, 'fast', [0, 0, 0], 'cluster', 'Signals that a cluster client is following an -ASK redirect.', clusterOk],
 ];
 
 export const COMMANDS: readonly Command[] = SPECS.map(([name, arity, flags, [firstKey, lastKey, step], group, summary, handler], index) => ({

@@ -324,6 +324,16 @@ export class Connection implements ClientState {
       out.error(ERR_NOAUTH);
       return undefined;
     }
+    if (host.cluster !== undefined && cmd.firstKey !== 0) {
+      // Cluster mode: keys of another pod's slots are MOVED, keys across slots CROSSSLOT (also when queued in MULTI).
+      const last = cmd.lastKey < 0 ? f.argc + cmd.lastKey : Math.min(cmd.lastKey, f.argc - 1);
+      const routed = host.cluster.route(f.args, f.starts, f.ends, cmd.firstKey, last, cmd.step);
+      if (typeof routed === 'string') {
+        if (this.multi !== null) this.multiFailed = true;
+        out.error(routed);
+        return undefined;
+      }
+    }
     if (this.multi !== null && !TX_CONTROL.has(cmd.name)) {
       this.multi.push(freeze(f));
       out.simple('QUEUED');
@@ -381,6 +391,15 @@ export class Connection implements ClientState {
     this.multi = null;
     const watched = this.watched;
     this.watched = null;
+    if (this.host.cluster !== undefined) {
+      // As a Redis Cluster node: the queued commands together must hash to one slot, else nothing runs.
+      const routed = this.transactionSlot(queued);
+      if (typeof routed === 'string') {
+        this.multiFailed = false;
+        out.error(routed);
+        return undefined;
+      }
+    }
     if (this.multiFailed) {
       this.multiFailed = false;
       out.error(ERR_EXECABORT);
@@ -396,6 +415,21 @@ export class Connection implements ClientState {
     }
     out.arrayHeader(queued.length);
     return this.runQueued(queued, 0);
+  }
+
+  /** The one slot a transaction's keys hash to (-1 for none), or the CROSSSLOT / MOVED error. */
+  private transactionSlot(queued: Frame[]): number | string {
+    const cluster = this.host.cluster!;
+    let slot = -1;
+    for (const f of queued) {
+      const cmd = lookupCommand(f)!;
+      if (cmd.firstKey === 0) continue;
+      const last = cmd.lastKey < 0 ? f.argc + cmd.lastKey : Math.min(cmd.lastKey, f.argc - 1);
+      const routed = cluster.route(f.args, f.starts, f.ends, cmd.firstKey, last, cmd.step, slot);
+      if (typeof routed === 'string') return routed;
+      slot = routed;
+    }
+    return slot;
   }
 
   private runQueued(queued: Frame[], from: number): void | Promise<unknown> {

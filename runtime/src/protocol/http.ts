@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Registry } from 'prom-client';
+import type { ClusterMap } from '../cluster/cluster';
 import { PersistenceUnavailableError, QueueFullError } from '../keyspace/hooks';
 import { Keyspace, OutOfMemoryError, STRING_VALUE_MAX, Value } from '../keyspace/keyspace';
 
@@ -16,6 +17,11 @@ import { Keyspace, OutOfMemoryError, STRING_VALUE_MAX, Value } from '../keyspace
  *   412 precondition failed, 413 value larger than limits.maxBulkBytes,
  *   429 write-behind queue full (Retry-After: 1), 503 store unavailable or
  *   shutting down, 507 keyspace full under the noeviction policy.
+ *   In cluster mode, a key of another pod's slots answers 307 Temporary
+ *   Redirect to the same URL on the owner (method and body are kept, so HTTP
+ *   clients follow it), or 421 Misdirected Request when the owner's HTTP port
+ *   is not known; both name the owner in `X-State-Cache-Owner` (RESP
+ *   host:port) and the slot in `X-State-Cache-Slot`.
  * - `/healthz` (alive), `/readyz` (persistence ready, not shutting down),
  *   `/metrics` (Prometheus text). These never need a password.
  */
@@ -25,6 +31,8 @@ export interface HttpOptions {
   readonly maxBodyBytes: number;
   readonly registry: Registry;
   readonly log: { error(obj: object, msg: string): void };
+  /** The slot map in cluster mode. */
+  readonly cluster?: ClusterMap;
   ready(): boolean;
 }
 
@@ -151,6 +159,7 @@ export class HttpFrontend {
     if (this.shuttingDown) return problem(res, 503, 'shutting_down', 'state-cache is shutting down');
     const key = decodeKey(path.slice(KEY_PREFIX.length));
     if (key === undefined || key === '') return problem(res, 400, 'bad_key', 'the key must be a non-empty, percent-encoded path segment after /v1/keys/');
+    if (this.o.cluster !== undefined && this.misdirected(req, res, url, key, this.o.cluster)) return undefined;
     switch (req.method) {
       case 'GET':
       case 'HEAD':
@@ -163,6 +172,22 @@ export class HttpFrontend {
         req.resume();
         return problem(res, 405, 'method_not_allowed', `${req.method} is not supported on keys`, { Allow: 'GET, HEAD, PUT, DELETE' });
     }
+  }
+
+  /** Answers for a key of another pod (true), as 307 to its owner or 421. */
+  private misdirected(req: IncomingMessage, res: ServerResponse, url: string, key: string, cluster: ClusterMap): boolean {
+    const slot = cluster.slotOfKey(key);
+    if (cluster.owns(slot)) return false;
+    const owner = cluster.ownerOfKey(key);
+    req.resume();
+    const headers: Record<string, string> = { 'X-State-Cache-Owner': `${owner.host}:${owner.port}`, 'X-State-Cache-Slot': String(slot) };
+    if (owner.httpPort === undefined) {
+      problem(res, 421, 'misdirected', `slot ${slot} of this key is served by ${owner.host} (RESP port ${owner.port}); its HTTP port is not known: set cluster.announceHttpPort`, headers);
+    } else {
+      const location = `http://${owner.host}:${owner.httpPort}${url}`;
+      problem(res, 307, 'moved', `slot ${slot} of this key is served by ${owner.host}:${owner.httpPort}`, { ...headers, Location: location });
+    }
+    return true;
   }
 
   /** Waits for a pending write to the key and for a load from persistence. */
