@@ -1,9 +1,9 @@
 import { isIP } from 'node:net';
 // Types only: protocol/commands imports these handlers for its table, so a
 // value import back would make the two modules' load order matter.
-import type { ClientState, Frame, ServerContext } from '../protocol/commands';
 import { ClusterMap, ERR_CLUSTER_DISABLED } from './cluster';
 import { SLOT_COUNT } from './slots';
+import type { ClientState, Frame, ServerContext } from '../protocol/commands';
 
 type Handler = (ctx: ServerContext, c: ClientState, f: Frame) => void;
 
@@ -30,8 +30,18 @@ const TOPOLOGY = new Set([
 
 /** Exact argument counts (with CLUSTER and the subcommand) of the subcommands served. */
 const ARITY: Record<string, number> = {
-  INFO: 2, MYID: 2, MYSHARDID: 2, NODES: 2, SLOTS: 2, SHARDS: 2, HELP: 2,
-  KEYSLOT: 3, COUNTKEYSINSLOT: 3, GETKEYSINSLOT: 4, REPLICAS: 3, SLAVES: 3,
+  INFO: 2,
+  MYID: 2,
+  MYSHARDID: 2,
+  NODES: 2,
+  SLOTS: 2,
+  SHARDS: 2,
+  HELP: 2,
+  KEYSLOT: 3,
+  COUNTKEYSINSLOT: 3,
+  GETKEYSINSLOT: 4,
+  REPLICAS: 3,
+  SLAVES: 3,
 };
 
 const HELP = [

@@ -13,12 +13,16 @@ export interface ThreeShards {
   stop(): Promise<void>;
 }
 
+type PerOrdinal = (ordinal: number) => object;
+
 /**
  * Three state-cache processes (ordinals 0..2 of a StatefulSet named `cache`),
  * each on its own loopback ports; `cluster` is merged into each one's
  * cluster section.
  */
-export async function startThreeShards(cluster: (ordinal: number) => object, server: (ordinal: number) => object = () => ({ port: 0 }), http: (ordinal: number) => object = () => ({ port: 0 })): Promise<ThreeShards> {
+export async function startThreeShards(
+  cluster: PerOrdinal, server: PerOrdinal = () => ({ port: 0 }), http: PerOrdinal = () => ({ port: 0 }),
+): Promise<ThreeShards> {
   const { dir, cleanup } = tempDir('state-cache-cluster-');
   const caches: RunningCache[] = [];
   const stop = async () => {

@@ -1,7 +1,7 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { freePort } from '../faults/harness';
 import { startThreeShards, ThreeShards } from './harness';
+import { freePort } from '../faults/harness';
 
 // The same three-pod cluster, but announcing 127.0.0.1 with each process's
 // real ports (cluster.announceHosts / announcePorts / announceHttpPorts), so
