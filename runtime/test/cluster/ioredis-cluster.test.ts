@@ -1,4 +1,5 @@
 import Redis, { Cluster } from 'ioredis';
+import { createCluster } from 'redis';
 import { HEADLESS, nodeId, startThreeShards, ThreeShards } from './harness';
 
 // Three state-cache processes announce themselves as the pods of a StatefulSet
@@ -169,4 +170,23 @@ test('KEYS, SCAN and DBSIZE stay local to the pod', async () => {
   expect(await direct[2].keys('*')).toEqual(['foo']);
   expect(await direct[1].dbsize()).toBe(0);
   expect((await direct[2].scan(0))[1]).toEqual(['foo']);
+});
+
+test('node-redis createCluster (nodeAddressMap) routes to the owners too', async () => {
+  const client = createCluster({
+    rootNodes: [{ url: `redis://127.0.0.1:${shards.caches[0].respPort}` }],
+    nodeAddressMap: natMap(),
+  });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    for (let i = 0; i < 30; i++) expect(await client.set(`nr:${i}`, String(i))).toBe('OK');
+    for (let i = 0; i < 30; i++) expect(await client.get(`nr:${i}`)).toBe(String(i));
+    expect(await client.mGet(['{nr}a', '{nr}b'])).toEqual([null, null]);
+  } finally {
+    await client.close();
+  }
+  const sizes = await Promise.all(direct.map((r) => r.dbsize()));
+  expect(sizes.every((n) => n > 0)).toBe(true);
+  expect(sizes.reduce((a, b) => a + b, 0)).toBe(30);
 });
