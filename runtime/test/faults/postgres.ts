@@ -114,7 +114,8 @@ export async function stopCache(cache: RunningCache): Promise<number | string> {
 export class Load {
   readonly acked = new Map<string, string>();
   readonly inFlight = new Map<string, string>();
-  refused = 0;
+  /** Writes acknowledged, counting overwrites. */
+  writes = 0;
   private stopped = false;
   private readonly done: Promise<void>;
   private readonly clients: Redis[] = [];
@@ -134,6 +135,7 @@ export class Load {
           if (reply !== 'OK') throw new Error(`SET ${key} answered ${reply}`);
           this.acked.set(key, value);
           this.inFlight.delete(key);
+          this.writes++;
         } catch {
           return; // the server went away: this write is unacknowledged
         }
@@ -184,7 +186,6 @@ export async function killTrial(pg: TestPostgres, dir: string, table: string, op
   const first = await startPgCache(pg, o, `${table}-first`);
   let second: RunningCache | undefined;
   try {
-    let writes = 0;
     const load = new Load(first.respPort, opts.writers ?? 8, opts.keysPerWriter ?? 100);
     const killedAfterMs = Math.round(lo + Math.random() * (hi - lo));
     await sleep(killedAfterMs);
@@ -192,7 +193,7 @@ export async function killTrial(pg: TestPostgres, dir: string, table: string, op
     const how = await first.exited;
     if (how !== 'SIGKILL') throw new Error(`state-cache ended with ${how} instead of SIGKILL:\n${first.logs.slice(-10).join('\n')}`);
     await load.stop();
-    writes = [...load.acked.values()].reduce((n, v) => n + Number(v.split('-')[1]) + 1, 0);
+    const writes = load.writes;
 
     second = await startPgCache(pg, o, `${table}-second`);
     const replayedLine = second.logs.find((l) => l.includes('"replayed"'));
