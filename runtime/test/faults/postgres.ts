@@ -180,8 +180,8 @@ export interface KillTrialResult {
  * same journal and table. Every acknowledged write must be served after the
  * replay, and be in PostgreSQL once the queue has drained.
  */
-export async function killTrial(pg: TestPostgres, dir: string, table: string, opts: { writers?: number; keysPerWriter?: number; killAfterMs?: [number, number] } = {}): Promise<KillTrialResult> {
-  const o: PgCacheOptions = { dir, table, journal: true };
+export async function killTrial(pg: TestPostgres, dir: string, table: string, opts: { writers?: number; keysPerWriter?: number; killAfterMs?: [number, number]; journal?: boolean } = {}): Promise<KillTrialResult> {
+  const o: PgCacheOptions = { dir, table, journal: opts.journal ?? true };
   const [lo, hi] = opts.killAfterMs ?? [300, 1500];
   const first = await startPgCache(pg, o, `${table}-first`);
   let second: RunningCache | undefined;
@@ -197,7 +197,7 @@ export async function killTrial(pg: TestPostgres, dir: string, table: string, op
 
     second = await startPgCache(pg, o, `${table}-second`);
     const replayedLine = second.logs.find((l) => l.includes('"replayed"'));
-    const replayed = replayedLine ? Number(/"replayed":(\d+)/.exec(replayedLine)?.[1] ?? NaN) : NaN;
+    const replayed = !o.journal ? 0 : replayedLine ? Number(/"replayed":(\d+)/.exec(replayedLine)?.[1] ?? NaN) : NaN;
     const client = new Redis({ port: second.respPort, host: '127.0.0.1', lazyConnect: true });
     await client.connect();
     const lost = new Set<string>();
