@@ -14,12 +14,16 @@ import { parseArgs } from 'node:util';
 import { memorySection } from './memory';
 import { BenchContext, BenchOptions, describeTarget, fmtRatio, passMiss, Section, table, TargetResult } from './report';
 import { ensureRuntimeBuilt, killAll, MAIN_JS, redisVersion, REPO_ROOT, requireRedisTools } from './servers';
+import { preloadSection, writeBehindSection, writeThroughSection } from './persistence';
 import { throughputSection } from './throughput';
 
 /** Every section, in report order. Add a section here. */
 const SECTIONS: Record<string, Section> = {
   throughput: throughputSection,
   memory: memorySection,
+  'write-behind': writeBehindSection,
+  'write-through': writeThroughSection,
+  preload: preloadSection,
 };
 
 const USAGE = `usage: npm run bench:cache -- [options]
