@@ -5,9 +5,9 @@ import pino from 'pino';
 import { BenchmarkRow, runBenchmark } from './redis-benchmark';
 import { BenchContext, fmtInt, fmtMs, fmtRatio, median, passMiss, table } from './report';
 import { BenchServer, freePort } from './servers';
+import { parseStoresConfig, FileStoreConfig } from '../src/stores/config';
 import { readSecretFrom } from '../src/stores/context';
 import { FileStore } from '../src/stores/file';
-import { parseStoresConfig, FileStoreConfig } from '../src/stores/config';
 import { TestPostgres } from '../test/stores/servers';
 
 /**
@@ -23,7 +23,9 @@ class ConfiguredCache extends BenchServer {
     return new ConfiguredCache(main, name, config, await freePort(), await freePort());
   }
 
-  private constructor(private readonly main: string, name: string, private readonly config: (dir: string) => object, port: number, readonly httpPort: number) {
+  private constructor(
+    private readonly main: string, name: string, private readonly config: (dir: string) => object, port: number, readonly httpPort: number,
+  ) {
     super(name, port);
   }
 
@@ -55,11 +57,18 @@ class ConfiguredCache extends BenchServer {
   }
 }
 
-function pgStoreConfig(pg: TestPostgres, table: string): object {
+function pgStoreConfig(pg: TestPostgres, tableName: string): object {
   process.env.PG_PASSWORD = pg.password; // the servers inherit the environment
   return {
-    type: 'postgres', name: 'pg', host: '127.0.0.1', port: pg.port, database: 'postgres', user: pg.user,
-    password: { env: 'PG_PASSWORD' }, tls: { mode: 'disable' }, table,
+    type: 'postgres',
+    name: 'pg',
+    host: '127.0.0.1',
+    port: pg.port,
+    database: 'postgres',
+    user: pg.user,
+    password: { env: 'PG_PASSWORD' },
+    tls: { mode: 'disable' },
+    table: tableName,
   };
 }
 
@@ -136,7 +145,7 @@ export async function writeBehindSection(ctx: BenchContext): Promise<string> {
       '',
       `write-behind / memory only: **${fmtRatio(ratio)}** (target ≥ ${TARGET}×) ${passMiss(result)}. Loads on miss from PostgreSQL during these runs: ${fmtInt(loadsOnMiss)} for ${fmtInt(options.requests * options.rounds)} SETs: a SET of a key that is not in memory first asks the store for it (so the new version is above the stored one), one PostgreSQL round trip per new key.`,
       '',
-      `The same runs over 1 000 keys (\`-r 1000\`), which stay in memory after their first write, so no SET waits for a load:`,
+      'The same runs over 1 000 keys (`-r 1000`), which stay in memory after their first write, so no SET waits for a load:',
       '',
       table(['server', 'SET ops/s (median)', 'p99 ms', 'every round (ops/s)'], ['memory-only', 'write-behind'].map((name) => [
         name, fmtInt(medWarm(name, 'rps')), fmtMs(medWarm(name, 'p99Ms')), warm[name].map((r) => fmtInt(r.rps)).join(' / '),

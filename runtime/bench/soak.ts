@@ -27,7 +27,7 @@ function positive(name: string, value: string | undefined, fallback: number): nu
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { trials: { type: 'string' }, writers: { type: 'string' }, keys: { type: 'string' }, 'no-journal': { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { 'trials': { type: 'string' }, 'writers': { type: 'string' }, 'keys': { type: 'string' }, 'no-journal': { type: 'boolean', default: false } } });
   const journal = values['no-journal'] !== true;
   const trials = positive('trials', values.trials, 20);
   const writers = positive('writers', values.writers, 8);

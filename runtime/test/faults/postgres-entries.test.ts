@@ -2,10 +2,9 @@ import { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { RunningCache, sleep, tempDir } from './harness';
+import { RunningCache, sleep, tempDir, startCache } from './harness';
 import { metric, PENDING, pgClient, pgStore, PgCacheOptions, startPgCache, stopCache, tableContents, until } from './postgres';
 import { TestPostgres } from '../stores/servers';
-import { startCache } from './harness';
 
 /**
  * Single entries against a real PostgreSQL: a value the table refuses goes to

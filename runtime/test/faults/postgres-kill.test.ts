@@ -1,6 +1,6 @@
 import { ChildProcess } from 'node:child_process';
-import { killTrial, Load, startPgCache, tableContents } from './postgres';
 import { sleep, tempDir } from './harness';
+import { killTrial, Load, startPgCache, tableContents } from './postgres';
 import { TestPostgres } from '../stores/servers';
 
 /**

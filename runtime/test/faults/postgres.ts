@@ -180,7 +180,18 @@ export interface KillTrialResult {
  * same journal and table. Every acknowledged write must be served after the
  * replay, and be in PostgreSQL once the queue has drained.
  */
-export async function killTrial(pg: TestPostgres, dir: string, table: string, opts: { writers?: number; keysPerWriter?: number; killAfterMs?: [number, number]; journal?: boolean } = {}): Promise<KillTrialResult> {
+export interface KillTrialOptions {
+  /** Concurrent clients. @default 8 */
+  readonly writers?: number;
+  /** Keys each client owns. @default 100 */
+  readonly keysPerWriter?: number;
+  /** The kill comes at a random moment in this range of milliseconds after the load starts. @default [300, 1500] */
+  readonly killAfterMs?: [number, number];
+  /** With the journal (the guarantee under test); false is the control that must lose writes. @default true */
+  readonly journal?: boolean;
+}
+
+export async function killTrial(pg: TestPostgres, dir: string, table: string, opts: KillTrialOptions = {}): Promise<KillTrialResult> {
   const o: PgCacheOptions = { dir, table, journal: opts.journal ?? true };
   const [lo, hi] = opts.killAfterMs ?? [300, 1500];
   const first = await startPgCache(pg, o, `${table}-first`);
