@@ -22,13 +22,13 @@ beforeAll(async () => { pg = await TestPostgres.start(); });
 afterAll(async () => { await pg?.close(); });
 beforeEach(() => { t = tempDir('faults-pg-entries-'); });
 afterEach(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
+  for (const c of clients.splice(0)) if (c.status !== 'end') c.disconnect();
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   t.cleanup();
 });
 
 async function connect(cache: RunningCache): Promise<Redis> {
-  const client = new Redis({ port: cache.respPort, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+  const client = new Redis({ port: cache.respPort, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   clients.push(client);
   await client.connect();
   return client;

@@ -24,7 +24,7 @@ beforeAll(async () => { pg = await TestPostgres.start(); });
 afterAll(async () => { await pg?.close(); });
 beforeEach(() => { t = tempDir('faults-pg-'); });
 afterEach(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
+  for (const c of clients.splice(0)) if (c.status !== 'end') c.disconnect();
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   t.cleanup();
 });
@@ -32,7 +32,7 @@ afterEach(async () => {
 async function start(o: Omit<PgCacheOptions, 'dir'>, name: string): Promise<{ cache: RunningCache; client: Redis }> {
   const cache = await startPgCache(pg, { dir: t.dir, ...o }, name);
   children.push(cache.child);
-  const client = new Redis({ port: cache.respPort, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+  const client = new Redis({ port: cache.respPort, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   clients.push(client);
   await client.connect();
   return { cache, client };

@@ -151,7 +151,7 @@ export class Load {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.done;
-    for (const c of this.clients) c.disconnect();
+    for (const c of this.clients) if (c.status !== 'end') c.disconnect();
   }
 
   /** Whether `value` is what `key` may hold: its last acknowledged value, or the one in flight when the server died. */
