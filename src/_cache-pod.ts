@@ -101,7 +101,8 @@ export function addClaimTemplates(scope: Construct, workload: kplus.StatefulSet,
     spec: {
       accessModes: ['ReadWriteOnce'],
       ...(t.storageClassName !== undefined ? { storageClassName: t.storageClassName } : {}),
-      resources: { requests: { storage: toQuantity(scope, t.size) } },
+      // The L1 object reads quantities in patches as Quantity objects.
+      resources: { requests: { storage: kplus.k8s.Quantity.fromString(toQuantity(scope, t.size)) } },
     },
   }))));
   obj.addJsonPatch(JsonPatch.add('/spec/persistentVolumeClaimRetentionPolicy', { whenDeleted: 'Retain', whenScaled: 'Retain' }));
