@@ -85,7 +85,13 @@ export function mountCacheVolumes(scope: Construct, workload: kplus.Workload, co
   container.mount('/tmp', kplus.Volume.fromEmptyDir(scope, 'TmpVolume', 'tmp', { sizeLimit: Size.mebibytes(64) }));
   container.mount(DATA_DIR, kplus.Volume.fromEmptyDir(scope, 'DataVolume', 'data', { sizeLimit: Size.mebibytes(256) }));
   for (const m of rendered.mounts) container.mount(m.path, m.volume, { readOnly: true });
-  for (const p of rendered.persistentStores) p.store.mountInto(workload, p.path, { containers: [container] });
+  // The cache may be a native sidecar (an init container), which PersistentStore.mountInto
+  // does not mount into; renderCache already refused such a store for more than one pod.
+  for (const p of rendered.persistentStores) container.mount(p.path, p.store.asVolume());
+  if (rendered.persistentStores.length > 0 && workload instanceof kplus.Deployment) {
+    // A rolling update would start the new pod while the old one holds the volume (Multi-Attach).
+    ApiObject.of(workload).addJsonPatch(JsonPatch.replace('/spec/strategy', { type: 'Recreate' }));
+  }
 }
 
 /**
