@@ -80,7 +80,9 @@ export function cacheContainerProps(options: {
 }
 
 /** Mounts the config, /tmp, the data directory, CA files and PersistentStores into the cache container. */
-export function mountCacheVolumes(scope: Construct, workload: kplus.Workload, container: kplus.Container, configMap: kplus.ConfigMap, rendered: RenderedCache): void {
+export function mountCacheVolumes(
+  scope: Construct, workload: kplus.Workload, container: kplus.Container, configMap: kplus.ConfigMap, rendered: RenderedCache,
+): void {
   container.mount(CONFIG_DIR, kplus.Volume.fromConfigMap(scope, 'ConfigVolume', configMap, { name: 'config' }), { readOnly: true });
   container.mount('/tmp', kplus.Volume.fromEmptyDir(scope, 'TmpVolume', 'tmp', { sizeLimit: Size.mebibytes(64) }));
   container.mount(DATA_DIR, kplus.Volume.fromEmptyDir(scope, 'DataVolume', 'data', { sizeLimit: Size.mebibytes(256) }));

@@ -1,11 +1,11 @@
 import { ApiObject, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import type { StoreSource } from './_cache-source';
 import { fail, isDnsSubdomain } from './_validation';
 import { SecretStoreRef } from './database-credentials';
 import { IExternalDatabase } from './external-database';
 import { IPersistentStore } from './persistent-store';
-import type { StoreSource } from './_cache-source';
 
 /*
  * Typed cache settings, shared by CachedApp and ExternalCacheCluster. They

@@ -100,8 +100,14 @@ describe('rendering', () => {
       ['custom', 'archive', 'required', true, false],
     ]);
     expect(config.stores.chain[1].store).toEqual({
-      type: 'remote', name: 'legacy-redis', mode: 'single', nodes: [{ host: 'redis.example.com', port: 6379 }], keyPrefix: 'web:',
-      versioning: 'none', commandTimeoutMs: 1000, password: { env: 'STATE_CACHE_STORE_LEGACY_REDIS_PASSWORD' },
+      type: 'remote',
+      name: 'legacy-redis',
+      mode: 'single',
+      nodes: [{ host: 'redis.example.com', port: 6379 }],
+      keyPrefix: 'web:',
+      versioning: 'none',
+      commandTimeoutMs: 1000,
+      password: { env: 'STATE_CACHE_STORE_LEGACY_REDIS_PASSWORD' },
     });
     expect(config.stores.chain[2].store).toEqual({ type: 'custom', name: 'archive', module: '/opt/stores/archive.js', export: 'create', options: { bucket: 'archive' } });
   });
@@ -163,7 +169,8 @@ const BAD: Array<[string, () => void, string]> = [
   ['a journal PersistentStore shared by replicas', () => {
     const c = chart();
     const j = new PersistentStore(c, 'j', { size: Size.gibibytes(1), metadata: { name: 'journal' }, accessModes: [kplus.PersistentVolumeAccessMode.READ_WRITE_MANY] });
-    cachedApp(c, { replicas: 3, cache: { writeMode: WriteMode.writeBehind(), journal: { store: j }, stores: [CacheStore.file({ size: Size.gibibytes(1) })] } });
+    const stores = [CacheStore.file({ size: Size.gibibytes(1) })];
+    cachedApp(c, { replicas: 3, cache: { writeMode: WriteMode.writeBehind(), journal: { store: j }, stores } });
   }, 'test/web: journal.store is one PersistentStore (journal, ReadWriteMany) but replicas is 3. One volume would be shared by every pod, and its data belongs to one process: give size instead for a claim per pod, or run one replica'],
   ['a file store without a volume', () => cachedApp(chart(), { cache: { writeMode: WriteMode.writeThrough(), stores: [CacheStore.file({})] } }),
     'test/web: file store "file" has no volume (neither size nor store is given). Give size for a claim per pod (e.g. Size.gibibytes(10)), or store for an existing PersistentStore'],

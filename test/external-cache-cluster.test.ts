@@ -27,8 +27,13 @@ function client(c: ReturnType<typeof chart>, id = 'client'): kplus.Deployment {
         ephemeralStorage: { request: Size.gibibytes(1), limit: Size.gibibytes(1) },
       },
       securityContext: {
-        user: 10001, group: 10001, ensureNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false,
-        capabilities: { drop: [kplus.Capability.ALL] }, seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
+        user: 10001,
+        group: 10001,
+        ensureNonRoot: true,
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: [kplus.Capability.ALL] },
+        seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
       },
     }],
   });
@@ -62,11 +67,11 @@ describe('a cluster of three', () => {
   });
 
   test('a headless Service publishing not-ready pods, and a client Service', () => {
-    const [headless, client] = ['catalog-cache-peers', 'catalog-cache'].map((n) => byKind(manifests, 'Service').find((s) => s.metadata.name === n));
+    const [headless, clientService] = ['catalog-cache-peers', 'catalog-cache'].map((n) => byKind(manifests, 'Service').find((s) => s.metadata.name === n));
     expect(sts.spec.serviceName).toBe('catalog-cache-peers');
     expect(headless.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true, ports: [{ name: 'resp', port: 6379, targetPort: 6379 }] });
-    expect(client.spec.clusterIP).toBeUndefined();
-    expect(client.spec.selector).toEqual(sts.spec.selector.matchLabels);
+    expect(clientService.spec.clusterIP).toBeUndefined();
+    expect(clientService.spec.selector).toEqual(sts.spec.selector.matchLabels);
   });
 
   test('seed nodes are the pods\' stable names', () => {
