@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { fail, validateCidr } from './_validation';
 import { CacheSettings, CacheStore, IRemoteCache, WriteMode } from './cache';
 import { DatabaseEngine, TlsMode } from './database-engine';
+import { ExternalDatabase } from './external-database';
 import { IPersistentStore } from './persistent-store';
 
 /** Where state-cache keeps files; an emptyDir unless a volume is mounted below it. */
@@ -33,6 +34,8 @@ export interface CacheTarget {
   readonly self?: IRemoteCache;
   /** Where errors say the replicas come from, e.g. "replicas" or "replicas of the cluster". */
   readonly replicasWhat: string;
+  /** The namespace of the cache's pods (Secrets are read from it). */
+  readonly namespace?: string;
 }
 
 /** An egress the cache pod needs: to pods, or to address ranges, on a TCP port. */
@@ -81,6 +84,10 @@ function intIn(scope: Construct, what: string, value: number | undefined, min: n
   if (!Number.isInteger(value) || value < min || value > max) {
     fail(scope, `${what} ${value} is out of range`, `Use a whole number from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}`);
   }
+}
+
+function show(namespace: string | undefined): string {
+  return namespace === undefined ? '(none)' : `"${namespace}"`;
 }
 
 /** The environment variable holding a store's password. */
@@ -134,12 +141,13 @@ export function renderCache(scope: Construct, settings: CacheSettings, target: C
 
   const exp = settings.expiry ?? {};
   const expiry: any = {};
-  if (exp.defaultTtl) expiry.defaultTtlSeconds = exp.defaultTtl.toSeconds();
-  if (exp.maxIdle) expiry.maxIdleSeconds = exp.maxIdle.toSeconds();
-  for (const [what, v] of [['expiry.defaultTtl', expiry.defaultTtlSeconds], ['expiry.maxIdle', expiry.maxIdleSeconds]] as const) {
-    if (v !== undefined && (!Number.isInteger(v) || v < 1)) {
-      fail(scope, `${what} ${v} seconds is not a whole number of seconds of at least 1`, 'Give a duration such as Duration.minutes(10)');
+  for (const [what, d, key] of [['expiry.defaultTtl', exp.defaultTtl, 'defaultTtlSeconds'], ['expiry.maxIdle', exp.maxIdle, 'maxIdleSeconds']] as const) {
+    if (d === undefined) continue;
+    const ms = d.toMilliseconds();
+    if (ms % 1000 !== 0 || ms < 1000) {
+      fail(scope, `${what} ${ms}ms is not a whole number of seconds of at least 1`, 'state-cache counts expiry in seconds: give a duration such as Duration.minutes(10)');
     }
+    expiry[key] = ms / 1000;
   }
   const expiryInUse = expiry.defaultTtlSeconds !== undefined || expiry.maxIdleSeconds !== undefined;
 
@@ -344,6 +352,11 @@ function renderStore(scope: Construct, store: CacheStore, target: CacheTarget, o
     }
     if (f.store) {
       checkOneVolume(scope, `file ${where}`, f.store, target);
+      const modes = f.store.accessModes;
+      if (!store.readOnly && modes.every((m) => m === kplus.PersistentVolumeAccessMode.READ_ONLY_MANY)) {
+        fail(scope, `file ${where} is on PersistentStore ${f.store.claim.name}, which is ReadOnlyMany, but the store is written`,
+          'Give the PersistentStore a writable access mode (e.g. ReadWriteOnce), or mark the store readOnly: true');
+      }
       out.persistentStores.push({ store: f.store, path });
     } else {
       out.claimTemplates.push({ name: `store-${store.name}`.slice(0, 63), size: f.size!, storageClassName: f.storageClassName, path });
@@ -361,6 +374,11 @@ function renderStore(scope: Construct, store: CacheStore, target: CacheTarget, o
   if (src.database && src.postgres) {
     const o = src.postgres;
     const c = src.database.connection;
+    const dbNamespace = src.database instanceof ExternalDatabase ? src.database.namespace : undefined;
+    if (dbNamespace !== target.namespace) {
+      fail(scope, `postgres ${where}: ExternalDatabase ${src.database.node.path} is in namespace ${show(dbNamespace)}, but the cache is in ${show(target.namespace)}`,
+        'Pods read the credentials and CA Secrets from their own namespace: create the ExternalDatabase in the namespace of the cache');
+    }
     if (c.engine !== DatabaseEngine.POSTGRESQL) {
       fail(scope, `postgres ${where} is given ExternalDatabase ${src.database.node.path} of engine "${c.engine.name}"`,
         'CacheStore.postgres needs a database of engine DatabaseEngine.POSTGRESQL; for a Redis-protocol server use CacheStore.remote(RemoteCache.fromEndpoint({...}))');
@@ -421,6 +439,10 @@ function renderStore(scope: Construct, store: CacheStore, target: CacheTarget, o
     }
     const e = src.remote.remoteCacheEndpoint;
     const o = src.remoteOptions ?? {};
+    if (e.namespace !== undefined && e.passwordSecret !== undefined && e.namespace !== target.namespace) {
+      fail(scope, `remote ${where} is in namespace ${show(e.namespace)}, but the cache is in ${show(target.namespace)}`,
+        'Pods read the password Secret from their own namespace: put the cache in the namespace of the remote cache');
+    }
     if (e.egressPeer === undefined && (e.egressCidrs ?? []).length === 0) {
       fail(scope, `remote ${where} has no egress CIDRs`, 'Give egressCidrs in RemoteCache.fromEndpoint(): the cache pod\'s egress NetworkPolicy allows only its stores');
     }

@@ -506,6 +506,14 @@ export interface RemoteCacheEndpoint {
 
   /** The RESP port, for the egress rule. */
   readonly port: number;
+
+  /**
+   * The namespace of the server and of `passwordSecret`; a cache in another
+   * namespace could not read the Secret and is refused.
+   *
+   * @default - not in the cluster (no namespace check)
+   */
+  readonly namespace?: string;
 }
 
 /** A cache another cache can use as its remote store. */

@@ -128,6 +128,14 @@ export interface CachedAppProps {
   readonly ingressFrom?: kplus.INetworkPolicyPeer[];
 
   /**
+   * Who may reach the cache's HTTP port (8080), e.g. Prometheus pods scraping
+   * `/metrics`. The REST API on that port needs the password when one is set.
+   *
+   * @default - no one
+   */
+  readonly metricsFrom?: kplus.INetworkPolicyPeer[];
+
+  /**
    * Restrict the pod's egress to DNS and the cache's stores. NetworkPolicies
    * add up: give the app more egress with your own NetworkPolicy selecting
    * `workload`, or turn this off.
@@ -186,7 +194,7 @@ export class CachedApp extends Construct {
     const image = props.image ?? CacheImage.default();
 
     const settings = props.cache ?? {};
-    const rendered = renderCache(this, settings, { replicas, replicasWhat: 'replicas' });
+    const rendered = renderCache(this, settings, { replicas, replicasWhat: 'replicas', namespace });
     const resources = cacheResources(this, rendered, props.cacheResources);
 
     // Shutdown: the app drains, then the cache flushes within its deadline.
@@ -315,7 +323,10 @@ export class CachedApp extends Construct {
       selector: workload,
       ingress: {
         default: kplus.NetworkPolicyTrafficDefault.DENY,
-        rules: ingressFrom.map((peer) => ({ peer, ports: [kplus.NetworkPolicyPort.tcp(appPort)] })),
+        rules: [
+          ...ingressFrom.map((peer) => ({ peer, ports: [kplus.NetworkPolicyPort.tcp(appPort)] })),
+          ...(props.metricsFrom ?? []).map((peer) => ({ peer, ports: [kplus.NetworkPolicyPort.tcp(HTTP_PORT)] })),
+        ],
       },
       egress: restrictEgress ? { default: kplus.NetworkPolicyTrafficDefault.DENY, rules: egressRules(this, rendered.egress) } : undefined,
     });

@@ -77,6 +77,14 @@ export interface ExternalCacheClusterProps {
   readonly clients?: kplus.INetworkPolicyPeer[];
 
   /**
+   * Who may reach the cache's HTTP port (8080), e.g. Prometheus pods scraping
+   * `/metrics`. The REST API on that port needs the password when one is set.
+   *
+   * @default - no one
+   */
+  readonly metricsFrom?: kplus.INetworkPolicyPeer[];
+
+  /**
    * The pods' termination grace period; refused when shorter than the
    * cache's shutdown (flushDeadline + 5 seconds).
    *
@@ -177,12 +185,13 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
       passwordSecret: this.passwordSecret,
       passwordKey: this.passwordKey,
       port: RESP_PORT,
+      namespace: this.namespace,
       // Filled in below, once the StatefulSet exists.
       egressPeer: undefined,
     };
 
     const settings = props.cache ?? {};
-    const rendered = renderCache(this, settings, { replicas, self: this, replicasWhat: 'replicas of the cluster' });
+    const rendered = renderCache(this, settings, { replicas, self: this, replicasWhat: 'replicas of the cluster', namespace: this.namespace });
     const resources = cacheResources(this, rendered, props.cacheResources);
     const flushSeconds = Math.ceil(rendered.flushDeadline.toMilliseconds() / 1000);
     const shutdownSeconds = flushSeconds + 5;
@@ -264,6 +273,7 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
         rules: [
           { peer: this.statefulSet, ports: [kplus.NetworkPolicyPort.tcp(RESP_PORT)] },
           ...(props.clients ?? []).map((peer) => ({ peer, ports: [kplus.NetworkPolicyPort.tcp(RESP_PORT)] })),
+          ...(props.metricsFrom ?? []).map((peer) => ({ peer, ports: [kplus.NetworkPolicyPort.tcp(HTTP_PORT)] })),
         ],
       },
       egress: {

@@ -1,8 +1,9 @@
-import { Duration, Size, Testing } from 'cdk8s';
+import { Chart, Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
 import {
   CacheImage, CachePassword, CacheStore, DatabaseEngine, ExternalCacheCluster, PersistentStore, QueueFullPolicy,
-  RemoteCache, StoreLinkMode, TlsMode, WriteMode,
+  RemoteCache, SecretStoreRef, StoreLinkMode, TlsMode, WriteMode,
 } from '../src';
 import { appContainer, cachedApp, chart, postgres, SCENARIOS, secret } from './cache-fixtures';
 import { synthAndCheck } from './manifest-checks';
@@ -209,6 +210,76 @@ const BAD: Array<[string, () => void, string]> = [
     'test/web: replicas 0 is not a whole number of at least 1. Give replicas: 1 or more (each pod has its own cache)'],
   ['a dead-letter file on the read-only root', () => cachedApp(chart(), { cache: { writeMode: WriteMode.writeBehind({ deadLetterPath: '/dead.jsonl', whenFull: QueueFullPolicy.block() }), stores: [CacheStore.file({ size: Size.gibibytes(1) })] } }),
     'test/web: writeBehind deadLetterPath "/dead.jsonl" is not under /var/lib/state-cache. The root filesystem is read-only: put the dead-letter file under /var/lib/state-cache/ (on the journal volume, /var/lib/state-cache/durable/, to keep it across pods)'],
+  ['a database in another namespace', () => {
+    const c = chart('shop');
+    const db = postgres(c, { namespace: 'databases' });
+    cachedApp(c, { cache: { writeMode: WriteMode.writeThrough(), stores: [CacheStore.postgres(db, { user: 'u' })] } });
+  }, 'test/web: postgres store "postgres": ExternalDatabase test/db is in namespace "databases", but the cache is in "shop". Pods read the credentials and CA Secrets from their own namespace: create the ExternalDatabase in the namespace of the cache'],
+  ['a remote cluster in another namespace', () => {
+    const app = chart('shop');
+    const other = new Chart(app.node.scope as Construct, 'other', { namespace: 'caches' });
+    const cl = new ExternalCacheCluster(other, 'cache', { password: CachePassword.fromSecret(secret(other, 'pw')) });
+    cachedApp(app, { cache: { writeMode: WriteMode.writeThrough(), stores: [CacheStore.remote(cl)] } });
+  }, 'test/web: remote store "remote" is in namespace "caches", but the cache is in "shop". Pods read the password Secret from their own namespace: put the cache in the namespace of the remote cache'],
+  ['a written file store on a read-only PersistentStore', () => {
+    const c = chart();
+    const ro = new PersistentStore(c, 'ro', { size: Size.gibibytes(1), metadata: { name: 'seed' }, accessModes: [kplus.PersistentVolumeAccessMode.READ_ONLY_MANY] });
+    cachedApp(c, { cache: { writeMode: WriteMode.writeThrough(), stores: [CacheStore.file({ store: ro })] } });
+  }, 'test/web: file store "file" is on PersistentStore seed, which is ReadOnlyMany, but the store is written. Give the PersistentStore a writable access mode (e.g. ReadWriteOnce), or mark the store readOnly: true'],
+  ['evictionSamples out of range', () => cachedApp(chart(), { cache: { memory: { evictionSamples: 0 } } }),
+    'test/web: memory.evictionSamples 0 is out of range. Use a whole number from 1 to 64'],
+  ['both a byte budget and a limit fraction', () => cachedApp(chart(), { cache: { memory: { maxSize: Size.mebibytes(100), limitFraction: 0.5 } } }),
+    'test/web: memory.maxSize and memory.limitFraction are both given. Give maxSize (a fixed budget) or limitFraction (a share of the container limit), not both'],
+  ['a zero byte budget', () => cachedApp(chart(), { cache: { memory: { maxSize: Size.mebibytes(0) } } }),
+    'test/web: memory.maxSize 0 bytes is not a positive whole number of bytes. Give a size such as Size.mebibytes(256)'],
+  ['a TTL below a second', () => cachedApp(chart(), { cache: { expiry: { defaultTtl: Duration.millis(1500) } } }),
+    'test/web: expiry.defaultTtl 1500ms is not a whole number of seconds of at least 1. state-cache counts expiry in seconds: give a duration such as Duration.minutes(10)'],
+  ['a store name that is not a DNS label', () => cachedApp(chart(), { cache: { stores: [CacheStore.file({ size: Size.gibibytes(1), name: 'My_Store' })] } }),
+    'test/web: store name "My_Store" is not a DNS-1123 label. Use at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit'],
+  ['a journal with both size and store', () => {
+    const c = chart();
+    const j = new PersistentStore(c, 'j', { size: Size.gibibytes(1) });
+    const journal = { size: Size.gibibytes(1), store: j };
+    cachedApp(c, { cache: { writeMode: WriteMode.writeBehind(), journal, stores: [CacheStore.file({ size: Size.gibibytes(1) })] } });
+  }, 'test/web: journal has both size and store. Give journal.size (a claim per pod) or journal.store (an existing PersistentStore), not both'],
+  ['a retry base delay above the maximum', () => cachedApp(chart(), {
+    cache: {
+      writeMode: WriteMode.writeBehind({ retryBaseDelay: Duration.seconds(10), retryMaxDelay: Duration.seconds(1) }),
+      stores: [CacheStore.file({ size: Size.gibibytes(1) })],
+    },
+  }), 'test/web: writeBehind retryBaseDelay 10000ms is longer than retryMaxDelay 1000ms. Lower retryBaseDelay or raise retryMaxDelay'],
+  ['a zero flush interval', () => cachedApp(chart(), { cache: { writeMode: WriteMode.writeBehind({ flushInterval: Duration.millis(0) }), stores: [CacheStore.file({ size: Size.gibibytes(1) })] } }),
+    'test/web: writeBehind flushInterval is shorter than 1ms. Give a flush interval of at least Duration.millis(1)'],
+  ['a journal segment below 4 KiB', () => cachedApp(chart(), {
+    cache: {
+      writeMode: WriteMode.writeBehind(),
+      journal: { size: Size.gibibytes(1), segmentSize: Size.kibibytes(1) },
+      stores: [CacheStore.file({ size: Size.gibibytes(1) })],
+    },
+  }), 'test/web: journal.segmentSize 1024 bytes is below 4096. Give a segment size of at least Size.kibibytes(4)'],
+  ['a preload budget without a preload store', () => cachedApp(chart(), { cache: { preloadTimeBudget: Duration.seconds(5) } }),
+    'test/web: preloadTimeBudget is given but no store is marked preload. Mark one store with preload: true, or drop preloadTimeBudget'],
+  ['a flush deadline below a second', () => cachedApp(chart(), { cache: { flushDeadline: Duration.millis(500) } }),
+    'test/web: flushDeadline 500ms is shorter than a second. Give the flush at least Duration.seconds(1)'],
+  ['a file store with both size and store', () => {
+    const c = chart();
+    const data = new PersistentStore(c, 'data', { size: Size.gibibytes(1) });
+    cachedApp(c, { cache: { stores: [CacheStore.file({ size: Size.gibibytes(1), store: data })] } });
+  }, 'test/web: file store "file" has both size and store. Give size (a claim per pod) or store (an existing PersistentStore), not both'],
+  ['a postgres store without a user', () => { const c = chart(); cachedApp(c, { cache: { stores: [CacheStore.postgres(postgres(c), { user: '' })] } }); },
+    'test/web: postgres store "postgres" has an empty user. Give the database user state-cache connects as, e.g. "state_cache"'],
+  ['a postgres table that is not an SQL identifier', () => { const c = chart(); cachedApp(c, { cache: { stores: [CacheStore.postgres(postgres(c), { user: 'u', table: 'Cache-Entries' })] } }); },
+    'test/web: postgres store "postgres" table "Cache-Entries" is not a lower-case SQL identifier. Use at most 63 lower-case letters, digits and "_", not starting with a digit'],
+  ['a database without egress CIDRs', () => {
+    const c = chart();
+    cachedApp(c, { cache: { stores: [CacheStore.postgres(postgres(c, { egressCidrs: undefined, egressPolicy: false }), { user: 'u' })] } });
+  }, 'test/web: postgres store "postgres": ExternalDatabase test/db has no egress CIDRs (egressPolicy is false). The cache pod\'s egress NetworkPolicy allows only its stores: give the ExternalDatabase its egressCidrs'],
+  ['a custom store module by relative path', () => cachedApp(chart(), { cache: { stores: [CacheStore.custom({ module: './store.js' })] } }),
+    'test/web: custom store "custom" module "./store.js" is not an absolute path. Give the absolute path of the module inside the image, e.g. "/opt/stores/my-store.js"'],
+  ['a password ExternalSecret with a bad store name', () => cachedApp(chart(), { password: CachePassword.fromExternalSecret({ store: SecretStoreRef.secretStore('Vault!'), remoteKey: 'k' }) }),
+    'test/web: secret store name "Vault!" is not a valid Kubernetes name. Use the name of an existing SecretStore or ClusterSecretStore (lower-case letters, digits, "-" and ".")'],
+  ['a password ExternalSecret without a remote key', () => cachedApp(chart(), { password: CachePassword.fromExternalSecret({ store: SecretStoreRef.secretStore('vault'), remoteKey: '' }) }),
+    'test/web: the ExternalSecret for the cache password has an empty remoteKey. Give the key of the password in the store, e.g. "prod/orders-cache"'],
 ];
 
 describe('bad input fails at synth with the exact error', () => {

@@ -281,6 +281,14 @@ test('ingress from the peers given; egress left open when asked', () => {
   expect(policy.spec.egress).toBeUndefined();
 });
 
+test('metrics scrapers may reach the cache HTTP port', () => {
+  const c = chart();
+  const prometheus = kplus.Pods.select(c, 'Prometheus', { labels: { app: 'prometheus' } });
+  cachedApp(c, { metricsFrom: [prometheus] });
+  const policy = byKind(synthAndCheck(c), 'NetworkPolicy')[0];
+  expect(policy.spec.ingress).toContainEqual({ from: [{ podSelector: { matchLabels: { app: 'prometheus' } } }], ports: [{ port: 8080, protocol: 'TCP' }] });
+});
+
 test('the app keeps its own security and resource settings', () => {
   const c = chart();
   cachedApp(c, {

@@ -98,6 +98,16 @@ describe('a cluster of three', () => {
   });
 });
 
+test('clients and metrics scrapers named in props are admitted', () => {
+  const c = chart('catalog');
+  const web = kplus.Pods.select(c, 'Web', { labels: { app: 'web' } });
+  const prometheus = kplus.Pods.select(c, 'Prometheus', { labels: { app: 'prometheus' } });
+  cluster(c, { clients: [web], metricsFrom: [prometheus] });
+  const policy = byKind(synthAndCheck(c), 'NetworkPolicy')[0];
+  expect(policy.spec.ingress).toContainEqual({ from: [{ podSelector: { matchLabels: { app: 'web' } } }], ports: [{ port: 6379, protocol: 'TCP' }] });
+  expect(policy.spec.ingress).toContainEqual({ from: [{ podSelector: { matchLabels: { app: 'prometheus' } } }], ports: [{ port: 8080, protocol: 'TCP' }] });
+});
+
 test('the peer domain uses "default" when the chart has no namespace', () => {
   const cl = cluster(chart());
   expect(cl.peerDomain).toBe('catalog-cache-peers.default.svc.cluster.local');
@@ -170,6 +180,8 @@ describe('connect()', () => {
       w.containers[0].env.addVariable('REDIS_URL', kplus.EnvValue.fromValue('redis://other:6379'));
       cl.connect(w);
     }, 'test/cache: container "web" of test/client already has environment variable(s) REDIS_URL. Give connect() an envPrefix, e.g. "SESSIONS_", to connect several caches'],
+    ['a container of another workload', (c: any, cl: ExternalCacheCluster) => cl.connect(client(c, 'a'), { containers: client(c, 'b').containers }),
+      'test/cache: container "web" does not belong to workload test/a. Pass containers of that workload only'],
   ])('%s', (_n, act, message) => {
     const c = chart('catalog');
     const cl = cluster(c);
@@ -196,7 +208,7 @@ describe('bad input', () => {
         const shared = new PersistentStore(c, 'shared', { size: Size.gibibytes(1), metadata: { name: 'shared' }, accessModes: [kplus.PersistentVolumeAccessMode.READ_WRITE_MANY] });
         cluster(c, { cache: { writeMode: WriteMode.writeThrough(), stores: [CacheStore.file({ store: shared })] } });
       } else {
-        cluster(c, props);
+        cluster(c, props as Partial<ExternalCacheClusterProps>);
       }
     }).toThrow(new Error(message));
   });
