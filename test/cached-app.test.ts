@@ -4,7 +4,7 @@ import { AddressInfo, createServer, Server } from 'node:net';
 import { Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import {
-  CacheImage, CachePassword, CacheStore, ExternalCacheCluster, SecretStoreRef, SidecarMode, WriteMode,
+  CacheImage, CachePassword, CacheStore, ExternalCacheCluster, PersistentStore, SecretStoreRef, SidecarMode, WriteMode,
 } from '../src';
 import { appContainer, cachedApp, chart, postgres, secret } from './cache-fixtures';
 import { synthAndCheck } from './manifest-checks';
@@ -228,6 +228,19 @@ describe('a volume per pod makes a StatefulSet', () => {
     const terms = sts.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution;
     expect(terms.map((t: any) => [t.weight, t.podAffinityTerm.topologyKey])).toEqual([[100, 'kubernetes.io/hostname'], [50, 'topology.kubernetes.io/zone']]);
   });
+});
+
+test('PersistentStores are mounted into the native sidecar, and the one-replica Deployment is recreated, not rolled', () => {
+  const c = chart();
+  const data = new PersistentStore(c, 'data', { size: Size.gibibytes(10), metadata: { name: 'cache-data' } });
+  cachedApp(c, { cache: { writeMode: WriteMode.writeThrough(), stores: [CacheStore.file({ store: data })] } });
+  const manifests = synthAndCheck(c);
+  const deployment = byKind(manifests, 'Deployment')[0];
+  expect(deployment.spec.strategy).toEqual({ type: 'Recreate' });
+  const spec = deployment.spec.template.spec;
+  const mount = spec.initContainers[0].volumeMounts.find((m: any) => m.mountPath === '/var/lib/state-cache/stores/file');
+  expect(spec.volumes.find((v: any) => v.name === mount.name).persistentVolumeClaim).toEqual({ claimName: 'cache-data', readOnly: false });
+  expect(spec.containers[0].volumeMounts.map((m: any) => m.name)).not.toContain(mount.name);
 });
 
 test('the cache memory limit is derived from the byte budget with headroom', () => {
