@@ -167,6 +167,8 @@ export class CachedApp extends Construct {
   public readonly cacheConfig: { [key: string]: any };
   /** The termination grace period of the pods. */
   public readonly terminationGracePeriod: Duration;
+  /** The NetworkPolicy selecting the pods (ingress to the app, egress to DNS and the stores). */
+  public readonly networkPolicy: kplus.NetworkPolicy;
 
   public constructor(scope: Construct, id: string, props: CachedAppProps) {
     super(scope, id);
@@ -318,7 +320,7 @@ export class CachedApp extends Construct {
 
     const ingressFrom = props.ingressFrom ?? [kplus.Pods.all(this, 'SameNamespace')];
     const restrictEgress = props.restrictEgress ?? true;
-    new kplus.NetworkPolicy(this, 'NetworkPolicy', {
+    this.networkPolicy = new kplus.NetworkPolicy(this, 'NetworkPolicy', {
       metadata: { name, namespace },
       selector: workload,
       ingress: {

@@ -287,7 +287,8 @@ test('image override and image pull secrets', () => {
 test('ingress from the peers given; egress left open when asked', () => {
   const c = chart();
   const gateway = kplus.Pods.select(c, 'Gateway', { labels: { app: 'gateway' } });
-  cachedApp(c, { ingressFrom: [gateway], restrictEgress: false });
+  const app = cachedApp(c, { ingressFrom: [gateway], restrictEgress: false });
+  expect(app.networkPolicy.node.path).toBe('test/web/NetworkPolicy');
   const policy = byKind(synthAndCheck(c), 'NetworkPolicy')[0];
   expect(policy.spec.ingress).toEqual([{ from: [{ podSelector: { matchLabels: { app: 'gateway' } } }], ports: [{ port: 3000, protocol: 'TCP' }] }]);
   expect(policy.spec.policyTypes).toEqual(['Ingress']);
