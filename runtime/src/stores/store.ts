@@ -85,3 +85,14 @@ export class StoreRejectedError extends Error {
     this.name = 'StoreRejectedError';
   }
 }
+
+/**
+ * The store's config cannot work (a missing module, an unwritable directory,
+ * an impossible combination). Raised before or at start; retrying will not help.
+ */
+export class StoreConfigError extends Error {
+  constructor(public readonly store: string, message: string, options?: { cause?: unknown }) {
+    super(`store ${store}: ${message}`, options);
+    this.name = 'StoreConfigError';
+  }
+}
