@@ -1,0 +1,152 @@
+import type { Logger } from 'pino';
+import { PassivationError, QueueFullError } from './errors';
+import { JournalRecord } from './journal';
+import { Persistence } from './persistence';
+import { PreparedWrite } from './write-behind';
+import { StoredEntry } from '../stores/store';
+
+/**
+ * The adapter between the keyspace's persistence hooks
+ * (runtime/src/keyspace/hooks.ts: beforeChange / afterChange / load /
+ * passivate / flush / ready) and the persistence layer. The types below are
+ * structurally those of the hooks, so `new KeyspaceHooks(...)` can be passed
+ * where the keyspace expects its `PersistenceHooks`.
+ *
+ * - write-through: beforeChange returns the group commit's promise; memory
+ *   changes only if every required store took the change.
+ * - write-behind: beforeChange takes room in the queues (and appends to the
+ *   journal: then it returns a promise that resolves after the fsync); the
+ *   hot path without journal and with room returns undefined, no promise.
+ *   afterChange queues the changes for the stores.
+ * - load: the newest queued write first, then the stores in chain order.
+ * - passivate: an evicted entry is either in the required stores already
+ *   (write-through; write-behind once flushed) or owned by the write-behind
+ *   queue, which serves loads until the store has it. When the store is
+ *   failing that key, eviction is refused (the write that needed the room
+ *   fails with the OOM error) instead of risking the entry.
+ */
+
+export interface HookEntryWrite {
+  readonly kind: 'write';
+  readonly key: Buffer;
+  readonly value: Buffer;
+  readonly version: number;
+  readonly expiresAt: number;
+}
+export interface HookEntryDelete {
+  readonly kind: 'delete';
+  readonly key: Buffer;
+  readonly version: number;
+}
+export type HookEntryChange = HookEntryWrite | HookEntryDelete;
+
+/** Maps persistence errors to the classes the protocol knows (the keyspace's error classes). */
+export interface HookErrors {
+  /** QueueFullError -> the protocol's queue-full error (RESP -QUEUEFULL, HTTP 429). */
+  queueFull(error: QueueFullError): Error;
+  /** A store failure (StoreUnavailableError, StoreRejectedError, JournalError) -> RESP -STOREUNAVAILABLE, HTTP 503. */
+  unavailable(error: Error): Error;
+  /** Eviction refused -> the protocol's OOM error. */
+  outOfMemory(error: PassivationError): Error;
+}
+
+const SAME_ERRORS: HookErrors = { queueFull: (e) => e, unavailable: (e) => e, outOfMemory: (e) => e };
+const EMPTY = Buffer.alloc(0);
+
+export class KeyspaceHooks {
+  private persistence: Persistence | undefined;
+  private readonly prepared = new WeakMap<readonly HookEntryChange[], PreparedWrite>();
+  /** A write prepared synchronously and not yet committed: if the next hook call finds it, memory refused it. */
+  private lastSync: PreparedWrite | undefined;
+
+  constructor(private readonly errors: HookErrors = SAME_ERRORS, private readonly logger?: Logger) {}
+
+  /** Connects the started persistence layer (the keyspace exists first: persistence replays into it). */
+  attach(persistence: Persistence): void {
+    this.persistence = persistence;
+  }
+
+  beforeChange(changes: readonly HookEntryChange[]): Promise<void> | undefined {
+    this.settleLastSync();
+    const p = this.persistence;
+    if (!p || p.mode === 'none') return undefined;
+    if (p.mode === 'write-through') {
+      return p.writeMany(changes.map(toStored)).catch((err) => { throw this.map(err); });
+    }
+    const queue = p.queue!;
+    let prepared: PreparedWrite | Promise<PreparedWrite>;
+    try {
+      prepared = queue.prepare(changes.map(toRecord));
+    } catch (err) {
+      throw this.map(err);
+    }
+    if (!(prepared instanceof Promise)) {
+      this.prepared.set(changes, prepared);
+      this.lastSync = prepared;
+      return undefined;
+    }
+    return prepared.then((ready) => {
+      this.prepared.set(changes, ready);
+      // Memory applies the change in the microtask after this one; if it threw, give the room back.
+      setImmediate(() => queue.abort(ready));
+    }, (err) => { throw this.map(err); });
+  }
+
+  afterChange(changes: readonly HookEntryChange[]): void {
+    const prepared = this.prepared.get(changes);
+    if (!prepared) return;
+    this.prepared.delete(changes);
+    if (this.lastSync === prepared) this.lastSync = undefined;
+    this.persistence?.queue?.commit(prepared);
+  }
+
+  load(key: Buffer): Promise<StoredEntry | undefined> | undefined {
+    const p = this.persistence;
+    if (!p || !p.hasStores) return undefined;
+    return p.load(key).catch((err) => { throw this.map(err); });
+  }
+
+  passivate(entry: StoredEntry): void {
+    try {
+      this.persistence?.passivate(entry);
+    } catch (err) {
+      throw this.errors.outOfMemory(err as PassivationError);
+    }
+  }
+
+  async flush(deadline: number): Promise<void> {
+    const p = this.persistence;
+    if (!p) return;
+    // The server's deadline bounds everything; persistence.shutdown.flushDeadlineMs may be shorter.
+    const report = await p.close(Math.max(0, Math.min(deadline - Date.now(), p.flushDeadlineMs)));
+    if (report.remaining > 0) this.logger?.error({ remaining: report.remaining }, 'shutdown: writes left unflushed');
+  }
+
+  ready(): boolean {
+    return this.persistence?.readyNow ?? false;
+  }
+
+  private settleLastSync(): void {
+    const last = this.lastSync;
+    if (!last) return;
+    this.lastSync = undefined;
+    this.persistence?.queue?.abort(last); // no-op once committed
+  }
+
+  private map(err: unknown): Error {
+    if (err instanceof QueueFullError) return this.errors.queueFull(err);
+    return this.errors.unavailable(err as Error);
+  }
+}
+
+function toStored(c: HookEntryChange): { kind: 'set'; entry: StoredEntry } | { kind: 'delete'; del: { key: Buffer; version: number } } {
+  return c.kind === 'write'
+    ? { kind: 'set', entry: { key: c.key, value: c.value, version: c.version, expiresAt: c.expiresAt } }
+    : { kind: 'delete', del: { key: c.key, version: c.version } };
+}
+
+function toRecord(c: HookEntryChange): JournalRecord {
+  return c.kind === 'write'
+    ? { kind: 'set', key: c.key, value: c.value, version: c.version, expiresAt: c.expiresAt }
+    : { kind: 'delete', key: c.key, value: EMPTY, version: c.version, expiresAt: 0 };
+}

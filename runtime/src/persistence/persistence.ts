@@ -1,0 +1,301 @@
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { keyId, StoreLink, writableLinks } from './chain';
+import { PersistenceConfig } from './config';
+import { DeadLetterFile } from './dead-letter';
+import { PersistenceClosedError, PersistenceConfigError } from './errors';
+import { Journal, JournalRecord, JournalStats, probeDirectory } from './journal';
+import { Loader } from './loader';
+import { PersistenceMetrics } from './metrics';
+import { Passivation } from './passivation';
+import { preload, PreloadResult, purgeStores } from './preload';
+import { validatePersistence } from './validate';
+import { FlushReport, WriteBehind } from './write-behind';
+import { PersistOp, WriteThrough } from './write-through';
+import { StoredDelete, StoredEntry } from '../stores/store';
+
+/**
+ * What the keyspace gives the persistence layer: the only way persistence
+ * reaches into memory. The keyspace's own hook interface adapts to this.
+ */
+export interface KeyspaceSink {
+  /** Preload bound in entries. */
+  readonly maxEntries: number;
+  /** Preload bound in key + value bytes. */
+  readonly maxBytes: number;
+  /** Whether entries can expire (lifespan, max idle or client TTLs). */
+  readonly expiryInUse: boolean;
+  /** Puts an entry into memory unless memory has a newer version; false when memory is full. */
+  applyEntry(entry: StoredEntry): boolean;
+  /** Raises the version clock to at least `version`. */
+  observeVersion(version: number): void;
+}
+
+export interface PersistenceOptions {
+  readonly config: PersistenceConfig;
+  /** The store chain in read order. */
+  readonly links: readonly StoreLink[];
+  readonly keyspace: KeyspaceSink;
+  readonly registry: Registry;
+  readonly logger?: Logger;
+  /** Bound for each required store's ping in `ready()`. */
+  readonly pingTimeoutMs?: number;
+  /** How often `readyNow` is refreshed by pinging the required stores; 0 turns the probe off. */
+  readonly readinessIntervalMs?: number;
+}
+
+export interface StartReport {
+  readonly purged: readonly string[];
+  readonly replayed: number;
+  readonly preload: PreloadResult | undefined;
+}
+
+/**
+ * The persistence layer as the server uses it: validate, start the stores,
+ * purge, replay the journal, preload, then write / delete / load / evict,
+ * and flush + close on shutdown. The keyspace calls `write` or `delete` before
+ * it changes memory (write-through: it changes memory only if the promise
+ * resolves) and `load` on a miss.
+ */
+export class Persistence {
+  static async start(options: PersistenceOptions): Promise<Persistence> {
+    const p = new Persistence(options);
+    await p.startUp();
+    return p;
+  }
+
+  readonly metrics: PersistenceMetrics;
+  private writeThrough: WriteThrough | undefined;
+  private writeBehind: WriteBehind | undefined;
+  private journal: Journal | undefined;
+  private readonly loader: Loader;
+  private passivation: Passivation | undefined;
+  private started = false;
+  private closing = false;
+  private ready_ = false;
+  private probe: NodeJS.Timeout | undefined;
+  private report_: StartReport | undefined;
+
+  private constructor(private readonly options: PersistenceOptions) {
+    this.metrics = new PersistenceMetrics(options.registry);
+    this.loader = new Loader(options.links, {
+      observeVersion: (v) => options.keyspace.observeVersion(v),
+      metrics: this.metrics,
+      logger: options.logger,
+    });
+  }
+
+  get startReport(): StartReport | undefined {
+    return this.report_;
+  }
+
+  get journalStats(): JournalStats | undefined {
+    return this.journal?.stats;
+  }
+
+  /** Write-behind keys not yet in each store. */
+  pending(): Record<string, number> {
+    return this.writeBehind?.pending() ?? {};
+  }
+
+  /** Resolves when the stores have the write as the mode requires; rejects with a distinct error otherwise. */
+  write(entry: StoredEntry): Promise<void> {
+    if (this.closing) return Promise.reject(new PersistenceClosedError());
+    if (this.writeThrough) return this.writeThrough.write(entry);
+    if (this.writeBehind) return this.writeBehind.write(entry);
+    return Promise.resolve();
+  }
+
+  /** Several changes as one unit (MSET, DEL k1 k2): resolves when all are stored as the mode requires. */
+  async writeMany(ops: readonly PersistOp[]): Promise<void> {
+    if (this.closing) throw new PersistenceClosedError();
+    const wt = this.writeThrough;
+    if (wt) {
+      await Promise.all(ops.map((op) => wt.submit(op)));
+      return;
+    }
+    await Promise.all(ops.map((op) => (op.kind === 'set' ? this.write(op.entry) : this.delete(op.del))));
+  }
+
+  delete(del: StoredDelete): Promise<void> {
+    if (this.closing) return Promise.reject(new PersistenceClosedError());
+    if (this.writeThrough) return this.writeThrough.delete(del);
+    if (this.writeBehind) return this.writeBehind.delete(del);
+    return Promise.resolve();
+  }
+
+  /**
+   * Load on miss, single-flight per key. A write-behind write the stores do
+   * not have yet wins over their copy (the entry was evicted while queued).
+   */
+  load(key: Buffer): Promise<StoredEntry | undefined> {
+    const queued = this.writeBehind?.peek(key);
+    if (queued !== undefined) return Promise.resolve(queued ?? undefined);
+    return this.loader.load(key);
+  }
+
+  /** The write-behind queues, for the keyspace adapter's two-phase writes. */
+  get queue(): WriteBehind | undefined {
+    return this.writeBehind;
+  }
+
+  get flushDeadlineMs(): number {
+    return this.options.config.shutdown.flushDeadlineMs;
+  }
+
+  get mode(): PersistenceConfig['mode'] {
+    return this.options.config.mode;
+  }
+
+  /** Whether a miss can be loaded from anywhere (some store is configured). */
+  get hasStores(): boolean {
+    return this.options.links.length > 0;
+  }
+
+  /** The last readiness answer (refreshed in the background): for synchronous health checks. */
+  get readyNow(): boolean {
+    return this.ready_ && this.started && !this.closing;
+  }
+
+  /** Resolves when evicted entries may leave memory; rejects with PassivationError (OOM) otherwise. */
+  evict(entries: readonly StoredEntry[]): Promise<void> {
+    if (!this.passivation) return Promise.resolve();
+    return this.passivation.evict(entries);
+  }
+
+  /** Synchronous passivation check before an evicted entry leaves memory; throws PassivationError (OOM) to keep it. */
+  passivate(entry: StoredEntry): void {
+    this.passivation?.assertEvictable(entry);
+  }
+
+  get passivationEnabled(): boolean {
+    return this.passivation !== undefined;
+  }
+
+  /** Ready once start-up (purge, replay, preload) is done and every required store answers a ping. */
+  async ready(): Promise<boolean> {
+    this.ready_ = await this.checkReady();
+    return this.ready_;
+  }
+
+  private async checkReady(): Promise<boolean> {
+    if (!this.started || this.closing) return false;
+    const timeout = this.options.pingTimeoutMs ?? 1000;
+    const required = this.options.links.filter((l) => l.required);
+    const results = await Promise.all(required.map(async (l) => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          l.store.ping(),
+          new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('ping timed out')), timeout); }),
+        ]);
+        return true;
+      } catch {
+        return false;
+      } finally {
+        clearTimeout(timer);
+      }
+    }));
+    return results.every(Boolean);
+  }
+
+  /** Drains the write-behind queue for at most `deadlineMs`. */
+  async flush(deadlineMs = this.options.config.shutdown.flushDeadlineMs): Promise<FlushReport> {
+    if (!this.writeBehind) {
+      await this.writeThrough?.idle();
+      return { remaining: 0, timedOut: false };
+    }
+    return this.writeBehind.flush(deadlineMs);
+  }
+
+  /** Shutdown: refuse new writes, flush within the deadline, close the journal and the stores. */
+  async close(deadlineMs = this.options.config.shutdown.flushDeadlineMs): Promise<FlushReport> {
+    this.closing = true;
+    clearInterval(this.probe);
+    const report = await this.flush(deadlineMs);
+    await this.writeBehind?.close();
+    await this.journal?.close();
+    for (const { store } of this.options.links) {
+      try {
+        await store.close();
+      } catch (err) {
+        this.options.logger?.warn({ store: store.name, err }, 'store close failed');
+      }
+    }
+    this.options.logger?.info({ remaining: report.remaining }, 'persistence closed');
+    return report;
+  }
+
+  private async startUp(): Promise<void> {
+    const { config, links, keyspace, logger } = this.options;
+    validatePersistence(config, links, { expiryInUse: keyspace.expiryInUse });
+    for (const { store } of links) await store.start();
+
+    const purged = config.purgeOnStartup ? await purgeStores(links, logger) : [];
+
+    if (config.mode === 'write-through') {
+      this.writeThrough = new WriteThrough(links, { maxBatchEntries: config.writeThrough.maxBatchEntries, metrics: this.metrics, logger });
+    }
+    let replayed = 0;
+    if (config.mode === 'write-behind') {
+      const wb = config.writeBehind;
+      // Found now rather than at the first dead letter, which may be weeks away.
+      const problem = await probeDirectory(dirname(wb.deadLetterPath));
+      if (problem) {
+        throw new PersistenceConfigError([`persistence.writeBehind.deadLetterPath ${wb.deadLetterPath}: its directory is not writable (${problem}); mount a writable volume there or change the path`]);
+      }
+      if (config.journal.enabled) {
+        this.journal = await Journal.open({ ...config.journal, metrics: this.metrics, logger });
+      }
+      this.writeBehind = new WriteBehind(links, {
+        ...wb,
+        deadLetter: new DeadLetterFile(wb.deadLetterPath, logger, this.metrics),
+        journal: this.journal,
+        metrics: this.metrics,
+        logger,
+      });
+      if (this.journal) {
+        // Replay before preload, so the journal's newer versions win over the stores' copies.
+        // The newest record per key decides what memory gets (a delete: nothing).
+        const newest = new Map<string, JournalRecord>();
+        for await (const record of this.journal.replay()) {
+          keyspace.observeVersion(record.version);
+          const id = keyId(record.key);
+          const seen = newest.get(id);
+          if (!seen || seen.version <= record.version) newest.set(id, record);
+          this.writeBehind.enqueueReplayed(record, record.segment);
+          replayed++;
+        }
+        for (const record of newest.values()) if (record.kind === 'set') keyspace.applyEntry(record);
+        logger?.info({ replayed, keys: newest.size, pending: this.writeBehind.pending() }, 'journal replayed');
+      }
+    }
+    if (config.passivation.enabled) {
+      this.passivation = new Passivation({ writeThrough: this.writeThrough, writeBehind: this.writeBehind }, this.metrics, logger);
+    }
+    let preloadResult: PreloadResult | undefined;
+    if (config.preload.enabled) {
+      preloadResult = await preload(links, {
+        maxEntries: keyspace.maxEntries,
+        maxBytes: keyspace.maxBytes,
+        timeBudgetMs: config.preload.timeBudgetMs,
+        insert: (e) => keyspace.applyEntry(e),
+        observeVersion: (v) => keyspace.observeVersion(v),
+        metrics: this.metrics,
+        logger,
+      });
+    } else {
+      this.metrics.preloadDone.set(1);
+    }
+    this.report_ = { purged, replayed, preload: preloadResult };
+    this.started = true;
+    await this.ready();
+    const every = this.options.readinessIntervalMs ?? 2000;
+    if (every > 0) {
+      this.probe = setInterval(() => void this.ready(), every);
+      this.probe.unref();
+    }
+    logger?.info({ mode: config.mode, stores: writableLinks(links).map((l) => l.store.name), ...this.report_ }, 'persistence started');
+  }
+}
