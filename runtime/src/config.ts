@@ -1,21 +1,219 @@
 import { readFileSync } from 'node:fs';
-import { Static, Type } from '@sinclair/typebox';
+import { Static, TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 
-/** The state-cache config: the one contract between the constructs and the runtime. */
-export const ConfigSchema = Type.Object({
-  server: Type.Object({
-    port: Type.Integer({ minimum: 1, maximum: 65535, default: 6379, description: 'RESP port.' }),
-  }, { default: {}, additionalProperties: false }),
-}, { additionalProperties: false, $id: 'https://cdk8s-state.dev/state-cache/config.schema.json' });
+/*
+ * The state-cache config: the one contract between the cdk8s-state constructs
+ * and the runtime. Defined once here with TypeBox, which yields both the
+ * TypeScript types and the JSON Schema committed as runtime/config.schema.json
+ * (and rendered into docs/runtime-config.md).
+ *
+ * Each top-level section is one TypeBox object with defaults on every field;
+ * adding a section (e.g. `stores`, `persistence`) is one line in `sections`.
+ */
+
+const LOOPBACK = '127.0.0.1';
+
+function section<T extends Parameters<typeof Type.Object>[0]>(description: string, properties: T) {
+  return Type.Object(properties, { default: {}, additionalProperties: false, description });
+}
+
+function choice<T extends string>(values: readonly T[], description: string, defaultValue: T) {
+  return Type.Union(values.map((v) => Type.Literal(v)), { description, default: defaultValue });
+}
+
+export const ServerSection = section('The RESP (Redis protocol) listener.', {
+  bind: Type.String({
+    minLength: 1,
+    default: LOOPBACK,
+    description: 'Address the RESP port listens on. Any address other than loopback needs a password (auth) or `protectedMode: false`.',
+  }),
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: 6379, description: 'RESP port (RESP2 and RESP3, negotiated by HELLO). 0 picks a free port.' }),
+  protectedMode: Type.Boolean({
+    default: true,
+    description: 'Refuse to start when a listener (RESP or HTTP) binds a non-loopback address without a password. Set to false only when a NetworkPolicy or similar protects the ports.',
+  }),
+});
+
+export const HttpSection = section('The HTTP listener: REST API for keys, /healthz, /readyz and /metrics.', {
+  enabled: Type.Boolean({ default: true, description: 'Serve HTTP at all.' }),
+  bind: Type.String({
+    minLength: 1,
+    default: LOOPBACK,
+    description: 'Address the HTTP port listens on. Probes from the kubelet need a pod address (e.g. 0.0.0.0); /healthz, /readyz and /metrics never need a password, /v1/keys does when one is configured.',
+  }),
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'HTTP port. 0 picks a free port.' }),
+});
+
+export const AuthSection = section('Password authentication on both protocols. The password itself never appears in the config.', {
+  passwordEnv: Type.Optional(Type.String({ minLength: 1, pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'Name of the environment variable holding the password.' })),
+  passwordFile: Type.Optional(Type.String({ minLength: 1, description: 'Path of a file holding the password (e.g. a mounted Secret); one trailing newline is ignored.' })),
+});
+
+export const MemorySection = section('How much the keyspace may hold, and what happens when it is full.', {
+  maxEntries: Type.Integer({ minimum: 0, default: 0, description: 'Most entries held in memory; 0 means no bound by count.' }),
+  maxBytes: Type.Integer({
+    minimum: 0,
+    default: 0,
+    description: 'Most bytes of keys, values and per-entry overhead held in memory; 0 derives it from the container memory limit (cgroup) times `limitFraction`, or from the machine memory when there is no limit.',
+  }),
+  limitFraction: Type.Number({
+    exclusiveMinimum: 0,
+    maximum: 0.9,
+    default: 0.5,
+    description: 'Share of the container memory limit the keyspace may use when `maxBytes` is 0; the rest is headroom for the runtime, buffers and garbage collection, so the pod is not OOM-killed.',
+  }),
+  eviction: choice(['lru', 'lfu', 'noeviction'] as const,
+    'What to do when a write needs room: evict the least recently used (lru) or least frequently used (lfu) entry, or refuse the write with Redis\'s OOM error (noeviction).', 'lru'),
+  evictionSamples: Type.Integer({ minimum: 1, maximum: 64, default: 5, description: 'Entries sampled per eviction (like maxmemory-samples): more is more exact and slower.' }),
+});
+
+export const ExpirySection = section('Expiration of entries.', {
+  defaultTtlSeconds: Type.Integer({ minimum: 0, default: 0, description: 'Lifespan given to entries written without a TTL; 0 means they live until deleted or evicted.' }),
+  maxIdleSeconds: Type.Integer({ minimum: 0, default: 0, description: 'Entries not read or written for this long expire; 0 disables.' }),
+  activeIntervalMs: Type.Integer({ minimum: 10, maximum: 10000, default: 100, description: 'How often the background sweep looks for expired entries.' }),
+  activeEffort: Type.Integer({ minimum: 10, maximum: 1000000, default: 2000, description: 'Entries the background sweep checks per run at most (bounded work per tick).' }),
+});
+
+export const LimitsSection = section('Protocol and client limits (Redis defaults).', {
+  maxClients: Type.Integer({ minimum: 1, default: 10000, description: 'Most simultaneous RESP connections; more are refused with "ERR max number of clients reached".' }),
+  maxBulkBytes: Type.Integer({ minimum: 1, maximum: 536870912, default: 536870912, description: 'Longest bulk string (key or value) accepted, like proto-max-bulk-len; also the largest HTTP body.' }),
+  maxInlineBytes: Type.Integer({ minimum: 16, default: 65536, description: 'Longest inline command line (telnet style) and protocol header line.' }),
+  maxArgs: Type.Integer({ minimum: 1, default: 1048576, description: 'Most arguments in one command.' }),
+  maxQueryBufferBytes: Type.Integer({ minimum: 1024, default: 1073741824, description: 'Most unparsed input buffered for one client (like client-query-buffer-limit); beyond it the connection is closed.' }),
+  outputPauseBytes: Type.Integer({ minimum: 1024, default: 67108864, description: 'When a client has this much unsent output, state-cache stops reading its commands until the output drains (slow reader backpressure).' }),
+  outputMaxBytes: Type.Integer({ minimum: 1024, default: 1073741824, description: 'When a client has this much unsent output, it is disconnected.' }),
+});
+
+export const ShutdownSection = section('Graceful shutdown on SIGTERM / SIGINT.', {
+  timeoutSeconds: Type.Number({ exclusiveMinimum: 0, default: 25, description: 'Time to finish in-flight commands and flush persistence before exiting; keep it below the pod\'s terminationGracePeriodSeconds.' }),
+});
+
+export const LogSection = section('Logging: JSON lines on stdout.', {
+  level: choice(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'Lowest level written.', 'info'),
+});
+
+/** Top-level sections; one line each. */
+export const sections = {
+  server: ServerSection,
+  http: HttpSection,
+  auth: AuthSection,
+  memory: MemorySection,
+  expiry: ExpirySection,
+  limits: LimitsSection,
+  shutdown: ShutdownSection,
+  log: LogSection,
+};
+
+export const ConfigSchema = Type.Object(sections, {
+  additionalProperties: false,
+  $id: 'https://cdk8s-state.dev/state-cache/config.schema.json',
+  title: 'state-cache config',
+  description: 'The config file state-cache reads (`state-cache serve --config FILE`). Every field is optional; defaults are shown.',
+});
 
 export type Config = Static<typeof ConfigSchema>;
 
-/** Reads and validates a config file; throws with every problem and its JSON path. */
-export function loadConfig(file: string): Config {
-  const raw = JSON.parse(readFileSync(file, 'utf8'));
-  const withDefaults = Value.Default(ConfigSchema, raw);
-  const errors = [...Value.Errors(ConfigSchema, withDefaults)].map((e) => `${e.path || '/'}: ${e.message}`);
-  if (errors.length > 0) throw new Error(errors.join('\n'));
-  return withDefaults as Config;
+/** One problem in a config, with the JSON path (JSON Pointer) of the offending value. */
+export interface ConfigProblem {
+  readonly path: string;
+  readonly message: string;
 }
+
+/** A config that cannot be used; `problems` lists every one of them. */
+export class ConfigError extends Error {
+  constructor(public readonly source: string, public readonly problems: readonly ConfigProblem[]) {
+    super(`invalid config ${source}:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function isLoopback(address: string): boolean {
+  return address === 'localhost' || address === '::1' || /^127\./.test(address);
+}
+
+/** Checks that span fields, which JSON Schema cannot say. */
+function crossFieldProblems(config: Config): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (config.auth.passwordEnv !== undefined && config.auth.passwordFile !== undefined) {
+    problems.push({ path: '/auth', message: 'set either passwordEnv or passwordFile, not both' });
+  }
+  const hasPassword = config.auth.passwordEnv !== undefined || config.auth.passwordFile !== undefined;
+  if (!hasPassword && config.server.protectedMode) {
+    for (const [path, bind] of [['/server/bind', config.server.bind], ['/http/bind', config.http.enabled ? config.http.bind : '127.0.0.1']]) {
+      if (!isLoopback(bind)) {
+        problems.push({
+          path,
+          message: `binding ${bind} without a password would expose every key; set auth.passwordEnv or auth.passwordFile, or set server.protectedMode to false`,
+        });
+      }
+    }
+  }
+  if (config.limits.outputPauseBytes > config.limits.outputMaxBytes) {
+    problems.push({ path: '/limits/outputPauseBytes', message: `must not exceed limits.outputMaxBytes (${config.limits.outputMaxBytes})` });
+  }
+  if (config.http.enabled && config.http.port !== 0 && config.http.port === config.server.port && config.http.bind === config.server.bind) {
+    problems.push({ path: '/http/port', message: `the HTTP port ${config.http.port} is also the RESP port; choose another` });
+  }
+  return problems;
+}
+
+/** Validates a parsed config object, fills defaults, and returns it or throws a ConfigError listing every problem. */
+export function parseConfig(raw: unknown, source = 'config'): Config {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(source, [{ path: '/', message: 'the config must be a JSON object' }]);
+  }
+  const withDefaults = Value.Default(ConfigSchema, structuredClone(raw));
+  const problems: ConfigProblem[] = [...Value.Errors(ConfigSchema, withDefaults)].map((e) => ({ path: e.path || '/', message: e.message }));
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  const config = withDefaults as Config;
+  const more = crossFieldProblems(config);
+  if (more.length > 0) throw new ConfigError(source, more);
+  return config;
+}
+
+/** Reads, validates and fills defaults of a config file; throws a ConfigError listing every problem. */
+export function loadConfig(file: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(file, [{ path: '/', message: `cannot read the file: ${(e as Error).message}` }]);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(file, [{ path: '/', message: `not valid JSON: ${(e as Error).message}` }]);
+  }
+  return parseConfig(raw, file);
+}
+
+/** The config used when none is given: everything at its default (memory only, loopback). */
+export function defaultConfig(): Config {
+  return parseConfig({}, 'defaults');
+}
+
+/** Reads the password named by the auth section; undefined when none is configured. Throws when the source is missing or empty. */
+export function readPassword(auth: Config['auth'], env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (auth.passwordEnv !== undefined) {
+    const v = env[auth.passwordEnv];
+    if (v === undefined || v === '') {
+      throw new ConfigError('environment', [{ path: '/auth/passwordEnv', message: `the environment variable ${auth.passwordEnv} is not set or empty` }]);
+    }
+    return v;
+  }
+  if (auth.passwordFile !== undefined) {
+    let v: string;
+    try {
+      v = readFileSync(auth.passwordFile, 'utf8').replace(/\r?\n$/, '');
+    } catch (e) {
+      throw new ConfigError('password file', [{ path: '/auth/passwordFile', message: `cannot read ${auth.passwordFile}: ${(e as Error).message}` }]);
+    }
+    if (v === '') throw new ConfigError('password file', [{ path: '/auth/passwordFile', message: `${auth.passwordFile} is empty` }]);
+    return v;
+  }
+  return undefined;
+}
+
+export type { TSchema };

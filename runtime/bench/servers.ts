@@ -1,0 +1,218 @@
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { serverConfig } from './server-config';
+
+/** The repository root (this file is runtime/bench/servers.ts). */
+export const REPO_ROOT = join(__dirname, '..', '..');
+export const RUNTIME_DIR = join(REPO_ROOT, 'runtime');
+export const MAIN_JS = join(RUNTIME_DIR, 'lib', 'main.js');
+
+/** A free loopback port, chosen by the OS. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error('the OS gave no free port'))));
+    });
+  });
+}
+
+/** Fails with the install command when a Redis binary the benchmark compares against is missing. */
+export function requireRedisTools(): void {
+  const missing = ['redis-server', 'redis-benchmark'].filter(
+    (bin) => spawnSync(bin, ['--version'], { stdio: 'ignore' }).error !== undefined,
+  );
+  if (missing.length > 0) {
+    throw new Error(`${missing.join(' and ')} not found on PATH: install them with 'apt-get install redis-server redis-tools'`);
+  }
+}
+
+/** Compiles the runtime when runtime/lib/main.js does not exist yet. */
+export function ensureRuntimeBuilt(log: (line: string) => void): void {
+  if (existsSync(MAIN_JS)) return;
+  log('runtime/lib/main.js is missing: compiling the runtime (tsc --build)');
+  const tsc = join(RUNTIME_DIR, 'node_modules', 'typescript', 'bin', 'tsc');
+  const result = spawnSync(process.execPath, [tsc, '--build', RUNTIME_DIR], { stdio: 'inherit' });
+  if (result.status !== 0) {
+    throw new Error(`compiling the runtime failed (tsc exit ${result.status}); run 'npx projen compile' and look at its errors`);
+  }
+  if (!existsSync(MAIN_JS)) {
+    throw new Error('the runtime compiled, but there is no runtime/lib/main.js: runtime/src/main.ts (state-cache\'s entry point) is missing');
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Every server started and not yet stopped, so an interrupted run leaves none behind. */
+const running = new Set<BenchServer>();
+
+/** Kills every server still running (for exit and signal handlers). */
+export function killAll(): void {
+  for (const server of running) server.kill();
+  running.clear();
+}
+
+/** A server under test: a child process with a RESP port on loopback. */
+export abstract class BenchServer {
+  public readonly name: string;
+  protected child?: ChildProcess;
+  protected readonly dir: string;
+  private output = '';
+  private exited = false;
+
+  protected constructor(name: string, public readonly port: number) {
+    this.name = name;
+    this.dir = mkdtempSync(join(tmpdir(), `bench-${name.replace(/\W+/g, '-')}-`));
+  }
+
+  get pid(): number {
+    if (this.child?.pid === undefined || this.exited) throw new Error(`${this.name} is not running`);
+    return this.child.pid;
+  }
+
+  /** Resident set size of the server process, from /proc/<pid>/status (VmRSS). */
+  rssBytes(): number {
+    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
+    const match = /^VmRSS:\s+(\d+) kB$/m.exec(status);
+    if (!match) throw new Error(`no VmRSS line in /proc/${this.pid}/status of ${this.name}`);
+    return Number(match[1]) * 1024;
+  }
+
+  /** `INFO <section>` as a map of field to value. */
+  async info(section: string): Promise<Map<string, string>> {
+    const client = this.client();
+    try {
+      const text = (await client.info(section)) as string;
+      const fields = new Map<string, string>();
+      for (const line of text.split(/\r?\n/)) {
+        const colon = line.indexOf(':');
+        if (colon > 0 && !line.startsWith('#')) fields.set(line.slice(0, colon), line.slice(colon + 1));
+      }
+      return fields;
+    } finally {
+      client.disconnect();
+    }
+  }
+
+  /** A client that gives up instead of reconnecting forever. */
+  client(): Redis {
+    return new Redis({ host: '127.0.0.1', port: this.port, lazyConnect: false, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  }
+
+  async start(): Promise<void> {
+    const [command, args] = this.command();
+    const child = spawn(command, args, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    running.add(this);
+    const keep = (chunk: Buffer) => {
+      // The last few kB are enough to explain a failed start.
+      this.output = (this.output + chunk.toString()).slice(-8192);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    child.once('exit', () => { this.exited = true; });
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (this.exited) throw new Error(`${this.name} exited during start (exit ${child.exitCode}, signal ${child.signalCode}):\n${this.output}`);
+      if (await this.isReady()) return;
+      if (Date.now() > deadline) throw new Error(`${this.name} was not ready within 60 s:\n${this.output}`);
+      await sleep(200);
+    }
+  }
+
+  /** SIGTERM, then SIGKILL after 10 s. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (child && !this.exited) {
+      const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await gone;
+      clearTimeout(timer);
+    }
+    running.delete(this);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Synchronous last resort for process exit handlers. */
+  kill(): void {
+    if (this.child && !this.exited) this.child.kill('SIGKILL');
+  }
+
+  protected abstract command(): [string, string[]];
+  protected abstract isReady(): Promise<boolean>;
+
+  protected async pings(): Promise<boolean> {
+    const client = this.client();
+    client.on('error', () => undefined);
+    try {
+      return (await client.ping()) === 'PONG';
+    } catch {
+      return false;
+    } finally {
+      client.disconnect();
+    }
+  }
+}
+
+/** redis-server with persistence off, so neither side writes to disk. */
+export class RedisServer extends BenchServer {
+  static async create(): Promise<RedisServer> {
+    return new RedisServer(await freePort());
+  }
+
+  private constructor(port: number) {
+    super('redis', port);
+  }
+
+  protected command(): [string, string[]] {
+    return ['redis-server', [
+      '--port', String(this.port), '--bind', '127.0.0.1', '--protected-mode', 'yes',
+      '--save', '', '--appendonly', 'no', '--dir', this.dir, '--daemonize', 'no', '--loglevel', 'warning',
+    ]];
+  }
+
+  protected isReady(): Promise<boolean> {
+    return this.pings();
+  }
+}
+
+/** state-cache from runtime/lib, ready when /readyz answers 200. */
+export class StateCacheServer extends BenchServer {
+  static async create(main: string): Promise<StateCacheServer> {
+    return new StateCacheServer(main, await freePort(), await freePort());
+  }
+
+  private constructor(private readonly main: string, port: number, public readonly httpPort: number) {
+    super('state-cache', port);
+  }
+
+  protected command(): [string, string[]] {
+    const config = join(this.dir, 'config.json');
+    writeFileSync(config, JSON.stringify(serverConfig(this.port, this.httpPort)));
+    return [process.execPath, [this.main, 'serve', '--config', config]];
+  }
+
+  protected async isReady(): Promise<boolean> {
+    try {
+      const response = await fetch(`http://127.0.0.1:${this.httpPort}/readyz`);
+      await response.arrayBuffer();
+      return response.status === 200;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** Versions for the report header. */
+export function redisVersion(): string {
+  const out = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout ?? '';
+  return /v=(\S+)/.exec(out)?.[1] ?? out.trim();
+}

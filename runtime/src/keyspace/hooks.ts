@@ -1,0 +1,93 @@
+/**
+ * The seam between the keyspace and persistence (runtime/src/persistence/).
+ * The keyspace never knows which stores are behind it: it calls these hooks,
+ * and persistence decides what write-through, write-behind, load-on-miss and
+ * passivation mean.
+ *
+ * Contract, per hook:
+ *
+ * - `beforeChange(changes)` runs before memory changes, with the versions the
+ *   changes will carry. Return `undefined` to let the change apply at once (the
+ *   fast path: no promise per command). Return a promise to make the write wait
+ *   (write-through, or write-behind with a blocking full queue): memory changes
+ *   only after it resolves; if it rejects, memory is left unchanged and the
+ *   client gets the error (use the error classes below so the protocol can map
+ *   them). Throw synchronously to refuse (e.g. `QueueFullError`).
+ *   While a change to a key waits, later writes to the same key wait behind it,
+ *   so read-modify-write commands (INCR, APPEND, SET NX...) stay atomic.
+ * - `afterChange(changes)` runs right after memory changed (write-behind:
+ *   enqueue here; the versions are the ones now in memory). Must not throw.
+ * - `load(key)` is called on a miss. Return `undefined` when there is nothing to
+ *   load from (fast miss), or a promise of the entry. The keyspace makes loads
+ *   single-flight per key and inserts what was loaded (keeping any newer
+ *   in-memory write).
+ * - `passivate(entry)` is called synchronously before an evicted entry leaves
+ *   memory. It must take ownership of the entry (e.g. queue its write) so that
+ *   a later `load` of the key returns it. Throw to refuse the eviction: the
+ *   write that needed the room then fails with the thrown error.
+ * - `flush(deadline)` is awaited on shutdown, after in-flight commands have
+ *   finished; `deadline` is a ms-since-epoch time to finish by.
+ * - `ready()` gates /readyz (preload and journal replay done, stores reachable).
+ *
+ * Expired entries are not reported: stores keep `expiresAt` and never return
+ * an expired entry. FLUSHDB / FLUSHALL report one delete per key.
+ */
+export interface EntryWrite {
+  readonly kind: 'write';
+  readonly key: Buffer;
+  readonly value: Buffer;
+  readonly version: number;
+  /** Absolute expiry in ms since the epoch; 0 means never. */
+  readonly expiresAt: number;
+}
+
+export interface EntryDelete {
+  readonly kind: 'delete';
+  readonly key: Buffer;
+  readonly version: number;
+}
+
+export type EntryChange = EntryWrite | EntryDelete;
+
+/** An entry handed to or loaded from persistence. */
+export interface LoadedEntry {
+  readonly key: Buffer;
+  readonly value: Buffer;
+  readonly version: number;
+  readonly expiresAt: number;
+}
+
+export interface PersistenceHooks {
+  beforeChange(changes: readonly EntryChange[]): Promise<void> | undefined;
+  afterChange(changes: readonly EntryChange[]): void;
+  load(key: Buffer): Promise<LoadedEntry | undefined> | undefined;
+  passivate(entry: LoadedEntry): void;
+  flush(deadline: number): Promise<void>;
+  ready(): boolean;
+}
+
+/** Hooks of a memory-only cache: nothing waits, nothing loads. */
+export const NO_PERSISTENCE: PersistenceHooks = {
+  beforeChange: () => undefined,
+  afterChange: () => undefined,
+  load: () => undefined,
+  passivate: () => undefined,
+  flush: async () => undefined,
+  ready: () => true,
+};
+
+/** The write-behind queue is full and its policy is to reject. RESP: `-QUEUEFULL ...`, HTTP 429. */
+export class QueueFullError extends Error {
+  constructor(message = 'write-behind queue is full, retry later') {
+    super(message);
+    this.name = 'QueueFullError';
+  }
+}
+
+/** A required store could not take or give the entry. RESP: `-STOREUNAVAILABLE ...`, HTTP 503. */
+export class PersistenceUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PersistenceUnavailableError';
+  }
+}

@@ -1,0 +1,428 @@
+import { Socket } from 'node:net';
+import {
+  ClientState, Command, commandKeys, ERR_EXECABORT, ERR_NOAUTH, errorReply, Frame, lookupCommand, replyLater,
+  ServerContext, unknownCommandError, wrongArgsError,
+} from './commands';
+import { ProtocolError, RequestParser } from './resp';
+
+export interface ConnectionLimits {
+  readonly maxBulkBytes: number;
+  readonly maxInlineBytes: number;
+  readonly maxArgs: number;
+  readonly maxQueryBufferBytes: number;
+  readonly outputPauseBytes: number;
+  readonly outputMaxBytes: number;
+}
+
+export interface ConnectionHost extends ServerContext {
+  readonly limits: ConnectionLimits;
+  readonly log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  /** Records `n` commands that took `seconds` in total (latency histogram). */
+  recordLatency(seconds: number, n: number): void;
+  closed(c: Connection): void;
+}
+
+/** A copy of a frame that outlives its read event (queued in MULTI, or waiting). */
+function freeze(f: Frame): Frame {
+  const starts = new Int32Array(f.argc);
+  const ends = new Int32Array(f.argc);
+  let total = 0;
+  for (let i = 0; i < f.argc; i++) total += f.ends[i] - f.starts[i];
+  const args = Buffer.allocUnsafe(total);
+  let off = 0;
+  for (let i = 0; i < f.argc; i++) {
+    starts[i] = off;
+    off += f.args.copy(args, off, f.starts[i], f.ends[i]);
+    ends[i] = off;
+  }
+  return { argc: f.argc, args, starts, ends };
+}
+
+const TX_CONTROL = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
+
+let nextId = 1;
+
+/**
+ * One RESP connection: reads commands from the socket, runs them, and writes
+ * the replies of each read event in one socket write. A command that waits
+ * (persistence) holds back the connection's following commands until its
+ * reply is out, so replies stay in order; other connections go on.
+ */
+export class Connection implements ClientState {
+  readonly id = nextId++;
+  name = '';
+  libName = '';
+  libVer = '';
+  resp3 = false;
+  authenticated: boolean;
+  multi: Frame[] | null = null;
+  multiFailed = false;
+  watched: Map<string, number> | null = null;
+  readonly addr: string;
+  readonly laddr: string;
+  readonly createdAt = Date.now();
+  lastCommandAt = Date.now();
+  lastCommand = 'NULL';
+  closeAfterReply = false;
+
+  private readonly parser: RequestParser;
+  /** Unparsed input, kept from the start of an incomplete command. */
+  private pending: Buffer | null = null;
+  private pendingLen = 0;
+  /** A command is waiting; input is held back. */
+  private waiting = false;
+  private pausedForOutput = false;
+  private closing = false;
+  /** Resolves when no command is in flight (shutdown waits for it). */
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly host: ConnectionHost, private readonly socket: Socket) {
+    this.authenticated = host.password === undefined;
+    this.addr = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.laddr = `${socket.localAddress}:${socket.localPort}`;
+    this.parser = new RequestParser(host.limits);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      this.closing = true;
+      this.host.closed(this);
+      this.notifyIdle();
+    });
+  }
+
+  get busy(): boolean {
+    return this.waiting;
+  }
+
+  /** Resolves once the command in flight (if any) has replied. */
+  whenIdle(): Promise<void> {
+    if (!this.waiting) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private notifyIdle(): void {
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const f of w) f();
+  }
+
+  kill(): void {
+    this.closing = true;
+    this.socket.destroy();
+  }
+
+  /** Closes after the output is written (shutdown, QUIT). */
+  end(): void {
+    this.closing = true;
+    this.socket.end();
+  }
+
+  deliver(chunks: Buffer[]): void {
+    if (this.closing && this.socket.destroyed) return;
+    if (chunks.length === 1) {this.socket.write(chunks[0]);} else if (chunks.length > 1) {
+      this.socket.cork();
+      for (const c of chunks) this.socket.write(c);
+      this.socket.uncork();
+    }
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closing) return;
+    if (this.pendingLen === 0 && !this.waiting) {
+      this.process(chunk, 0, chunk.length);
+      return;
+    }
+    this.append(chunk);
+    if (this.waiting || this.pausedForOutput) return;
+    if (this.pendingLen < this.parser.needed) return; // a large bulk is still arriving
+    this.parser.rebase(0);
+    this.process(this.pending!, 0, this.pendingLen);
+  }
+
+  /** Adds to the unparsed input, growing geometrically (no quadratic concatenation for large values). */
+  private append(chunk: Buffer, from = 0, to = chunk.length): void {
+    const n = to - from;
+    const need = this.pendingLen + n;
+    if (need > this.host.limits.maxQueryBufferBytes) {
+      this.host.log.warn({ client: this.addr, bytes: need }, 'closing client that exceeded the query buffer limit');
+      this.fail('query buffer limit exceeded');
+      return;
+    }
+    if (this.pending === null || this.pending.length < need) {
+      const wanted = Math.max(need, this.parser.needed, (this.pending?.length ?? 0) * 2, 16 * 1024);
+      const size = Math.min(wanted, Math.max(need, this.host.limits.maxQueryBufferBytes));
+      const next = Buffer.allocUnsafe(size);
+      if (this.pending !== null && this.pendingLen > 0) this.pending.copy(next, 0, 0, this.pendingLen);
+      this.pending = next;
+    }
+    chunk.copy(this.pending, this.pendingLen, from, to);
+    this.pendingLen = need;
+  }
+
+  /** Keeps buf[from..to) as the unparsed input. */
+  private keep(buf: Buffer, from: number, to: number): void {
+    if (buf === this.pending) {
+      if (from > 0) buf.copy(buf, 0, from, to);
+      this.pendingLen = to - from;
+      if (this.pendingLen === 0 && buf.length > 1024 * 1024) this.pending = null;
+      return;
+    }
+    this.pendingLen = 0;
+    if (to > from) this.append(buf, from, to);
+  }
+
+  private process(buf: Buffer, pos: number, end: number): void {
+    const ks = this.host.ks;
+    ks.frozenNow = this.lastCommandAt = Date.now();
+    try {
+      this.processCommands(buf, pos, end);
+    } finally {
+      ks.frozenNow = 0;
+    }
+  }
+
+  private processCommands(buf: Buffer, pos: number, end: number): void {
+    const host = this.host;
+    const out = host.out;
+    out.resp3 = this.resp3;
+    const t0 = performance.now();
+    const pauseBytes = host.limits.outputPauseBytes;
+    let n = 0;
+    try {
+      while (pos < end && !this.closing) {
+        const next = this.parser.parse(buf, pos, end);
+        if (next < 0) break;
+        const cmdStart = pos;
+        pos = next;
+        if (this.parser.argc === 0) continue;
+        n++;
+        const r = this.dispatch(this.parser);
+        if (r !== undefined) {
+          // The command waits: keep the rest of the input, flush what is done, resume when it replied.
+          this.waiting = true;
+          this.keep(buf, pos, end);
+          this.flush();
+          this.socket.pause();
+          void r.then(() => this.resume(), (e) => {
+            this.replyError(e);
+            this.resume();
+          });
+          void cmdStart;
+          host.recordLatency((performance.now() - t0) / 1000, n);
+          return;
+        }
+        if (this.closeAfterReply) break;
+        if (out.size >= pauseBytes) {
+          // A pipeline of large replies: hand them to the socket now, and stop reading
+          // this client's commands while its unsent output is over the limit.
+          this.flush();
+          if (this.pausedForOutput || this.closing) {
+            this.keep(buf, pos, end);
+            host.recordLatency((performance.now() - t0) / 1000, n);
+            return;
+          }
+        }
+      }
+      this.keep(buf, pos, end);
+    } catch (e) {
+      if (e instanceof ProtocolError) {
+        out.error(`ERR Protocol error: ${e.message}`);
+        this.flush();
+        this.fail(null);
+        return;
+      }
+      throw e;
+    }
+    if (n > 0) host.recordLatency((performance.now() - t0) / 1000, n);
+    this.flush();
+    if (this.closeAfterReply) this.end();
+  }
+
+  private resume(): void {
+    this.waiting = false;
+    this.notifyIdle();
+    if (this.closing) return;
+    if (this.closeAfterReply) {
+      this.end();
+      return;
+    }
+    if (!this.pausedForOutput) this.socket.resume();
+    if (this.pendingLen > 0 && this.pendingLen >= this.parser.needed) {
+      this.parser.rebase(0);
+      this.process(this.pending!, 0, this.pendingLen);
+    }
+  }
+
+  /** Writes the replies of this read event in one socket write; applies output limits. */
+  private flush(): void {
+    const out = this.host.out;
+    if (!out.pending) return;
+    const produced = out.size;
+    this.deliver(out.take());
+    // Counted before the kernel takes its share, like Redis counts its reply buffers.
+    const queued = this.socket.writableLength;
+    if (Math.max(queued, produced) > this.host.limits.outputMaxBytes) {
+      this.host.log.warn({ client: this.addr, bytes: queued }, 'closing client whose unsent output exceeded limits.outputMaxBytes');
+      this.kill();
+    } else if (queued > this.host.limits.outputPauseBytes && !this.pausedForOutput) {
+      this.pausedForOutput = true;
+      this.socket.pause();
+    }
+  }
+
+  private onDrain(): void {
+    if (!this.pausedForOutput) return;
+    this.pausedForOutput = false;
+    if (this.waiting || this.closing) return;
+    this.socket.resume();
+    if (this.pendingLen > 0 && this.pendingLen >= this.parser.needed) {
+      this.parser.rebase(0);
+      this.process(this.pending!, 0, this.pendingLen);
+    }
+  }
+
+  /** Closes after a protocol error (the reply was already flushed). */
+  private fail(message: string | null): void {
+    if (message !== null) {
+      this.host.out.error(`ERR Protocol error: ${message}`);
+      this.flush();
+    }
+    this.closing = true;
+    this.pending = null;
+    this.pendingLen = 0;
+    this.parser.reset();
+    this.socket.end();
+    this.socket.destroySoon?.();
+  }
+
+  private replyError(e: unknown): void {
+    const text = errorReply(e);
+    if (text === undefined) this.host.log.error({ err: e, client: this.addr }, 'command failed unexpectedly');
+    replyLater(this.host, this, () => this.host.out.error(text ?? `ERR internal error: ${(e as Error)?.message ?? String(e)}`));
+  }
+
+  /** Runs one command; returns a promise when it waits (its reply is then delivered later). */
+  dispatch(f: Frame): void | Promise<unknown> {
+    const host = this.host;
+    const out = host.out;
+    const cmd = lookupCommand(f);
+    if (cmd === undefined) {
+      if (this.multi !== null) this.multiFailed = true;
+      out.error(unknownCommandError(f));
+      return undefined;
+    }
+    this.lastCommand = cmd.name;
+    if ((cmd.arity > 0 && f.argc !== cmd.arity) || f.argc < -cmd.arity) {
+      if (this.multi !== null) this.multiFailed = true;
+      out.error(wrongArgsError(cmd));
+      return undefined;
+    }
+    if (!this.authenticated && !cmd.flags.includes('no_auth')) {
+      if (this.multi !== null) this.multiFailed = true;
+      out.error(ERR_NOAUTH);
+      return undefined;
+    }
+    if (this.multi !== null && !TX_CONTROL.has(cmd.name)) {
+      this.multi.push(freeze(f));
+      out.simple('QUEUED');
+      return undefined;
+    }
+    host.stats.calls[cmd.index]++;
+    host.stats.commandsProcessed++;
+    if (cmd.name === 'exec') return this.exec();
+    return this.call(cmd, f);
+  }
+
+  /** Runs a command once its keys are loaded (`loaded`: misses were already tried) and not locked by a waiting write. */
+  private call(cmd: Command, f: Frame, loaded = false): void | Promise<unknown> {
+    const ks = this.host.ks;
+    if (cmd.firstKey !== 0 && (ks.locks.size > 0 || (ks.loadsOnMiss && !loaded))) {
+      const waits: Array<Promise<unknown>> = [];
+      for (const k of commandKeys(cmd, f)) {
+        const lock = ks.locks.get(k);
+        if (lock !== undefined) {waits.push(lock);} else if (ks.loadsOnMiss && !loaded) {
+          const p = ks.loadMissing(k);
+          if (p !== undefined) waits.push(p);
+        }
+      }
+      if (waits.length > 0) {
+        const copy = freeze(f);
+        return Promise.all(waits).then(() => {
+          this.host.out.resp3 = this.resp3;
+          const r = this.call(cmd, copy, true);
+          // A synchronous reply goes out now; a waiting one delivers itself.
+          this.deliver(this.host.out.take());
+          return r;
+        });
+      }
+    }
+    try {
+      const r = cmd.handler(this.host, this, f);
+      if (r !== undefined) return r;
+    } catch (e) {
+      const text = errorReply(e);
+      if (text === undefined) {
+        this.host.log.error({ err: e, client: this.addr, command: cmd.name }, 'command failed unexpectedly');
+      }
+      this.host.out.error(text ?? `ERR internal error: ${(e as Error)?.message ?? String(e)}`);
+    }
+    return undefined;
+  }
+
+  private exec(): void | Promise<unknown> {
+    const out = this.host.out;
+    const queued = this.multi;
+    if (queued === null) {
+      out.error('ERR EXEC without MULTI');
+      return undefined;
+    }
+    this.multi = null;
+    const watched = this.watched;
+    this.watched = null;
+    if (this.multiFailed) {
+      this.multiFailed = false;
+      out.error(ERR_EXECABORT);
+      return undefined;
+    }
+    if (watched !== null) {
+      for (const [k, v] of watched) {
+        if (this.host.ks.currentVersion(k) !== v) {
+          out.nilArray();
+          return undefined;
+        }
+      }
+    }
+    out.arrayHeader(queued.length);
+    return this.runQueued(queued, 0);
+  }
+
+  private runQueued(queued: Frame[], from: number): void | Promise<unknown> {
+    for (let i = from; i < queued.length; i++) {
+      const f = queued[i];
+      const cmd = lookupCommand(f)!;
+      this.host.stats.calls[cmd.index]++;
+      this.host.stats.commandsProcessed++;
+      const r = this.call(cmd, f);
+      if (r !== undefined) {
+        return r.then(
+          () => this.continueQueued(queued, i + 1),
+          (e) => {
+            this.replyError(e);
+            return this.continueQueued(queued, i + 1);
+          },
+        );
+      }
+    }
+    return undefined;
+  }
+
+  /** Runs the rest of a transaction after a command waited, delivering its replies at once. */
+  private continueQueued(queued: Frame[], from: number): void | Promise<unknown> {
+    this.host.out.resp3 = this.resp3;
+    const r = this.runQueued(queued, from);
+    this.deliver(this.host.out.take());
+    return r;
+  }
+}

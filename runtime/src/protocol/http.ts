@@ -1,0 +1,285 @@
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { Registry } from 'prom-client';
+import { PersistenceUnavailableError, QueueFullError } from '../keyspace/hooks';
+import { Keyspace, OutOfMemoryError, STRING_VALUE_MAX, Value } from '../keyspace/keyspace';
+
+/**
+ * The HTTP side of state-cache:
+ *
+ * - `GET|HEAD|PUT|DELETE /v1/keys/{key}`: the key is the rest of the path,
+ *   percent-decoded to bytes (binary safe). The entry's version is its strong
+ *   ETag. PUT and DELETE honour `If-Match` and `If-None-Match` (an ETag list or
+ *   `*`) atomically with the write. PUT takes a TTL as `?ttl=SECONDS`.
+ *   Statuses: 200 read, 201 created, 204 replaced / deleted, 304 not modified,
+ *   400 bad request, 401 no or wrong password, 404 no such key, 405 method,
+ *   412 precondition failed, 413 value larger than limits.maxBulkBytes,
+ *   429 write-behind queue full (Retry-After: 1), 503 store unavailable or
+ *   shutting down, 507 keyspace full under the noeviction policy.
+ * - `/healthz` (alive), `/readyz` (persistence ready, not shutting down),
+ *   `/metrics` (Prometheus text). These never need a password.
+ */
+export interface HttpOptions {
+  readonly ks: Keyspace;
+  readonly password: string | undefined;
+  readonly maxBodyBytes: number;
+  readonly registry: Registry;
+  readonly log: { error(obj: object, msg: string): void };
+  ready(): boolean;
+}
+
+const KEY_PREFIX = '/v1/keys/';
+
+/** Percent-decodes a path segment to a binary (latin1) string; undefined when malformed. */
+export function decodeKey(raw: string): string | undefined {
+  let out = '';
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 37 /* % */) {
+      const hex = raw.slice(i + 1, i + 3);
+      if (!/^[0-9a-fA-F]{2}$/.test(hex)) return undefined;
+      out += String.fromCharCode(parseInt(hex, 16));
+      i += 2;
+    } else if (c > 255) {
+      // Node hands raw non-ASCII bytes as latin1 chars; anything wider is not a byte.
+      return undefined;
+    } else {
+      out += raw[i];
+    }
+  }
+  return out;
+}
+
+function etag(version: number): string {
+  return `"${version}"`;
+}
+
+/** Matches an If-Match / If-None-Match header against the current ETag (strong comparison). */
+function matches(header: string, current: string | undefined): boolean {
+  if (header.trim() === '*') return current !== undefined;
+  if (current === undefined) return false;
+  return header.split(',').some((t) => t.trim() === current);
+}
+
+function send(res: ServerResponse, status: number, body: object | string, headers: Record<string, string> = {}): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body) + '\n';
+  res.writeHead(status, {
+    'Content-Type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+function problem(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+  send(res, status, { error: code, message }, headers);
+}
+
+function authorized(req: IncomingMessage, password: string): boolean {
+  const h = req.headers.authorization;
+  if (h === undefined) return false;
+  let given: string | undefined;
+  const [scheme, ...rest] = h.split(' ');
+  const cred = rest.join(' ').trim();
+  if (/^bearer$/i.test(scheme)) {given = cred;} else if (/^basic$/i.test(scheme)) {
+    const decoded = Buffer.from(cred, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon >= 0) {
+      const user = decoded.slice(0, colon);
+      if (user === '' || user === 'default') given = decoded.slice(colon + 1);
+    }
+  }
+  if (given === undefined) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(password);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The error a write failed with, as an HTTP answer. */
+function writeFailure(res: ServerResponse, e: unknown, log: HttpOptions['log']): void {
+  if (e instanceof OutOfMemoryError) {problem(res, 507, 'out_of_memory', 'the keyspace is full and the eviction policy is noeviction');} else if (e instanceof QueueFullError) {problem(res, 429, 'queue_full', e.message, { 'Retry-After': '1' });} else if (e instanceof PersistenceUnavailableError) {problem(res, 503, 'store_unavailable', e.message);} else {
+    log.error({ err: e }, 'HTTP request failed unexpectedly');
+    problem(res, 500, 'internal', (e as Error)?.message ?? String(e));
+  }
+}
+
+export class HttpFrontend {
+  readonly server: Server;
+  private shuttingDown = false;
+
+  constructor(private readonly o: HttpOptions) {
+    this.server = createServer({ keepAliveTimeout: 5000 }, (req, res) => {
+      this.handle(req, res).catch((e) => {
+        if (!res.headersSent) writeFailure(res, e, o.log);
+        else res.destroy();
+      });
+    });
+    this.server.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      else socket.destroy();
+    });
+  }
+
+  /** Stops taking requests; /readyz turns 503 at once. */
+  async close(): Promise<void> {
+    this.shuttingDown = true;
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    if (path === '/healthz') return send(res, 200, 'ok\n');
+    if (path === '/readyz') {
+      if (this.shuttingDown) return send(res, 503, 'shutting down\n');
+      return this.o.ready() ? send(res, 200, 'ready\n') : send(res, 503, 'not ready: persistence is loading or a store is unreachable\n');
+    }
+    if (path === '/metrics') {
+      const text = await this.o.registry.metrics();
+      return send(res, 200, text, { 'Content-Type': this.o.registry.contentType });
+    }
+    if (!path.startsWith(KEY_PREFIX)) return problem(res, 404, 'no_route', `no such endpoint: ${path}`);
+    if (this.o.password !== undefined && !authorized(req, this.o.password)) {
+      req.resume();
+      return problem(res, 401, 'unauthorized', 'send the password as Authorization: Bearer <password> or Basic', { 'WWW-Authenticate': 'Bearer realm="state-cache", Basic realm="state-cache"' });
+    }
+    if (this.shuttingDown) return problem(res, 503, 'shutting_down', 'state-cache is shutting down');
+    const key = decodeKey(path.slice(KEY_PREFIX.length));
+    if (key === undefined || key === '') return problem(res, 400, 'bad_key', 'the key must be a non-empty, percent-encoded path segment after /v1/keys/');
+    switch (req.method) {
+      case 'GET':
+      case 'HEAD':
+        return this.read(req, res, key);
+      case 'PUT':
+        return this.put(req, res, key, query);
+      case 'DELETE':
+        return this.remove(req, res, key);
+      default:
+        req.resume();
+        return problem(res, 405, 'method_not_allowed', `${req.method} is not supported on keys`, { Allow: 'GET, HEAD, PUT, DELETE' });
+    }
+  }
+
+  /** Waits for a pending write to the key and for a load from persistence. */
+  private async settle(key: string): Promise<void> {
+    const ks = this.o.ks;
+    let loaded = false;
+    for (;;) {
+      const lock = ks.locks.get(key);
+      if (lock !== undefined) {
+        await lock;
+        continue;
+      }
+      const load = ks.loadsOnMiss && !loaded ? ks.loadMissing(key) : undefined;
+      if (load !== undefined) {
+        loaded = true;
+        await load;
+        continue;
+      }
+      return;
+    }
+  }
+
+  private async read(req: IncomingMessage, res: ServerResponse, key: string): Promise<void> {
+    await this.settle(key);
+    const ks = this.o.ks;
+    const slot = ks.lookup(key);
+    if (slot < 0) return problem(res, 404, 'not_found', 'no such key');
+    const tag = etag(ks.versionOf(slot));
+    const headers: Record<string, string> = { ETag: tag };
+    const exp = ks.expiresAt(slot);
+    if (exp !== 0) headers['X-Expires-At'] = new Date(exp).toISOString();
+    const inm = req.headers['if-none-match'];
+    if (inm !== undefined && matches(inm, tag)) {
+      res.writeHead(304, headers);
+      return void res.end();
+    }
+    const v = ks.value(slot);
+    const body = typeof v === 'string' ? Buffer.from(v, 'latin1') : v;
+    res.writeHead(200, { ...headers, 'Content-Type': 'application/octet-stream', 'Content-Length': body.length });
+    if (req.method === 'HEAD') res.end();
+    else res.end(body);
+  }
+
+  private async body(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
+    const max = this.o.maxBodyBytes;
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (declared > max) {
+      problem(res, 413, 'too_large', `the value is larger than limits.maxBulkBytes (${max} bytes)`, { Connection: 'close' });
+      req.destroy();
+      return undefined;
+    }
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for await (const c of req) {
+      total += (c as Buffer).length;
+      if (total > max) {
+        problem(res, 413, 'too_large', `the value is larger than limits.maxBulkBytes (${max} bytes)`, { Connection: 'close' });
+        req.destroy();
+        return undefined;
+      }
+      chunks.push(c as Buffer);
+    }
+    return Buffer.concat(chunks, total);
+  }
+
+  /** 412 unless the preconditions hold for the current entry. */
+  private preconditionsHold(req: IncomingMessage, current: string | undefined): boolean {
+    const im = req.headers['if-match'];
+    if (im !== undefined && !matches(im, current)) return false;
+    const inm = req.headers['if-none-match'];
+    if (inm !== undefined && matches(inm, current)) return false;
+    return true;
+  }
+
+  private async put(req: IncomingMessage, res: ServerResponse, key: string, query: URLSearchParams): Promise<void> {
+    let expiresAt = 0;
+    const ttl = query.get('ttl');
+    if (ttl !== null) {
+      if (!/^[1-9][0-9]{0,11}$/.test(ttl)) {
+        req.resume();
+        return problem(res, 400, 'bad_ttl', `ttl must be a whole number of seconds greater than 0, got "${ttl}"`);
+      }
+      expiresAt = Date.now() + Number(ttl) * 1000;
+    }
+    const body = await this.body(req, res);
+    if (body === undefined) return;
+    const value: Value = body.length <= STRING_VALUE_MAX ? body.latin1Slice(0, body.length) : body;
+    await this.settle(key);
+    const ks = this.o.ks;
+    const slot = ks.find(key, false);
+    const current = slot < 0 ? undefined : etag(ks.versionOf(slot));
+    if (!this.preconditionsHold(req, current)) return problem(res, 412, 'precondition_failed', `the entry's ETag is ${current ?? 'absent'}`);
+    try {
+      const p = ks.set(key, value, expiresAt);
+      if (p !== undefined) await p;
+    } catch (e) {
+      return writeFailure(res, e, this.o.log);
+    }
+    const version = ks.currentVersion(key);
+    res.writeHead(current === undefined ? 201 : 204, { ETag: etag(version) });
+    res.end();
+  }
+
+  private async remove(req: IncomingMessage, res: ServerResponse, key: string): Promise<void> {
+    await this.settle(key);
+    const ks = this.o.ks;
+    const slot = ks.find(key, false);
+    const current = slot < 0 ? undefined : etag(ks.versionOf(slot));
+    if (!this.preconditionsHold(req, current)) return problem(res, 412, 'precondition_failed', `the entry's ETag is ${current ?? 'absent'}`);
+    if (current === undefined) return problem(res, 404, 'not_found', 'no such key');
+    try {
+      const r = ks.delete([key]);
+      if (typeof r !== 'number') await r;
+    } catch (e) {
+      return writeFailure(res, e, this.o.log);
+    }
+    res.writeHead(204);
+    res.end();
+  }
+}

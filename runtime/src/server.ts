@@ -1,0 +1,192 @@
+import { createServer, Server, Socket, AddressInfo } from 'node:net';
+import { totalmem } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
+import { Registry } from 'prom-client';
+import { containerMemoryLimit } from './cgroup';
+import { Config, readPassword } from './config';
+import { NO_PERSISTENCE, PersistenceHooks } from './keyspace/hooks';
+import { Keyspace } from './keyspace/keyspace';
+import { createLogger, Logger } from './log';
+import { createMetrics } from './metrics';
+import { COMMANDS, LATENCY_BUCKETS, ServerStats } from './protocol/commands';
+import { Connection, ConnectionHost, ConnectionLimits } from './protocol/connection';
+import { HttpFrontend } from './protocol/http';
+import { ReplyWriter } from './protocol/resp';
+
+export interface StartOptions {
+  /** Persistence behind the keyspace; memory only by default. */
+  readonly hooks?: PersistenceHooks;
+  readonly log?: Logger;
+  /** Where to read the container memory limit (tests use fake cgroup dirs). */
+  readonly cgroupRoot?: string;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The byte budget when the config leaves it at 0: a fraction of the
+ * container's memory limit (or of the machine's memory), and never more than
+ * V8's heap limit allows, since values live on the heap.
+ */
+export function defaultMaxBytes(fraction: number, cgroupRoot?: string): number {
+  const limit = containerMemoryLimit(cgroupRoot) ?? totalmem();
+  const heap = getHeapStatistics().heap_size_limit;
+  return Math.floor(Math.min(limit * fraction, heap * 0.7));
+}
+
+/** A running state-cache: RESP and HTTP listeners over one keyspace. */
+export class StateCache implements ConnectionHost {
+  readonly ks: Keyspace;
+  readonly out = new ReplyWriter();
+  readonly password: string | undefined;
+  readonly clients = new Map<number, Connection>();
+  readonly startedAt = Date.now();
+  readonly stats = new ServerStats();
+  readonly limits: ConnectionLimits;
+  readonly log: Logger;
+  readonly registry: Registry;
+  readonly maxClients: number;
+  readonly maxBulkBytes: number;
+  respPort = 0;
+  httpPort = 0;
+
+  private readonly resp: Server;
+  private readonly http: HttpFrontend | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(readonly config: Config, options: StartOptions = {}) {
+    this.log = options.log ?? createLogger(config.log.level);
+    this.password = readPassword(config.auth, options.env ?? process.env);
+    const hooks = options.hooks ?? NO_PERSISTENCE;
+    this.ks = new Keyspace({
+      maxEntries: config.memory.maxEntries,
+      maxBytes: config.memory.maxBytes !== 0 ? config.memory.maxBytes : defaultMaxBytes(config.memory.limitFraction, options.cgroupRoot),
+      eviction: config.memory.eviction,
+      evictionSamples: config.memory.evictionSamples,
+      defaultTtlMs: config.expiry.defaultTtlSeconds * 1000,
+      maxIdleMs: config.expiry.maxIdleSeconds * 1000,
+    }, hooks);
+    this.limits = config.limits;
+    this.maxClients = config.limits.maxClients;
+    this.maxBulkBytes = config.limits.maxBulkBytes;
+    this.stats.calls = new Float64Array(COMMANDS.length);
+    this.stats.latencyCounts = new Float64Array(LATENCY_BUCKETS.length + 1);
+    this.registry = createMetrics(this.ks, this.stats, () => this.clients.size);
+    this.resp = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    if (config.http.enabled) {
+      this.http = new HttpFrontend({
+        ks: this.ks,
+        password: this.password,
+        maxBodyBytes: config.limits.maxBulkBytes,
+        registry: this.registry,
+        ready: () => this.ready(),
+        log: this.log,
+      });
+    }
+  }
+
+  ready(): boolean {
+    return this.stopping === undefined && this.ks.hooks.ready();
+  }
+
+  /** Listens on both ports; resolves when both are bound. */
+  async start(): Promise<this> {
+    const c = this.config;
+    this.respPort = await listen(this.resp, c.server.port, c.server.bind);
+    if (this.http !== undefined) this.httpPort = await listen(this.http.server, c.http.port, c.http.bind);
+    this.sweeper = setInterval(() => this.ks.sweep(c.expiry.activeEffort), c.expiry.activeIntervalMs);
+    this.sweeper.unref();
+    this.log.info({
+      resp: `${c.server.bind}:${this.respPort}`,
+      http: this.http ? `${c.http.bind}:${this.httpPort}` : 'disabled',
+      maxBytes: this.ks.maxBytes,
+      maxEntries: this.ks.maxEntries,
+      eviction: this.ks.policy,
+      auth: this.password !== undefined,
+    }, 'state-cache listening');
+    return this;
+  }
+
+  private accept(socket: Socket): void {
+    this.stats.connectionsReceived++;
+    if (this.stopping !== undefined) {
+      socket.destroy();
+      return;
+    }
+    if (this.clients.size >= this.maxClients) {
+      this.stats.connectionsRejected++;
+      socket.on('error', () => undefined);
+      socket.end('-ERR max number of clients reached\r\n');
+      return;
+    }
+    const conn = new Connection(this, socket);
+    this.clients.set(conn.id, conn);
+  }
+
+  closed(c: Connection): void {
+    this.clients.delete(c.id);
+  }
+
+  recordLatency(seconds: number, n: number): void {
+    const per = seconds / n;
+    let i = 0;
+    while (i < LATENCY_BUCKETS.length && per > LATENCY_BUCKETS[i]) i++;
+    this.stats.latencyCounts[i] += n;
+    this.stats.latencySum += seconds;
+  }
+
+  /**
+   * Graceful stop: stop accepting, let in-flight commands reply, close
+   * connections, flush persistence, all within `timeoutMs`. Resolves true when
+   * everything finished in time.
+   */
+  shutdown(timeoutMs: number = this.config.shutdown.timeoutSeconds * 1000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    if (this.stopping === undefined) {
+      this.stopping = (async () => {
+        if (this.sweeper) clearInterval(this.sweeper);
+        const closedResp = new Promise<void>((resolve) => this.resp.close(() => resolve()));
+        const closedHttp = this.http?.close() ?? Promise.resolve();
+        await Promise.all([...this.clients.values()].map((c) => c.whenIdle()));
+        for (const c of this.clients.values()) c.end();
+        await this.ks.hooks.flush(deadline);
+        // Connections that do not close by themselves are cut at the deadline.
+        await Promise.race([Promise.all([closedResp, closedHttp]), sleep(Math.max(0, deadline - Date.now()))]);
+      })();
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
+    });
+    return Promise.race([this.stopping.then(() => true), timeout]).then((ok) => {
+      clearTimeout(timer);
+      for (const c of this.clients.values()) c.kill();
+      this.http?.server.closeAllConnections();
+      return ok;
+    });
+  }
+
+  /** Stops at once (tests). */
+  async close(): Promise<void> {
+    await this.shutdown(2000);
+  }
+}
+
+function listen(server: Server | import('node:http').Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** Creates and starts a state-cache. */
+export async function startServer(config: Config, options: StartOptions = {}): Promise<StateCache> {
+  return new StateCache(config, options).start();
+}

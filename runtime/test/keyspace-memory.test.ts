@@ -1,0 +1,31 @@
+/* eslint-disable @typescript-eslint/no-floating-promises */ // a memory-only keyspace applies writes synchronously
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { ENTRY_OVERHEAD, Keyspace } from '../src/keyspace/keyspace';
+
+setFlagsFromString('--expose_gc');
+const gc = runInNewContext('gc') as () => void;
+
+function used(): number {
+  gc();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
+test('memory per entry matches the accounted ENTRY_OVERHEAD (16-byte keys, 100-byte values)', () => {
+  const N = 200_000;
+  const before = used();
+  const ks = new Keyspace();
+  const v = 'x'.repeat(100);
+  for (let i = 0; i < N; i++) {
+    // Fresh strings, as the protocol makes them from socket bytes.
+    const key = Buffer.from(`key:${String(i).padStart(12, '0')}`).latin1Slice(0, 16);
+    ks.set(key, Buffer.from(v).latin1Slice(0, 100), 0);
+  }
+  const perEntry = (used() - before) / N;
+  expect(ks.size).toBe(N);
+  expect(ks.usedBytes).toBe(N * (ENTRY_OVERHEAD + 116));
+  // The accounted size is within 20% of what the entries really take, and far below a Map of Buffers (~300).
+  expect(perEntry).toBeLessThan((ENTRY_OVERHEAD + 116) * 1.2);
+  expect(perEntry).toBeGreaterThan((ENTRY_OVERHEAD + 116) * 0.8);
+});
