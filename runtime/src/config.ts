@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Static, TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { PersistenceConfigSchema } from './persistence/config';
+import { StoresConfigSchema } from './stores/config';
 
 /*
  * The state-cache config: the one contract between the cdk8s-state constructs
@@ -103,6 +105,8 @@ export const sections = {
   limits: LimitsSection,
   shutdown: ShutdownSection,
   log: LogSection,
+  stores: StoresConfigSchema,
+  persistence: PersistenceConfigSchema,
 };
 
 export const ConfigSchema = Type.Object(sections, {

@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 import { Config, ConfigError, defaultConfig, loadConfig } from './config';
+import { PersistenceUnavailableError, QueueFullError } from './keyspace/hooks';
+import { OutOfMemoryError } from './keyspace/keyspace';
 import { createLogger } from './log';
+import { KeyspaceHooks, linksFromChain, Persistence } from './persistence';
 import { StateCache } from './server';
+import { createStores, parseStoresConfig, readSecretFrom } from './stores';
 
 const USAGE = `usage: state-cache serve [--config FILE]
        state-cache check-config FILE
@@ -32,9 +36,17 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     let config: Config;
     let cache: StateCache;
+    let hooks: KeyspaceHooks;
     try {
       config = file === undefined ? defaultConfig() : loadConfig(file);
-      cache = new StateCache(config, { log: createLogger(file === undefined ? 'info' : loadConfig(file).log.level) });
+      // Persistence errors become the keyspace's own, which the protocols map
+      // to QUEUEFULL / 429, STOREUNAVAILABLE / 503 and OOM.
+      hooks = new KeyspaceHooks({
+        queueFull: (e) => new QueueFullError(e.message),
+        unavailable: (e) => new PersistenceUnavailableError(e.message, { cause: e }),
+        outOfMemory: () => new OutOfMemoryError(),
+      });
+      cache = new StateCache(config, { hooks, log: createLogger(config.log.level) });
     } catch (e) {
       return configFailure(e);
     }
@@ -58,6 +70,33 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
     });
+    try {
+      // Stores and persistence start (purge, journal replay, preload) before
+      // the listeners, so /readyz and clients see a complete keyspace.
+      const expiration = config.expiry.defaultTtlSeconds > 0 || config.expiry.maxIdleSeconds > 0;
+      const context = { logger: cache.log, readSecret: readSecretFrom(process.env), metrics: cache.registry };
+      const passivation = config.persistence.passivation.enabled;
+      const chain = await createStores(parseStoresConfig(config.stores), context, { expiration, passivation });
+      const ks = cache.ks;
+      const persistence = await Persistence.start({
+        config: config.persistence,
+        links: linksFromChain(chain.links),
+        keyspace: {
+          maxEntries: ks.maxEntries || Number.MAX_SAFE_INTEGER,
+          maxBytes: ks.maxBytes,
+          expiryInUse: expiration,
+          applyEntry: (e) => { ks.insertLoaded(e); return true; },
+          observeVersion: (v) => ks.versions.observe(v),
+        },
+        registry: cache.registry,
+        logger: cache.log,
+      });
+      hooks.attach(persistence);
+    } catch (e) {
+      if (e instanceof ConfigError) return configFailure(e);
+      cache.log.fatal({ err: e }, 'state-cache could not start its persistence');
+      return 1;
+    }
     try {
       await cache.start();
     } catch (e) {
