@@ -216,7 +216,9 @@ export class CachedApp extends Construct {
 
     const config: any = {
       // RESP on loopback: only the app in the same pod reaches the cache.
-      server: { bind: '127.0.0.1', port: RESP_PORT, protectedMode: true },
+      // Without a password, protected mode would refuse the HTTP bind below;
+      // the pod's NetworkPolicy admits no one to the HTTP port but metricsFrom.
+      server: { bind: '127.0.0.1', port: RESP_PORT, protectedMode: passwordSecret !== undefined },
       // HTTP on the pod address, for the kubelet's probes.
       http: { enabled: true, bind: '0.0.0.0', port: HTTP_PORT },
       auth: passwordSecret ? { passwordEnv: PASSWORD_ENV } : {},

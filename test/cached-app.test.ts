@@ -63,8 +63,8 @@ describe('defaults', () => {
     expect(envMap(spec.containers[0])).toEqual({ CACHE_HOST: '127.0.0.1', CACHE_PORT: '6379', REDIS_URL: 'redis://127.0.0.1:6379' });
   });
 
-  test('the config: RESP on loopback, HTTP on the pod address for probes, no password', () => {
-    expect(app.cacheConfig.server).toEqual({ bind: '127.0.0.1', port: 6379, protectedMode: true });
+  test('the config: RESP on loopback, HTTP on the pod address for probes, no password (so no protected mode)', () => {
+    expect(app.cacheConfig.server).toEqual({ bind: '127.0.0.1', port: 6379, protectedMode: false });
     expect(app.cacheConfig.http).toEqual({ enabled: true, bind: '0.0.0.0', port: 8080 });
     expect(app.cacheConfig.auth).toEqual({});
     const cm = byKind(manifests, 'ConfigMap')[0];
@@ -132,6 +132,7 @@ test('with a password the app gets it from the Secret, before REDIS_URL refers t
   expect(names.indexOf('CACHE_PASSWORD')).toBeLessThan(names.indexOf('REDIS_URL'));
   expect(envMap(spec.initContainers[0]).STATE_CACHE_PASSWORD).toEqual({ secretKeyRef: { name: 'web-cache', key: 'token' } });
   expect(app.cacheConfig.auth).toEqual({ passwordEnv: 'STATE_CACHE_PASSWORD' });
+  expect(app.cacheConfig.server.protectedMode).toBe(true);
 });
 
 test('a password from an ExternalSecret', () => {
