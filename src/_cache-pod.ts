@@ -6,6 +6,7 @@ import { bytesOf, CacheEgress, ClaimTemplate, DATA_DIR, mebibytesAtLeast, Render
 import { defaultResources, secureContainerContext, withDefaultResources } from './_pod-defaults';
 import { toQuantity } from './_storage-drivers';
 import { fail } from './_validation';
+import { CacheImage } from './cache-image';
 
 /*
  * The parts of a state-cache pod that CachedApp and ExternalCacheCluster
@@ -30,6 +31,17 @@ const DERIVED_HEADROOM = 1.25;
 const DERIVED_EXTRA = 64 * 1024 * 1024;
 /** The cache's memory limit when there is no byte budget (the runtime then uses half of it). */
 const DEFAULT_MEMORY = Size.mebibytes(256);
+
+let defaultImage: CacheImage | undefined;
+
+/**
+ * CacheImage.default(), read once: it reads the library's package.json, which
+ * was the largest single cost of synthesising many caches (bench:synth).
+ */
+export function defaultCacheImage(): CacheImage {
+  defaultImage ??= CacheImage.default();
+  return defaultImage;
+}
 
 /** The cache container's resources: the user's, or derived from the byte budget, with the budget checked against the limit. */
 export function cacheResources(scope: Construct, rendered: RenderedCache, user: kplus.ContainerResources | undefined): kplus.ContainerResources {

@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import {
   addClaimTemplates, addImagePullSecrets, addPdb, cacheContainerProps, cacheResources, CHECKSUM_ANNOTATION,
-  configJson, egressRules, HTTP_PORT, mountCacheVolumes, PASSWORD_ENV, RESP_PORT, spreadReplicas,
+  configJson, defaultCacheImage, egressRules, HTTP_PORT, mountCacheVolumes, PASSWORD_ENV, RESP_PORT, spreadReplicas,
 } from './_cache-pod';
 import { renderCache } from './_cache-render';
 import { defaultResources, securePodContext, withDefaultResources, withSecureDefaults } from './_pod-defaults';
@@ -193,7 +193,7 @@ export class CachedApp extends Construct {
     const servicePort = props.servicePort ?? appPort;
     validatePort(this, 'servicePort', servicePort);
     const mode = props.sidecarMode ?? SidecarMode.NATIVE;
-    const image = props.image ?? CacheImage.default();
+    const image = props.image ?? defaultCacheImage();
 
     const settings = props.cache ?? {};
     const rendered = renderCache(this, settings, { replicas, replicasWhat: 'replicas', namespace });

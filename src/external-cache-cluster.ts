@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import {
   addClaimTemplates, addImagePullSecrets, addPdb, cacheContainerProps, cacheResources, CHECKSUM_ANNOTATION,
-  configJson, egressRules, HTTP_PORT, mountCacheVolumes, PASSWORD_ENV, RESP_PORT, spreadReplicas,
+  configJson, defaultCacheImage, egressRules, HTTP_PORT, mountCacheVolumes, PASSWORD_ENV, RESP_PORT, spreadReplicas,
 } from './_cache-pod';
 import { renderCache } from './_cache-render';
 import { securePodContext } from './_pod-defaults';
@@ -248,7 +248,7 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
       ...rendered.env,
     ];
     const container = this.statefulSet.addContainer(cacheContainerProps({
-      image: (props.image ?? CacheImage.default()).reference,
+      image: (props.image ?? defaultCacheImage()).reference,
       resources,
       env,
       startupBudget: settings.preloadTimeBudget ?? Duration.seconds(30),
