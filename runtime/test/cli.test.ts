@@ -89,8 +89,10 @@ maybe('serve answers RESP and HTTP, logs JSON, and SIGTERM drains and exits 0', 
   try {
     expect(await redis.set('k', 'v')).toBe('OK');
     expect((await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status).toBe(200);
-    const first = JSON.parse(logs().split('\n')[0]);
-    expect(first).toMatchObject({ level: 30, service: 'state-cache', msg: 'state-cache listening', auth: true });
+    // Every line is JSON; persistence reports first, then the listeners.
+    const lines = logs().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.msg).slice(0, 2)).toEqual(['persistence started', 'state-cache listening']);
+    expect(lines[1]).toMatchObject({ level: 30, service: 'state-cache', msg: 'state-cache listening', auth: true });
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(logs()).toContain('"msg":"shutting down: no new connections, finishing in-flight commands"');
