@@ -176,4 +176,10 @@ project.addTask('soak', {
   ],
 });
 
+// What CachedApp costs at synth time against the same manifests by hand with cdk8s-plus.
+project.addTask('bench:synth', {
+  description: 'Synthesise 200 CachedApps and the same apps hand-written with cdk8s-plus; print the ratio and write its section of docs/benchmarks.md',
+  exec: 'ts-node --project test/tsconfig.json scripts/bench-synth.ts',
+});
+
 project.synth();

@@ -3,3 +3,6 @@ export * from './database-engine';
 export * from './database-credentials';
 export * from './external-database';
 export * from './persistent-store';
+export * from './cache';
+export * from './cached-app';
+export * from './external-cache-cluster';

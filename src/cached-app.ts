@@ -1,0 +1,352 @@
+import { Chart, Duration, Names, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import {
+  addClaimTemplates, addImagePullSecrets, addPdb, cacheContainerProps, cacheResources, CHECKSUM_ANNOTATION,
+  configJson, defaultCacheImage, egressRules, HTTP_PORT, mountCacheVolumes, PASSWORD_ENV, RESP_PORT, spreadReplicas,
+} from './_cache-pod';
+import { renderCache } from './_cache-render';
+import { defaultResources, securePodContext, withDefaultResources, withSecureDefaults } from './_pod-defaults';
+import { fail, validatePort } from './_validation';
+import { CachePassword, CacheSettings } from './cache';
+import { CacheImage } from './cache-image';
+
+/**
+ * How the cache runs next to the app. Kubernetes 1.29 and later stop a
+ * native sidecar only after the app has exited, so the cache can flush last.
+ */
+export class SidecarMode {
+  /**
+   * An init container with `restartPolicy: Always` (Kubernetes 1.29+, beta and
+   * on by default there; alpha and off in 1.28). The cache starts before the
+   * app and gets SIGTERM only after the app has exited.
+   */
+  public static readonly NATIVE = new SidecarMode('native');
+
+  /**
+   * A regular second container, for clusters before 1.29. Both get SIGTERM at
+   * once, so the cache's preStop hook first waits (bounded by `appDrainTime`)
+   * until the app's port closes.
+   */
+  public static readonly CONTAINER = new SidecarMode('container');
+
+  private constructor(
+    /** `native` or `container`. */
+    public readonly name: string,
+  ) {}
+}
+
+/** Properties of a CachedApp. */
+export interface CachedAppProps {
+  /**
+   * The app container: image, ports (the first port is served), env,
+   * resources, probes, as for any cdk8s-plus container. Missing security
+   * settings and resources get the secure defaults.
+   */
+  readonly app: kplus.ContainerProps;
+
+  /**
+   * Pods; each has its own cache (scaling the app scales the cache).
+   *
+   * @default 1
+   */
+  readonly replicas?: number;
+
+  /**
+   * The cache: memory, expiry, persistence and stores.
+   *
+   * @default - memory only, half the cache container's memory, LRU
+   */
+  readonly cache?: CacheSettings;
+
+  /**
+   * The state-cache image.
+   *
+   * @default CacheImage.default() (pinned to this library's version)
+   */
+  readonly image?: CacheImage;
+
+  /**
+   * Secrets for pulling the app and cache images.
+   *
+   * @default - none
+   */
+  readonly imagePullSecrets?: kplus.ISecret[];
+
+  /**
+   * Native sidecar (1.29+) or a regular container (older clusters).
+   *
+   * @default SidecarMode.NATIVE
+   */
+  readonly sidecarMode?: SidecarMode;
+
+  /**
+   * A password for the cache (AUTH). The cache listens on 127.0.0.1 inside
+   * the pod, so only the app reaches it; a password adds defence in depth.
+   * The app gets it as `CACHE_PASSWORD` and inside `REDIS_URL`.
+   *
+   * @default - no password
+   */
+  readonly password?: CachePassword;
+
+  /**
+   * Resources of the cache container.
+   *
+   * @default - derived from `cache.memory.maxSize` (25% + 64 MiB headroom),
+   * or 256 MiB; 100m CPU request, 1 CPU limit, 1 GiB ephemeral storage
+   */
+  readonly cacheResources?: kplus.ContainerResources;
+
+  /**
+   * How long the app needs to finish in-flight requests after SIGTERM. The
+   * termination grace period is this plus the cache's shutdown time plus 5 seconds.
+   *
+   * @default Duration.seconds(10)
+   */
+  readonly appDrainTime?: Duration;
+
+  /**
+   * The pod's termination grace period. Refused when shorter than the app
+   * drain time plus the cache's shutdown time.
+   *
+   * @default - appDrainTime + flushDeadline + 10 seconds
+   */
+  readonly terminationGracePeriod?: Duration;
+
+  /**
+   * The port of the app's Service.
+   *
+   * @default - the app's container port
+   */
+  readonly servicePort?: number;
+
+  /**
+   * Who may connect to the app's port. Nothing else may connect to the pod.
+   *
+   * @default - every pod in the namespace
+   */
+  readonly ingressFrom?: kplus.INetworkPolicyPeer[];
+
+  /**
+   * Who may reach the cache's HTTP port (8080), e.g. Prometheus pods scraping
+   * `/metrics`. The REST API on that port needs the password when one is set.
+   *
+   * @default - no one
+   */
+  readonly metricsFrom?: kplus.INetworkPolicyPeer[];
+
+  /**
+   * Restrict the pod's egress to DNS and the cache's stores. NetworkPolicies
+   * add up: give the app more egress with your own NetworkPolicy selecting
+   * `workload`, or turn this off.
+   *
+   * @default true
+   */
+  readonly restrictEgress?: boolean;
+}
+
+/**
+ * An app with a state-cache sidecar in the same pod: the app reaches the
+ * cache at 127.0.0.1 (`CACHE_HOST`, `CACHE_PORT`, `REDIS_URL`), the cache
+ * persists to its stores as configured, and scaling the app scales the
+ * cache. A Deployment, or a StatefulSet when the cache needs a volume per
+ * pod (a file store or journal with a size).
+ */
+export class CachedApp extends Construct {
+  /** The Deployment or StatefulSet. */
+  public readonly workload: kplus.Workload;
+  /** The app container. */
+  public readonly appContainer: kplus.Container;
+  /** The state-cache container (an init container in native mode). */
+  public readonly cacheContainer: kplus.Container;
+  /** The Service for the app's port. */
+  public readonly service: kplus.Service;
+  /** The ConfigMap holding the cache config. */
+  public readonly configMap: kplus.ConfigMap;
+  /** The state-cache config, exactly as in the ConfigMap. */
+  public readonly cacheConfig: { [key: string]: any };
+  /** The termination grace period of the pods. */
+  public readonly terminationGracePeriod: Duration;
+  /** The NetworkPolicy selecting the pods (ingress to the app, egress to DNS and the stores). */
+  public readonly networkPolicy: kplus.NetworkPolicy;
+
+  public constructor(scope: Construct, id: string, props: CachedAppProps) {
+    super(scope, id);
+    const replicas = props.replicas ?? 1;
+    if (!Number.isInteger(replicas) || replicas < 1) {
+      fail(this, `replicas ${replicas} is not a whole number of at least 1`, 'Give replicas: 1 or more (each pod has its own cache)');
+    }
+    const namespace = Chart.of(this).namespace;
+    const appPort = props.app.portNumber ?? props.app.ports?.[0]?.number;
+    if (appPort === undefined) {
+      fail(this, `app container "${props.app.name ?? 'app'}" has no port`, 'Give app.portNumber (or app.ports): the Service and NetworkPolicy serve it');
+    }
+    validatePort(this, 'app port', appPort);
+    if (appPort === RESP_PORT || appPort === HTTP_PORT) {
+      fail(this, `app port ${appPort} is also a port of the cache sidecar (${RESP_PORT} RESP, ${HTTP_PORT} HTTP)`,
+        'The app and the cache share the pod\'s network: give the app another port');
+    }
+    if (props.app.readiness === undefined || props.app.liveness === undefined) {
+      fail(this, `app container "${props.app.name ?? 'app'}" has no ${props.app.readiness === undefined ? 'readiness' : 'liveness'} probe`,
+        'Give app.readiness and app.liveness with different checks (e.g. Probe.fromHttpGet("/ready") and Probe.fromHttpGet("/healthz")): without them the app gets traffic before it is ready, and a hung app is never restarted');
+    }
+    const servicePort = props.servicePort ?? appPort;
+    validatePort(this, 'servicePort', servicePort);
+    const mode = props.sidecarMode ?? SidecarMode.NATIVE;
+    const image = props.image ?? defaultCacheImage();
+
+    const settings = props.cache ?? {};
+    const rendered = renderCache(this, settings, { replicas, replicasWhat: 'replicas', namespace });
+    const resources = cacheResources(this, rendered, props.cacheResources);
+
+    // Shutdown: the app drains, then the cache flushes within its deadline.
+    const drain = props.appDrainTime ?? Duration.seconds(10);
+    const flushSeconds = Math.ceil(rendered.flushDeadline.toMilliseconds() / 1000);
+    const shutdownSeconds = flushSeconds + 5;
+    const required = drain.toSeconds() + shutdownSeconds;
+    const grace = props.terminationGracePeriod ?? Duration.seconds(required + 5);
+    if (grace.toSeconds() < required) {
+      fail(this, `terminationGracePeriod ${grace.toSeconds()}s is shorter than the app drain time (${drain.toSeconds()}s) plus the cache shutdown (flushDeadline ${flushSeconds}s + 5s)`,
+        `Give at least ${required}s (better ${required + 5}s), or shorten appDrainTime or cache.flushDeadline`);
+    }
+    this.terminationGracePeriod = grace;
+
+    const name = Names.toDnsLabel(this, { maxLen: 52 });
+    const passwordSecret = props.password?._bind(this, `${name}-cache-password`, namespace);
+
+    const config: any = {
+      // RESP on loopback: only the app in the same pod reaches the cache.
+      // Without a password, protected mode would refuse the HTTP bind below;
+      // the pod's NetworkPolicy admits no one to the HTTP port but metricsFrom.
+      server: { bind: '127.0.0.1', port: RESP_PORT, protectedMode: passwordSecret !== undefined },
+      // HTTP on the pod address, for the kubelet's probes.
+      http: { enabled: true, bind: '0.0.0.0', port: HTTP_PORT },
+      auth: passwordSecret ? { passwordEnv: PASSWORD_ENV } : {},
+      ...rendered.sections,
+      shutdown: { timeoutSeconds: shutdownSeconds },
+    };
+    const { json, sha256 } = configJson(config);
+    this.cacheConfig = config;
+    this.configMap = new kplus.ConfigMap(this, 'Config', {
+      metadata: { name: `${name}-cache`, namespace },
+      data: { 'config.json': json },
+    });
+
+    const perPod = rendered.claimTemplates.length > 0;
+    const podProps = {
+      metadata: { name, namespace },
+      replicas,
+      securityContext: securePodContext(),
+      automountServiceAccountToken: false,
+      terminationGracePeriod: grace,
+      podMetadata: { annotations: { [CHECKSUM_ANNOTATION]: sha256 } },
+    };
+    let headless: kplus.Service | undefined;
+    if (perPod) {
+      headless = new kplus.Service(this, 'Headless', {
+        metadata: { name: `${name}-pods`, namespace },
+        clusterIP: 'None',
+        ports: [{ name: 'app', port: appPort, targetPort: appPort }],
+      });
+      this.workload = new kplus.StatefulSet(this, 'Workload', { ...podProps, service: headless });
+    } else {
+      this.workload = new kplus.Deployment(this, 'Workload', podProps);
+    }
+    const workload = this.workload;
+
+    const cacheEnv = [...rendered.env];
+    if (passwordSecret) cacheEnv.unshift([PASSWORD_ENV, kplus.EnvValue.fromSecretValue({ secret: passwordSecret, key: props.password!.key })]);
+    const cacheProps = cacheContainerProps({
+      image: image.reference,
+      resources,
+      env: cacheEnv,
+      startupBudget: settings.preloadTimeBudget ?? Duration.seconds(30),
+      restartPolicy: mode === SidecarMode.NATIVE ? kplus.ContainerRestartPolicy.ALWAYS : undefined,
+      lifecycle: mode === SidecarMode.CONTAINER ? { preStop: kplus.Handler.fromCommand(waitForPortToClose(appPort, drain)) } : undefined,
+    });
+
+    // The app: the user's container with secure defaults and the cache connection.
+    const appEnv: { [name: string]: kplus.EnvValue } = { ...(props.app.envVariables ?? {}) };
+    for (const taken of ['CACHE_HOST', 'CACHE_PORT', 'CACHE_PASSWORD', 'REDIS_URL']) {
+      if (appEnv[taken] !== undefined) {
+        fail(this, `app container already sets ${taken}`, 'CachedApp sets CACHE_HOST, CACHE_PORT, REDIS_URL (and CACHE_PASSWORD with a password): remove it from app.envVariables');
+      }
+    }
+    appEnv.CACHE_HOST = kplus.EnvValue.fromValue('127.0.0.1');
+    appEnv.CACHE_PORT = kplus.EnvValue.fromValue(String(RESP_PORT));
+    if (passwordSecret) {
+      appEnv.CACHE_PASSWORD = kplus.EnvValue.fromSecretValue({ secret: passwordSecret, key: props.password!.key });
+      appEnv.REDIS_URL = kplus.EnvValue.fromValue(`redis://:$(CACHE_PASSWORD)@127.0.0.1:${RESP_PORT}`);
+    } else {
+      appEnv.REDIS_URL = kplus.EnvValue.fromValue(`redis://127.0.0.1:${RESP_PORT}`);
+    }
+    const appProps: kplus.ContainerProps = {
+      ...props.app,
+      name: props.app.name ?? 'app',
+      envVariables: appEnv,
+      securityContext: withSecureDefaults(props.app.securityContext),
+      resources: withDefaultResources(props.app.resources, defaultResources(Size.mebibytes(256))),
+    };
+    if (appProps.name === 'state-cache') {
+      fail(this, 'app container is named "state-cache"', 'That is the cache container\'s name: give the app container another name');
+    }
+
+    let containerPath: string;
+    if (mode === SidecarMode.NATIVE) {
+      this.cacheContainer = workload.addInitContainer(cacheProps);
+      this.appContainer = workload.addContainer(appProps);
+      containerPath = `/spec/template/spec/initContainers/${workload.initContainers.indexOf(this.cacheContainer)}`;
+    } else {
+      this.appContainer = workload.addContainer(appProps);
+      this.cacheContainer = workload.addContainer(cacheProps);
+      containerPath = `/spec/template/spec/containers/${workload.containers.indexOf(this.cacheContainer)}`;
+    }
+    // The app's read-only root needs a writable /tmp too, unless the user mounted one.
+    if (!this.appContainer.mounts.some((m) => m.path === '/tmp')) {
+      this.appContainer.mount('/tmp', kplus.Volume.fromEmptyDir(this, 'AppTmpVolume', 'app-tmp', { sizeLimit: Size.mebibytes(256) }));
+    }
+    mountCacheVolumes(this, workload, this.cacheContainer, this.configMap, rendered);
+    if (perPod) addClaimTemplates(this, workload as kplus.StatefulSet, containerPath, rendered.claimTemplates);
+    addImagePullSecrets(workload, props.imagePullSecrets);
+
+    this.service = new kplus.Service(this, 'Service', {
+      metadata: { name, namespace },
+      selector: workload,
+      ports: [{ name: 'app', port: servicePort, targetPort: appPort }],
+    });
+
+    if (replicas > 1) {
+      addPdb(this, workload, namespace);
+      spreadReplicas(workload);
+    }
+
+    const ingressFrom = props.ingressFrom ?? [kplus.Pods.all(this, 'SameNamespace')];
+    const restrictEgress = props.restrictEgress ?? true;
+    this.networkPolicy = new kplus.NetworkPolicy(this, 'NetworkPolicy', {
+      metadata: { name, namespace },
+      selector: workload,
+      ingress: {
+        default: kplus.NetworkPolicyTrafficDefault.DENY,
+        rules: [
+          ...ingressFrom.map((peer) => ({ peer, ports: [kplus.NetworkPolicyPort.tcp(appPort)] })),
+          ...(props.metricsFrom ?? []).map((peer) => ({ peer, ports: [kplus.NetworkPolicyPort.tcp(HTTP_PORT)] })),
+        ],
+      },
+      egress: restrictEgress ? { default: kplus.NetworkPolicyTrafficDefault.DENY, rules: egressRules(this, rendered.egress) } : undefined,
+    });
+    for (const remote of rendered.remotes) remote.allowClient(workload);
+  }
+}
+
+/**
+ * A preStop command for the cache in CONTAINER mode: wait until the app's
+ * port closes (the app has stopped), at most `drain`, so the cache gets
+ * SIGTERM and flushes after the app. Node is in the image; no shell is needed.
+ */
+function waitForPortToClose(port: number, drain: Duration): string[] {
+  const script = `const n=require('net');const end=Date.now()+${drain.toMilliseconds()};`
+    + `(function p(){const s=n.connect(${port},'127.0.0.1');`
+    + 's.on(\'connect\',()=>{s.destroy();if(Date.now()<end)setTimeout(p,200);else process.exit(0)});'
+    + 's.on(\'error\',()=>process.exit(0))})()';
+  return ['node', '-e', script];
+}

@@ -1,0 +1,357 @@
+import { Chart, Duration, Names } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import {
+  addClaimTemplates, addImagePullSecrets, addPdb, cacheContainerProps, cacheResources, CHECKSUM_ANNOTATION,
+  configJson, defaultCacheImage, egressRules, HTTP_PORT, mountCacheVolumes, PASSWORD_ENV, RESP_PORT, spreadReplicas,
+} from './_cache-pod';
+import { renderCache } from './_cache-render';
+import { securePodContext } from './_pod-defaults';
+import { fail, validateDnsLabel } from './_validation';
+import { CachePassword, CacheSettings, IRemoteCache, RemoteCacheEndpoint } from './cache';
+import { CacheImage } from './cache-image';
+
+/** The most pods a cluster can have: one hash slot each. */
+const MAX_REPLICAS = 16384;
+const ENV_PREFIX = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Properties of an ExternalCacheCluster. */
+export interface ExternalCacheClusterProps {
+  /**
+   * Pods in the cluster; each owns a fixed range of the 16384 hash slots.
+   * Changing it moves slots between pods: entries live on in the stores.
+   *
+   * @default 3
+   */
+  readonly replicas?: number;
+
+  /**
+   * The cluster's password (AUTH). Required: the cluster listens on pod
+   * addresses. From a Secret or an ExternalSecret, never a literal.
+   */
+  readonly password: CachePassword;
+
+  /**
+   * The cache: memory, expiry, persistence and stores.
+   *
+   * @default - memory only
+   */
+  readonly cache?: CacheSettings;
+
+  /**
+   * The StatefulSet name; pods are `<name>-0` ... and the headless Service is
+   * `<name>-peers`.
+   *
+   * @default - generated from the construct path
+   */
+  readonly name?: string;
+
+  /**
+   * The state-cache image.
+   *
+   * @default CacheImage.default() (pinned to this library's version)
+   */
+  readonly image?: CacheImage;
+
+  /**
+   * Secrets for pulling the image.
+   *
+   * @default - none
+   */
+  readonly imagePullSecrets?: kplus.ISecret[];
+
+  /**
+   * Resources of each cache container.
+   *
+   * @default - derived from `cache.memory.maxSize` (25% + 64 MiB headroom),
+   * or 256 MiB; 100m CPU request, 1 CPU limit, 1 GiB ephemeral storage
+   */
+  readonly cacheResources?: kplus.ContainerResources;
+
+  /**
+   * Who may connect, besides the workloads given to `connect()` and
+   * CachedApps using the cluster as their remote store.
+   *
+   * @default - no one else
+   */
+  readonly clients?: kplus.INetworkPolicyPeer[];
+
+  /**
+   * Who may reach the cache's HTTP port (8080), e.g. Prometheus pods scraping
+   * `/metrics`. The REST API on that port needs the password when one is set.
+   *
+   * @default - no one
+   */
+  readonly metricsFrom?: kplus.INetworkPolicyPeer[];
+
+  /**
+   * The pods' termination grace period; refused when shorter than the
+   * cache's shutdown (flushDeadline + 5 seconds).
+   *
+   * @default - flushDeadline + 10 seconds
+   */
+  readonly terminationGracePeriod?: Duration;
+}
+
+/** Options of `ExternalCacheCluster.connect()`. */
+export interface CacheClusterConnectOptions {
+  /**
+   * The containers that get the connection.
+   *
+   * @default - every container of the workload (not its init containers)
+   */
+  readonly containers?: kplus.Container[];
+
+  /**
+   * A prefix for every variable name, to connect several caches to one
+   * container, e.g. `SESSIONS_`.
+   *
+   * @default "" (no prefix)
+   */
+  readonly envPrefix?: string;
+
+  /**
+   * Add an egress NetworkPolicy to the workload allowing the cluster and DNS.
+   * It makes the workload's egress deny-by-default; turn it off when the
+   * workload's egress is managed elsewhere.
+   *
+   * @default true
+   */
+  readonly egressPolicy?: boolean;
+}
+
+/**
+ * A state-cache cluster with its own lifecycle: a StatefulSet in cluster
+ * mode (each pod owns a fixed range of hash slots and answers MOVED for the
+ * others, so stock Redis Cluster clients route by themselves), a headless
+ * Service for stable pod names, a client Service, a PDB, spreading over
+ * nodes and zones, claim templates for stores that need volumes, and a
+ * NetworkPolicy that admits only the clients named.
+ *
+ * The peer domain uses the chart's namespace, or `default` when the chart
+ * has none.
+ */
+export class ExternalCacheCluster extends Construct implements IRemoteCache {
+  /** The StatefulSet. */
+  public readonly statefulSet: kplus.StatefulSet;
+  /** The headless Service giving each pod a stable name. */
+  public readonly headlessService: kplus.Service;
+  /** The client Service (any pod; cluster clients then follow MOVED). */
+  public readonly service: kplus.Service;
+  /** The ConfigMap holding the config. */
+  public readonly configMap: kplus.ConfigMap;
+  /** The state-cache config, exactly as in the ConfigMap. */
+  public readonly cacheConfig: { [key: string]: any };
+  /** The pods' stable addresses as `host:port`, the seeds for cluster clients. */
+  public readonly seedNodes: string[];
+  /** The DNS suffix of the pods: `<headless>.<namespace>.svc.cluster.local`. */
+  public readonly peerDomain: string;
+  /** How other caches reach this one. */
+  public readonly remoteCacheEndpoint: RemoteCacheEndpoint;
+  /** The NetworkPolicy selecting the cluster's pods. */
+  public readonly networkPolicy: kplus.NetworkPolicy;
+
+  private readonly namespace?: string;
+  private readonly passwordSecret: kplus.ISecret;
+  private readonly passwordKey: string;
+  private readonly clients = new Set<kplus.AbstractPod>();
+  private connected = 0;
+
+  public constructor(scope: Construct, id: string, props: ExternalCacheClusterProps) {
+    super(scope, id);
+    const replicas = props.replicas ?? 3;
+    if (!Number.isInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS) {
+      fail(this, `replicas ${replicas} is not a whole number from 1 to ${MAX_REPLICAS}`,
+        'Give replicas: 1 or more (each pod owns a range of the 16384 hash slots); to stop the cluster, remove it');
+    }
+    if (props.password === undefined) {
+      fail(this, 'no password was given', 'Give password: CachePassword.fromSecret(secret, key) or CachePassword.fromExternalSecret({...}); the cluster listens on pod addresses');
+    }
+    this.namespace = Chart.of(this).namespace;
+    const name = props.name ?? Names.toDnsLabel(this, { maxLen: 40 });
+    validateDnsLabel(this, 'name', name);
+    if (name.length > 40) {
+      fail(this, `name "${name}" is longer than 40 characters`, 'Pod names add an ordinal and the headless Service "-peers": use at most 40 characters');
+    }
+    const headlessName = `${name}-peers`;
+    this.peerDomain = `${headlessName}.${this.namespace ?? 'default'}.svc.cluster.local`;
+    this.seedNodes = Array.from({ length: replicas }, (_, i) => `${name}-${i}.${this.peerDomain}:${RESP_PORT}`);
+
+    this.passwordSecret = props.password._bind(this, `${name}-password`, this.namespace);
+    this.passwordKey = props.password.key;
+    this.remoteCacheEndpoint = {
+      nodes: this.seedNodes,
+      cluster: true,
+      passwordSecret: this.passwordSecret,
+      passwordKey: this.passwordKey,
+      port: RESP_PORT,
+      namespace: this.namespace,
+      // Filled in below, once the StatefulSet exists.
+      egressPeer: undefined,
+    };
+
+    const settings = props.cache ?? {};
+    const rendered = renderCache(this, settings, { replicas, self: this, replicasWhat: 'replicas of the cluster', namespace: this.namespace });
+    const resources = cacheResources(this, rendered, props.cacheResources);
+    const flushSeconds = Math.ceil(rendered.flushDeadline.toMilliseconds() / 1000);
+    const shutdownSeconds = flushSeconds + 5;
+    const grace = props.terminationGracePeriod ?? Duration.seconds(shutdownSeconds + 5);
+    if (grace.toSeconds() < shutdownSeconds) {
+      fail(this, `terminationGracePeriod ${grace.toSeconds()}s is shorter than the cache shutdown (flushDeadline ${flushSeconds}s + 5s)`,
+        `Give at least ${shutdownSeconds}s, or shorten cache.flushDeadline`);
+    }
+
+    const config: any = {
+      server: { bind: '0.0.0.0', port: RESP_PORT, protectedMode: true },
+      http: { enabled: true, bind: '0.0.0.0', port: HTTP_PORT },
+      auth: { passwordEnv: PASSWORD_ENV },
+      ...rendered.sections,
+      shutdown: { timeoutSeconds: shutdownSeconds },
+      cluster: {
+        enabled: true,
+        replicas,
+        statefulSetName: name,
+        podNameEnv: 'HOSTNAME',
+        peerDomain: this.peerDomain,
+        announcePort: RESP_PORT,
+      },
+    };
+    const { json, sha256 } = configJson(config);
+    this.cacheConfig = config;
+    this.configMap = new kplus.ConfigMap(this, 'Config', {
+      metadata: { name: `${name}-config`, namespace: this.namespace },
+      data: { 'config.json': json },
+    });
+
+    this.headlessService = new kplus.Service(this, 'Headless', {
+      metadata: { name: headlessName, namespace: this.namespace },
+      clusterIP: 'None',
+      // Pods find each other's names before they are ready.
+      publishNotReadyAddresses: true,
+      ports: [{ name: 'resp', port: RESP_PORT, targetPort: RESP_PORT }],
+    });
+    this.statefulSet = new kplus.StatefulSet(this, 'StatefulSet', {
+      metadata: { name, namespace: this.namespace },
+      replicas,
+      service: this.headlessService,
+      // Slot ownership is fixed by ordinal: pods need not start one by one.
+      podManagementPolicy: kplus.PodManagementPolicy.PARALLEL,
+      securityContext: securePodContext(),
+      automountServiceAccountToken: false,
+      terminationGracePeriod: grace,
+      podMetadata: { annotations: { [CHECKSUM_ANNOTATION]: sha256 } },
+    });
+    (this.remoteCacheEndpoint as { egressPeer?: kplus.INetworkPolicyPeer }).egressPeer = this.statefulSet;
+
+    const env: Array<[string, kplus.EnvValue]> = [
+      [PASSWORD_ENV, kplus.EnvValue.fromSecretValue({ secret: this.passwordSecret, key: this.passwordKey })],
+      ...rendered.env,
+    ];
+    const container = this.statefulSet.addContainer(cacheContainerProps({
+      image: (props.image ?? defaultCacheImage()).reference,
+      resources,
+      env,
+      startupBudget: settings.preloadTimeBudget ?? Duration.seconds(30),
+    }));
+    mountCacheVolumes(this, this.statefulSet, container, this.configMap, rendered);
+    addClaimTemplates(this, this.statefulSet, '/spec/template/spec/containers/0', rendered.claimTemplates);
+    addImagePullSecrets(this.statefulSet, props.imagePullSecrets);
+
+    this.service = new kplus.Service(this, 'Service', {
+      metadata: { name, namespace: this.namespace },
+      selector: this.statefulSet,
+      ports: [{ name: 'resp', port: RESP_PORT, targetPort: RESP_PORT }],
+    });
+    addPdb(this, this.statefulSet, this.namespace);
+    if (replicas > 1) spreadReplicas(this.statefulSet);
+
+    this.networkPolicy = new kplus.NetworkPolicy(this, 'NetworkPolicy', {
+      metadata: { name, namespace: this.namespace },
+      selector: this.statefulSet,
+      ingress: {
+        default: kplus.NetworkPolicyTrafficDefault.DENY,
+        rules: [
+          { peer: this.statefulSet, ports: [kplus.NetworkPolicyPort.tcp(RESP_PORT)] },
+          ...(props.clients ?? []).map((peer) => ({ peer, ports: [kplus.NetworkPolicyPort.tcp(RESP_PORT)] })),
+          ...(props.metricsFrom ?? []).map((peer) => ({ peer, ports: [kplus.NetworkPolicyPort.tcp(HTTP_PORT)] })),
+        ],
+      },
+      egress: {
+        default: kplus.NetworkPolicyTrafficDefault.DENY,
+        rules: [
+          { peer: this.statefulSet, ports: [kplus.NetworkPolicyPort.tcp(RESP_PORT)] },
+          ...egressRules(this, rendered.egress),
+        ],
+      },
+    });
+    for (const remote of rendered.remotes) remote.allowClient(this.statefulSet);
+  }
+
+  /**
+   * Admits the pods of `workload` to the cluster's RESP port (ingress on the
+   * cluster's NetworkPolicy). `connect()` and CachedApps using the cluster as
+   * a remote store call it.
+   */
+  public allowClient(workload: kplus.AbstractPod): void {
+    if (this.clients.has(workload)) return;
+    this.clients.add(workload);
+    this.networkPolicy.addIngressRule(workload, [kplus.NetworkPolicyPort.tcp(RESP_PORT)]);
+  }
+
+  /**
+   * Gives a workload's containers the connection (`REDIS_CLUSTER_NODES` with
+   * the seed nodes, `CACHE_HOST` / `CACHE_PORT` of the client Service,
+   * `CACHE_PASSWORD` from the Secret, `REDIS_URL`), admits its pods, and by
+   * default adds an egress NetworkPolicy allowing the cluster and DNS.
+   */
+  public connect(workload: kplus.AbstractPod, options: CacheClusterConnectOptions = {}): void {
+    if (this.clients.has(workload)) {
+      fail(this, `workload ${workload.node.path} is already connected`, 'Call connect() once per workload');
+    }
+    const ns = workload.metadata.namespace;
+    if (ns !== this.namespace) {
+      fail(this, `workload ${workload.node.path} is in namespace ${ns === undefined ? '(none)' : `"${ns}"`}, but the cluster is in ${this.namespace === undefined ? '(none)' : `"${this.namespace}"`}`,
+        'Pods read the password Secret from their own namespace: create the ExternalCacheCluster in the namespace of the workloads that connect to it');
+    }
+    const prefix = options.envPrefix ?? '';
+    if (prefix !== '' && !ENV_PREFIX.test(prefix)) {
+      fail(this, `envPrefix "${prefix}" is not a valid start of an environment variable name`, 'Use letters, digits and "_", not starting with a digit, e.g. "SESSIONS_"');
+    }
+    const containers = options.containers ?? workload.containers;
+    if (containers.length === 0) {
+      fail(this, `workload ${workload.node.path} has no containers to connect`, 'Add its containers before calling connect()');
+    }
+    const p = (n: string) => `${prefix}${n}`;
+    const host = this.namespace ? `${this.service.name}.${this.namespace}.svc` : this.service.name;
+    const vars: Array<[string, kplus.EnvValue]> = [
+      [p('REDIS_CLUSTER_NODES'), kplus.EnvValue.fromValue(this.seedNodes.join(','))],
+      [p('CACHE_HOST'), kplus.EnvValue.fromValue(host)],
+      [p('CACHE_PORT'), kplus.EnvValue.fromValue(String(RESP_PORT))],
+      [p('CACHE_PASSWORD'), kplus.EnvValue.fromSecretValue({ secret: this.passwordSecret, key: this.passwordKey })],
+      [p('REDIS_URL'), kplus.EnvValue.fromValue(`redis://:$(${p('CACHE_PASSWORD')})@${host}:${RESP_PORT}`)],
+    ];
+    for (const c of containers) {
+      if (!workload.containers.includes(c) && !workload.initContainers.includes(c)) {
+        fail(this, `container "${c.name}" does not belong to workload ${workload.node.path}`, 'Pass containers of that workload only');
+      }
+      const clash = vars.map(([n]) => n).filter((n) => c.env.variables[n] !== undefined);
+      if (clash.length > 0) {
+        fail(this, `container "${c.name}" of ${workload.node.path} already has environment variable(s) ${clash.join(', ')}`,
+          'Give connect() an envPrefix, e.g. "SESSIONS_", to connect several caches');
+      }
+    }
+    for (const c of containers) for (const [n, v] of vars) c.env.addVariable(n, v);
+    this.allowClient(workload);
+    if (options.egressPolicy ?? true) {
+      const n = this.connected++;
+      new kplus.NetworkPolicy(this, `ClientEgress${n}`, {
+        metadata: { namespace: ns },
+        selector: workload,
+        egress: {
+          default: kplus.NetworkPolicyTrafficDefault.DENY,
+          rules: [{ peer: this.statefulSet, ports: [kplus.NetworkPolicyPort.tcp(RESP_PORT)] }, ...egressRules(new Construct(this, `ClientEgressPeers${n}`), [])],
+        },
+      });
+    }
+  }
+}
