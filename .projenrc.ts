@@ -125,6 +125,9 @@ project.package.setScript('prepare', 'npm ci --prefix runtime --no-audit --no-fu
 // Root compile and test cover the runtime too.
 project.compileTask.exec('npx projen compile', { cwd: 'runtime' });
 project.testTask.exec('npx projen test', { cwd: 'runtime' });
+// Library tests run state-cache itself (check-config on every emitted config,
+// the examples run as the pod would), so a fresh clone's `npm test` builds it first.
+project.testTask.prependExec('npx projen compile', { cwd: 'runtime' });
 
 // `npm run cache -- serve [--config FILE]`: state-cache from the sources,
 // compiled first when runtime/lib is missing or older than runtime/src.
