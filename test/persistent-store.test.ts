@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { synthAndCheck } from './manifest-checks';
 import { PersistentStore, StorageClass, VolumeBindingMode, VolumeSource } from '../src';
+import { SECURE_CONTAINER_CONTEXT } from './secure-workload';
 
 const RWO = kplus.PersistentVolumeAccessMode.READ_WRITE_ONCE;
 const ROX = kplus.PersistentVolumeAccessMode.READ_ONLY_MANY;
@@ -66,16 +67,7 @@ function secureContainer(): kplus.ContainerProps {
       // cdk8s-plus-28 writes ephemeral storage in whole GiB only.
       ephemeralStorage: { request: Size.gibibytes(1), limit: Size.gibibytes(1) },
     },
-    securityContext: {
-      user: 10001,
-      group: 10001,
-      ensureNonRoot: true,
-      readOnlyRootFilesystem: true,
-      allowPrivilegeEscalation: false,
-      privileged: false,
-      capabilities: { drop: [kplus.Capability.ALL] },
-      seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
-    },
+    securityContext: SECURE_CONTAINER_CONTEXT,
   };
 }
 
