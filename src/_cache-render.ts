@@ -447,6 +447,11 @@ function renderStore(scope: Construct, store: CacheStore, target: CacheTarget, o
       fail(scope, `remote ${where} has no egress CIDRs`, 'Give egressCidrs in RemoteCache.fromEndpoint(): the cache pod\'s egress NetworkPolicy allows only its stores');
     }
     (e.egressCidrs ?? []).forEach((cidr, i) => validateCidr(scope, `remote ${where} egressCidrs[${i}]`, cidr));
+    const scripting = e.supportsScripting ?? true;
+    if (o.versioned === true && !scripting) {
+      fail(scope, `remote ${where} is a server without scripting, but versioned is true`,
+        'Versioned writes run a Lua script; state-cache has none. Leave versioned unset (the remote cache keeps durability in its own stores)');
+    }
     out.remotes.push(src.remote);
     out.egress.push({ peer: e.egressPeer, cidrs: e.egressCidrs, port: e.port });
     const config: any = {
@@ -458,7 +463,7 @@ function renderStore(scope: Construct, store: CacheStore, target: CacheTarget, o
         return { host: n.slice(0, i), port: Number(n.slice(i + 1)) };
       }),
       keyPrefix: o.keyPrefix ?? '',
-      versioning: (o.versioned ?? true) ? 'script' : 'none',
+      versioning: (o.versioned ?? scripting) ? 'script' : 'none',
       commandTimeoutMs: millis(o.commandTimeout ?? Duration.seconds(5)),
     };
     if (e.passwordSecret) {

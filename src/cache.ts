@@ -477,6 +477,15 @@ export interface RemoteCacheEndpoint {
   readonly cluster: boolean;
 
   /**
+   * Whether the server runs Lua scripts (EVAL), which versioned writes need.
+   * state-cache does not: a remote store on an ExternalCacheCluster writes
+   * without the version check (durability lives in that cluster's own stores).
+   *
+   * @default true (Redis and compatible servers)
+   */
+  readonly supportsScripting?: boolean;
+
+  /**
    * The Secret holding the password.
    *
    * @default - no password

@@ -182,6 +182,8 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
     this.remoteCacheEndpoint = {
       nodes: this.seedNodes,
       cluster: true,
+      // state-cache runs no Lua scripts, so remote stores on it write unversioned.
+      supportsScripting: false,
       passwordSecret: this.passwordSecret,
       passwordKey: this.passwordKey,
       port: RESP_PORT,

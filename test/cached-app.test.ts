@@ -362,3 +362,17 @@ describe('bad input', () => {
     expect(build).toThrow(new Error(message));
   });
 });
+
+test('a remote store on an ExternalCacheCluster writes unversioned: state-cache runs no Lua scripts', () => {
+  const c = chart('catalog');
+  const cluster = new ExternalCacheCluster(c, 'cache', { replicas: 3, password: CachePassword.fromSecret(secret(c, 'pw')) });
+  cachedApp(c, { cache: { writeMode: WriteMode.writeThrough(), stores: [CacheStore.remote(cluster)] } });
+  const configs = byKind(synthAndCheck(c), 'ConfigMap').map((m) => JSON.parse(m.data['config.json']));
+  const config = configs.find((cfg) => JSON.stringify(cfg.stores).includes('"type":"remote"'));
+  expect(JSON.stringify(config.stores)).toContain('"versioning":"none"');
+
+  const c2 = chart('catalog');
+  const cluster2 = new ExternalCacheCluster(c2, 'cache', { replicas: 3, password: CachePassword.fromSecret(secret(c2, 'pw')) });
+  expect(() => cachedApp(c2, { cache: { writeMode: WriteMode.writeThrough(), stores: [CacheStore.remote(cluster2, { versioned: true })] } }))
+    .toThrow('is a server without scripting, but versioned is true. Versioned writes run a Lua script; state-cache has none. Leave versioned unset (the remote cache keeps durability in its own stores)');
+});
