@@ -458,7 +458,7 @@ function renderStore(scope: Construct, store: CacheStore, target: CacheTarget, o
         return { host: n.slice(0, i), port: Number(n.slice(i + 1)) };
       }),
       keyPrefix: o.keyPrefix ?? '',
-      versioning: (o.versioned ?? true) ? 'script' : 'none',
+      versioning: (o.versioned ?? e.scripting ?? true) ? 'script' : 'none',
       commandTimeoutMs: millis(o.commandTimeout ?? Duration.seconds(5)),
     };
     if (e.passwordSecret) {

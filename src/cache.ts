@@ -418,7 +418,7 @@ export interface RemoteCacheStoreOptions extends CacheStoreLinkOptions {
    * Make writes conditional on the entry version with a Lua script. Turn off
    * only for servers without scripting (a late write may then overwrite a newer one).
    *
-   * @default true
+   * @default - true, false when the server has no scripting (an ExternalCacheCluster)
    */
   readonly versioned?: boolean;
 
@@ -475,6 +475,14 @@ export interface RemoteCacheEndpoint {
 
   /** Whether the server speaks the Redis Cluster protocol. */
   readonly cluster: boolean;
+
+  /**
+   * Whether the server runs Lua scripts, which versioned writes need
+   * (state-cache does not).
+   *
+   * @default true
+   */
+  readonly scripting?: boolean;
 
   /**
    * The Secret holding the password.

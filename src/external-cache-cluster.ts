@@ -182,6 +182,7 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
     this.remoteCacheEndpoint = {
       nodes: this.seedNodes,
       cluster: true,
+      scripting: false, // state-cache has no EVAL: the remote store must write unversioned
       passwordSecret: this.passwordSecret,
       passwordKey: this.passwordKey,
       port: RESP_PORT,
