@@ -85,12 +85,17 @@ function respPassword(pod: RunningPod): string | undefined {
 }
 
 const pods: RunningPod[] = [];
-const clients: { quit(): Promise<unknown>; disconnect(): void }[] = [];
+const clients: { disconnect(): void }[] = [];
 const dirs: string[] = [];
 
+/** Ends the clients and pods started so far (before the servers behind them go). */
+async function stopAll(): Promise<void> {
+  for (const c of clients.splice(0)) c.disconnect();
+  await Promise.all(pods.splice(0).map((p) => stopPod(p)));
+}
+
 afterAll(async () => {
-  for (const c of clients) c.disconnect();
-  await Promise.all(pods.map((p) => stopPod(p)));
+  await stopAll();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 }, 30_000);
 
@@ -105,8 +110,9 @@ describe('examples/sidecar-cache.ts', () => {
   let pg: TestPostgres | undefined;
 
   afterAll(async () => {
+    await stopAll();
     await pg?.close();
-  }, 30_000);
+  }, 40_000);
 
   test('writes through the sidecar reach PostgreSQL over TLS verify-full', async () => {
     const caches = findCacheContainers(manifests);
@@ -187,6 +193,9 @@ describe('examples/sidecar-cache.ts', () => {
     } finally {
       await c.end();
     }
+
+    // SIGTERM, as the kubelet sends it: the sidecar drains and exits 0.
+    expect(await stopPod(pod)).toBe(0);
   }, 60_000);
 });
 
@@ -209,10 +218,12 @@ describe('examples/cache-cluster.ts', () => {
       http.push(await freePort());
     }
     const clusterPods: RunningPod[] = [];
+    const roots: string[] = [];
     for (let i = 0; i < replicas; i++) {
       const podName = `${cluster.statefulSetName}-${i}`;
+      roots.push(podRoot(podName));
       const pod = await startPod({
-        manifests, cache: clusterCache, podName, root: podRoot(podName), secrets: SECRETS, hosts: {},
+        manifests, cache: clusterCache, podName, root: roots[i], secrets: SECRETS, hosts: {},
         respPort: resp[i], httpPort: http[i], clusterPorts: { resp, http },
       });
       pods.push(pod);
@@ -249,12 +260,29 @@ describe('examples/cache-cluster.ts', () => {
 
     // The keys are spread over the pods by slot, and each pod holds only its own.
     const sizes: number[] = [];
+    const keysOf: string[][] = [];
     for (const p of clusterPods) {
       const one = new Redis({ host: '127.0.0.1', port: p.respPort, password: respPassword(p) });
       clients.push(one);
       sizes.push(await one.dbsize());
+      keysOf.push((await one.keys('*')).sort());
     }
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(written.size);
     expect(sizes.filter((n) => n > 0).length).toBe(replicas);
+
+    // Each cluster pod keeps its entries in the file store on its claim: a pod
+    // restarted on the same claim (SIGTERM, then the same container again) preloads them.
+    const restarted = clusterPods[1];
+    expect(await stopPod(restarted)).toBe(0);
+    const again = await startPod({
+      manifests, cache: clusterCache, podName: restarted.name, root: roots[1], secrets: SECRETS, hosts: {},
+      respPort: resp[1], httpPort: http[1], clusterPorts: { resp, http },
+    });
+    pods.push(again);
+    await waitReady(again);
+    const fresh = new Redis({ host: '127.0.0.1', port: again.respPort, password: respPassword(again) });
+    clients.push(fresh);
+    expect((await fresh.keys('*')).sort()).toEqual(keysOf[1]);
+    for (const k of keysOf[1]) expect((await fresh.getBuffer(k))!.subarray(20).toString()).toBe(written.get(k));
   }, 60_000);
 });
