@@ -35,10 +35,12 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Chart, Testing } from 'cdk8s';
-import { TestPostgres } from '../runtime/test/stores/servers';
 import {
   CacheContainer, findCacheContainers, freePort, Manifest, RunningPod, SecretFixtures, startPod, stopPod, synthesisedConfig, waitReady,
 } from './run-as-pod/pod';
+import CacheClusterExample from '../examples/cache-cluster';
+import SidecarCacheExample from '../examples/sidecar-cache';
+import { TestPostgres } from '../runtime/test/stores/servers';
 
 // The Redis and PostgreSQL clients are runtime dependencies (runtime/node_modules).
 const runtimeRequire = createRequire(join(__dirname, '..', 'runtime', 'package.json'));
@@ -53,9 +55,8 @@ const SECRETS: SecretFixtures = {
   'catalog-cache-password': { password: 'catalog-cache-pw-2c8a' },
 };
 
-function synth(file: string, name: string): Manifest[] {
-  const ChartClass = require(join(__dirname, '..', 'examples', file)).default;
-  return Testing.synth(new ChartClass(Testing.app(), name) as Chart) as Manifest[];
+function synth(chart: Chart): Manifest[] {
+  return Testing.synth(chart) as Manifest[];
 }
 
 function must(cmd: string[]): void {
@@ -106,7 +107,7 @@ function podRoot(name: string): string {
 }
 
 describe('examples/sidecar-cache.ts', () => {
-  const manifests = synth('sidecar-cache.ts', 'sidecar-cache');
+  const manifests = synth(new SidecarCacheExample(Testing.app(), 'sidecar-cache'));
   let pg: TestPostgres | undefined;
 
   afterAll(async () => {
@@ -154,9 +155,14 @@ describe('examples/sidecar-cache.ts', () => {
 
     const podName = `${cache.workload.metadata.name}-0`;
     const pod = await startPod({
-      manifests, cache, podName, root: podRoot(podName), secrets: SECRETS,
+      manifests,
+      cache,
+      podName,
+      root: podRoot(podName),
+      secrets: SECRETS,
       hosts: { [store.host]: { port: pg.port, tlsServerName: true } },
-      respPort: await freePort(), httpPort: await freePort(),
+      respPort: await freePort(),
+      httpPort: await freePort(),
     });
     pods.push(pod);
     await waitReady(pod);
@@ -200,7 +206,7 @@ describe('examples/sidecar-cache.ts', () => {
 });
 
 describe('examples/cache-cluster.ts', () => {
-  const manifests = synth('cache-cluster.ts', 'cache-cluster');
+  const manifests = synth(new CacheClusterExample(Testing.app(), 'cache-cluster'));
 
   test('writes through the near cache reach the cache cluster', async () => {
     const caches = findCacheContainers(manifests);
@@ -223,8 +229,15 @@ describe('examples/cache-cluster.ts', () => {
       const podName = `${cluster.statefulSetName}-${i}`;
       roots.push(podRoot(podName));
       const pod = await startPod({
-        manifests, cache: clusterCache, podName, root: roots[i], secrets: SECRETS, hosts: {},
-        respPort: resp[i], httpPort: http[i], clusterPorts: { resp, http },
+        manifests,
+        cache: clusterCache,
+        podName,
+        root: roots[i],
+        secrets: SECRETS,
+        hosts: {},
+        respPort: resp[i],
+        httpPort: http[i],
+        clusterPorts: { resp, http },
       });
       pods.push(pod);
       clusterPods.push(pod);
@@ -234,8 +247,14 @@ describe('examples/cache-cluster.ts', () => {
     const hosts = Object.fromEntries(resp.map((port, i) => [`${cluster.statefulSetName}-${i}.${cluster.peerDomain}`, { port }]));
     const podName = `${sidecarCache.workload.metadata.name}-6d8f9c7b5-x7k2p`;
     const sidecar = await startPod({
-      manifests, cache: sidecarCache, podName, root: podRoot('catalog'), secrets: SECRETS, hosts,
-      respPort: await freePort(), httpPort: await freePort(),
+      manifests,
+      cache: sidecarCache,
+      podName,
+      root: podRoot('catalog'),
+      secrets: SECRETS,
+      hosts,
+      respPort: await freePort(),
+      httpPort: await freePort(),
     });
     pods.push(sidecar);
     await waitReady(sidecar);
@@ -275,8 +294,15 @@ describe('examples/cache-cluster.ts', () => {
     const restarted = clusterPods[1];
     expect(await stopPod(restarted)).toBe(0);
     const again = await startPod({
-      manifests, cache: clusterCache, podName: restarted.name, root: roots[1], secrets: SECRETS, hosts: {},
-      respPort: resp[1], httpPort: http[1], clusterPorts: { resp, http },
+      manifests,
+      cache: clusterCache,
+      podName: restarted.name,
+      root: roots[1],
+      secrets: SECRETS,
+      hosts: {},
+      respPort: resp[1],
+      httpPort: http[1],
+      clusterPorts: { resp, http },
     });
     pods.push(again);
     await waitReady(again);

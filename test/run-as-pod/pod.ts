@@ -78,14 +78,16 @@ function secretValue(secrets: SecretFixtures, name: string, key: string): string
 export function containerEnv(container: any, pod: { name: string; namespace: string }, secrets: SecretFixtures): Record<string, string> {
   const env: Record<string, string> = {};
   for (const e of container.env ?? []) {
-    if (e.value !== undefined) env[e.name] = expand(e.value, env);
-    else if (e.valueFrom?.secretKeyRef) env[e.name] = secretValue(secrets, e.valueFrom.secretKeyRef.name, e.valueFrom.secretKeyRef.key);
-    else if (e.valueFrom?.fieldRef) {
+    if (e.value !== undefined) {
+      env[e.name] = expand(e.value, env);
+    } else if (e.valueFrom?.secretKeyRef) {
+      env[e.name] = secretValue(secrets, e.valueFrom.secretKeyRef.name, e.valueFrom.secretKeyRef.key);
+    } else if (e.valueFrom?.fieldRef) {
       const path = e.valueFrom.fieldRef.fieldPath;
       const fields: Record<string, string> = { 'metadata.name': pod.name, 'metadata.namespace': pod.namespace, 'status.podIP': '127.0.0.1' };
       if (!(path in fields)) throw new Error(`env ${e.name}: fieldRef ${path} is not simulated`);
       env[e.name] = fields[path];
-    } else throw new Error(`env ${e.name}: ${JSON.stringify(e.valueFrom)} is not simulated`);
+    } else {throw new Error(`env ${e.name}: ${JSON.stringify(e.valueFrom)} is not simulated`);}
   }
   return env;
 }
@@ -177,8 +179,11 @@ export async function startPod(o: PodOptions): Promise<RunningPod> {
     TMPDIR: join(o.root, '/tmp'), // the pod's /tmp is its tmp emptyDir
     ...containerEnv(container, { name: o.podName, namespace }, o.secrets),
   };
-  const argv = [...(container.command ?? (container.args ? [] : image.cmd.slice(0, 1))), ...(container.args ?? (container.command ? [] : image.cmd.slice(1)))]
-    .map((a) => remap(expand(a, env)));
+  // As the kubelet combines them: command replaces the image's ENTRYPOINT and drops its CMD; args replace CMD.
+  // This image has no ENTRYPOINT, so its CMD is the whole command line.
+  const command: string[] = container.command ?? (container.args ? [] : image.cmd.slice(0, 1));
+  const args: string[] = container.args ?? (container.command ? [] : image.cmd.slice(1));
+  const argv = [...command, ...args].map((a) => remap(expand(a, env)));
   const configArg = argv.indexOf('--config');
   if (configArg < 0) throw new Error(`${o.podName}: no --config in ${argv.join(' ')}`);
   const config = JSON.parse(readFileSync(argv[configArg + 1], 'utf8'));
