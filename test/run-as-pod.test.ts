@@ -26,6 +26,9 @@
  *   pod uses. The cluster's pod DNS names `<statefulset>-<i>.<peerDomain>`
  *   become 127.0.0.1:<port of pod i>, and cluster.announceHosts,
  *   announcePorts and announceHttpPorts announce those loopback addresses.
+ * - Replicas: the app workloads run one pod each (ordinal 0 of the
+ *   sidecar-cache StatefulSet, one pod of the catalog Deployment); the cache
+ *   cluster runs every replica, since each owns a third of the slots.
  * - Not simulated: securityContext (user, read-only root), resources, probes
  *   (the test polls /readyz itself), NetworkPolicies.
  */
@@ -86,12 +89,16 @@ function respPassword(pod: RunningPod): string | undefined {
 }
 
 const pods: RunningPod[] = [];
-const clients: { disconnect(): void }[] = [];
+const clients: { status: string; quit(): Promise<unknown>; disconnect(): void }[] = [];
 const dirs: string[] = [];
 
 /** Ends the clients and pods started so far (before the servers behind them go). */
 async function stopAll(): Promise<void> {
-  for (const c of clients.splice(0)) c.disconnect();
+  // QUIT where connected: disconnect() on an open connection leaves ioredis' stream-destroy timer behind.
+  for (const c of clients.splice(0)) {
+    if (c.status === 'ready') await c.quit().catch(() => c.disconnect());
+    else c.disconnect();
+  }
   await Promise.all(pods.splice(0).map((p) => stopPod(p)));
 }
 
@@ -311,4 +318,22 @@ describe('examples/cache-cluster.ts', () => {
     expect((await fresh.keys('*')).sort()).toEqual(keysOf[1]);
     for (const k of keysOf[1]) expect((await fresh.getBuffer(k))!.subarray(20).toString()).toBe(written.get(k));
   }, 60_000);
+});
+
+describe('the pod runner refuses what it cannot map', () => {
+  const manifests = synth(new SidecarCacheExample(Testing.app(), 'sidecar-cache'));
+  const cache = findCacheContainers(manifests)[0];
+
+  test('a host name without a loopback mapping', async () => {
+    await expect(startPod({
+      manifests, cache, podName: 'sessions-0', root: podRoot('unmapped'), secrets: SECRETS, hosts: {}, respPort: 1, httpPort: 2,
+    })).rejects.toThrow('config of sessions-0: host sessions.c9akciq32.eu-west-1.rds.amazonaws.com has no loopback mapping in the test');
+  });
+
+  test('a Secret key without a fixture', async () => {
+    await expect(startPod({
+      manifests, cache, podName: 'sessions-0', root: podRoot('no-secret'), secrets: {},
+      hosts: { 'sessions.c9akciq32.eu-west-1.rds.amazonaws.com': { port: 1 } }, respPort: 1, httpPort: 2,
+    })).rejects.toThrow('no fixture for key "ca.pem" of Secret "rds-ca-bundle": the pod would not start (CreateContainerConfigError)');
+  });
 });
