@@ -332,8 +332,14 @@ describe('the pod runner refuses what it cannot map', () => {
 
   test('a Secret key without a fixture', async () => {
     await expect(startPod({
-      manifests, cache, podName: 'sessions-0', root: podRoot('no-secret'), secrets: {},
-      hosts: { 'sessions.c9akciq32.eu-west-1.rds.amazonaws.com': { port: 1 } }, respPort: 1, httpPort: 2,
+      manifests,
+      cache,
+      podName: 'sessions-0',
+      root: podRoot('no-secret'),
+      secrets: {},
+      hosts: { 'sessions.c9akciq32.eu-west-1.rds.amazonaws.com': { port: 1 } },
+      respPort: 1,
+      httpPort: 2,
     })).rejects.toThrow('no fixture for key "ca.pem" of Secret "rds-ca-bundle": the pod would not start (CreateContainerConfigError)');
   });
 });
