@@ -59,17 +59,7 @@ class ConfiguredCache extends BenchServer {
 
 function pgStoreConfig(pg: TestPostgres, tableName: string): object {
   process.env.PG_PASSWORD = pg.password; // the servers inherit the environment
-  return {
-    type: 'postgres',
-    name: 'pg',
-    host: '127.0.0.1',
-    port: pg.port,
-    database: 'postgres',
-    user: pg.user,
-    password: { env: 'PG_PASSWORD' },
-    tls: { mode: 'disable' },
-    table: tableName,
-  };
+  return pg.storeConfig(tableName);
 }
 
 const setRow = (rows: BenchmarkRow[]): BenchmarkRow => {

@@ -24,19 +24,7 @@ export interface PgCacheOptions {
 }
 
 export function pgStore(pg: TestPostgres, table: string): object {
-  return {
-    type: 'postgres',
-    name: 'pg',
-    host: '127.0.0.1',
-    port: pg.port,
-    database: 'postgres',
-    user: pg.user,
-    password: { env: 'PG_PASSWORD' },
-    tls: { mode: 'disable' },
-    table,
-    connectTimeoutMs: 500,
-    statementTimeoutMs: 2000,
-  };
+  return { ...pg.storeConfig(table), connectTimeoutMs: 500, statementTimeoutMs: 2000 };
 }
 
 export function pgCacheConfig(pg: TestPostgres, o: PgCacheOptions): object {

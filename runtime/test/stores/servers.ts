@@ -44,6 +44,24 @@ export class TestPostgres {
 
   private constructor(private readonly child: ChildProcess, readonly port: number, private readonly dir: string) {}
 
+  /**
+   * The `postgres` store config a state-cache child process needs to use this
+   * server, the password read from the environment variable PG_PASSWORD.
+   */
+  storeConfig(table: string): Record<string, unknown> {
+    return {
+      type: 'postgres',
+      name: 'pg',
+      host: '127.0.0.1',
+      port: this.port,
+      database: 'postgres',
+      user: this.user,
+      password: { env: 'PG_PASSWORD' },
+      tls: { mode: 'disable' },
+      table,
+    };
+  }
+
   async stop(): Promise<void> {
     this.child.stdin!.write('stop\n');
     await nextLine(this.child, 30_000);
