@@ -1,5 +1,6 @@
 import { cdk8s, javascript, typescript } from 'projen';
-import { UpdateSnapshot } from 'projen/lib/javascript';
+import { TsJestDiagnostics, TsJestTsconfig } from 'projen/lib/typescript';
+import { JestReporter, UpdateSnapshot } from 'projen/lib/javascript';
 
 /**
  * cdk8s-state: the construct library (jsii, published to npm) and, in
@@ -97,10 +98,20 @@ const runtime = new typescript.TypeScriptProject({
       testTimeout: 60_000,
     },
   },
+  tsJestOptions: {
+    transformOptions: {
+      tsconfig: TsJestTsconfig.fromFile('test/tsconfig.json'),
+      // TS151002 (node16 modules want isolatedModules) is printed once per test file and changes nothing here.
+      diagnostics: TsJestDiagnostics.custom({ ignoreCodes: [151002] }),
+    },
+  },
 });
 runtime.package.addField('private', true);
 // The runtime's hot paths (RESP parsing, CRC16 slots, CRC32 journal records) are bit arithmetic.
 runtime.eslint?.addRules({ 'no-bitwise': 'off' });
+// Tests that need a system tool (redis-server, redis-cli, ...) skip without it;
+// this reporter names each skip and prints the total, which CI requires to be 0.
+runtime.jest?.addReporter(new JestReporter('<rootDir>/test/tool-skips-reporter.js'));
 // Runtime tests start `node lib/main.js` as a child process: compile first (incremental).
 runtime.testTask.prependSpawn(runtime.compileTask);
 // npm 11 blocks install scripts not listed here (by name: version pins never match).

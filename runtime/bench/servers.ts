@@ -50,6 +50,14 @@ export function ensureRuntimeBuilt(log: (line: string) => void): void {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Disconnects unless the client has ended already: ioredis's disconnect() on an
+ * ended client leaves a socket behind for seconds, which keeps jest from exiting.
+ */
+function release(client: Redis): void {
+  if (client.status !== 'end') client.disconnect();
+}
+
 /** Every server started and not yet stopped, so an interrupted run leaves none behind. */
 const running = new Set<BenchServer>();
 
@@ -97,7 +105,7 @@ export abstract class BenchServer {
       }
       return fields;
     } finally {
-      client.disconnect();
+      release(client);
     }
   }
 
@@ -157,7 +165,7 @@ export abstract class BenchServer {
     } catch {
       return false;
     } finally {
-      client.disconnect();
+      release(client);
     }
   }
 }

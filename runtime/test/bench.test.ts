@@ -1,8 +1,13 @@
 import { spawn } from 'node:child_process';
+import { needs } from './tools';
 import { keyOf, valueOf } from '../bench/memory';
 import { runBenchmark, parseCsv } from '../bench/redis-benchmark';
 import { median, table } from '../bench/report';
 import { freePort, RedisServer } from '../bench/servers';
+
+const benchmark = needs('redis-benchmark');
+const redisAndBenchmark = needs('redis-server', 'redis-benchmark');
+const redisServer = needs('redis-server');
 
 // A header and two rows as redis-benchmark 7.0 prints them with --csv.
 const CSV = [
@@ -58,7 +63,7 @@ describe('report helpers', () => {
 });
 
 describe('redis-benchmark against a real redis-server', () => {
-  test('runBenchmark returns one row per test with plausible figures', async () => {
+  redisAndBenchmark.test('runBenchmark returns one row per test with plausible figures', async () => {
     const port = await freePort();
     const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
     try {
@@ -83,7 +88,7 @@ describe('redis-benchmark against a real redis-server', () => {
     }
   });
 
-  test('a port nobody listens on fails at once instead of spinning', async () => {
+  benchmark.test('a port nobody listens on fails at once instead of spinning', async () => {
     const port = await freePort();
     const started = Date.now();
     await expect(runBenchmark({ port, tests: 'set', clients: 1, requests: 10, dataSize: 3, keyspace: 1, pipeline: 1 }))
@@ -93,7 +98,7 @@ describe('redis-benchmark against a real redis-server', () => {
 });
 
 describe('bench servers', () => {
-  test('redis-server starts on a free port, reports RSS and used_memory, and stops', async () => {
+  redisServer.test('redis-server starts on a free port, reports RSS and used_memory, and stops', async () => {
     const redis = await RedisServer.create();
     await redis.start();
     let pid = 0;

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { tempFile } from './helpers';
+import { needs } from './tools';
 
 /*
  * The CLI as the image runs it: `node lib/main.js serve --config FILE`, as a
@@ -110,10 +111,7 @@ maybe('SIGINT also stops it with status 0', async () => {
   expect(await exited).toBe(0);
 });
 
-const hasRedisCli = spawnSync('redis-cli', ['--version']).status === 0;
-if (!hasRedisCli) console.warn('skipping the redis-cli session: redis-cli is not installed (apt-get install redis-tools)');
-
-(hasBuild && hasRedisCli ? test : test.skip)('a scripted redis-cli session works against serve', async () => {
+(hasBuild ? needs('redis-cli').test : test.skip)('a scripted redis-cli session works against serve', async () => {
   const port = await freePort();
   const { child } = await serve({ server: { port }, http: { enabled: false } });
   const exited = exitOf(child);

@@ -1,7 +1,8 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startThreeShards, ThreeShards } from './harness';
 import { freePort } from '../faults/harness';
+import { needs } from '../tools';
 
 // The same three-pod cluster, but announcing 127.0.0.1 with each process's
 // real ports (cluster.announceHosts / announcePorts / announceHttpPorts), so
@@ -10,12 +11,7 @@ import { freePort } from '../faults/harness';
 jest.setTimeout(60_000);
 
 const run = promisify(execFile);
-const hasRedisCli = spawnSync('redis-cli', ['--version']).status === 0;
-if (!hasRedisCli) {
-  // eslint-disable-next-line no-console
-  console.warn('redis-cli is not installed (Debian package redis-tools): skipping the redis-cli -c tests');
-}
-const withRedisCli = hasRedisCli ? test : test.skip;
+const withRedisCli = needs('redis-cli').test;
 
 let shards: ThreeShards;
 const resp: number[] = [];

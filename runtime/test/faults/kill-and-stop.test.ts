@@ -1,25 +1,31 @@
 import { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { freePort, RunningCache, sleep, startCache, startRedis, tempDir } from './harness';
+import { freePort, RunningCache, sleep, startCache, tempDir } from './harness';
+import { TestStateCache } from '../stores/servers';
 
 /**
  * Faults with the real server: kill -9 with the journal while the store is
- * down, and SIGTERM under load. The store is a redis-server (remote store).
+ * down, and SIGTERM under load. The store is a remote store on a second
+ * state-cache process, memory only like a redis-server without persistence:
+ * a restarted store is empty.
  */
 let t: ReturnType<typeof tempDir>;
 const children: ChildProcess[] = [];
+const peers: TestStateCache[] = [];
 beforeEach(() => { t = tempDir('faults-'); });
 afterEach(async () => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const p of peers.splice(0)) await p.close();
   t.cleanup();
 });
 
-function config(redisPort: number, journal: boolean): object {
+function config(storePort: number, journal: boolean): object {
   return {
     server: { port: 0 },
     http: { port: 0 },
-    stores: { chain: [{ store: { type: 'remote', name: 'redis', nodes: [{ host: '127.0.0.1', port: redisPort }], commandTimeoutMs: 300, connectTimeoutMs: 300 } }] },
+    // state-cache runs no Lua: the remote store writes unversioned.
+    stores: { chain: [{ store: { type: 'remote', name: 'peer', nodes: [{ host: '127.0.0.1', port: storePort }], versioning: 'none', commandTimeoutMs: 300, connectTimeoutMs: 300 } }] },
     persistence: {
       mode: 'write-behind',
       journal: { enabled: journal, dir: join(t.dir, 'journal') },
@@ -29,27 +35,27 @@ function config(redisPort: number, journal: boolean): object {
   };
 }
 
-async function start(redisPort: number, journal: boolean, name: string): Promise<RunningCache> {
-  const cache = await startCache(t.dir, config(redisPort, journal), name);
+async function start(storePort: number, journal: boolean, name: string): Promise<RunningCache> {
+  const cache = await startCache(t.dir, config(storePort, journal), name);
   children.push(cache.child);
   return cache;
 }
 
-async function redis(port: number): Promise<ChildProcess> {
-  const r = await startRedis(port);
-  children.push(r);
+async function storePeer(port: number): Promise<TestStateCache> {
+  const r = await TestStateCache.start({}, port);
+  peers.push(r);
   return r;
 }
 
 test('kill -9 while the store is down: every acknowledged write is back after the restart and reaches the store', async () => {
-  const redisPort = await freePort();
-  const store = await redis(redisPort);
-  const cache = await start(redisPort, true, 'first');
+  const storePort = await freePort();
+  const store = await storePeer(storePort);
+  const cache = await start(storePort, true, 'first');
   const client = new Redis({ port: cache.respPort, host: '127.0.0.1', maxRetriesPerRequest: 0, lazyConnect: true });
   await client.connect();
   // The keys exist first (in memory and the store), so later writes need no load from the store.
   for (let w = 0; w < 16; w++) for (let i = 0; i < 50; i++) await client.set(`k${w}-${i}`, 'initial');
-  store.kill('SIGKILL'); // store outage: nothing can be flushed, everything waits in the journal
+  await store.stop('SIGKILL'); // store outage: nothing can be flushed, everything waits in the journal
   const acked = new Map<string, string>();
   await Promise.all(Array.from({ length: 16 }, async (_, w) => {
     for (let i = 0; i < 150; i++) {
@@ -63,28 +69,28 @@ test('kill -9 while the store is down: every acknowledged write is back after th
   expect(await cache.exited).toBe('SIGKILL');
   client.disconnect();
 
-  const storeAgain = await redis(redisPort);
-  const second = await start(redisPort, true, 'second');
+  const storeAgain = await storePeer(storePort);
+  const second = await start(storePort, true, 'second');
   expect(second.logs.join('\n')).toMatch(/"replayed":(2[4-9]\d\d|3[0-2]\d\d)/); // 2400 writes + up to 800 initial ones not flushed yet
   const c2 = new Redis({ port: second.respPort, host: '127.0.0.1', lazyConnect: true });
   await c2.connect();
   for (const [key, value] of acked) expect(await c2.get(key)).toBe(value);
   c2.disconnect();
   // The replayed writes reach the store: a raw client sees every key.
-  const raw = new Redis({ port: redisPort, host: '127.0.0.1', lazyConnect: true });
+  const raw = new Redis({ port: storePort, host: '127.0.0.1', lazyConnect: true });
   await raw.connect();
   for (let i = 0; i < 100 && (await raw.dbsize()) < acked.size; i++) await sleep(50);
   expect(await raw.dbsize()).toBe(acked.size);
   raw.disconnect();
   second.child.kill('SIGTERM');
   expect(await second.exited).toBe(0);
-  storeAgain.kill('SIGTERM');
+  await storeAgain.stop();
 }, 120_000);
 
 test('SIGTERM under load: every acknowledged write is in the store after a clean exit', async () => {
-  const redisPort = await freePort();
-  const store = await redis(redisPort);
-  const cache = await start(redisPort, false, 'first');
+  const storePort = await freePort();
+  const store = await storePeer(storePort);
+  const cache = await start(storePort, false, 'first');
   const client = new Redis({ port: cache.respPort, host: '127.0.0.1', maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true, retryStrategy: () => null });
   await client.connect();
   client.on('error', () => undefined);
@@ -112,7 +118,7 @@ test('SIGTERM under load: every acknowledged write is in the store after a clean
   expect(cache.logs.join('\n')).not.toMatch(/not flushed/);
 
   // A fresh cache loads each key on miss from the store: it must be the last acknowledged value.
-  const second = await start(redisPort, false, 'second');
+  const second = await start(storePort, false, 'second');
   const c2 = new Redis({ port: second.respPort, host: '127.0.0.1', lazyConnect: true });
   await c2.connect();
   const wrong: string[] = [];
@@ -121,5 +127,5 @@ test('SIGTERM under load: every acknowledged write is in the store after a clean
   c2.disconnect();
   second.child.kill('SIGTERM');
   await second.exited;
-  store.kill('SIGTERM');
+  await store.stop();
 }, 120_000);

@@ -3,26 +3,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { b, collect, entry, strings, testContext } from './helpers';
-import { TestRedis } from './servers';
+import { TestStateCache } from './servers';
 import { createStores, parseStoresConfig, StoreChain, StoreConfigError, StoreUnavailableError } from '../../src/stores';
 
 const memoryModule = join(__dirname, '..', 'fixtures', 'memory-store.js');
 let root: string;
-let redis: TestRedis;
+/** The remote links' server: a state-cache process (it runs no Lua: the links write unversioned). */
+let peer: TestStateCache;
 let downPort: number;
 const chains: StoreChain[] = [];
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'chain-'));
-  redis = await TestRedis.start();
-  const down = await TestRedis.start();
+  peer = await TestStateCache.start();
+  const down = await TestStateCache.start();
   downPort = down.port;
-  await down.stop(); // nothing listens there any more
+  await down.close(); // nothing listens there any more
 });
 
 afterAll(async () => {
   for (const c of chains) await c.close();
-  await redis?.stop();
+  await peer?.close();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -30,7 +31,7 @@ let dirs = 0;
 const file = (name = 'local') => ({ type: 'file', name, directory: join(root, `db-${++dirs}`), sync: false });
 const memory = (options: Record<string, unknown> = {}, name = 'memory') => ({ type: 'custom', name, module: memoryModule, options });
 const remote = (port: number, name = 'cache-redis', extra: Record<string, unknown> = {}) => ({
-  type: 'remote', name, nodes: [{ host: '127.0.0.1', port }], keyPrefix: `${name}:`, connectTimeoutMs: 500, ...extra,
+  type: 'remote', name, nodes: [{ host: '127.0.0.1', port }], keyPrefix: `${name}:`, connectTimeoutMs: 500, versioning: 'none', ...extra,
 });
 
 async function chain(links: unknown[], opts: { start?: boolean; registry?: Registry; requirements?: Record<string, boolean> } = {}) {
@@ -64,7 +65,7 @@ describe('reads', () => {
 
 describe('writes', () => {
   test('go to every writable store and never to a read-only link', async () => {
-    const { chain: c } = await chain([{ store: file() }, { store: remote(redis.port) }, { store: memory(), readOnly: true }]);
+    const { chain: c } = await chain([{ store: file() }, { store: remote(peer.port) }, { store: memory(), readOnly: true }]);
     expect(await c.writeBatch([entry('w', 'v', 1)])).toEqual({ rejected: [] });
     expect((await store(c, 'local').load(b('w')))?.value.toString()).toBe('v');
     expect((await store(c, 'cache-redis').load(b('w')))?.value.toString()).toBe('v');
@@ -122,7 +123,7 @@ test('iterate reads the preload store and skips expired entries', async () => {
 });
 
 test('clear empties the stores of this instance but never a shared one', async () => {
-  const { chain: c, logs } = await chain([{ store: file() }, { store: remote(redis.port, 'shared') }]);
+  const { chain: c, logs } = await chain([{ store: file() }, { store: remote(peer.port, 'shared') }]);
   await c.writeBatch([entry('c', 'v', 1)]);
   await c.clear();
   expect(await store(c, 'local').load(b('c'))).toBeUndefined();
@@ -133,7 +134,7 @@ test('clear empties the stores of this instance but never a shared one', async (
 test('characteristics are derived from the links', async () => {
   const local = await chain([{ store: file() }], { start: false });
   expect(local.chain.characteristics).toEqual({ shareable: false, supportsTtl: true, versioned: true, readOnly: false });
-  const mixed = await chain([{ store: file() }, { store: remote(redis.port, 'unversioned', { versioning: 'none' }) }], { start: false });
+  const mixed = await chain([{ store: file() }, { store: remote(peer.port, 'unversioned', { versioning: 'none' }) }], { start: false });
   expect(mixed.chain.characteristics).toEqual({ shareable: true, supportsTtl: true, versioned: false, readOnly: false });
   const seedOnly = await chain([{ store: memory({ supportsTtl: false }), readOnly: true }], { start: false });
   expect(seedOnly.chain.characteristics).toEqual({ shareable: false, supportsTtl: false, versioned: true, readOnly: true });
@@ -165,7 +166,7 @@ describe('impossible combinations are refused before anything starts', () => {
   });
 
   test('passivation with a shared store', async () => {
-    expect(await refused([{ store: file() }, { store: remote(redis.port, 'shared') }], { passivation: true })).toBe(
+    expect(await refused([{ store: file() }, { store: remote(peer.port, 'shared') }], { passivation: true })).toBe(
       'store shared: passivation needs a store of this instance alone, but this store is shared (other instances may change an evicted entry '
       + 'behind this one\'s back); use a file store for passivation or turn passivation off');
   });
@@ -185,7 +186,7 @@ describe('impossible combinations are refused before anything starts', () => {
     expect(await refused([
       { store: { type: 'file', name: 'a', directory: dir }, preload: true },
       { store: { type: 'file', name: 'a', directory: dir }, preload: true },
-      { store: remote(redis.port, 'clustered', { mode: 'cluster', database: 2 }) },
+      { store: remote(peer.port, 'clustered', { mode: 'cluster', database: 2 }) },
     ])).toBe([
       'store chain: 4 problems:',
       'store a: the name is used by chain links 0 and 1; give each store its own name',

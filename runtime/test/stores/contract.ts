@@ -2,10 +2,15 @@ import { b, collect, entry, sleep, strings } from './helpers';
 import { CacheStore } from '../../src/stores/store';
 
 /**
- * The behaviour every versioned store with TTL owes the persistence layer,
- * run against each real store. `store()` returns a started, empty store.
+ * The behaviour every store with TTL owes the persistence layer, run against
+ * each real store. `store()` returns a started, empty store. A versioned store
+ * keeps the newest version of a key; an unversioned one (a remote store on a
+ * server without scripting) keeps the last write.
  */
-export function storeContract(store: () => CacheStore): void {
+export function storeContract(store: () => CacheStore, options: { versioned?: boolean } = {}): void {
+  if (options.versioned ?? true) versionedContract(store);
+  else unversionedContract(store);
+
   test('roundtrip: a written entry loads back with its value, version and expiry', async () => {
     const s = store();
     const later = Date.now() + 3_600_000;
@@ -31,35 +36,6 @@ export function storeContract(store: () => CacheStore): void {
     await s.writeBatch([entry('k1', 'v1', 1), entry('k2', 'v2', 1), entry('k3', 'v3', 1)]);
     const got = await s.loadMany([b('k3'), b('nope'), b('k1'), b('k2')]);
     expect(got.map((e) => e?.value.toString())).toEqual(['v3', undefined, 'v1', 'v2']);
-  });
-
-  test('an older write never overwrites a newer one', async () => {
-    const s = store();
-    await s.writeBatch([entry('v', 'newer', 20)]);
-    await s.writeBatch([entry('v', 'older', 10)]);
-    expect(strings(await s.load(b('v')))).toEqual(['v', 'newer', 20, 0]);
-    await s.writeBatch([entry('v', 'newest', 30)]);
-    expect(strings(await s.load(b('v')))).toEqual(['v', 'newest', 30, 0]);
-  });
-
-  test('a retried write of the same version changes nothing', async () => {
-    const s = store();
-    await s.writeBatch([entry('r', 'first', 5)]);
-    await s.writeBatch([entry('r', 'other', 5)]);
-    expect((await s.load(b('r')))?.value.toString()).toBe('first');
-  });
-
-  test('a delete removes only entries not newer than its version', async () => {
-    const s = store();
-    await s.writeBatch([entry('d1', 'x', 10), entry('d2', 'y', 10), entry('d3', 'z', 10)]);
-    const res = await s.deleteBatch([
-      { key: b('d1'), version: 5 }, // older than the stored write: stays
-      { key: b('d2'), version: 10 }, // the same version: goes
-      { key: b('d3'), version: 11 }, // newer: goes
-      { key: b('absent'), version: 1 },
-    ]);
-    expect(res.rejected).toEqual([]);
-    expect((await s.loadMany([b('d1'), b('d2'), b('d3')])).map((e) => e?.value.toString())).toEqual(['x', undefined, undefined]);
   });
 
   test('an expired entry is never loaded, a live one is', async () => {
@@ -95,5 +71,54 @@ export function storeContract(store: () => CacheStore): void {
 
   test('ping succeeds on a reachable store', async () => {
     await expect(store().ping()).resolves.toBeUndefined();
+  });
+}
+
+function versionedContract(store: () => CacheStore): void {
+  test('an older write never overwrites a newer one', async () => {
+    const s = store();
+    await s.writeBatch([entry('v', 'newer', 20)]);
+    await s.writeBatch([entry('v', 'older', 10)]);
+    expect(strings(await s.load(b('v')))).toEqual(['v', 'newer', 20, 0]);
+    await s.writeBatch([entry('v', 'newest', 30)]);
+    expect(strings(await s.load(b('v')))).toEqual(['v', 'newest', 30, 0]);
+  });
+
+  test('a retried write of the same version changes nothing', async () => {
+    const s = store();
+    await s.writeBatch([entry('r', 'first', 5)]);
+    await s.writeBatch([entry('r', 'other', 5)]);
+    expect((await s.load(b('r')))?.value.toString()).toBe('first');
+  });
+
+  test('a delete removes only entries not newer than its version', async () => {
+    const s = store();
+    await s.writeBatch([entry('d1', 'x', 10), entry('d2', 'y', 10), entry('d3', 'z', 10)]);
+    const res = await s.deleteBatch([
+      { key: b('d1'), version: 5 }, // older than the stored write: stays
+      { key: b('d2'), version: 10 }, // the same version: goes
+      { key: b('d3'), version: 11 }, // newer: goes
+      { key: b('absent'), version: 1 },
+    ]);
+    expect(res.rejected).toEqual([]);
+    expect((await s.loadMany([b('d1'), b('d2'), b('d3')])).map((e) => e?.value.toString())).toEqual(['x', undefined, undefined]);
+  });
+}
+
+function unversionedContract(store: () => CacheStore): void {
+  test('the last write wins, whatever its version', async () => {
+    const s = store();
+    expect(s.characteristics.versioned).toBe(false);
+    await s.writeBatch([entry('v', 'newer', 20)]);
+    await s.writeBatch([entry('v', 'older', 10)]);
+    expect(strings(await s.load(b('v')))).toEqual(['v', 'older', 10, 0]);
+  });
+
+  test('a delete removes the entry whatever its version', async () => {
+    const s = store();
+    await s.writeBatch([entry('d1', 'x', 10), entry('d2', 'y', 10)]);
+    const res = await s.deleteBatch([{ key: b('d1'), version: 5 }, { key: b('absent'), version: 1 }]);
+    expect(res.rejected).toEqual([]);
+    expect((await s.loadMany([b('d1'), b('d2')])).map((e) => e?.value.toString())).toEqual([undefined, 'y']);
   });
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { freePort } from './helpers';
+import { RunningCache, startCache, tempDir } from '../faults/harness';
 
 /** One line of JSON from the child, or a failure after `ms`. */
 function nextLine(child: ChildProcess, ms: number): Promise<Record<string, unknown>> {
@@ -120,6 +121,49 @@ export class TestRedis {
     child.kill('SIGTERM');
     await exited;
     this.child = undefined;
+  }
+}
+
+/**
+ * A state-cache process on a fixed loopback port, memory only: the
+ * Redis-protocol peer that needs nothing but Node. It serves the remote
+ * store's unversioned path (it runs no Lua, so `versioning: "none"`).
+ */
+export class TestStateCache {
+  static async start(options: { password?: string } = {}, port?: number): Promise<TestStateCache> {
+    const peer = new TestStateCache(port ?? await freePort(), options.password);
+    await peer.restart();
+    return peer;
+  }
+
+  private running?: RunningCache;
+  private readonly dir = tempDir('state-cache-peer-');
+  private constructor(readonly port: number, private readonly password?: string) {}
+
+  /** Starts (again) on the same port, empty. */
+  async restart(): Promise<void> {
+    const config = {
+      server: { port: this.port },
+      http: { enabled: false },
+      ...(this.password !== undefined ? { auth: { passwordEnv: 'PEER_PASSWORD' } } : {}),
+    };
+    this.running = await startCache(this.dir.dir, config, 'peer', this.password !== undefined ? { PEER_PASSWORD: this.password } : {});
+  }
+
+  /** Ends the process with `signal` (SIGKILL: an outage without goodbye) and waits for it. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const running = this.running;
+    this.running = undefined;
+    if (running && running.child.exitCode === null && running.child.signalCode === null) {
+      running.child.kill(signal);
+      await running.exited;
+    }
+  }
+
+  /** Stops the process and removes its config. */
+  async close(): Promise<void> {
+    await this.stop();
+    this.dir.cleanup();
   }
 }
 
