@@ -3,6 +3,7 @@ import { Static, TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { ClusterConfigSchema, clusterConfigProblems } from './cluster/config';
 import { PersistenceConfigSchema } from './persistence/config';
+import { schemaProblems } from './schema-errors';
 import { StoresConfigSchema } from './stores/config';
 
 /*
@@ -171,7 +172,7 @@ export function parseConfig(raw: unknown, source = 'config'): Config {
     throw new ConfigError(source, [{ path: '/', message: 'the config must be a JSON object' }]);
   }
   const withDefaults = Value.Default(ConfigSchema, structuredClone(raw));
-  const problems: ConfigProblem[] = [...Value.Errors(ConfigSchema, withDefaults)].map((e) => ({ path: e.path || '/', message: e.message }));
+  const problems: ConfigProblem[] = schemaProblems(ConfigSchema, withDefaults).map((p) => ({ path: p.path || '/', message: p.message }));
   if (problems.length > 0) throw new ConfigError(source, problems);
   const config = withDefaults as Config;
   const more = crossFieldProblems(config);
