@@ -93,7 +93,7 @@ export const ShutdownSection = section('Graceful shutdown on SIGTERM / SIGINT.',
   timeoutSeconds: Type.Number({ exclusiveMinimum: 0, default: 25, description: 'Time to finish in-flight commands and flush persistence before exiting; keep it below the pod\'s terminationGracePeriodSeconds.' }),
 });
 
-export const LogSection = section('Logging: JSON lines on stdout.', {
+export const LogSection = section('Logging on stdout: JSON lines, or human-readable lines when stdout is a terminal (a person running it by hand).', {
   level: choice(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'Lowest level written.', 'info'),
 });
 
