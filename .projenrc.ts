@@ -72,6 +72,7 @@ const runtime = new typescript.TypeScriptProject({
   deps: [
     '@sinclair/typebox@^0.34',
     'pino@^9',
+    'pino-pretty@^13',
     'prom-client@^15',
     'classic-level@^3',
     'pg@^8',

@@ -50,6 +50,11 @@ export function isIpv4(value: string): boolean {
   return IPV4.test(value);
 }
 
+/** True for an IPv6 address without brackets (a zone, e.g. `%eth0`, allowed). */
+export function isIpv6(value: string): boolean {
+  return isIP(value) === 6;
+}
+
 /** True for a DNS-1123 subdomain (Kubernetes object names such as Secrets and SecretStores). */
 export function isDnsSubdomain(value: string): boolean {
   return value.length <= 253 && DNS1123_SUBDOMAIN.test(value);
@@ -87,4 +92,36 @@ export function validateDnsSubdomain(scope: IConstruct, what: string, value: str
     fail(scope, `${what} "${value}" is not a DNS-1123 subdomain`,
       'Use at most 253 lower-case letters, digits, "-" and ".", starting and ending with a letter or digit');
   }
+}
+
+/**
+ * A host name as DNS resolves it: dot-separated labels of letters, digits and
+ * "-" (not at either end), at most 63 characters each and 253 in all. Upper
+ * case is allowed (DNS ignores case); a name whose last label is all digits
+ * is not a name but a mistyped IPv4 address.
+ */
+function isDnsHostName(value: string): boolean {
+  if (value.length === 0 || value.length > 253) return false;
+  const labels = value.split('.');
+  return labels.every((l) => /^[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?$/.test(l)) && !/^\d+$/.test(labels[labels.length - 1]);
+}
+
+/** True for a DNS host name, an IPv4 address or an (unbracketed) IPv6 address. */
+export function isNetworkHost(value: string): boolean {
+  return isDnsHostName(value) || isIP(value) !== 0;
+}
+
+/**
+ * Splits `host[:port]`, where host is a DNS name, an IPv4 address or an IPv6
+ * address in brackets, and port is 1 to 65535. Returns undefined when the
+ * value is not of that form.
+ */
+export function parseHostPort(value: string): { host: string; port?: number } | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/.exec(value);
+  if (!m) return undefined;
+  const host = m[1] ?? m[2];
+  if (m[1] !== undefined ? isIP(host) !== 6 : !isDnsHostName(host) && isIP(host) !== 4) return undefined;
+  if (m[3] === undefined) return { host };
+  const port = Number(m[3]);
+  return port >= 1 && port <= 65535 ? { host, port } : undefined;
 }

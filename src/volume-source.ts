@@ -2,7 +2,7 @@ import { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { IConstruct } from 'constructs';
 import { CSI_DRIVERS, genericCsi, IN_TREE, KnownCsiDriver, StorageCapabilities } from './_storage-drivers';
-import { fail, validateDnsSubdomain } from './_validation';
+import { fail, isIpv6, isNetworkHost, parseHostPort, validateDnsSubdomain } from './_validation';
 
 /** Options every static volume source accepts. */
 export interface VolumeSourceOptions {
@@ -18,9 +18,12 @@ export interface VolumeSourceOptions {
 
 /** Options for an NFS share. */
 export interface NfsVolumeSourceOptions extends VolumeSourceOptions {
-  /** Host name or IP address of the NFS server. */
+  /**
+   * DNS name, IPv4 address or IPv6 address (without brackets) of the NFS
+   * server: the host alone, without scheme, port or path.
+   */
   readonly server: string;
-  /** The exported path on the server. */
+  /** The exported path on the server (absolute, e.g. `/exports/data`). */
   readonly path: string;
   /**
    * Mount the export read-only on every node.
@@ -62,11 +65,17 @@ export interface LocalVolumeSourceOptions {
 
 /** Options for an iSCSI target. */
 export interface IscsiVolumeSourceOptions extends VolumeSourceOptions {
-  /** Target portal, `host:port` (port 3260 when left out). */
+  /**
+   * Target portal, `host[:port]` (port 3260 when left out): a DNS name, an
+   * IPv4 address or an IPv6 address in brackets, e.g. `[fd00::5]:3260`.
+   */
   readonly targetPortal: string;
-  /** iSCSI qualified name of the target. */
+  /**
+   * Name of the target: `iqn.<yyyy-mm>.<reversed domain>:<name>`,
+   * `eui.<16 hex digits>` or `naa.<32 hex digits>`.
+   */
   readonly iqn: string;
-  /** Target LUN number. */
+  /** Target LUN number, 0 to 255. */
   readonly lun: number;
   /**
    * File system on the LUN.
@@ -86,7 +95,7 @@ export interface IscsiVolumeSourceOptions extends VolumeSourceOptions {
 export interface FibreChannelVolumeSourceOptions extends VolumeSourceOptions {
   /** World wide names of the target ports. */
   readonly targetWwns: string[];
-  /** Target LUN number. */
+  /** Target LUN number, 0 to 255. */
   readonly lun: number;
   /**
    * File system on the LUN.
@@ -270,9 +279,10 @@ type SpecRenderer = (scope: IConstruct) => kplus.k8s.PersistentVolumeSpec;
 export class VolumeSource {
   /** An NFS export: ReadWriteOnce, ReadOnlyMany and ReadWriteMany, file system only. */
   public static nfs(options: NfsVolumeSourceOptions): VolumeSource {
-    return new VolumeSource('NFS', IN_TREE.nfs, options.nodeAffinity, () => ({
-      nfs: { server: options.server, path: options.path, readOnly: options.readOnly },
-    }));
+    return new VolumeSource('NFS', IN_TREE.nfs, options.nodeAffinity, (scope) => {
+      validateNfs(scope, options);
+      return { nfs: { server: options.server, path: options.path, readOnly: options.readOnly } };
+    });
   }
 
   /** A directory on the node: ReadWriteOnce only; for single-node clusters and tests. */
@@ -291,16 +301,19 @@ export class VolumeSource {
 
   /** An iSCSI LUN: ReadWriteOnce and ReadOnlyMany, file system or block. */
   public static iscsi(options: IscsiVolumeSourceOptions): VolumeSource {
-    return new VolumeSource('iSCSI', IN_TREE.iscsi, options.nodeAffinity, () => ({
-      iscsi: { targetPortal: options.targetPortal, iqn: options.iqn, lun: options.lun, fsType: options.fsType, readOnly: options.readOnly },
-    }));
+    return new VolumeSource('iSCSI', IN_TREE.iscsi, options.nodeAffinity, (scope) => {
+      validateIscsi(scope, options);
+      const { targetPortal, iqn, lun, fsType, readOnly } = options;
+      return { iscsi: { targetPortal, iqn, lun, fsType, readOnly } };
+    });
   }
 
   /** A Fibre Channel LUN: ReadWriteOnce and ReadOnlyMany, file system or block. */
   public static fibreChannel(options: FibreChannelVolumeSourceOptions): VolumeSource {
-    return new VolumeSource('Fibre Channel', IN_TREE.fibreChannel, options.nodeAffinity, () => ({
-      fc: { targetWwNs: options.targetWwns, lun: options.lun, fsType: options.fsType, readOnly: options.readOnly },
-    }));
+    return new VolumeSource('Fibre Channel', IN_TREE.fibreChannel, options.nodeAffinity, (scope) => {
+      validateLun(scope, 'Fibre Channel', options.lun);
+      return { fc: { targetWwNs: options.targetWwns, lun: options.lun, fsType: options.fsType, readOnly: options.readOnly } };
+    });
   }
 
   /**
@@ -447,4 +460,61 @@ function csiSpec(scope: IConstruct, driver: string, volumeHandle: string, option
       nodeStageSecretRef,
     },
   };
+}
+
+/*
+ * Checks of the in-tree sources' addresses. They run when the source is bound
+ * to its PersistentStore (scope), so errors name the store's path. The API
+ * server checks little of this (an empty NFS server, a relative NFS path, the
+ * iqn format, the LUN range); the kubelet fails to mount the rest, on the node,
+ * long after the deploy.
+ */
+
+const HOST_EXAMPLES = '"nfs.example.com", "10.0.0.5" or "fd00::5"';
+
+function validateNfs(scope: IConstruct, options: NfsVolumeSourceOptions): void {
+  const { server, path } = options;
+  if (!server) {
+    fail(scope, 'the NFS server is empty', `Give the NFS server's DNS name or IP address, e.g. ${HOST_EXAMPLES}`);
+  }
+  if (!isNetworkHost(server)) {
+    fail(scope, `NFS server "${server}" is not a DNS name or an IP address`,
+      `Give the host alone, e.g. ${HOST_EXAMPLES}: no scheme, port, path or spaces, and an IPv6 address without brackets ` +
+      '(the kubelet adds them); the exported directory goes in path');
+  }
+  if (!path || !path.startsWith('/')) {
+    fail(scope, `NFS path "${path ?? ''}" of server ${server} is not an absolute path`,
+      'Give the exported directory as the server exports it, starting with "/", e.g. "/exports/data"');
+  }
+}
+
+/** RFC 3720 names, as the Kubernetes API server checks them (it needs the ":<name>" part of an iqn, and 32 digits after naa.). */
+const ISCSI_NAME = /^(iqn\.\d{4}-\d{2}\.[A-Za-z0-9.-]+:[^,;*&$|\s]+|eui\.[0-9A-Fa-f]{16}|naa\.[0-9A-Fa-f]{32})$/;
+
+function validateIscsi(scope: IConstruct, options: IscsiVolumeSourceOptions): void {
+  const portal = options.targetPortal;
+  const portalForm = 'Give host[:port]: a DNS name, an IPv4 address or an IPv6 address in brackets, optionally followed by ":" ' +
+    'and a port from 1 to 65535 (3260 when left out), e.g. "10.0.0.5:3260", "san.example.com" or "[fd00::5]:3260"';
+  if (!portal) {
+    fail(scope, 'the iSCSI target portal is empty', portalForm);
+  }
+  if (isIpv6(portal)) {
+    fail(scope, `iSCSI target portal "${portal}" is an IPv6 address without brackets, so its port cannot be told apart`,
+      `Write it in brackets, e.g. "[${portal}]:3260"`);
+  }
+  if (!parseHostPort(portal)) {
+    fail(scope, `iSCSI target portal "${portal}" is not host[:port]`, portalForm);
+  }
+  if (!ISCSI_NAME.test(options.iqn ?? '')) {
+    fail(scope, `iSCSI qualified name "${options.iqn ?? ''}" is not an iqn., eui. or naa. name`,
+      'Give the target\'s name as the storage system lists it: "iqn.<yyyy-mm>.<reversed domain>:<name>" ' +
+      '(e.g. "iqn.2001-04.com.example:storage.disk1"), "eui.<16 hex digits>" or "naa.<32 hex digits>"');
+  }
+  validateLun(scope, 'iSCSI', options.lun);
+}
+
+function validateLun(scope: IConstruct, kind: string, lun: number): void {
+  if (!Number.isInteger(lun) || lun < 0 || lun > 255) {
+    fail(scope, `${kind} LUN ${lun} is out of range`, 'Use a whole number from 0 to 255');
+  }
 }

@@ -2,7 +2,7 @@ import { App, Chart, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { synthAndCheck } from './manifest-checks';
-import { PersistentStore, StorageClass, VolumeBindingMode, VolumeSource } from '../src';
+import { IscsiVolumeSourceOptions, PersistentStore, StorageClass, VolumeBindingMode, VolumeSource } from '../src';
 import { SECURE_CONTAINER_CONTEXT } from './secure-workload';
 
 const RWO = kplus.PersistentVolumeAccessMode.READ_WRITE_ONCE;
@@ -182,6 +182,24 @@ describe('static volumes', () => {
     });
     expect(store.storageClassName).toBe('local-nvme');
     expect(manifests).toMatchSnapshot();
+  });
+
+  test('NFS servers and iSCSI portals: DNS names, IPv4 and IPv6 addresses, with and without port', () => {
+    const c = chart();
+    const servers = ['nfs.example.com', 'NAS01', 'nas', '10.0.0.5', 'fd00::5', 'fe80::1%eth0', 'xn--bcher-kva.example'];
+    servers.forEach((server, i) => new PersistentStore(c, `nfs${i}`, {
+      size: Size.gibibytes(1), accessModes: [RWX], source: VolumeSource.nfs({ server, path: '/exports/a' }),
+    }));
+    const portals = ['10.0.0.5', '10.0.0.5:3260', 'san.example.com', 'san.example.com:860', '[fd00::5]', '[fd00::5]:3260', 'SAN01:65535'];
+    const iqns = ['iqn.2001-04.com.example:storage.disk1', 'iqn.2001-04.com.example:storage:disk1.sys1.xyz', 'eui.02004567A425678D',
+      'naa.52004567BA64678D52004567BA64678D', 'iqn.1992-08.com.netapp:sn.84183797', 'iqn.2001-04.com.example:tgt', 'eui.0123456789abcdef'];
+    portals.forEach((targetPortal, i) => new PersistentStore(c, `iscsi${i}`, {
+      size: Size.gibibytes(1), source: VolumeSource.iscsi({ targetPortal, iqn: iqns[i], lun: i === 0 ? 255 : i }),
+    }));
+    const pvs = byKind(synthAndCheck(c), 'PersistentVolume');
+    expect(pvs.filter((pv) => pv.spec.nfs).map((pv) => pv.spec.nfs.server)).toEqual(servers);
+    expect(pvs.filter((pv) => pv.spec.iscsi).map((pv) => [pv.spec.iscsi.targetPortal, pv.spec.iscsi.iqn]))
+      .toEqual(portals.map((p, i) => [p, iqns[i]]));
   });
 
   test('iSCSI and Fibre Channel', () => {
@@ -519,6 +537,11 @@ describe('mounting into workloads', () => {
 
 describe('bad input is refused with the construct path, the value and the fix', () => {
   const nfs = () => VolumeSource.nfs({ server: 'nfs.example.com', path: '/exports/a' });
+  const iscsi = (options: Partial<IscsiVolumeSourceOptions>) => VolumeSource.iscsi({
+    targetPortal: '10.0.0.5:3260', iqn: 'iqn.2001-04.com.example:storage.disk1', lun: 0, ...options,
+  });
+  const ISCSI_PORTAL_FORM = 'Give host[:port]: a DNS name, an IPv4 address or an IPv6 address in brackets, optionally followed by ":" ' +
+    'and a port from 1 to 65535 (3260 when left out), e.g. "10.0.0.5:3260", "san.example.com" or "[fd00::5]:3260"';
 
   test.each<[string, (c: Chart) => unknown, string]>([
     ['RWOP on NFS', (c) => new PersistentStore(c, 'store', { size: Size.gibibytes(1), accessModes: [RWOP], source: nfs() }),
@@ -625,6 +648,38 @@ describe('bad input is refused with the construct path, the value and the fix', 
     }),
     'test/store: the secret "ceph" of the cephfs.csi.ceph.com volume has no namespace (a PersistentVolume is cluster-wide). ' +
       'Give secretNamespace, or set the namespace of the chart'],
+    ['an empty NFS server', (c) => new PersistentStore(c, 'store', { size: Size.gibibytes(1), source: VolumeSource.nfs({ server: '', path: '/exports/a' }) }),
+      'test/store: the NFS server is empty. Give the NFS server\'s DNS name or IP address, e.g. "nfs.example.com", "10.0.0.5" or "fd00::5"'],
+    ...['nfs://nas.example.com', 'nas.example.com:2049', 'nas.example.com:/exports/a', 'nas example', '[fd00::5]', '10.0.0.256', '-nas.example.com']
+      .map((server): [string, (c: Chart) => unknown, string] => [`NFS server ${server}`,
+        (c) => new PersistentStore(c, 'store', { size: Size.gibibytes(1), source: VolumeSource.nfs({ server, path: '/exports/a' }) }),
+        `test/store: NFS server "${server}" is not a DNS name or an IP address. Give the host alone, e.g. "nfs.example.com", "10.0.0.5" or "fd00::5": ` +
+        'no scheme, port, path or spaces, and an IPv6 address without brackets (the kubelet adds them); the exported directory goes in path']),
+    ['a relative NFS path', (c) => new PersistentStore(c, 'store', { size: Size.gibibytes(1), source: VolumeSource.nfs({ server: 'nas', path: 'exports/a' }) }),
+      'test/store: NFS path "exports/a" of server nas is not an absolute path. ' +
+      'Give the exported directory as the server exports it, starting with "/", e.g. "/exports/data"'],
+    ['an empty iSCSI target portal', (c) => new PersistentStore(c, 'store', { size: Size.gibibytes(1), source: iscsi({ targetPortal: '' }) }),
+      'test/store: the iSCSI target portal is empty. ' + ISCSI_PORTAL_FORM],
+    ...['not a portal', 'san.example.com:0', '10.0.0.5:65536', '10.0.0.5:', 'iscsi://10.0.0.5', '10.0.0.5:3260/lun0', '[san.example.com]:3260', '[fd00::5']
+      .map((targetPortal): [string, (c: Chart) => unknown, string] => [`iSCSI target portal ${targetPortal}`,
+        (c) => new PersistentStore(c, 'store', { size: Size.gibibytes(1), source: iscsi({ targetPortal }) }),
+        `test/store: iSCSI target portal "${targetPortal}" is not host[:port]. ` + ISCSI_PORTAL_FORM]),
+    ['an iSCSI target portal with an IPv6 address without brackets', (c) => new PersistentStore(c, 'store', {
+      size: Size.gibibytes(1), source: iscsi({ targetPortal: 'fd00::5' }),
+    }),
+    'test/store: iSCSI target portal "fd00::5" is an IPv6 address without brackets, so its port cannot be told apart. ' +
+      'Write it in brackets, e.g. "[fd00::5]:3260"'],
+    ...['', 'storage.disk1', 'iqn.2001-04.com.example', 'iqn.2001-4.com.example:disk1', 'iqn.2001-04.com.example:disk 1', 'eui.02004567A425678', 'naa.52004567BA64678D']
+      .map((iqn): [string, (c: Chart) => unknown, string] => [`iSCSI name "${iqn}"`,
+        (c) => new PersistentStore(c, 'store', { size: Size.gibibytes(1), source: iscsi({ iqn }) }),
+        `test/store: iSCSI qualified name "${iqn}" is not an iqn., eui. or naa. name. Give the target's name as the storage system lists it: ` +
+        '"iqn.<yyyy-mm>.<reversed domain>:<name>" (e.g. "iqn.2001-04.com.example:storage.disk1"), "eui.<16 hex digits>" or "naa.<32 hex digits>"']),
+    ['an iSCSI LUN out of range', (c) => new PersistentStore(c, 'store', { size: Size.gibibytes(1), source: iscsi({ lun: 256 }) }),
+      'test/store: iSCSI LUN 256 is out of range. Use a whole number from 0 to 255'],
+    ['a Fibre Channel LUN out of range', (c) => new PersistentStore(c, 'store', {
+      size: Size.gibibytes(1), source: VolumeSource.fibreChannel({ targetWwns: ['500a0982991b8dc5'], lun: -1 }),
+    }),
+    'test/store: Fibre Channel LUN -1 is out of range. Use a whole number from 0 to 255'],
     ['an imported claim without access modes', (c) => PersistentStore.fromClaimName(c, 'old', 'old-data', { accessModes: [] }),
       'test/old: the imported claim "old-data" has no access modes. Give the access modes the claim was created with ' +
       '(kubectl get pvc old-data -o jsonpath={.spec.accessModes}), so mounts can be checked'],

@@ -3,6 +3,7 @@ import { Static, TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { ClusterConfigSchema, clusterConfigProblems } from './cluster/config';
 import { PersistenceConfigSchema } from './persistence/config';
+import { schemaProblems } from './schema-errors';
 import { StoresConfigSchema } from './stores/config';
 
 /*
@@ -92,7 +93,7 @@ export const ShutdownSection = section('Graceful shutdown on SIGTERM / SIGINT.',
   timeoutSeconds: Type.Number({ exclusiveMinimum: 0, default: 25, description: 'Time to finish in-flight commands and flush persistence before exiting; keep it below the pod\'s terminationGracePeriodSeconds.' }),
 });
 
-export const LogSection = section('Logging: JSON lines on stdout.', {
+export const LogSection = section('Logging on stdout: JSON lines, or human-readable lines when stdout is a terminal (a person running it by hand).', {
   level: choice(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'Lowest level written.', 'info'),
 });
 
@@ -171,7 +172,7 @@ export function parseConfig(raw: unknown, source = 'config'): Config {
     throw new ConfigError(source, [{ path: '/', message: 'the config must be a JSON object' }]);
   }
   const withDefaults = Value.Default(ConfigSchema, structuredClone(raw));
-  const problems: ConfigProblem[] = [...Value.Errors(ConfigSchema, withDefaults)].map((e) => ({ path: e.path || '/', message: e.message }));
+  const problems: ConfigProblem[] = schemaProblems(ConfigSchema, withDefaults).map((p) => ({ path: p.path || '/', message: p.message }));
   if (problems.length > 0) throw new ConfigError(source, problems);
   const config = withDefaults as Config;
   const more = crossFieldProblems(config);

@@ -1,5 +1,6 @@
 import { Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { schemaProblems } from '../schema-errors';
 
 /**
  * The `persistence` section of the state-cache config. Every option has a
@@ -142,7 +143,7 @@ export type PersistenceConfig = Static<typeof PersistenceConfigSchema>;
 /** Fills defaults and validates; throws with every problem and its JSON path. */
 export function parsePersistenceConfig(raw: unknown): PersistenceConfig {
   const withDefaults = Value.Default(PersistenceConfigSchema, structuredClone(raw ?? {}));
-  const errors = [...Value.Errors(PersistenceConfigSchema, withDefaults)].map((e) => `${e.path || '/'}: ${e.message}`);
+  const errors = schemaProblems(PersistenceConfigSchema, withDefaults).map((p) => `${p.path || '/'}: ${p.message}`);
   if (errors.length > 0) throw new Error(`persistence config: ${errors.join('; ')}`);
   return withDefaults as PersistenceConfig;
 }

@@ -1,5 +1,6 @@
-import { Static, TSchema, Type } from '@sinclair/typebox';
+import { Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { schemaProblems } from '../schema-errors';
 
 /**
  * Config schemas of the cache stores and the chain. They are the single source
@@ -135,47 +136,14 @@ export type StoreConfig = FileStoreConfig | PostgresStoreConfig | RemoteStoreCon
 export type ChainLinkConfig = Defaulted<Omit<RawLink, 'store'>, 'mode' | 'readOnly' | 'preload'> & { store: StoreConfig };
 export interface StoresConfig { chain: ChainLinkConfig[] }
 
-const byType: Record<StoreConfig['type'], TSchema> = {
-  file: FileStoreConfigSchema,
-  postgres: PostgresStoreConfigSchema,
-  remote: RemoteStoreConfigSchema,
-  custom: CustomStoreConfigSchema,
-};
-
 /**
- * Applies defaults and validates. A union's own error ("expected union value")
- * names no field, so each store is checked against the schema its "type"
- * selects, and every problem is reported with its JSON path.
+ * Applies defaults and validates; throws with every problem and its JSON path
+ * (a store's problems are those of the schema its "type" selects, see
+ * schemaProblems).
  */
 export function parseStoresConfig(raw: unknown, path = '/stores'): StoresConfig {
   const value = Value.Default(StoresConfigSchema, Value.Clone(raw ?? {})) as StoresConfig;
-  const problems: string[] = [];
-  const checked = new Set<number>();
-  const chain = (value as { chain?: unknown }).chain;
-  if (Array.isArray(chain)) {
-    chain.forEach((link: unknown, i: number) => {
-      const store = (link as { store?: { type?: unknown } } | undefined)?.store;
-      if (store === null || typeof store !== 'object') return;
-      const type = store.type;
-      const schema = typeof type === 'string' ? byType[type as StoreConfig['type']] : undefined;
-      if (schema === undefined) {
-        problems.push(`${path}/chain/${i}/store/type: must be one of ${Object.keys(byType).map((t) => `"${t}"`).join(', ')} (got ${JSON.stringify(type)})`);
-        return;
-      }
-      checked.add(i);
-      for (const e of Value.Errors(schema, Value.Default(schema, store))) {
-        problems.push(`${path}/chain/${i}/store${e.path}: ${e.message}`);
-      }
-    });
-  }
-  if (problems.length === 0) {
-    for (const e of Value.Errors(StoresConfigSchema, value)) {
-      // Errors inside a store are reported above; the union adds only noise there.
-      const m = /^\/chain\/(\d+)\/store(\/|$)/.exec(e.path);
-      if (m && checked.has(Number(m[1]))) continue;
-      problems.push(`${path}${e.path}: ${e.message}`);
-    }
-  }
+  const problems = schemaProblems(StoresConfigSchema, value, path).map((p) => `${p.path}: ${p.message}`);
   if (problems.length > 0) throw new Error(`invalid stores config:\n${problems.join('\n')}`);
   return value;
 }
