@@ -1,7 +1,8 @@
-import { ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempFile } from './helpers';
+import { needs } from './tools';
 import { createLogger, logFormatFor } from '../src/log';
 
 /*
@@ -103,9 +104,7 @@ describe('logs: human-readable on a terminal, JSON lines otherwise', () => {
     expect(lines[1]).toMatchObject({ level: 30, service: 'state-cache' });
   });
 
-  const hasScript = spawnSync('script', ['--version']).status === 0;
-  if (!hasScript) console.warn('skipping the terminal log test: script(1) is not installed (apt-get install bsdutils)');
-  (hasBuild && hasScript ? test : test.skip)('serve in a terminal (script(1) gives it one) writes human-readable lines; Ctrl-C stops it', async () => {
+  (hasBuild ? needs('script').test : test.skip)('serve in a terminal (script(1) gives it one) writes human-readable lines; Ctrl-C stops it', async () => {
     const file = tempFile('c.json', JSON.stringify(CONFIG));
     const { out, code } = await runUntil('script', ['-qec', `node ${MAIN} serve --config ${file}`, '/dev/null'],
       'state-cache listening', (child) => child.stdin!.write('\x03'));

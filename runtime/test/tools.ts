@@ -13,6 +13,7 @@ export const TOOL_PACKAGES = {
   'redis-cli': 'redis-tools',
   'redis-benchmark': 'redis-tools',
   'buildah': 'buildah',
+  'script': 'bsdutils',
 } as const;
 
 export type Tool = keyof typeof TOOL_PACKAGES;
