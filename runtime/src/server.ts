@@ -83,6 +83,7 @@ export class StateCache implements ConnectionHost {
         maxBodyBytes: config.limits.maxBulkBytes,
         registry: this.registry,
         ready: () => this.ready(),
+        persistenceStatus: () => this.ks.hooks.status?.() ?? { mode: 'custom hooks', ready: this.ks.hooks.ready(), stores: [] },
         log: this.log,
         cluster: this.cluster,
       });

@@ -27,7 +27,9 @@
  *   write that needed the room then fails with the thrown error.
  * - `flush(deadline)` is awaited on shutdown, after in-flight commands have
  *   finished; `deadline` is a ms-since-epoch time to finish by.
- * - `ready()` gates /readyz (preload and journal replay done, stores reachable).
+ * - `ready()` gates /readyz: start-up (journal replay, preload) is done, so
+ *   this instance can serve. A store being down does not make it false.
+ * - `status()` is what /status shows of persistence (mode, store health).
  *
  * Expired entries are not reported: stores keep `expiresAt` and never return
  * an expired entry. FLUSHDB / FLUSHALL report one delete per key.
@@ -64,6 +66,7 @@ export interface PersistenceHooks {
   passivate(entry: LoadedEntry): void;
   flush(deadline: number): Promise<void>;
   ready(): boolean;
+  status?(): object;
 }
 
 /** Hooks of a memory-only cache: nothing waits, nothing loads. */
@@ -74,6 +77,7 @@ export const NO_PERSISTENCE: PersistenceHooks = {
   passivate: () => undefined,
   flush: async () => undefined,
   ready: () => true,
+  status: () => ({ mode: 'none', ready: true, stores: [] }),
 };
 
 /** The write-behind queue is full and its policy is to reject. RESP: `-QUEUEFULL ...`, HTTP 429. */

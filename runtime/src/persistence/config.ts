@@ -121,6 +121,13 @@ const ShutdownSchema = Type.Object({
   }),
 }, { default: {}, additionalProperties: false });
 
+const ReadinessSchema = Type.Object({
+  requireStores: Type.Boolean({
+    default: false,
+    description: 'Also report not ready (/readyz 503) while a required store does not answer. Off by default: readiness says whether this instance can serve, and it can serve from memory (and, in write-behind, take writes) while a store is down; turning it on takes every pod out of its Service during a store outage.',
+  }),
+}, { default: {}, additionalProperties: false });
+
 export const PersistenceConfigSchema = Type.Object({
   mode: Type.Union([Type.Literal('none'), Type.Literal('write-through'), Type.Literal('write-behind')], {
     default: 'none',
@@ -136,6 +143,7 @@ export const PersistenceConfigSchema = Type.Object({
     description: 'Empty every non-shared, writable store at start (before preload and journal replay).',
   }),
   shutdown: ShutdownSchema,
+  readiness: ReadinessSchema,
 }, { default: {}, additionalProperties: false, description: 'How state-cache keeps entries in its stores.' });
 
 export type PersistenceConfig = Static<typeof PersistenceConfigSchema>;

@@ -126,6 +126,10 @@ export class KeyspaceHooks {
     return this.persistence?.readyNow ?? false;
   }
 
+  status(): object {
+    return this.persistence?.status() ?? { mode: 'starting', ready: false, stores: [] };
+  }
+
   private settleLastSync(): void {
     const last = this.lastSync;
     if (!last) return;

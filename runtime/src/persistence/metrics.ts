@@ -28,11 +28,24 @@ export class PersistenceMetrics {
   readonly preloadEntries: Gauge;
   readonly preloadDone: Gauge;
 
+  readonly storeUp: Gauge<'store'>;
+  private storeHealth: (() => Iterable<[string, boolean]>) | undefined;
+
   private readonly queues = new Map<string, { pending(): number; oldestAgeMs(): number }>();
 
   constructor(registry: Registry, prefix = 'state_cache_persistence_') {
     const registers = [registry];
     const queues = this.queues;
+    const health = () => this.storeHealth?.() ?? [];
+    this.storeUp = new Gauge({
+      name: 'state_cache_store_up',
+      help: '1 while the store answers (its start or last health ping succeeded), 0 while it is down.',
+      labelNames: ['store'],
+      registers,
+      collect() {
+        for (const [store, up] of health()) this.set({ store }, up ? 1 : 0);
+      },
+    });
     // Read when scraped, not updated per write: this is the write path.
     this.pendingWrites = new Gauge({
       name: `${prefix}pending_writes`,
@@ -104,5 +117,10 @@ export class PersistenceMetrics {
   /** Registers one store's write-behind queue, read at each scrape. */
   trackQueue(store: string, queue: { pending(): number; oldestAgeMs(): number }): void {
     this.queues.set(store, queue);
+  }
+
+  /** Where state_cache_store_up reads each store's health at each scrape. */
+  watchStoreHealth(read: () => Iterable<[string, boolean]>): void {
+    this.storeHealth = read;
   }
 }

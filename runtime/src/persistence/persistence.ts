@@ -13,7 +13,7 @@ import { preload, PreloadResult, purgeStores } from './preload';
 import { validatePersistence } from './validate';
 import { FlushReport, WriteBehind } from './write-behind';
 import { PersistOp, WriteThrough } from './write-through';
-import { StoredDelete, StoredEntry } from '../stores/store';
+import { StoredDelete, StoredEntry, StoreUnavailableError } from '../stores/store';
 
 /**
  * What the keyspace gives the persistence layer: the only way persistence
@@ -39,10 +39,17 @@ export interface PersistenceOptions {
   readonly keyspace: KeyspaceSink;
   readonly registry: Registry;
   readonly logger?: Logger;
-  /** Bound for each required store's ping in `ready()`. */
+  /** Bound for each store's ping in the health probe. */
   readonly pingTimeoutMs?: number;
-  /** How often `readyNow` is refreshed by pinging the required stores; 0 turns the probe off. */
+  /** How often the health probe pings the stores (and starts those that were down at start); 0 turns it off. */
   readonly readinessIntervalMs?: number;
+}
+
+/** What /status shows of persistence: the mode, readiness and each store's health. */
+export interface PersistenceStatus {
+  readonly mode: PersistenceConfig['mode'];
+  readonly ready: boolean;
+  readonly stores: ReadonlyArray<{ readonly name: string; readonly required: boolean; readonly up: boolean; readonly pending?: number }>;
 }
 
 export interface StartReport {
@@ -73,12 +80,16 @@ export class Persistence {
   private passivation: Passivation | undefined;
   private started = false;
   private closing = false;
-  private ready_ = false;
   private probe: NodeJS.Timeout | undefined;
+  /** Each store's health from its start or its last ping: exported as state_cache_store_up. */
+  private readonly up = new Map<StoreLink, boolean>();
+  /** Stores that were unavailable at start; the health probe starts them once they answer. */
+  private readonly unstarted = new Set<StoreLink>();
   private report_: StartReport | undefined;
 
   private constructor(private readonly options: PersistenceOptions) {
     this.metrics = new PersistenceMetrics(options.registry);
+    this.metrics.watchStoreHealth(() => [...this.up].map(([link, ok]) => [link.store.name, ok]));
     this.loader = new Loader(options.links, {
       observeVersion: (v) => options.keyspace.observeVersion(v),
       metrics: this.metrics,
@@ -153,9 +164,31 @@ export class Persistence {
     return this.options.links.length > 0;
   }
 
-  /** The last readiness answer (refreshed in the background): for synchronous health checks. */
+  /**
+   * Whether this instance can serve: start-up (journal replay, preload within
+   * its budget) is done and it is not shutting down. A store being down does
+   * not change it (reads are served from memory and write-behind takes writes),
+   * unless `readiness.requireStores` asks for that.
+   */
   get readyNow(): boolean {
-    return this.ready_ && this.started && !this.closing;
+    if (!this.started || this.closing) return false;
+    if (!this.options.config.readiness.requireStores) return true;
+    return this.options.links.every((l) => !l.required || this.up.get(l) === true);
+  }
+
+  /** Mode, readiness and store health, for /status. */
+  status(): PersistenceStatus {
+    const pending = this.pending();
+    return {
+      mode: this.mode,
+      ready: this.readyNow,
+      stores: this.options.links.map((l) => ({
+        name: l.store.name,
+        required: l.required,
+        up: this.up.get(l) === true,
+        ...(pending[l.store.name] !== undefined ? { pending: pending[l.store.name] } : {}),
+      })),
+    };
   }
 
   /** Resolves when evicted entries may leave memory; rejects with PassivationError (OOM) otherwise. */
@@ -173,31 +206,63 @@ export class Persistence {
     return this.passivation !== undefined;
   }
 
-  /** Ready once start-up (purge, replay, preload) is done and every required store answers a ping. */
+  /**
+   * The health probe: starts the stores that were down at start, pings the
+   * others, and records each answer (state_cache_store_up, /status). Resolves
+   * with `readyNow`.
+   */
   async ready(): Promise<boolean> {
-    this.ready_ = await this.checkReady();
-    return this.ready_;
+    if (this.started && !this.closing) await Promise.all(this.options.links.map((l) => this.checkStore(l)));
+    return this.readyNow;
   }
 
-  private async checkReady(): Promise<boolean> {
-    if (!this.started || this.closing) return false;
+  private async checkStore(link: StoreLink): Promise<void> {
+    if (this.unstarted.has(link)) {
+      await this.startStore(link);
+      return;
+    }
     const timeout = this.options.pingTimeoutMs ?? 1000;
-    const required = this.options.links.filter((l) => l.required);
-    const results = await Promise.all(required.map(async (l) => {
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        await Promise.race([
-          l.store.ping(),
-          new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('ping timed out')), timeout); }),
-        ]);
-        return true;
-      } catch {
-        return false;
-      } finally {
-        clearTimeout(timer);
+    let timer: NodeJS.Timeout | undefined;
+    let ok = true;
+    try {
+      await Promise.race([
+        link.store.ping(),
+        new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('ping timed out')), timeout); }),
+      ]);
+    } catch {
+      ok = false;
+    } finally {
+      clearTimeout(timer);
+    }
+    this.record(link, ok);
+  }
+
+  /** Starts a store; a store that is unavailable is recorded down and started again by the probe. */
+  private async startStore(link: StoreLink): Promise<void> {
+    try {
+      await link.store.start();
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
+      if (!this.unstarted.has(link)) {
+        this.options.logger?.error({ store: link.store.name, err },
+          'store unavailable at start: serving from memory and the journal; loads from it fail until it answers, and it is started again every probe interval');
       }
-    }));
-    return results.every(Boolean);
+      this.unstarted.add(link);
+      this.record(link, false);
+      return;
+    }
+    if (this.unstarted.delete(link)) this.options.logger?.info({ store: link.store.name }, 'store started after being unavailable');
+    this.record(link, true);
+  }
+
+  private record(link: StoreLink, ok: boolean): void {
+    const was = this.up.get(link);
+    this.up.set(link, ok);
+    if (was === undefined || was === ok || this.unstarted.has(link)) return;
+    if (ok) {
+      this.options.logger?.info({ store: link.store.name }, 'store answers again');
+      this.writeBehind?.storeAnswers(link.store);
+    } else {this.options.logger?.warn({ store: link.store.name }, 'store does not answer its health ping');}
   }
 
   /** Drains the write-behind queue for at most `deadlineMs`. */
@@ -230,7 +295,8 @@ export class Persistence {
   private async startUp(): Promise<void> {
     const { config, links, keyspace, logger } = this.options;
     validatePersistence(config, links, { expiryInUse: keyspace.expiryInUse });
-    for (const { store } of links) await store.start();
+    // A store that is down does not stop start-up: memory and the journal serve, write-behind queues.
+    for (const link of links) await this.startStore(link);
 
     const purged = config.purgeOnStartup ? await purgeStores(links, logger) : [];
 

@@ -19,7 +19,8 @@ export interface PreloadOptions {
   readonly logger?: Logger;
 }
 
-export type PreloadStop = 'complete' | 'entries' | 'bytes' | 'memory' | 'time' | 'disabled';
+/** Why preload stopped; `unavailable`: the store failed, and the cache serves without the rest (loads on miss once the store is back). */
+export type PreloadStop = 'complete' | 'entries' | 'bytes' | 'memory' | 'time' | 'disabled' | 'unavailable';
 
 export interface PreloadResult {
   readonly store: string | undefined;
@@ -79,7 +80,9 @@ export async function preload(links: readonly StoreLink[], o: PreloadOptions): P
       }
     }
   } catch (err) {
-    throw asUnavailable(name, err);
+    // A store that is down must not keep the pod from serving what memory and the journal hold.
+    stoppedBy = 'unavailable';
+    o.logger?.error({ store: name, entries, err: asUnavailable(name, err) }, 'preload: the store is unavailable; serving without the rest, which loads on miss once the store is back');
   } finally {
     clearTimeout(budgetTimer);
     // Ends the store's cursor; a stalled one is not awaited.

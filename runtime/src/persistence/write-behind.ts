@@ -191,7 +191,14 @@ class StoreQueue {
 
   isFailing(id: string): boolean {
     const slot = this.slots.get(id);
-    return slot !== undefined && (slot.attempts > 0 || this.pausedUntil > now());
+    return slot !== undefined && (slot.attempts > 0 || this.consecutiveFailures > 0);
+  }
+
+  /** The store answers again (health probe): end the store-wide pause rather than wait out its backoff. */
+  wake(): void {
+    if (this.consecutiveFailures === 0) return;
+    this.pausedUntil = 0;
+    this.schedule();
   }
 
   /** Shutdown: every pending key is tried at once, backoffs are forgotten. */
@@ -322,16 +329,20 @@ class StoreQueue {
   }
 
   /**
-   * Failed entries are retried with backoff (per key when only they failed,
-   * the store-wide pause covers whole-batch failures); permanent refusals and
-   * exhausted retries go to the dead-letter file.
+   * Failed entries are retried with backoff. Entries the store refused one by
+   * one (`perKey`) are retried per key, and go to the dead-letter file when the
+   * refusal is permanent or their retries are exhausted. A whole batch failing
+   * means the store is down: that is no fault of the entries, so it uses up
+   * none of their retries; they wait in the queue (bounded by
+   * maxPendingEntries / maxPendingBytes, past which the full policy applies)
+   * behind the store-wide pause until the store answers again.
    */
   private async failed(failures: Array<{ slot: Slot; op: Op; error: Error; permanent: boolean }>, perKey: boolean): Promise<void> {
     const dead: Array<{ slot: Slot; op: Op; error: Error }> = [];
     for (const f of failures) {
       const { slot, op } = f;
       slot.inFlight = undefined;
-      slot.attempts++;
+      if (perKey) slot.attempts++;
       slot.lastError = f.error.message;
       if (slot.op !== op) {
         // A newer version arrived meanwhile: the failed op is superseded, the newer one is tried next.
@@ -340,9 +351,12 @@ class StoreQueue {
         slot.notBefore = 0;
         continue;
       }
-      if (f.permanent || slot.attempts >= this.o.retry.attempts) {
+      if (perKey && (f.permanent || slot.attempts >= this.o.retry.attempts)) {
         dead.push({ slot, op, error: f.error });
       } else {
+        // Whoever waits for the store to have the entry (passivation) learns that it is failing; the entry stays queued.
+        for (const w of slot.watchers) w.reject(f.error);
+        slot.watchers = [];
         this.o.metrics?.retries.inc({ store: this.store.name });
         slot.notBefore = perKey ? now() + backoffDelay(this.o.retry, slot.attempts, this.o.random) : 0;
       }
@@ -489,6 +503,11 @@ export class WriteBehind {
   /** Queues a record replayed from the journal; never blocks (it was acknowledged before the crash). */
   enqueueReplayed(record: JournalRecord, segment: number): void {
     this.enqueue(record, segment);
+  }
+
+  /** The health probe found `store` answering again: its queue flushes now instead of after its backoff. */
+  storeAnswers(store: CacheStore): void {
+    for (const q of this.queues) if (q.link.store === store) q.wake();
   }
 
   /** Resolves once every store has `version` (or newer) of the key; for passivation. */

@@ -97,6 +97,13 @@ export interface Command {
   readonly group: string;
   readonly summary: string;
   readonly handler: Handler;
+  /**
+   * True for an invocation that writes without reading what was there (SET
+   * without NX/XX/GET/KEEPTTL, SETEX, MSET): its keys are not loaded from the
+   * stores first, so write-behind takes it at memory speed even while a store
+   * is down. Absent: the command reads its keys.
+   */
+  readonly blind?: (f: Frame) => boolean;
 }
 
 // ---- argument helpers --------------------------------------------------------
@@ -235,6 +242,22 @@ const set: Handler = (ctx, c, f) => {
   }
   return then(ctx, c, ks.set(key, argValue(f, 2), keepTtl ? -1 : expiresAt), reply);
 };
+
+/** SET whose options do not read the old entry (NX, XX, GET and KEEPTTL do). */
+function setIsBlind(f: Frame): boolean {
+  for (let i = 3; i < f.argc; i++) {
+    const opt = argUpper(f, i);
+    if (opt === 'NX' || opt === 'XX' || opt === 'GET' || opt === 'KEEPTTL') return false;
+  }
+  return true;
+}
+
+/** SETEX / PSETEX key expiry value. */
+function setWithExpiry(unit: 'EX' | 'PX', name: string): Handler {
+  return (ctx, c, f) => then(ctx, c, ctx.ks.set(argStr(f, 1), argValue(f, 3), absoluteExpiry(unit, argInt(f, 2), name)), () => ctx.out.ok());
+}
+
+const always = (): boolean => true;
 
 const getdel: Handler = (ctx, c, f) => {
   const key = argStr(f, 1);
@@ -928,17 +951,21 @@ const command: Handler = (ctx, _c, f) => {
 
 // ---- the table ------------------------------------------------------------------
 
-type Spec = [name: string, arity: number, flags: string, keys: [number, number, number], group: string, summary: string, handler: Handler];
+type Spec = [
+  name: string, arity: number, flags: string, keys: [number, number, number], group: string, summary: string, handler: Handler, blind?: (f: Frame) => boolean,
+];
 
 const NOOP: Handler = () => undefined;
 
 const SPECS: Spec[] = [
   ['get', 2, 'readonly fast', [1, 1, 1], 'string', 'Returns the string value of a key.', get],
-  ['set', -3, 'write denyoom', [1, 1, 1], 'string', 'Sets the string value of a key, ignoring its type; the key is created if it does not exist.', set],
+  ['set', -3, 'write denyoom', [1, 1, 1], 'string', 'Sets the string value of a key, ignoring its type; the key is created if it does not exist.', set, setIsBlind],
+  ['setex', 4, 'write denyoom', [1, 1, 1], 'string', 'Sets the string value and expiration time of a key.', setWithExpiry('EX', 'setex'), always],
+  ['psetex', 4, 'write denyoom', [1, 1, 1], 'string', 'Sets both string value and expiration time in milliseconds of a key.', setWithExpiry('PX', 'psetex'), always],
   ['getdel', 2, 'write fast', [1, 1, 1], 'string', 'Returns the string value of a key after deleting the key.', getdel],
   ['getex', -2, 'write fast', [1, 1, 1], 'string', 'Returns the string value of a key after setting its expiration time.', getex],
   ['mget', -2, 'readonly fast', [1, -1, 1], 'string', 'Atomically returns the string values of one or more keys.', mget],
-  ['mset', -3, 'write denyoom', [1, -1, 2], 'string', 'Atomically creates or modifies the string values of one or more keys.', mset],
+  ['mset', -3, 'write denyoom', [1, -1, 2], 'string', 'Atomically creates or modifies the string values of one or more keys.', mset, always],
   ['msetnx', -3, 'write denyoom', [1, -1, 2], 'string', 'Atomically modifies the string values of one or more keys only when all keys do not exist.', msetnx],
   ['del', -2, 'write', [1, -1, 1], 'generic', 'Deletes one or more keys.', del],
   ['unlink', -2, 'write fast', [1, -1, 1], 'generic', 'Asynchronously deletes one or more keys.', del],
@@ -988,8 +1015,8 @@ const SPECS: Spec[] = [
   ['asking', 1, 'fast', [0, 0, 0], 'cluster', 'Signals that a cluster client is following an -ASK redirect.', clusterOk],
 ];
 
-export const COMMANDS: readonly Command[] = SPECS.map(([name, arity, flags, [firstKey, lastKey, step], group, summary, handler], index) => ({
-  name, index, arity, flags: flags.split(' '), firstKey, lastKey, step, group, summary, handler,
+export const COMMANDS: readonly Command[] = SPECS.map(([name, arity, flags, [firstKey, lastKey, step], group, summary, handler, blind], index) => ({
+  name, index, arity, flags: flags.split(' '), firstKey, lastKey, step, group, summary, handler, blind,
 }));
 
 export const BY_NAME = new Map(COMMANDS.map((c) => [c.name, c]));

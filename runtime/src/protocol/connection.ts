@@ -349,10 +349,12 @@ export class Connection implements ClientState {
   private call(cmd: Command, f: Frame, loaded = false): void | Promise<unknown> {
     const ks = this.host.ks;
     if (cmd.firstKey !== 0 && (ks.locks.size > 0 || (ks.loadsOnMiss && !loaded))) {
+      // A blind write needs no old value: it waits for earlier writes to its keys, never for a store.
+      const load = ks.loadsOnMiss && !loaded && (cmd.blind === undefined || !cmd.blind(f));
       const waits: Array<Promise<unknown>> = [];
       for (const k of commandKeys(cmd, f)) {
         const lock = ks.locks.get(k);
-        if (lock !== undefined) {waits.push(lock);} else if (ks.loadsOnMiss && !loaded) {
+        if (lock !== undefined) {waits.push(lock);} else if (load) {
           const p = ks.loadMissing(k);
           if (p !== undefined) waits.push(p);
         }

@@ -22,8 +22,10 @@ import { Keyspace, OutOfMemoryError, STRING_VALUE_MAX, Value } from '../keyspace
  *   clients follow it), or 421 Misdirected Request when the owner's HTTP port
  *   is not known; both name the owner in `X-State-Cache-Owner` (RESP
  *   host:port) and the slot in `X-State-Cache-Slot`.
- * - `/healthz` (alive), `/readyz` (persistence ready, not shutting down),
- *   `/metrics` (Prometheus text). These never need a password.
+ * - `/healthz` (alive), `/readyz` (start-up done, not shutting down; a store
+ *   being down does not change it), `/status` (JSON: keys, memory, persistence
+ *   mode and each store's health), `/metrics` (Prometheus text). These never
+ *   need a password.
  */
 export interface HttpOptions {
   readonly ks: Keyspace;
@@ -34,6 +36,8 @@ export interface HttpOptions {
   /** The slot map in cluster mode. */
   readonly cluster?: ClusterMap;
   ready(): boolean;
+  /** What /status shows besides the keyspace: persistence mode and store health. */
+  persistenceStatus(): object;
 }
 
 const KEY_PREFIX = '/v1/keys/';
@@ -145,7 +149,18 @@ export class HttpFrontend {
     if (path === '/healthz') return send(res, 200, 'ok\n');
     if (path === '/readyz') {
       if (this.shuttingDown) return send(res, 503, 'shutting down\n');
-      return this.o.ready() ? send(res, 200, 'ready\n') : send(res, 503, 'not ready: persistence is loading or a store is unreachable\n');
+      return this.o.ready() ? send(res, 200, 'ready\n') : send(res, 503, 'not ready: starting (journal replay or preload)\n');
+    }
+    if (path === '/status') {
+      const ks = this.o.ks;
+      const body = {
+        ready: !this.shuttingDown && this.o.ready(),
+        keys: ks.size,
+        usedBytes: ks.usedBytes,
+        maxBytes: ks.maxBytes,
+        persistence: this.o.persistenceStatus(),
+      };
+      return send(res, 200, body);
     }
     if (path === '/metrics') {
       const text = await this.o.registry.metrics();
@@ -190,10 +205,13 @@ export class HttpFrontend {
     return true;
   }
 
-  /** Waits for a pending write to the key and for a load from persistence. */
-  private async settle(key: string): Promise<void> {
+  /**
+   * Waits for a pending write to the key and, unless `load` is false (a blind
+   * write: PUT without If-Match / If-None-Match), for a load from persistence.
+   */
+  private async settle(key: string, loadMissing = true): Promise<void> {
     const ks = this.o.ks;
-    let loaded = false;
+    let loaded = !loadMissing;
     for (;;) {
       const lock = ks.locks.get(key);
       if (lock !== undefined) {
@@ -275,7 +293,8 @@ export class HttpFrontend {
     const body = await this.body(req, res);
     if (body === undefined) return;
     const value: Value = body.length <= STRING_VALUE_MAX ? body.latin1Slice(0, body.length) : body;
-    await this.settle(key);
+    const conditional = req.headers['if-match'] !== undefined || req.headers['if-none-match'] !== undefined;
+    await this.settle(key, conditional);
     const ks = this.o.ks;
     const slot = ks.find(key, false);
     const current = slot < 0 ? undefined : etag(ks.versionOf(slot));

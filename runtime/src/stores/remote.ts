@@ -188,10 +188,13 @@ export class RemoteStore implements CacheStore {
   }
 
   async start(): Promise<void> {
-    try {
-      await this.client.connect();
-    } catch (err) {
-      throw this.unavailable('connect failed', err);
+    // Started again after a failed start, the client may be reconnecting by itself (retryStrategy): then only ping.
+    if (this.client.status === 'wait' || this.client.status === 'end') {
+      try {
+        await this.client.connect();
+      } catch (err) {
+        throw this.unavailable('connect failed', err);
+      }
     }
     await this.ping();
     this.context.logger.info({ store: this.name, mode: this.config.mode, nodes: this.config.nodes }, 'remote store connected');

@@ -177,6 +177,8 @@ export interface KillTrialOptions {
   readonly killAfterMs?: [number, number];
   /** With the journal (the guarantee under test); false is the control that must lose writes. @default true */
   readonly journal?: boolean;
+  /** The kill also waits (20 s at most) until this many keys were acknowledged, so a busy machine still tests something. @default 60 */
+  readonly minAcknowledgedKeys?: number;
 }
 
 export async function killTrial(pg: TestPostgres, dir: string, table: string, opts: KillTrialOptions = {}): Promise<KillTrialResult> {
@@ -188,6 +190,8 @@ export async function killTrial(pg: TestPostgres, dir: string, table: string, op
     const load = new Load(first.respPort, opts.writers ?? 8, opts.keysPerWriter ?? 100);
     const killedAfterMs = Math.round(lo + Math.random() * (hi - lo));
     await sleep(killedAfterMs);
+    const patience = Date.now() + 20_000;
+    while (load.acked.size < (opts.minAcknowledgedKeys ?? 60) && Date.now() < patience) await sleep(20);
     first.child.kill('SIGKILL');
     const how = await first.exited;
     if (how !== 'SIGKILL') throw new Error(`state-cache ended with ${how} instead of SIGKILL:\n${first.logs.slice(-10).join('\n')}`);

@@ -19,6 +19,7 @@ test('an empty section gets every default', () => {
     passivation: { enabled: false },
     preload: { enabled: false, timeBudgetMs: 30_000 },
     purgeOnStartup: false,
+    readiness: { requireStores: false },
     shutdown: { flushDeadlineMs: 20_000 },
   });
   expect(parsePersistenceConfig(undefined).mode).toBe('none');

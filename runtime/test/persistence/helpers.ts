@@ -39,6 +39,8 @@ export class TestStore implements CacheStore {
   down = false;
   /** Fail the next n batch calls with StoreUnavailableError. */
   failNext = 0;
+  /** Batch calls that failed as unavailable (down or failNext). */
+  failedBatches = 0;
   /** Keys refused per key: permanent (StoreRejectedError) or transient (a plain Error). */
   readonly refuse = new Map<string, 'permanent' | 'transient'>();
   /** Added latency of every batch call, ms. */
@@ -122,6 +124,7 @@ export class TestStore implements CacheStore {
   private async gate(): Promise<void> {
     if (this.latencyMs) await sleep(this.latencyMs);
     if (this.holdBatches) await new Promise<void>((r) => this.held.push(r));
+    if (this.down || this.failNext > 0) this.failedBatches++;
     if (this.failNext > 0) {
       this.failNext--;
       throw new StoreUnavailableError(this.name, 'connection refused');

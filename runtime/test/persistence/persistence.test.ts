@@ -76,13 +76,23 @@ test('unflushed writes are replayed into memory and the queue at start, before r
   const keyspace = new MapKeyspace();
   const cfg = config({ mode: 'write-behind', journal: { enabled: true }, writeBehind: { retry: { attempts: 1000, baseDelayMs: 5, maxDelayMs: 10 } } });
   const link = { store, required: true, preload: false };
-  await expect(Persistence.start({ config: cfg, links: [link], keyspace, registry: new Registry() })).rejects.toThrow('store test unavailable: connection refused');
+  // A store that is down at start does not stop start-up: this instance serves from memory and the journal.
+  const registry0 = new Registry();
+  const p0 = await Persistence.start({ config: cfg, links: [link], keyspace, registry: registry0 });
+  expect(p0.readyNow).toBe(true);
+  expect(p0.status()).toEqual({ mode: 'write-behind', ready: true, stores: [{ name: 'test', required: true, up: false, pending: 0 }] });
+  expect(await registry0.metrics()).toContain('state_cache_store_up{store="test"} 0');
   store.down = false;
+  expect(await p0.ready()).toBe(true); // the health probe starts the store once it answers
+  expect(p0.status().stores[0].up).toBe(true);
+  expect(await registry0.metrics()).toContain('state_cache_store_up{store="test"} 1');
+  await p0.close(1000);
+
   const p = await Persistence.start({ config: cfg, links: [link], keyspace, registry: new Registry() });
   expect(p.readyNow).toBe(true);
   store.down = true;
-  expect(await p.ready()).toBe(false); // a required store does not answer
-  expect(p.readyNow).toBe(false);
+  expect(await p.ready()).toBe(true); // a required store that does not answer leaves readiness alone...
+  expect(p.status().stores[0].up).toBe(false); // ...and shows in /status and state_cache_store_up
   await p.write(entry('a', '1', 10));
   await p.write(entry('a', '2', 11));
   await p.write(entry('b', 'short-lived', 12));
@@ -104,6 +114,18 @@ test('unflushed writes are replayed into memory and the queue at start, before r
   expect(store.data.has('b')).toBe(false);
   await p2.close(1000);
   expect(readdirSync(join(t.dir, 'journal'))).toEqual([]);
+});
+
+test('readiness.requireStores: not ready while a required store does not answer', async () => {
+  const store = new TestStore();
+  const link = { store, required: true, preload: false };
+  const p = await Persistence.start({ config: config({ mode: 'write-behind', readiness: { requireStores: true } }), links: [link], keyspace: new MapKeyspace(), registry: new Registry() });
+  expect(p.readyNow).toBe(true);
+  store.down = true;
+  expect(await p.ready()).toBe(false);
+  store.down = false;
+  expect(await p.ready()).toBe(true);
+  await p.close(1000);
 });
 
 test('write-through on a real LevelDB: the write resolves only once the store has it', async () => {

@@ -2,6 +2,7 @@ import { entry, LevelTestStore, tempDir, TestStore } from './helpers';
 import { StoreLink } from '../../src/persistence/chain';
 import { preload, purgeStores } from '../../src/persistence/preload';
 import { StoredEntry } from '../../src/stores/store';
+import { testContext } from '../stores/helpers';
 
 const link = (store: TestStore | LevelTestStore, preloadFrom = false): StoreLink => ({ store, required: true, preload: preloadFrom });
 
@@ -83,11 +84,15 @@ test('without a preload store preload does nothing', async () => {
   expect(r).toEqual({ store: undefined, entries: 0, bytes: 0, stoppedBy: 'disabled', ms: 0 });
 });
 
-test('a store failing during preload fails it with StoreUnavailableError', async () => {
+test('a store failing during preload stops it with an ERROR log; start-up goes on and serves without it', async () => {
   const store = new TestStore();
   store.down = true;
-  await expect(preload([link(store, true)], { maxEntries: 10, maxBytes: 1000, timeBudgetMs: 1000, ...sink() }))
-    .rejects.toThrow('store test unavailable: connection refused');
+  const { context, logs } = testContext();
+  const r = await preload([link(store, true)], { maxEntries: 10, maxBytes: 1000, timeBudgetMs: 1000, ...sink(), logger: context.logger });
+  expect(r).toMatchObject({ store: 'test', entries: 0, stoppedBy: 'unavailable' });
+  const error = logs.find((l) => l.level === 50);
+  expect(error).toMatchObject({ store: 'test', msg: 'preload: the store is unavailable; serving without the rest, which loads on miss once the store is back' });
+  expect(String((error!.err as { message: string }).message)).toBe('store test unavailable: connection refused');
 });
 
 test('purge on startup empties non-shared writable stores and leaves shared and read-only ones alone', async () => {

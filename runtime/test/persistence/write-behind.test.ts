@@ -161,24 +161,41 @@ test('full queue with policy block: after the timeout the write fails with Queue
   expect(err.message).toBe('write-behind queue full (1 entries / 16777216 bytes): no room within 100 ms; the stores are behind, retry later');
 });
 
-test('store outage: retried with backoff, then the entries go to the dead-letter file with an ERROR log and a metric', async () => {
+test('store outage: the entries wait in the queue, using up none of their retries, and reach the store when it is back', async () => {
   const store = new TestStore();
   store.down = true;
+  const { wb, deadLetterPath } = make([store], { retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 40 } });
+  await wb.write(entry('k1', 'v1', 7, 1_900_000_000_000));
+  await wb.delete({ key: Buffer.from('k2'), version: 8 });
+  store.data.set('k2', entry('k2', 'old', 1));
+  // Many more whole-batch failures than the 3 attempts an entry has.
+  await until(() => store.failedBatches >= 10, 5000, 'failed batches');
+  expect(wb.pendingTotal).toBe(2);
+  expect(deadLetters(deadLetterPath)).toHaveLength(0);
+  store.down = false;
+  await until(() => wb.pendingTotal === 0, 5000, 'the queue to drain');
+  expect(store.value('k1')).toBe('v1');
+  expect(store.data.has('k2')).toBe(false);
+  expect(deadLetters(deadLetterPath)).toHaveLength(0);
+});
+
+test('transient refusals of one key: retried, then the entry goes to the dead-letter file with an ERROR log and a metric', async () => {
+  const store = new TestStore();
+  store.refuse.set('k1', 'transient');
   const logs: string[] = [];
   const { wb, metrics, deadLetterPath } = make([store], { retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 40 } }, logs);
   await wb.write(entry('k1', 'v1', 7, 1_900_000_000_000));
-  await wb.delete({ key: Buffer.from('k2'), version: 8 });
+  await wb.write(entry('k3', 'v3', 9));
   await until(() => wb.pendingTotal === 0, 5000, 'dead-letter');
   const lines = deadLetters(deadLetterPath);
-  expect(lines).toHaveLength(2);
-  const k1 = lines.find((l) => l.key === Buffer.from('k1').toString('base64'))!;
-  expect(k1).toMatchObject({ store: 'test', op: 'set', value: Buffer.from('v1').toString('base64'), version: 7, expiresAt: 1_900_000_000_000, attempts: 3, error: 'store test unavailable: connection refused' });
-  expect(typeof k1.time).toBe('string');
-  expect(lines.find((l) => l.op === 'delete')).toMatchObject({ key: Buffer.from('k2').toString('base64'), value: null, version: 8 });
-  expect((await metrics.retries.get()).values[0].value).toBe(4); // 2 keys x 2 retries
-  expect((await metrics.deadLettered.get()).values[0]).toMatchObject({ value: 2, labels: { store: 'test' } });
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatchObject({ store: 'test', op: 'set', key: Buffer.from('k1').toString('base64'), value: Buffer.from('v1').toString('base64'), version: 7, expiresAt: 1_900_000_000_000, attempts: 3, error: 'lock timeout' });
+  expect(typeof lines[0].time).toBe('string');
+  expect(store.value('k3')).toBe('v3');
+  expect((await metrics.retries.get()).values[0].value).toBe(2); // 1 key x 2 retries
+  expect((await metrics.deadLettered.get()).values[0]).toMatchObject({ value: 1, labels: { store: 'test' } });
   const errorLog = logs.map((l) => JSON.parse(l)).find((l) => l.level === 50);
-  expect(errorLog.msg).toBe('write-behind: 2 entries did not reach store test and were written to the dead-letter file');
+  expect(errorLog.msg).toBe('write-behind: 1 entries did not reach store test and were written to the dead-letter file');
 });
 
 test('a store that recovers within the retries gets every entry, nothing is dead-lettered', async () => {

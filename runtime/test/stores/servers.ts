@@ -42,6 +42,7 @@ export class TestPostgres {
 
   readonly user = 'postgres';
   readonly password = 'state-cache-test';
+  private stopped = false;
 
   private constructor(private readonly child: ChildProcess, readonly port: number, private readonly dir: string) {}
 
@@ -66,11 +67,18 @@ export class TestPostgres {
   async stop(): Promise<void> {
     this.child.stdin!.write('stop\n');
     await nextLine(this.child, 30_000);
+    this.stopped = true;
   }
 
   async restart(): Promise<void> {
     this.child.stdin!.write('start\n');
     await nextLine(this.child, 30_000);
+    this.stopped = false;
+  }
+
+  /** Starts PostgreSQL again if a test stopped it and did not get to restart it. */
+  async ensureRunning(): Promise<void> {
+    if (this.stopped) await this.restart();
   }
 
   /** Stops PostgreSQL, ends the child and removes the data. */
