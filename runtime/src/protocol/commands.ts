@@ -952,7 +952,8 @@ const command: Handler = (ctx, _c, f) => {
 // ---- the table ------------------------------------------------------------------
 
 type Spec = [
-  name: string, arity: number, flags: string, keys: [number, number, number], group: string, summary: string, handler: Handler, blind?: (f: Frame) => boolean,
+  name: string, arity: number, flags: string, keys: [number, number, number], group: string, summary: string,
+  handler: Handler, blind?: (f: Frame) => boolean,
 ];
 
 const NOOP: Handler = () => undefined;
