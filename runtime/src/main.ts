@@ -1,18 +1,26 @@
 #!/usr/bin/env node
+import { existsSync } from 'node:fs';
 import { Config, ConfigError, defaultConfig, loadConfig } from './config';
 import { PersistenceUnavailableError, QueueFullError } from './keyspace/hooks';
 import { OutOfMemoryError } from './keyspace/keyspace';
 import { createLogger } from './log';
 import { KeyspaceHooks, linksFromChain, Persistence } from './persistence';
+import { replayDeadLetters } from './persistence/dead-letter-replay';
 import { StateCache } from './server';
 import { createStores, parseStoresConfig, readSecretFrom } from './stores';
 
 const USAGE = `usage: state-cache serve [--config FILE]
        state-cache check-config FILE
+       state-cache dead-letter replay --config FILE [--dry-run]
 
 serve         runs the cache (RESP and HTTP); without --config, from memory on
               loopback with the documented defaults (docs/runtime-config.md)
-check-config  validates FILE and prints every problem with its JSON path`;
+check-config  validates FILE and prints every problem with its JSON path
+dead-letter replay
+              applies the entries of persistence.writeBehind.deadLetterPath to
+              their stores again where their version is still the newest;
+              reports applied / stale / failed, and renames the file only once
+              every entry is accounted for (--dry-run: report, change nothing)`;
 
 /** Exit statuses: 0 ok, 1 runtime failure, 2 bad usage or config. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -106,11 +114,54 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     return stopped;
   }
+  if (command === 'dead-letter') return deadLetter(rest);
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE + '\n');
     return command === undefined ? 2 : 0;
   }
   return usage(`unknown command: ${command}`);
+}
+
+async function deadLetter(args: readonly string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'replay') return usage(`dead-letter needs the subcommand replay${sub === undefined ? '' : `, not ${sub}`}`);
+  let file: string | undefined;
+  let dryRun = false;
+  for (let i = 0; i < rest.length; i++) {
+    if (rest[i] === '--config' && i + 1 < rest.length) file = rest[++i];
+    else if (rest[i].startsWith('--config=')) file = rest[i].slice('--config='.length);
+    else if (rest[i] === '--dry-run') dryRun = true;
+    else return usage(`unknown argument for dead-letter replay: ${rest[i]}`);
+  }
+  if (file === undefined) return usage('dead-letter replay needs --config FILE (the config the server runs with)');
+  let config: Config;
+  try {
+    config = loadConfig(file);
+  } catch (e) {
+    return configFailure(e);
+  }
+  const log = createLogger(config.log.level, 2);
+  const path = config.persistence.writeBehind.deadLetterPath;
+  if (!existsSync(path)) {
+    process.stdout.write(`${path}: no dead-letter file, nothing to replay\n`);
+    return 0;
+  }
+  const chain = await createStores(parseStoresConfig(config.stores), { logger: log, readSecret: readSecretFrom(process.env) });
+  const stores = chain.links.map((l) => l.store);
+  try {
+    for (const store of stores) await store.start();
+    const r = await replayDeadLetters(path, stores, { dryRun });
+    for (const p of r.problems) process.stdout.write(`${p}\n`);
+    const verb = dryRun ? 'would apply' : 'applied';
+    process.stdout.write(`${path}: ${r.entries} entries: ${r.applied} ${verb}, ${r.stale} stale (a newer version is stored), ${r.failed} failed; `
+      + (r.movedTo !== undefined ? `every entry accounted for, the file moved to ${r.movedTo}\n` : 'the file is left in place\n'));
+    return r.failed === 0 ? 0 : 1;
+  } catch (e) {
+    process.stderr.write(`state-cache: dead-letter replay: ${(e as Error).message}\n`);
+    return 1;
+  } finally {
+    for (const store of stores) await store.close().catch(() => undefined);
+  }
 }
 
 function usage(problem: string): number {

@@ -1,8 +1,8 @@
-import { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { ChildProcess, execFile } from 'node:child_process';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { RunningCache, sleep, tempDir, startCache } from './harness';
+import { MAIN, RunningCache, sleep, tempDir, startCache } from './harness';
 import { metric, PENDING, pgClient, pgStore, PgCacheOptions, startPgCache, stopCache, tableContents, until } from './postgres';
 import { TestPostgres } from '../stores/servers';
 
@@ -45,7 +45,7 @@ async function sql(text: string): Promise<void> {
   try { await c.query(text); } finally { await c.end(); }
 }
 
-test('poison entry: a value the table refuses goes to the dead-letter file with an ERROR log and the metric; the others land', async () => {
+test('poison entry: a value the table refuses goes to the dead-letter file with an ERROR log and the metric; the others land; dead-letter replay applies it once its cause is fixed and skips stale letters', async () => {
   // The table exists before state-cache starts; the postgres store accepts it (right columns) with its CHECK.
   await sql('CREATE TABLE poison_entries (key bytea PRIMARY KEY, value bytea NOT NULL CHECK (octet_length(value) <= 100), version bigint NOT NULL, expires_at timestamptz NULL)');
   const { cache, client } = await start({ table: 'poison_entries', writeBehind: { batchSize: 20 } }, 'poison');
@@ -72,6 +72,28 @@ test('poison entry: a value the table refuses goes to the dead-letter file with 
   expect(wrong).toEqual([]);
   expect(stored.size).toBe(99);
   expect(await stopCache(cache)).toBe(0);
+
+  // Replay: an older letter of a key PostgreSQL has newer is stale; the poison entry fails until its cause is fixed.
+  const older = { time: new Date().toISOString(), store: 'pg', op: 'set', key: Buffer.from('k1').toString('base64'), value: Buffer.from('older').toString('base64'), version: 1, expiresAt: 0, attempts: 1, error: 'x' };
+  appendFileSync(deadLetter, JSON.stringify(older) + '\n');
+  const replay = (...args: string[]) => new Promise<{ code: number | null; out: string }>((resolve) => {
+    execFile(process.execPath, [MAIN, 'dead-letter', 'replay', '--config', join(t.dir, 'poison.json'), ...args], { env: { ...process.env, PG_PASSWORD: pg.password } },
+      (err, stdout) => resolve({ code: err ? (err as { code?: number }).code ?? 1 : 0, out: stdout }));
+  });
+  expect(await replay('--dry-run')).toEqual({ code: 0, out: `${deadLetter}: 2 entries: 1 would apply, 1 stale (a newer version is stored), 0 failed; the file is left in place\n` });
+  const refused = await replay();
+  expect(refused.code).toBe(1);
+  expect(refused.out).toMatch(/^line 1: set of key "k50" version \d+ to store pg failed: .*violates check constraint "poison_entries_value_check"/);
+  expect(refused.out).toContain(`${deadLetter}: 2 entries: 0 applied, 1 stale (a newer version is stored), 1 failed; the file is left in place\n`);
+  expect(existsSync(deadLetter)).toBe(true);
+  await sql('ALTER TABLE poison_entries DROP CONSTRAINT poison_entries_value_check');
+  const fixed = await replay();
+  expect(fixed.code).toBe(0);
+  expect(fixed.out).toMatch(new RegExp(`^${deadLetter.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: 2 entries: 1 applied, 1 stale \\(a newer version is stored\\), 0 failed; every entry accounted for, the file moved to .*\\.replayed-`));
+  expect(existsSync(deadLetter)).toBe(false);
+  const after = await tableContents(pg, 'poison_entries');
+  expect(after.get('k50')).toBe(poison);
+  expect(after.get('k1')).toBe('v1');
 });
 
 test('versions: a slow batch of an older write cannot overwrite a newer value in a shared PostgreSQL table', async () => {
