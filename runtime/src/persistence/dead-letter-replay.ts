@@ -37,7 +37,9 @@ export interface ReplayReport {
  * to `<file>.replayed-<time>`, so nothing is ever deleted. A file that grew
  * while the replay ran (the server dead-lettered more) is left in place too.
  */
-export async function replayDeadLetters(file: string, stores: readonly CacheStore[], options: { dryRun?: boolean; now?: () => Date } = {}): Promise<ReplayReport> {
+export async function replayDeadLetters(
+  file: string, stores: readonly CacheStore[], options: { dryRun?: boolean; now?: () => Date } = {},
+): Promise<ReplayReport> {
   const before = await stat(file);
   const letters = parse(await readFile(file, 'utf8'), file);
   const byName = new Map(stores.map((s) => [s.name, s]));
