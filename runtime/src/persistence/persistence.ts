@@ -241,6 +241,8 @@ export class Persistence {
   private async startStore(link: StoreLink): Promise<void> {
     try {
       await link.store.start();
+      // Versions issued from now on exceed every stored one, whatever this instance's clock says.
+      if (link.store.maxVersion) this.options.keyspace.observeVersion(await link.store.maxVersion());
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err;
       if (!this.unstarted.has(link)) {

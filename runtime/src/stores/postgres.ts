@@ -281,6 +281,12 @@ export class PostgresStore implements CacheStore {
     await this.run('ping', 'SELECT 1', []);
   }
 
+  async maxVersion(): Promise<number> {
+    await this.ensureTable();
+    const res = await this.run('reading the highest version', `SELECT coalesce(max(version), 0) AS v FROM ${this.table}`, []);
+    return Number(res.rows[0].v);
+  }
+
   /** Deletes expired rows in chunks; failures are logged and retried next interval. */
   async sweep(): Promise<number> {
     let total = 0;

@@ -67,6 +67,12 @@ export interface CacheStore {
   clear(): Promise<void>;
   /** Cheap reachability check for readiness. Throws StoreUnavailableError. */
   ping(): Promise<void>;
+  /**
+   * The highest version the store holds (0 when empty), read once at start so
+   * that this instance's versions exceed every stored one even if its clock is
+   * behind the writer's. Optional: a store without it relies on the clock.
+   */
+  maxVersion?(): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -114,6 +114,7 @@ export class TestStore implements CacheStore {
   }
 
   async clear(): Promise<void> { this.check(); this.data.clear(); }
+  async maxVersion(): Promise<number> { this.check(); return Math.max(0, ...[...this.data.values()].map((e) => e.version)); }
   async ping(): Promise<void> { this.check(); }
   async close(): Promise<void> {}
 

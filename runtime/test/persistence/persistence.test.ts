@@ -116,6 +116,16 @@ test('unflushed writes are replayed into memory and the queue at start, before r
   expect(readdirSync(join(t.dir, 'journal'))).toEqual([]);
 });
 
+test('the highest stored version raises the version clock at start: a blind write outranks the store even behind a clock', async () => {
+  const store = new TestStore();
+  const ahead = Date.now() * 1000 + 3_600_000_000; // written by an instance whose clock ran an hour ahead
+  store.data.set('k', entry('k', 'from A', ahead));
+  const keyspace = new MapKeyspace();
+  const p = await Persistence.start({ config: config({ mode: 'write-behind' }), links: [{ store, required: true, preload: false }], keyspace, registry: new Registry() });
+  expect(keyspace.clock).toBe(ahead);
+  await p.close(1000);
+});
+
 test('readiness.requireStores: not ready while a required store does not answer', async () => {
   const store = new TestStore();
   const link = { store, required: true, preload: false };

@@ -117,6 +117,14 @@ test('two instances share the table: a late batch from one never overwrites the 
   expect((await a.load(b('s')))?.value.toString()).toBe('newer');
 });
 
+test('maxVersion: the highest version in the table, 0 when it is empty', async () => {
+  const s = pgStore({ table: 'max_version' }).store;
+  await s.start();
+  expect(await s.maxVersion()).toBe(0);
+  await s.writeBatch([entry('a', 'x', 1_764_000_000_000_123), entry('b', 'y', 7)]);
+  expect(await s.maxVersion()).toBe(1_764_000_000_000_123);
+});
+
 test('poison keys are isolated: a CHECK violation rejects those entries only, the others land', async () => {
   await admin.query(`CREATE TABLE small_values (key bytea PRIMARY KEY, value bytea NOT NULL CHECK (length(value) <= 100),
     version bigint NOT NULL, expires_at timestamptz NULL)`);
