@@ -33,6 +33,22 @@ async function startRedis(args: string[] = []): Promise<Peer> {
   return { port: r.port, stop: () => r.stop(), restart: () => r.restart(), close: () => r.stop() };
 }
 
+/** Starts a peer for the enclosing describe block, with a raw client on it. */
+function peerFixture(start: () => Promise<Peer>): { server: Peer; raw: Redis } {
+  const f = {} as { server: Peer; raw: Redis };
+  beforeAll(async () => {
+    f.server = await start();
+    f.raw = new Redis({ port: f.server.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+    f.raw.on('error', () => undefined);
+    await f.raw.connect();
+  });
+  afterAll(async () => {
+    f.raw?.disconnect();
+    await f.server?.close();
+  });
+  return f;
+}
+
 interface PeerKind {
   readonly gate: Pick<ToolGate, 'describe'>;
   readonly versioning: 'script' | 'none';
@@ -71,23 +87,10 @@ test('the envelope: magic, version, expiry, value; a foreign value reads as vers
 
 for (const [kind, peer] of Object.entries(PEERS)) {
   peer.gate.describe(`against ${kind}`, () => {
-    let server: Peer;
-    let raw: Redis;
+    const f = peerFixture(() => peer.start());
     /** A store on this describe's peer, writing as the peer allows. */
-    const remote = (extra: Record<string, unknown> = {}, port = server.port, env: NodeJS.ProcessEnv = {}) =>
+    const remote = (extra: Record<string, unknown> = {}, port = f.server.port, env: NodeJS.ProcessEnv = {}) =>
       remoteAt(port, { versioning: peer.versioning, ...extra }, env);
-
-    beforeAll(async () => {
-      server = await peer.start();
-      raw = new Redis({ port: server.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
-      raw.on('error', () => undefined);
-      await raw.connect();
-    });
-
-    afterAll(async () => {
-      raw?.disconnect();
-      await server?.close();
-    });
 
     describe('remote store contract', () => {
       let store: RemoteStore;
@@ -104,17 +107,17 @@ for (const [kind, peer] of Object.entries(PEERS)) {
       await store.start();
       const at = Date.now() + 60_000;
       await store.writeBatch([entry('t', 'v', 9, at), entry('forever', 'f', 1)]);
-      const pttl = await raw.pttl('px:t');
+      const pttl = await f.raw.pttl('px:t');
       expect(pttl).toBeGreaterThan(55_000);
       expect(pttl).toBeLessThanOrEqual(60_000);
-      expect(await raw.pttl('px:forever')).toBe(-1);
-      expect((await raw.getBuffer('px:t'))!.equals(encodeEnvelope(entry('t', 'v', 9, at)))).toBe(true);
+      expect(await f.raw.pttl('px:forever')).toBe(-1);
+      expect((await f.raw.getBuffer('px:t'))!.equals(encodeEnvelope(entry('t', 'v', 9, at)))).toBe(true);
     });
 
     test('a value written by another client loads as version 0 and is overwritten by any versioned write', async () => {
       const { store } = remote({ keyPrefix: 'foreign:' });
       await store.start();
-      await raw.set('foreign:x', 'from-elsewhere');
+      await f.raw.set('foreign:x', 'from-elsewhere');
       expect(strings(await store.load(b('x')))).toEqual(['x', 'from-elsewhere', 0, 0]);
       await store.writeBatch([entry('x', 'ours', 1)]);
       expect(strings(await store.load(b('x')))).toEqual(['x', 'ours', 1, 0]);
@@ -217,24 +220,13 @@ test('Lua-versioned writes against state-cache fail with the hint to write unver
 
 describe('redis-server only', () => {
   redis.describe('Lua-versioned writes and other data types', () => {
-    let server: Peer;
-    let raw: Redis;
-    const remote = (extra: Record<string, unknown>) => remoteAt(server.port, extra);
-    beforeAll(async () => {
-      server = await startRedis();
-      raw = new Redis({ port: server.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
-      raw.on('error', () => undefined);
-      await raw.connect();
-    });
-    afterAll(async () => {
-      raw?.disconnect();
-      await server?.close();
-    });
+    const f = peerFixture(() => startRedis());
+    const remote = (extra: Record<string, unknown>) => remoteAt(f.server.port, extra);
 
     test('a key of another type is rejected alone; the rest of the batch lands', async () => {
       const { store, logs } = remote({ keyPrefix: 'types:' });
       await store.start();
-      await raw.lpush('types:list', 'x');
+      await f.raw.lpush('types:list', 'x');
       const res = await store.writeBatch([entry('one', '1', 1), entry('list', 'nope', 1), entry('two', '2', 1)]);
       expect(res.rejected.map((r) => r.key.toString())).toEqual(['list']);
       expect(res.rejected[0].error).toBeInstanceOf(StoreRejectedError);
@@ -246,7 +238,7 @@ describe('redis-server only', () => {
     test('a batch larger than one script call: every chunk lands and a refusal names the right key', async () => {
       const { store } = remote({ keyPrefix: 'chunks:' });
       await store.start();
-      await raw.sadd('chunks:k-300', 'x'); // in the second chunk of 256
+      await f.raw.sadd('chunks:k-300', 'x'); // in the second chunk of 256
       const entries = Array.from({ length: 600 }, (_, i) => entry(`k-${i}`, `v-${i}`, 1));
       const res = await store.writeBatch(entries);
       expect(res.rejected.map((r) => r.key.toString())).toEqual(['k-300']);
