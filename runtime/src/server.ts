@@ -74,7 +74,7 @@ export class StateCache implements ConnectionHost {
     this.maxBulkBytes = config.limits.maxBulkBytes;
     this.stats.calls = new Float64Array(COMMANDS.length);
     this.stats.latencyCounts = new Float64Array(LATENCY_BUCKETS.length + 1);
-    this.registry = createMetrics(this.ks, this.stats, () => this.clients.size);
+    this.registry = createMetrics(this.ks, this.stats, () => this.clients.size, () => this.ready());
     this.resp = createServer({ noDelay: true }, (socket) => this.accept(socket));
     if (config.http.enabled) {
       this.http = new HttpFrontend({
@@ -83,6 +83,7 @@ export class StateCache implements ConnectionHost {
         maxBodyBytes: config.limits.maxBulkBytes,
         registry: this.registry,
         ready: () => this.ready(),
+        stats: this.stats,
         log: this.log,
         cluster: this.cluster,
       });

@@ -185,17 +185,20 @@ export class Persistence {
     const required = this.options.links.filter((l) => l.required);
     const results = await Promise.all(required.map(async (l) => {
       let timer: NodeJS.Timeout | undefined;
+      let up = false;
       try {
         await Promise.race([
           l.store.ping(),
           new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('ping timed out')), timeout); }),
         ]);
-        return true;
+        up = true;
       } catch {
-        return false;
+        up = false;
       } finally {
         clearTimeout(timer);
       }
+      this.metrics.storeUp.set({ store: l.store.name }, up ? 1 : 0);
+      return up;
     }));
     return results.every(Boolean);
   }
