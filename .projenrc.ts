@@ -25,6 +25,10 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     'cdk8s-plus-28@2.5.6',
     'kubernetes-models@^5.1.0',
     '@kubernetes-models/validate@^5.0.2',
+    // Schemas of the custom resources the constructs emit (manifest checks).
+    // external-secrets 2.x declares Node >= 22 but loads and validates on 20.19+.
+    '@kubernetes-models/prometheus-operator@^6.0.0',
+    '@kubernetes-models/external-secrets@^2.0.0',
     'ajv@^8',
     'yaml@^2',
   ],
