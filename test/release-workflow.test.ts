@@ -101,3 +101,11 @@ test('no expression is pasted into a script of ours (they reach scripts as envir
   const ours = ['checks', 'release_image'].flatMap((j) => jobs[j].steps).filter((s: any) => s.run);
   expect(ours.filter((s: any) => s.run.includes('${{')).map((s: any) => s.name)).toEqual([]);
 });
+
+test('the image runs a supported Node LTS: runtime/Dockerfile\'s base is the official Node 24 slim image, pinned to a full version', () => {
+  const dockerfile = readFileSync(join(root, 'runtime', 'Dockerfile'), 'utf8');
+  const bases = [...dockerfile.matchAll(/^ARG BASE=(.*)$/gm)].map((m) => m[1]);
+  expect(bases).toHaveLength(1);
+  // scripts/node-binary.sh and scripts/image-base.sh read the version from this line too.
+  expect(bases[0]).toMatch(/^node:24\.\d+\.\d+-[a-z]+-slim$/);
+});
