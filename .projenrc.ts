@@ -1,6 +1,27 @@
-import { cdk8s, javascript, typescript } from 'projen';
-import { TsJestDiagnostics, TsJestTsconfig } from 'projen/lib/typescript';
+import { cdk8s, github, javascript, typescript } from 'projen';
 import { JestReporter, UpdateSnapshot } from 'projen/lib/javascript';
+import { TsJestDiagnostics, TsJestTsconfig } from 'projen/lib/typescript';
+
+/**
+ * Every action the workflows use, pinned to the full commit SHA of a release
+ * tag (checked against each action's repository; docs/release.md lists them,
+ * and test/release-workflow.test.ts holds the workflow to this list).
+ */
+const PINNED_ACTIONS: Record<string, { readonly tag: string; readonly sha: string }> = {
+  'actions/checkout': { tag: 'v7.0.1', sha: '3d3c42e5aac5ba805825da76410c181273ba90b1' },
+  'actions/setup-node': { tag: 'v7.0.0', sha: '820762786026740c76f36085b0efc47a31fe5020' },
+  'actions/upload-artifact': { tag: 'v7.0.0', sha: 'bbbca2ddaa5d8feaa63e36b76fdaad77386f024f' },
+  'actions/download-artifact': { tag: 'v8.0.1', sha: '3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c' },
+  'docker/setup-qemu-action': { tag: 'v4.2.0', sha: '96fe6ef7f33517b61c61be40b68a1882f3264fb8' },
+  'docker/setup-buildx-action': { tag: 'v4.3.0', sha: '37fe631027851001ddb9b187196cc803df7f5f0e' },
+  'docker/login-action': { tag: 'v4.1.0', sha: '4907a6ddec9925e35a0a9e82d7399ccc52663121' },
+  'docker/build-push-action': { tag: 'v7.3.0', sha: '53b7df96c91f9c12dcc8a07bcb9ccacbed38856a' },
+  'sigstore/cosign-installer': { tag: 'v4.1.2', sha: '6f9f17788090df1f26f669e9d70d6ae9567deba6' },
+};
+const pinned = (action: string): string => `${action}@${PINNED_ACTIONS[action].sha}`;
+
+/** Where the constructs' default image is published (CacheImage.DEFAULT_REPOSITORY). */
+const IMAGE = 'ghcr.io/cdk8s-state/state-cache';
 
 /**
  * cdk8s-state: the construct library (jsii, published to npm) and, in
@@ -26,13 +47,35 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     'cdk8s-plus-28@2.5.6',
     'kubernetes-models@^5.1.0',
     '@kubernetes-models/validate@^5.0.2',
+    // Schemas of the custom resources the constructs emit (manifest checks).
+    // external-secrets 2.x declares Node >= 22 but loads and validates on 20.19+.
+    '@kubernetes-models/prometheus-operator@^6.0.0',
+    '@kubernetes-models/external-secrets@^2.0.0',
+    // The Prometheus project's PromQL grammar: the monitoring tests parse every expression emitted.
+    '@prometheus-io/lezer-promql@^0.315.0',
+    '@lezer/lr@^1',
+    '@lezer/highlight@^1',
     'ajv@^8',
     'yaml@^2',
   ],
   keywords: ['cdk8s', 'kubernetes', 'cache', 'redis', 'persistent-volume', 'database', 'write-behind'],
   // Only the npm target: the other registries are unreachable from our machines.
-  github: false,
-  release: false,
+  // Releases: .github/workflows/release.yml on every push to main (see docs/release.md);
+  // the checks are .ci/run's, so there is no separate build workflow.
+  github: true,
+  githubOptions: { mergify: false, pullRequestLint: false },
+  buildWorkflow: false,
+  pullRequestTemplate: false,
+  stale: false,
+  autoApproveUpgrades: false,
+  depsUpgradeOptions: { workflow: false },
+  release: true,
+  releaseToNpm: true,
+  // npm trusted publishing (OIDC): no npm token secret; provenance from the workflow's identity.
+  npmTrustedPublishing: true,
+  npmProvenance: true,
+  jsiiReleaseVersion: '0.2.1061', // publib, pinned: it runs with the npm publishing identity
+  workflowNodeVersion: '24.x',
   docgen: true,
   jestOptions: {
     // projen defaults to --updateSnapshot, which makes snapshots unable to fail.
@@ -47,6 +90,122 @@ const project = new cdk8s.ConstructLibraryCdk8s({
 });
 
 project.npmignore?.exclude('/runtime/', '/examples/', '/scripts/', '/docs/', '/.ci/');
+
+// --- Release workflow: the checks of .ci/run, then the image, then npm, then the GitHub release.
+for (const action of Object.keys(PINNED_ACTIONS)) project.github!.actions.set(action, pinned(action));
+const published = "needs.release.outputs.tag_exists != 'true' && needs.release.outputs.latest_commit == github.sha";
+project.release!.addJobs({
+  checks: {
+    name: 'The checks of .ci/run',
+    runsOn: ['ubuntu-latest'],
+    permissions: { contents: github.workflows.JobPermission.READ },
+    env: { CI: 'true' },
+    steps: [
+      { name: 'Checkout', uses: 'actions/checkout', with: { 'fetch-depth': 0 } },
+      { name: 'Setup Node.js', uses: 'actions/setup-node', with: { 'node-version': '24.x' } },
+      // .ci/run installs system packages, so it runs as root, with the runner's node on the PATH.
+      { name: '.ci/run', run: 'sudo --preserve-env env "PATH=$PATH" bash .ci/run' },
+    ],
+  },
+  release_image: {
+    name: `Publish ${IMAGE}`,
+    needs: ['release'],
+    runsOn: ['ubuntu-latest'],
+    // packages: push to ghcr.io; id-token: keyless cosign signature.
+    permissions: {
+      contents: github.workflows.JobPermission.READ,
+      packages: github.workflows.JobPermission.WRITE,
+      idToken: github.workflows.JobPermission.WRITE,
+    },
+    if: published,
+    env: { IMAGE },
+    steps: [
+      { name: 'Checkout', uses: 'actions/checkout' },
+      {
+        name: 'Download build artifacts',
+        uses: 'actions/download-artifact',
+        with: { 'artifact-ids': '${{ needs.release.outputs.artifact_id }}', 'path': 'dist' },
+      },
+      {
+        // The tag a construct emits by default is the version in the package's package.json.
+        name: 'Version: the one the npm package carries',
+        id: 'version',
+        run: [
+          'version=$(cat dist/version.txt)',
+          'packed=$(tar -xzOf dist/js/*.tgz package/package.json | jq -r .version)',
+          '[ "$version" = "$packed" ] || { echo "::error::dist/version.txt says $version, the npm package $packed"; exit 1; }',
+          'echo "version=$version" >> "$GITHUB_OUTPUT"',
+        ].join('\n'),
+      },
+      { name: 'Set up QEMU (arm64)', uses: 'docker/setup-qemu-action', with: { platforms: 'arm64' } },
+      { name: 'Set up Buildx', uses: 'docker/setup-buildx-action' },
+      {
+        // The official base named in runtime/Dockerfile, pinned to the digest it has now for every platform.
+        name: 'Base image digest',
+        id: 'base',
+        run: [
+          'base=$(sed -n "s/^ARG BASE=//p" runtime/Dockerfile)',
+          'digest=$(docker buildx imagetools inspect "$base" --format "{{json .Manifest}}" | jq -r .digest)',
+          'case "$digest" in sha256:*) ;; *) echo "::error::no digest for $base"; exit 1 ;; esac',
+          'echo "name=$base" >> "$GITHUB_OUTPUT"',
+          'echo "digest=$digest" >> "$GITHUB_OUTPUT"',
+          'echo "base image: $base@$digest" >> "$GITHUB_STEP_SUMMARY"',
+        ].join('\n'),
+      },
+      {
+        name: 'Log in to ghcr.io',
+        uses: 'docker/login-action',
+        with: { registry: 'ghcr.io', username: '${{ github.actor }}', password: '${{ secrets.GITHUB_TOKEN }}' },
+      },
+      {
+        name: 'Build and push (amd64, arm64) with SBOM and provenance',
+        id: 'build',
+        uses: 'docker/build-push-action',
+        with: {
+          'context': 'runtime',
+          'file': 'runtime/Dockerfile',
+          'platforms': 'linux/amd64,linux/arm64',
+          'build-args': 'BASE=${{ steps.base.outputs.name }}@${{ steps.base.outputs.digest }}',
+          'tags': '${{ env.IMAGE }}:${{ steps.version.outputs.version }}',
+          'labels': [
+            'org.opencontainers.image.version=${{ steps.version.outputs.version }}',
+            'org.opencontainers.image.revision=${{ github.sha }}',
+            'org.opencontainers.image.source=${{ github.server_url }}/${{ github.repository }}',
+            'org.opencontainers.image.base.name=docker.io/library/${{ steps.base.outputs.name }}',
+            'org.opencontainers.image.base.digest=${{ steps.base.outputs.digest }}',
+          ].join('\n'),
+          'sbom': true,
+          'provenance': 'mode=max',
+          'push': '${{ !inputs.dry_run }}',
+        },
+      },
+      { name: 'Install cosign', if: '${{ !inputs.dry_run }}', uses: 'sigstore/cosign-installer' },
+      {
+        // Keyless: the certificate names this workflow; every platform's manifest is signed too.
+        name: 'Sign the image (keyless) and verify the signature',
+        if: '${{ !inputs.dry_run }}',
+        // Expressions reach the script as variables, never as script text.
+        env: {
+          DIGEST: '${{ steps.build.outputs.digest }}',
+          VERSION: '${{ steps.version.outputs.version }}',
+          IDENTITY: '${{ github.server_url }}/${{ github.workflow_ref }}',
+        },
+        run: [
+          'cosign sign --yes --recursive "$IMAGE@$DIGEST"',
+          'cosign verify "$IMAGE@$DIGEST" --certificate-identity "$IDENTITY" \\',
+          '  --certificate-oidc-issuer https://token.actions.githubusercontent.com > /dev/null',
+          'echo "image: $IMAGE:$VERSION ($DIGEST), signed by $IDENTITY" >> "$GITHUB_STEP_SUMMARY"',
+        ].join('\n'),
+      },
+    ],
+  },
+});
+// The release builds only after the checks; npm publishes only once the image it names exists.
+const releaseWorkflow = project.github!.tryFindWorkflow('release')!;
+releaseWorkflow.file!.addOverride('jobs.release.needs', ['checks']);
+// The release job builds and uploads an artifact; it pushes nothing (projen gives it contents: write).
+releaseWorkflow.file!.addOverride('jobs.release.permissions', { contents: 'read' });
+releaseWorkflow.file!.addOverride('jobs.release_npm.needs', ['release', 'release_image']);
 
 // Examples and scripts are TypeScript run with ts-node against the sources.
 project.addDevDeps('ts-node');

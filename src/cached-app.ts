@@ -1,4 +1,4 @@
-import { Chart, Duration, Names, Size } from 'cdk8s';
+import { ApiObject, Chart, Duration, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import {
@@ -6,10 +6,12 @@ import {
   configJson, defaultCacheImage, egressRules, HTTP_PORT, mountCacheVolumes, PASSWORD_ENV, RESP_PORT, spreadReplicas,
 } from './_cache-pod';
 import { renderCache } from './_cache-render';
+import { addMonitoring } from './_monitoring';
 import { defaultResources, securePodContext, withDefaultResources, withSecureDefaults } from './_pod-defaults';
 import { fail, validatePort } from './_validation';
 import { CachePassword, CacheSettings } from './cache';
 import { CacheImage } from './cache-image';
+import { CacheMonitoring } from './monitoring';
 
 /**
  * How the cache runs next to the app. Kubernetes 1.29 and later stop a
@@ -143,6 +145,16 @@ export interface CachedAppProps {
    * @default true
    */
   readonly restrictEgress?: boolean;
+
+  /**
+   * Prometheus Operator objects for the cache: a PodMonitor scraping the
+   * sidecar's `/metrics` (give `metricsFrom` the Prometheus pods), a
+   * PrometheusRule with the alerts and a Grafana dashboard ConfigMap.
+   * `monitoring: {}` turns them all on.
+   *
+   * @default - none
+   */
+  readonly monitoring?: CacheMonitoring;
 }
 
 /**
@@ -169,6 +181,12 @@ export class CachedApp extends Construct {
   public readonly terminationGracePeriod: Duration;
   /** The NetworkPolicy selecting the pods (ingress to the app, egress to DNS and the stores). */
   public readonly networkPolicy: kplus.NetworkPolicy;
+  /** The PodMonitor scraping the cache (`monitoring.scrape`). */
+  public readonly podMonitor?: ApiObject;
+  /** The PrometheusRule with the cache's alerts (`monitoring.rules`). */
+  public readonly prometheusRule?: ApiObject;
+  /** The ConfigMap with the Grafana dashboard (`monitoring.dashboard`). */
+  public readonly dashboard?: kplus.ConfigMap;
 
   public constructor(scope: Construct, id: string, props: CachedAppProps) {
     super(scope, id);
@@ -335,6 +353,22 @@ export class CachedApp extends Construct {
       egress: restrictEgress ? { default: kplus.NetworkPolicyTrafficDefault.DENY, rules: egressRules(this, rendered.egress) } : undefined,
     });
     for (const remote of rendered.remotes) remote.allowClient(workload);
+
+    if (props.monitoring) {
+      const objects = addMonitoring(this, props.monitoring, {
+        kind: 'sidecar',
+        name,
+        namespace,
+        workload,
+        config,
+        replicas,
+        startupBudget: settings.preloadTimeBudget ?? Duration.seconds(30),
+        metricsFrom: props.metricsFrom,
+      });
+      this.podMonitor = objects.podMonitor;
+      this.prometheusRule = objects.prometheusRule;
+      this.dashboard = objects.dashboard;
+    }
   }
 }
 

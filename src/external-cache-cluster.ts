@@ -1,4 +1,4 @@
-import { Chart, Duration, Names } from 'cdk8s';
+import { ApiObject, Chart, Duration, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import {
@@ -6,10 +6,12 @@ import {
   configJson, defaultCacheImage, egressRules, HTTP_PORT, mountCacheVolumes, PASSWORD_ENV, RESP_PORT, spreadReplicas,
 } from './_cache-pod';
 import { renderCache } from './_cache-render';
+import { addMonitoring } from './_monitoring';
 import { securePodContext } from './_pod-defaults';
 import { fail, validateDnsLabel } from './_validation';
 import { CachePassword, CacheSettings, IRemoteCache, RemoteCacheEndpoint } from './cache';
 import { CacheImage } from './cache-image';
+import { CacheMonitoring } from './monitoring';
 
 /** The most pods a cluster can have: one hash slot each. */
 const MAX_REPLICAS = 16384;
@@ -91,6 +93,17 @@ export interface ExternalCacheClusterProps {
    * @default - flushDeadline + 10 seconds
    */
   readonly terminationGracePeriod?: Duration;
+
+  /**
+   * Prometheus Operator objects for the cluster: a headless metrics Service
+   * and a ServiceMonitor scraping every pod's `/metrics` (give `metricsFrom`
+   * the Prometheus pods), a PrometheusRule with the alerts (among them fewer
+   * ready pods than shards) and a Grafana dashboard ConfigMap.
+   * `monitoring: {}` turns them all on.
+   *
+   * @default - none
+   */
+  readonly monitoring?: CacheMonitoring;
 }
 
 /** Options of `ExternalCacheCluster.connect()`. */
@@ -150,6 +163,14 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
   public readonly remoteCacheEndpoint: RemoteCacheEndpoint;
   /** The NetworkPolicy selecting the cluster's pods. */
   public readonly networkPolicy: kplus.NetworkPolicy;
+  /** The headless Service the ServiceMonitor discovers the pods' metrics port through (`monitoring.scrape`). */
+  public readonly metricsService?: kplus.Service;
+  /** The ServiceMonitor scraping the pods (`monitoring.scrape`). */
+  public readonly serviceMonitor?: ApiObject;
+  /** The PrometheusRule with the cluster's alerts (`monitoring.rules`). */
+  public readonly prometheusRule?: ApiObject;
+  /** The ConfigMap with the Grafana dashboard (`monitoring.dashboard`). */
+  public readonly dashboard?: kplus.ConfigMap;
 
   private readonly namespace?: string;
   private readonly passwordSecret: kplus.ISecret;
@@ -287,6 +308,23 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
       },
     });
     for (const remote of rendered.remotes) remote.allowClient(this.statefulSet);
+
+    if (props.monitoring) {
+      const objects = addMonitoring(this, props.monitoring, {
+        kind: 'cluster',
+        name,
+        namespace: this.namespace,
+        workload: this.statefulSet,
+        config,
+        replicas,
+        startupBudget: settings.preloadTimeBudget ?? Duration.seconds(30),
+        metricsFrom: props.metricsFrom,
+      });
+      this.metricsService = objects.metricsService;
+      this.serviceMonitor = objects.serviceMonitor;
+      this.prometheusRule = objects.prometheusRule;
+      this.dashboard = objects.dashboard;
+    }
   }
 
   /**

@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Testing } from 'cdk8s';
+import { CachedApp, CachePassword, ExternalCacheCluster } from '../src';
+import { appContainer, chart, secret } from './cache-fixtures';
 import { libraryVersion } from '../src/_version';
 import { CacheImage } from '../src/cache-image';
 
@@ -10,6 +13,21 @@ const pkgVersion: string = JSON.parse(readFileSync(join(__dirname, '..', 'packag
 test('the default image is pinned to the library version', () => {
   expect(libraryVersion()).toBe(pkgVersion);
   expect(CacheImage.default().reference).toBe(`${DEFAULT_CACHE_REPOSITORY}:${pkgVersion}`);
+});
+
+test('the image every construct emits by default is tagged with package.json\'s version, the one a release publishes', () => {
+  // The release bumps package.json and nothing else; _version.ts reads it at run time from
+  // next to lib/, so the published package and the image tag cannot disagree.
+  expect(readFileSync(join(__dirname, '..', 'src', '_version.ts'), 'utf8')).toContain("join(__dirname, '..', 'package.json')");
+  const c = chart('shop');
+  new CachedApp(c, 'web', { app: appContainer() });
+  new ExternalCacheCluster(c, 'cache', { password: CachePassword.fromSecret(secret(c, 'pw')) });
+  const images = Testing.synth(c)
+    .filter((m) => m.kind === 'Deployment' || m.kind === 'StatefulSet')
+    .flatMap((m) => [...(m.spec.template.spec.initContainers ?? []), ...m.spec.template.spec.containers])
+    .filter((x: any) => x.name === 'state-cache')
+    .map((x: any) => x.image);
+  expect(images).toEqual([`ghcr.io/cdk8s-state/state-cache:${pkgVersion}`, `ghcr.io/cdk8s-state/state-cache:${pkgVersion}`]);
 });
 
 test('a mirror keeps the version; tags and digests override it', () => {

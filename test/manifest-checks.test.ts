@@ -135,6 +135,41 @@ function statefulBaseline(): any[] {
   ]));
 }
 
+/**
+ * The baseline scraped by Prometheus: a PodMonitor on the sidecar's port and
+ * a ServiceMonitor through a metrics Service, with the NetworkPolicy admitting
+ * that port from the monitoring namespace.
+ */
+function monitoringBaseline(): any[] {
+  const ms = baseline();
+  ms[2].spec.ingress.push({
+    from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+    ports: [{ port: 6380, protocol: 'TCP' }],
+  });
+  const endpoint = { port: 'cache-http', path: '/metrics', interval: '30s' };
+  return JSON.parse(JSON.stringify([
+    ...ms,
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web-metrics', labels: { 'app.kubernetes.io/component': 'metrics' } },
+      spec: { clusterIP: 'None', selector: LABELS, ports: [{ name: 'metrics', port: 6380, targetPort: 'cache-http' }] },
+    },
+    {
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'PodMonitor',
+      metadata: { name: 'web' },
+      spec: { selector: { matchLabels: LABELS }, podMetricsEndpoints: [endpoint] },
+    },
+    {
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'ServiceMonitor',
+      metadata: { name: 'web' },
+      spec: { selector: { matchLabels: { 'app.kubernetes.io/component': 'metrics' } }, endpoints: [{ ...endpoint, port: 'metrics' }] },
+    },
+  ]));
+}
+
 /** rule, object, path of each finding, in order. */
 function summary(findings: Finding[]): string[] {
   return findings.map((f) => `${f.rule} ${f.object} ${f.path}`);
@@ -324,6 +359,33 @@ describe('custom resources', () => {
         rule: 'schema',
         message: 'an ExternalSecret needs spec.data or spec.dataFrom, or it fetches nothing',
       },
+    ]);
+  });
+
+  test('an ExternalSecret is checked against the external-secrets.io/v1 schema', () => {
+    const es: any = externalSecret();
+    es.spec.secretStoreRef.kind = 'SecretStorage';
+    delete es.spec.data[0].remoteRef;
+    expect(checkManifests([es])).toEqual([
+      { object: 'ExternalSecret/db-credentials', path: 'spec.data[0].remoteRef', rule: 'schema', message: 'required field "remoteRef" is missing' },
+      { object: 'ExternalSecret/db-credentials', path: 'spec.secretStoreRef.kind', rule: 'schema', message: 'must be one of "SecretStore", "ClusterSecretStore"' },
+    ]);
+  });
+
+  test('Prometheus Operator objects are checked against the monitoring.coreos.com/v1 schemas', () => {
+    const ms = monitoringBaseline();
+    expect(checkManifests(ms)).toEqual([]);
+    ms[5].spec.podMetricsEndpoints[0].interval = '30 seconds';
+    ms.push({
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'PrometheusRule',
+      metadata: { name: 'web' },
+      spec: { groups: [{ name: 'web', rules: [{ alert: 'WebDown', expr: 'up == 0', for: 'five minutes' }, { alert: 'NoExpr' }] }] },
+    });
+    expect(summary(checkManifests(ms))).toEqual([
+      'schema PodMonitor/web spec.podMetricsEndpoints[0].interval',
+      'schema PrometheusRule/web spec.groups[0].rules[0].for',
+      'schema PrometheusRule/web spec.groups[0].rules[1].expr',
     ]);
   });
 
@@ -924,6 +986,30 @@ const cases: RuleCase[] = [
     expected: ['headless-service StatefulSet/cache spec.serviceName', 'selects-nothing Service/cache-headless spec.selector'],
     message: 'headless Service "cache-headless" does not select this StatefulSet\'s pods',
     passes: (ms) => { ms[1].spec.selector = { 'app.kubernetes.io/name': 'cache' }; },
+  },
+  {
+    name: 'scrape-blocked: the NetworkPolicy admits no one to the scraped port',
+    base: monitoringBaseline,
+    breaks: (ms) => { ms[2].spec.ingress.pop(); },
+    expected: ['scrape-blocked PodMonitor/web spec.podMetricsEndpoints[0]', 'scrape-blocked ServiceMonitor/web spec.endpoints[0]'],
+    message: 'the NetworkPolicies selecting the pods of Deployment/web admit no one to port 6380 (cache-http), so every scrape is dropped; add an ingress rule from the Prometheus pods (metricsFrom)',
+    passes: (ms) => { ms[2].spec.ingress[1].ports = [{ port: 'cache-http' }]; },
+  },
+  {
+    name: 'target-port: a PodMonitor scrapes a port the pods do not have',
+    base: monitoringBaseline,
+    breaks: (ms) => { ms[5].spec.podMetricsEndpoints[0].port = 'metrics'; },
+    expected: ['target-port PodMonitor/web spec.podMetricsEndpoints[0].port'],
+    message: 'port "metrics" is not a container port of Deployment/web (ports: 8080 (http), 6380 (cache-http))',
+    passes: (ms) => { ms[5].spec.podMetricsEndpoints[0] = { portNumber: 6380, path: '/metrics' }; },
+  },
+  {
+    name: 'selects-nothing: a ServiceMonitor whose selector matches no Service',
+    base: monitoringBaseline,
+    breaks: (ms) => { ms[6].spec.selector.matchLabels = { 'app.kubernetes.io/component': 'metric' }; },
+    expected: ['selects-nothing ServiceMonitor/web spec.selector'],
+    message: 'this ServiceMonitor selects no Service in the output (by the Services\' own labels), so nothing is scraped',
+    passes: (ms) => { ms[6].spec.selector = { matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'Exists' }] }; },
   },
 ];
 

@@ -3,8 +3,11 @@
  * everything they synthesise. Each finding names the object (`Kind/name`),
  * the field path and a stable rule id:
  *
- * - `schema`: kubernetes-models (OpenAPI) validation; the basic shape of
- *   custom resources it does not know; apiVersions 1.28 does not serve.
+ * - `schema`: kubernetes-models (OpenAPI) validation; custom resources
+ *   against @kubernetes-models/prometheus-operator (PodMonitor,
+ *   ServiceMonitor, PrometheusRule) and @kubernetes-models/external-secrets
+ *   (ExternalSecret v1) where they have the kind, and the basic shape of
+ *   every custom resource; apiVersions 1.28 (or the operator) does not serve.
  * - `unknown-field`: any field, at any depth, that the Kubernetes 1.28 API
  *   does not have (typos, misplaced fields, fields added after 1.28).
  * - `removed-volume`, `intree-provisioner`: in-tree storage removed or
@@ -17,7 +20,10 @@
  *   `network-policy`, `grace-period`; per output: `pdb`, `pdb-disruptions`,
  *   `literal-secret`.
  * - wiring: `selector-labels`, `headless-service`, `selects-nothing`,
- *   `target-port` (a Service's named targetPort is a port of its pods).
+ *   `target-port` (a Service's named targetPort is a port of its pods);
+ *   for a PodMonitor or ServiceMonitor: `selects-nothing`, `target-port`
+ *   (the scraped port exists) and `scrape-blocked` (a NetworkPolicy selecting
+ *   the pods drops the scrape).
  *
  * Probes are not required on the main containers of Jobs and CronJobs (they
  * run to completion); PDBs and spreading apply to replicated controllers
@@ -25,8 +31,9 @@
  */
 import { Chart, Testing } from 'cdk8s';
 import { isBuiltInGroup, propsTypeOf, unknownFields, OBJECT_META } from './manifest-checks/field-tree';
+import { monitoringFindings } from './manifest-checks/monitoring';
 import { outputFindings, workloadFindings, workloads } from './manifest-checks/policy';
-import { customResourceFindings, schemaFindings } from './manifest-checks/schema';
+import { customResourceShape, schemaFindings } from './manifest-checks/schema';
 import { provisionerFindings, removedVolumeFindings } from './manifest-checks/storage';
 import { Finding, isPlainObject, objectId } from './manifest-checks/util';
 
@@ -38,7 +45,7 @@ export const RULES: readonly string[] = [
   'requests', 'memory-limit', 'ephemeral-storage', 'image-tag', 'readiness-probe', 'liveness-probe', 'probe-port',
   'run-as-non-root', 'high-uid', 'read-only-root', 'privilege-escalation', 'privileged', 'drop-all', 'seccomp',
   'automount-token', 'pdb', 'pdb-disruptions', 'spread', 'network-policy', 'literal-secret',
-  'selector-labels', 'headless-service', 'selects-nothing', 'target-port', 'grace-period',
+  'selector-labels', 'headless-service', 'selects-nothing', 'target-port', 'grace-period', 'scrape-blocked',
 ];
 
 /** What a caller deliberately opts out of. */
@@ -79,6 +86,7 @@ export function checkManifests(manifests: any[], options: CheckOptions = {}): Fi
     workloadFindings(w, objects, findings);
   }
   outputFindings(objects, all, findings);
+  monitoringFindings(objects, all, findings);
 
   return skip.size === 0 ? findings : findings.filter((f) => !skip.has(f.rule) && !skip.has(`${f.rule}:${f.object}`));
 }
@@ -92,7 +100,9 @@ function checkObject(m: any, findings: Finding[]): boolean {
       findings.push({ object, path: 'apiVersion', rule: 'schema', message: `Kubernetes 1.28 does not serve kind ${m.kind} in ${m.apiVersion} (removed, misspelt or newer than 1.28)` });
       return false;
     }
-    findings.push(...customResourceFindings(object, m));
+    const shape = customResourceShape(object, m);
+    findings.push(...shape.findings);
+    if (shape.served) findings.push(...(schemaFindings(object, m) ?? []));
     if (isPlainObject(m.metadata)) unknownFields(object, m.metadata, OBJECT_META, ['metadata'], findings);
     return true;
   }

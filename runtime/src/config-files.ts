@@ -105,7 +105,7 @@ const PROTOCOL_NOTES = [
   '| `DELETE /v1/keys/{key}` | 204 deleted; 404 when absent |',
   '| `GET /healthz` | 200 while the process runs |',
   '| `GET /readyz` | 200 when persistence is ready (preload / journal replay done, stores reachable); 503 otherwise and while shutting down |',
-  '| `GET /metrics` | Prometheus text: `state_cache_commands_total{command}`, hits, misses, evictions, expirations, loads, entries, bytes, connections, `state_cache_command_duration_seconds` |',
+  '| `GET /metrics` | Prometheus text: `state_cache_commands_total{command}`, hits, misses, evictions, expirations, loads, entries, bytes, max bytes, connections, `state_cache_oom_errors_total`, `state_cache_ready`, `state_cache_command_duration_seconds`; the persistence metrics are listed in docs/persistence.md |',
   '',
   '`{key}` is percent-decoded to bytes, so any binary key can be addressed (`%00`...). `PUT` and `DELETE`',
   'honour `If-Match` and `If-None-Match` (a list of ETags, or `*`) atomically with the write: 412 when',

@@ -7,7 +7,7 @@ import { COMMANDS, LATENCY_BUCKETS, ServerStats } from './protocol/commands';
  * KeyspaceStats); these collect() callbacks publish them when /metrics is
  * scraped, so no prom-client call happens per command.
  */
-export function createMetrics(ks: Keyspace, stats: ServerStats, connections: () => number): Registry {
+export function createMetrics(ks: Keyspace, stats: ServerStats, connections: () => number, ready: () => boolean = () => true): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'state_cache_process_' });
 
@@ -49,6 +49,8 @@ export function createMetrics(ks: Keyspace, stats: ServerStats, connections: () 
   counter('state_cache_loads_total', 'Entries loaded from persistence on a miss.', () => ks.stats.loads);
   counter('state_cache_connections_received_total', 'RESP connections accepted.', () => stats.connectionsReceived);
   counter('state_cache_connections_rejected_total', 'RESP connections refused (max clients).', () => stats.connectionsRejected);
+  counter('state_cache_oom_errors_total', 'Writes refused with the OOM error: memory full under noeviction, or an eviction the stores could not take yet (passivation).', () => stats.oomErrors);
+  gauge('state_cache_ready', '1 when /readyz answers 200 (start-up done, required stores reachable, not shutting down), else 0.', () => (ready() ? 1 : 0));
   gauge('state_cache_entries', 'Entries in memory.', () => ks.size);
   gauge('state_cache_bytes', 'Accounted bytes of entries in memory (keys, values, per-entry overhead).', () => ks.usedBytes);
   gauge('state_cache_max_bytes', 'Byte budget of the keyspace.', () => ks.maxBytes);

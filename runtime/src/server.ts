@@ -74,7 +74,7 @@ export class StateCache implements ConnectionHost {
     this.maxBulkBytes = config.limits.maxBulkBytes;
     this.stats.calls = new Float64Array(COMMANDS.length);
     this.stats.latencyCounts = new Float64Array(LATENCY_BUCKETS.length + 1);
-    this.registry = createMetrics(this.ks, this.stats, () => this.clients.size);
+    this.registry = createMetrics(this.ks, this.stats, () => this.clients.size, () => this.ready());
     this.resp = createServer({ noDelay: true }, (socket) => this.accept(socket));
     if (config.http.enabled) {
       this.http = new HttpFrontend({
@@ -84,6 +84,7 @@ export class StateCache implements ConnectionHost {
         registry: this.registry,
         ready: () => this.ready(),
         persistenceStatus: () => this.ks.hooks.status?.() ?? { mode: 'custom hooks', ready: this.ks.hooks.ready(), stores: [] },
+        stats: this.stats,
         log: this.log,
         cluster: this.cluster,
       });

@@ -1,8 +1,10 @@
 /**
  * Schema validation with kubernetes-models' precompiled (ajv) validators,
- * plus a basic shape check for custom resources it does not know.
+ * and with those of @kubernetes-models/prometheus-operator
+ * (monitoring.coreos.com/v1) and @kubernetes-models/external-secrets
+ * (external-secrets.io), plus a basic shape check for every custom resource.
  *
- * kubernetes-models and @kubernetes-models/validate are ESM-only packages
+ * The kubernetes-models packages are ESM-only
  * (`exports` has only an `import` condition) and jest runs tests as
  * CommonJS, where it refuses to load ESM (its own `require`, `createRequire`
  * and `process.getBuiltinModule` all go through jest's module registry). So
@@ -37,48 +39,58 @@ function loadEsm(file: string): any {
   }
 }
 
-let modelsDir: string | undefined;
+/**
+ * The model packages, searched in order for `<apiVersion>/<Kind>.js`: the
+ * built-in kinds, then the custom resources whose operators we emit objects
+ * for (same layout, same precompiled validators).
+ */
+const MODEL_PACKAGES = ['kubernetes-models', '@kubernetes-models/prometheus-operator', '@kubernetes-models/external-secrets'];
+
+const modelDirs = new Map<string, string>();
 const validators = new Map<string, Validator | null>();
 
-function kubernetesModelsDir(): string {
+function modelsDir(pkg: string): string {
   // The package's `exports` hides package.json from require.resolve; find it through the search paths.
-  if (!modelsDir) {
-    const paths = require.resolve.paths('kubernetes-models') ?? [];
-    const found = paths.map((p) => join(p, 'kubernetes-models')).find((p) => {
+  let dir = modelDirs.get(pkg);
+  if (!dir) {
+    const paths = require.resolve.paths(pkg) ?? [];
+    dir = paths.map((p) => join(p, pkg)).find((p) => {
       try {
-        return JSON.parse(readFileSync(join(p, 'package.json'), 'utf8')).name === 'kubernetes-models';
+        return JSON.parse(readFileSync(join(p, 'package.json'), 'utf8')).name === pkg;
       } catch {
         return false;
       }
     });
-    if (!found) throw new Error('manifest checks: the kubernetes-models devDependency is not installed (run npm ci)');
-    modelsDir = found;
+    if (!dir) throw new Error(`manifest checks: the ${pkg} devDependency is not installed (run npm ci)`);
+    modelDirs.set(pkg, dir);
   }
-  return modelsDir;
+  return dir;
 }
 
-/** The precompiled validator for a kind, or null when kubernetes-models has no such kind. */
+/** The precompiled validator for a kind, or null when no model package has such a kind. */
 function validatorFor(apiVersion: string, kind: string): Validator | null {
   const key = `${apiVersion}/${kind}`;
   const known = validators.get(key);
   if (known !== undefined) return known;
   let validator: Validator | null = null;
   if (/^[a-z0-9.-]*\/?[a-z0-9]+$/.test(apiVersion) && /^[A-Za-z0-9]+$/.test(kind)) {
-    const modelFile = join(kubernetesModelsDir(), apiVersion, `${kind}.js`);
-    let model: string | undefined;
-    try {
-      model = readFileSync(modelFile, 'utf8');
-    } catch {
-      model = undefined;
-    }
-    // Each model module imports its validator: import{validate}from"../../_schemas/IoK8sApiAppsV1Deployment.js"
-    const schema = model && /import\{validate\}from"([^"]+_schemas\/\w+\.js)"/.exec(model);
-    if (schema) {
+    for (const pkg of MODEL_PACKAGES) {
+      const modelFile = join(modelsDir(pkg), apiVersion, `${kind}.js`);
+      let model: string | undefined;
+      try {
+        model = readFileSync(modelFile, 'utf8');
+      } catch {
+        continue;
+      }
+      // Each model module imports its validator: import{validate}from"../../_schemas/IoK8sApiAppsV1Deployment.js"
+      const schema = /import\{validate\}from"([^"]+_schemas\/\w+\.js)"/.exec(model);
+      if (!schema) continue;
       const loaded = loadEsm(join(dirname(modelFile), schema[1]));
       if (typeof loaded?.validate !== 'function') {
-        throw new Error(`manifest checks: ${schema[1]} from kubernetes-models exports no validate function`);
+        throw new Error(`manifest checks: ${schema[1]} from ${pkg} exports no validate function`);
       }
       validator = loaded.validate;
+      break;
     }
   }
   validators.set(key, validator);
@@ -113,7 +125,11 @@ function describe(e: AjvError): string {
   }
 }
 
-/** Schema errors of one built-in object; undefined when kubernetes-models does not know the kind. */
+/**
+ * Schema errors of one object; undefined when no model package knows the
+ * kind. Custom resource schemas (Prometheus Operator, External Secrets)
+ * accept fields they do not define, like the built-in ones.
+ */
 export function schemaFindings(object: string, m: any): Finding[] | undefined {
   const validate = validatorFor(m.apiVersion, m.kind);
   if (!validate) return undefined;
@@ -148,8 +164,15 @@ const SERVED: Record<string, { readonly served: string[]; readonly note: string 
   'external-secrets.io': { served: ['v1'], note: 'External Secrets Operator serves only external-secrets.io/v1 since 0.17 (v1beta1 is no longer served)' },
 };
 
-/** The shape every object must have, and the basic shape of a custom resource we have no schema for. */
-export function customResourceFindings(object: string, m: any): Finding[] {
+/**
+ * The shape every custom resource must have (the schemas of the model
+ * packages do not check metadata), the versions its operator serves, and
+ * what an ExternalSecret needs beyond its schema. `served` is false for an
+ * apiVersion its operator no longer serves; only a served one is checked
+ * against its schema.
+ */
+export function customResourceShape(object: string, m: any): { findings: Finding[]; served: boolean } {
+  let served = true;
   const out: Finding[] = [];
   const at = (path: Segment[], message: string) => out.push({ object, path: formatPath(path), rule: 'schema', message });
   const match = API_VERSION.exec(m.apiVersion);
@@ -159,6 +182,7 @@ export function customResourceFindings(object: string, m: any): Finding[] {
     const known = SERVED[match[1]];
     const version = m.apiVersion.split('/')[1];
     if (known && !known.served.includes(version)) {
+      served = false;
       at(['apiVersion'], `${m.apiVersion} is not served: ${known.note}`);
     }
   }
@@ -187,15 +211,10 @@ export function customResourceFindings(object: string, m: any): Finding[] {
     const ref = m.spec.secretStoreRef;
     if (!isPlainObject(ref) || typeof ref.name !== 'string' || ref.name === '') {
       at(['spec', 'secretStoreRef', 'name'], 'an ExternalSecret needs spec.secretStoreRef.name (the SecretStore or ClusterSecretStore to read from)');
-    } else if (ref.kind !== undefined && ref.kind !== 'SecretStore' && ref.kind !== 'ClusterSecretStore') {
-      at(['spec', 'secretStoreRef', 'kind'], `must be "SecretStore" or "ClusterSecretStore", not ${JSON.stringify(ref.kind)}`);
     }
     if (m.spec.data === undefined && m.spec.dataFrom === undefined) {
       at(['spec', 'data'], 'an ExternalSecret needs spec.data or spec.dataFrom, or it fetches nothing');
     }
-    for (const field of ['data', 'dataFrom']) {
-      if (m.spec[field] !== undefined && !Array.isArray(m.spec[field])) at(['spec', field], 'must be a list');
-    }
   }
-  return out;
+  return { findings: out, served };
 }

@@ -1,12 +1,25 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/** What the metrics read from a write-behind queue at each scrape. */
+export interface TrackedQueue {
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  pending(): number;
+  pendingBytes(): number;
+  oldestAgeMs(): number;
+}
+
 /**
  * The persistence layer's Prometheus metrics, registered on the registry the
  * server passes in (so tests and several instances never share a global one).
  */
 export class PersistenceMetrics {
   readonly pendingWrites: Gauge<'store'>;
+  readonly pendingBytes: Gauge<'store'>;
+  readonly pendingWritesLimit: Gauge<'store'>;
+  readonly pendingBytesLimit: Gauge<'store'>;
   readonly oldestPendingAge: Gauge<'store'>;
+  readonly storeUp: Gauge<'store'>;
   readonly flushBatches: Counter<'store' | 'outcome'>;
   readonly flushDuration: Histogram<'store'>;
   readonly flushBatchSize: Histogram<'store'>;
@@ -28,10 +41,9 @@ export class PersistenceMetrics {
   readonly preloadEntries: Gauge;
   readonly preloadDone: Gauge;
 
-  readonly storeUp: Gauge<'store'>;
   private storeHealth: (() => Iterable<[string, boolean]>) | undefined;
 
-  private readonly queues = new Map<string, { pending(): number; oldestAgeMs(): number }>();
+  private readonly queues = new Map<string, TrackedQueue>();
 
   constructor(registry: Registry, prefix = 'state_cache_persistence_') {
     const registers = [registry];
@@ -54,6 +66,34 @@ export class PersistenceMetrics {
       registers,
       collect() {
         for (const [store, queue] of queues) this.set({ store }, queue.pending());
+      },
+    });
+    this.pendingBytes = new Gauge({
+      name: `${prefix}pending_bytes`,
+      help: 'Bytes of write-behind writes waiting for a store, per store.',
+      labelNames: ['store'],
+      registers,
+      collect() {
+        for (const [store, queue] of queues) this.set({ store }, queue.pendingBytes());
+      },
+    });
+    // The bounds, so that alerts can compare the queue with them (writeBehind.maxPendingEntries / maxPendingBytes).
+    this.pendingWritesLimit = new Gauge({
+      name: `${prefix}pending_writes_limit`,
+      help: 'Bound of the write-behind queue in keys, per store (writeBehind.maxPendingEntries).',
+      labelNames: ['store'],
+      registers,
+      collect() {
+        for (const [store, queue] of queues) this.set({ store }, queue.maxEntries);
+      },
+    });
+    this.pendingBytesLimit = new Gauge({
+      name: `${prefix}pending_bytes_limit`,
+      help: 'Bound of the write-behind queue in bytes, per store (writeBehind.maxPendingBytes).',
+      labelNames: ['store'],
+      registers,
+      collect() {
+        for (const [store, queue] of queues) this.set({ store }, queue.maxBytes);
       },
     });
     this.oldestPendingAge = new Gauge({
@@ -114,9 +154,15 @@ export class PersistenceMetrics {
     this.preloadDone = new Gauge({ name: `${prefix}preload_done`, help: '1 once preload finished (or is disabled).', registers });
   }
 
-  /** Registers one store's write-behind queue, read at each scrape. */
-  trackQueue(store: string, queue: { pending(): number; oldestAgeMs(): number }): void {
+  /**
+   * Registers one store's write-behind queue, read at each scrape. Its
+   * dead-letter and retry counters start at 0, so that an alert on their
+   * increase also sees the first one.
+   */
+  trackQueue(store: string, queue: TrackedQueue): void {
     this.queues.set(store, queue);
+    this.deadLettered.inc({ store }, 0);
+    this.retries.inc({ store }, 0);
   }
 
   /** Where state_cache_store_up reads each store's health at each scrape. */

@@ -113,7 +113,13 @@ class StoreQueue {
   batches = 0;
 
   constructor(readonly link: StoreLink, private readonly wb: WriteBehind, private readonly o: WriteBehindOptions) {
-    o.metrics?.trackQueue(link.store.name, { pending: () => this.slots.size, oldestAgeMs: () => this.oldestAgeMs() });
+    o.metrics?.trackQueue(link.store.name, {
+      pending: () => this.slots.size,
+      pendingBytes: () => this.bytes,
+      oldestAgeMs: () => this.oldestAgeMs(),
+      maxEntries: o.maxPendingEntries,
+      maxBytes: o.maxPendingBytes,
+    });
   }
 
   get store(): CacheStore {

@@ -74,6 +74,8 @@ export class ServerStats {
   connectionsReceived = 0;
   connectionsRejected = 0;
   commandsProcessed = 0;
+  /** Commands and REST writes refused with the OOM error (memory full under noeviction, or eviction refused). */
+  oomErrors = 0;
   /** Calls per command, indexed like COMMANDS. */
   calls: Float64Array = new Float64Array(0);
   /** Command latency histogram: counts per bucket of LATENCY_BUCKETS (seconds), plus +Inf. */
@@ -1080,8 +1082,9 @@ export function commandKeys(cmd: Command, f: Frame): string[] {
   return out;
 }
 
-/** The reply text for an error thrown by a command. */
-export function errorReply(e: unknown): string | undefined {
+/** The reply text for an error thrown by a command; counts OOM errors in `stats` when given. */
+export function errorReply(e: unknown, stats?: ServerStats): string | undefined {
+  if (stats !== undefined && e instanceof OutOfMemoryError) stats.oomErrors++;
   if (e instanceof CommandError) return e.message;
   if (e instanceof OutOfMemoryError) return ERR_OOM;
   if (e instanceof QueueFullError) return `QUEUEFULL ${e.message}`;

@@ -298,7 +298,7 @@ export class Connection implements ClientState {
   }
 
   private replyError(e: unknown): void {
-    const text = errorReply(e);
+    const text = errorReply(e, this.host.stats);
     if (text === undefined) this.host.log.error({ err: e, client: this.addr }, 'command failed unexpectedly');
     replyLater(this.host, this, () => this.host.out.error(text ?? `ERR internal error: ${(e as Error)?.message ?? String(e)}`));
   }
@@ -374,7 +374,7 @@ export class Connection implements ClientState {
       const r = cmd.handler(this.host, this, f);
       if (r !== undefined) return r;
     } catch (e) {
-      const text = errorReply(e);
+      const text = errorReply(e, this.host.stats);
       if (text === undefined) {
         this.host.log.error({ err: e, client: this.addr, command: cmd.name }, 'command failed unexpectedly');
       }

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Registry } from 'prom-client';
+import type { ServerStats } from './commands';
 import type { ClusterMap } from '../cluster/cluster';
 import { PersistenceUnavailableError, QueueFullError } from '../keyspace/hooks';
 import { Keyspace, OutOfMemoryError, STRING_VALUE_MAX, Value } from '../keyspace/keyspace';
@@ -35,6 +36,8 @@ export interface HttpOptions {
   readonly log: { error(obj: object, msg: string): void };
   /** The slot map in cluster mode. */
   readonly cluster?: ClusterMap;
+  /** Where refused writes are counted (state_cache_oom_errors_total). */
+  readonly stats?: ServerStats;
   ready(): boolean;
   /** What /status shows besides the keyspace: persistence mode and store health. */
   persistenceStatus(): object;
@@ -108,8 +111,15 @@ function authorized(req: IncomingMessage, password: string): boolean {
 }
 
 /** The error a write failed with, as an HTTP answer. */
-function writeFailure(res: ServerResponse, e: unknown, log: HttpOptions['log']): void {
-  if (e instanceof OutOfMemoryError) {problem(res, 507, 'out_of_memory', 'the keyspace is full and the eviction policy is noeviction');} else if (e instanceof QueueFullError) {problem(res, 429, 'queue_full', e.message, { 'Retry-After': '1' });} else if (e instanceof PersistenceUnavailableError) {problem(res, 503, 'store_unavailable', e.message);} else {
+function writeFailure(res: ServerResponse, e: unknown, log: HttpOptions['log'], stats?: ServerStats): void {
+  if (e instanceof OutOfMemoryError) {
+    if (stats) stats.oomErrors++;
+    problem(res, 507, 'out_of_memory', 'the keyspace is full and the eviction policy is noeviction');
+  } else if (e instanceof QueueFullError) {
+    problem(res, 429, 'queue_full', e.message, { 'Retry-After': '1' });
+  } else if (e instanceof PersistenceUnavailableError) {
+    problem(res, 503, 'store_unavailable', e.message);
+  } else {
     log.error({ err: e }, 'HTTP request failed unexpectedly');
     problem(res, 500, 'internal', (e as Error)?.message ?? String(e));
   }
@@ -122,7 +132,7 @@ export class HttpFrontend {
   constructor(private readonly o: HttpOptions) {
     this.server = createServer({ keepAliveTimeout: 5000 }, (req, res) => {
       this.handle(req, res).catch((e) => {
-        if (!res.headersSent) writeFailure(res, e, o.log);
+        if (!res.headersSent) writeFailure(res, e, o.log, o.stats);
         else res.destroy();
       });
     });
@@ -303,7 +313,7 @@ export class HttpFrontend {
       const p = ks.set(key, value, expiresAt);
       if (p !== undefined) await p;
     } catch (e) {
-      return writeFailure(res, e, this.o.log);
+      return writeFailure(res, e, this.o.log, this.o.stats);
     }
     const version = ks.currentVersion(key);
     res.writeHead(current === undefined ? 201 : 204, { ETag: etag(version) });
@@ -321,7 +331,7 @@ export class HttpFrontend {
       const r = ks.delete([key]);
       if (typeof r !== 'number') await r;
     } catch (e) {
-      return writeFailure(res, e, this.o.log);
+      return writeFailure(res, e, this.o.log, this.o.stats);
     }
     res.writeHead(204);
     res.end();

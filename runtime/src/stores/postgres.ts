@@ -325,13 +325,20 @@ export class PostgresStore implements CacheStore {
    */
   private mapError(what: string, err: unknown): StoreUnavailableError {
     const code = sqlState(err) ?? (err as NodeJS.ErrnoException).code;
-    const message = (err as Error).message;
+    // Node 24 appends advice about its own --use-system-ca flag; state-cache's fix is tls.caFile.
+    const message = (err as Error).message.replace(/; if the root CA is installed locally, try running Node\.js with --use-system-ca$/, '');
     let hint = '';
     if (code?.startsWith('28')) hint = ': check the user and the password secret';
     else if (/does not support SSL/i.test(message)) hint = ': the server has no TLS; set tls.mode to "disable" if plain TCP is acceptable';
+    else if (code !== undefined && UNTRUSTED_CERTIFICATE.has(code)) hint = ': set tls.caFile to the CA that signed the server\'s certificate';
     return new StoreUnavailableError(this.name, `${what}: ${message}${code ? ` (${code})` : ''}${hint}`, { cause: err });
   }
 }
+
+/** TLS errors that mean the server's certificate chains to no CA state-cache trusts. */
+const UNTRUSTED_CERTIFICATE = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT',
+]);
 
 export function createPostgresStore(config: PostgresStoreConfig, context: StoreContext): PostgresStore {
   return new PostgresStore(config, context);
