@@ -7,7 +7,7 @@ import { sleep, startTestServer } from './helpers';
 import { containerMemoryLimit } from '../src/cgroup';
 import { globToRegExp } from '../src/keyspace/glob';
 import { EntryChange, LoadedEntry, NO_PERSISTENCE, PersistenceHooks, PersistenceUnavailableError, QueueFullError } from '../src/keyspace/hooks';
-import { DEFAULT_KEYSPACE_OPTIONS, ENTRY_OVERHEAD, Keyspace, KeyspaceOptions, OutOfMemoryError } from '../src/keyspace/keyspace';
+import { DEFAULT_KEYSPACE_OPTIONS, entryBytes, Keyspace, KeyspaceOptions, OutOfMemoryError } from '../src/keyspace/keyspace';
 import { VersionClock } from '../src/keyspace/versions';
 import { defaultMaxBytes } from '../src/server';
 
@@ -51,7 +51,7 @@ describe('bounds and eviction', () => {
   });
 
   test('the byte budget counts keys, values and the per-entry overhead', () => {
-    const per = ENTRY_OVERHEAD + 3 + 100;
+    const per = entryBytes(3, 100);
     const k = ks({ maxBytes: per * 10 });
     for (let i = 10; i < 30; i++) k.set(`k${i}`, 'x'.repeat(100), 0);
     expect(k.size).toBe(10);
