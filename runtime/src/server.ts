@@ -25,13 +25,13 @@ export interface StartOptions {
 }
 
 /** What the process needs besides its keyspace, and the share of the budget on top (as the constructs derive a limit). */
-export const RUNTIME_RESERVE = 96 * 1024 * 1024;
+export const RUNTIME_RESERVE = 128 * 1024 * 1024;
 export const BUDGET_HEADROOM = 1.25;
 
 /**
  * The byte budget when the config leaves it at 0: `fraction` of the
  * container's memory limit (or of the machine's memory), and never more than
- * (limit - 96 MiB) / 1.25, the inverse of the limit the constructs derive for a
+ * (limit - 128 MiB) / 1.25, the inverse of the limit the constructs derive for a
  * budget (src/_cache-pod.ts), so the process stays inside the limit under
  * churn at small limits too. Values no longer live on the V8 heap, so its
  * size limit does not bound the budget.
@@ -51,8 +51,8 @@ export function defaultMaxBytes(fraction: number, cgroupRoot?: string): number {
  * holds) up to a limit sized for the whole machine, not for the container.
  */
 export const PROCESS_ALLOWANCE = 48 * 1024 * 1024;
-/** How often RSS is checked against the keyspace's bytes plus PROCESS_ALLOWANCE. */
-const GC_CHECK_MS = 100;
+/** How often RSS is checked against the keyspace's bytes plus the allowance (PROCESS_ALLOWANCE at least). */
+const GC_CHECK_MS = 200;
 
 let fullGc: (() => void) | undefined;
 /** V8's gc(), exposed at run time (no command-line flag needed). */
@@ -88,6 +88,8 @@ export class StateCache implements ConnectionHost {
   /** Full collections forced because RSS went over the keyspace plus PROCESS_ALLOWANCE (INFO gc_forced). */
   gcForced = 0;
   private lastForcedGc = 0;
+  /** RSS above the keyspace's bytes that triggers a forced collection (adapts to what the process keeps live). */
+  private allowance = PROCESS_ALLOWANCE;
   private stopping: Promise<void> | undefined;
 
   constructor(readonly config: Config, options: StartOptions = {}) {
@@ -173,10 +175,13 @@ export class StateCache implements ConnectionHost {
     const now = Date.now();
     // At most one a second: if the excess is live (many clients' buffers), collecting cannot shrink it.
     if (now - this.lastForcedGc < 1000) return;
-    if (process.memoryUsage.rss() > this.ks.allocatedBytes + PROCESS_ALLOWANCE) {
+    if (process.memoryUsage.rss() > this.ks.allocatedBytes + this.allowance) {
       forceGc();
       this.gcForced++;
       this.lastForcedGc = now;
+      // What the collection left (live objects, and memory the allocator keeps for reuse) is allowed,
+      // plus 16 MiB: the next collection comes when that much more has built up.
+      this.allowance = Math.max(PROCESS_ALLOWANCE, process.memoryUsage.rss() - this.ks.allocatedBytes + 16 * 1024 * 1024);
     }
   }
 
