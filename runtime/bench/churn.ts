@@ -112,12 +112,15 @@ export async function churn(o: ChurnOptions): Promise<ChurnResult> {
 }
 
 /**
- * The NODE_OPTIONS the image sets (runtime/Dockerfile's final stage), so the
- * benchmark and the memory test run `serve` as the image does.
+ * The environment the image sets (ENV lines of runtime/Dockerfile's final
+ * stage: NODE_OPTIONS and the allocator settings), so the benchmark and the
+ * memory test run `serve` as the image does.
  */
-export function imageNodeOptions(): string {
+export function imageEnv(): Record<string, string> {
   const text = readFileSync(join(__dirname, '..', 'Dockerfile'), 'utf8');
-  return /^ENV NODE_OPTIONS=(.*)$/m.exec(text.slice(text.lastIndexOf('\nFROM ')))?.[1] ?? '';
+  const env: Record<string, string> = {};
+  for (const m of text.slice(text.lastIndexOf('\nFROM ')).matchAll(/^ENV ([A-Za-z_][A-Za-z0-9_]*)=(.*)$/gm)) env[m[1]] = m[2];
+  return env;
 }
 
 /** A /proc/<pid>/status field in bytes (VmRSS, VmHWM). */
@@ -138,5 +141,5 @@ export function cpuSeconds(pid: number): number {
 /** The container memory limit the constructs derive for a byte budget (src/_cache-pod.ts). */
 export function derivedLimit(budget: number): number {
   const mib = 1024 * 1024;
-  return Math.ceil((budget * 1.25 + 96 * mib) / mib) * mib;
+  return Math.ceil((budget * 1.25 + 128 * mib) / mib) * mib;
 }

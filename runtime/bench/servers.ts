@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { imageNodeOptions } from './churn';
+import { imageEnv } from './churn';
 import { serverConfig } from './server-config';
 
 /** The repository root (this file is runtime/bench/servers.ts). */
@@ -209,9 +209,9 @@ export class StateCacheServer extends BenchServer {
     return [process.execPath, [this.main, 'serve', '--config', config]];
   }
 
-  /** The image's NODE_OPTIONS (runtime/Dockerfile), so the server runs as it does in a pod. */
+  /** The image's environment (runtime/Dockerfile: NODE_OPTIONS, allocator settings), so the server runs as it does in a pod. */
   protected env(): NodeJS.ProcessEnv {
-    return { ...process.env, NODE_OPTIONS: imageNodeOptions() };
+    return { ...process.env, ...imageEnv() };
   }
 
   protected async isReady(): Promise<boolean> {
