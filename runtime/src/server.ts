@@ -34,7 +34,9 @@ export const BUDGET_HEADROOM = 1.25;
  * (limit - 128 MiB) / 1.25, the inverse of the limit the constructs derive for a
  * budget (src/_cache-pod.ts), so the process stays inside the limit under
  * churn at small limits too. Values no longer live on the V8 heap, so its
- * size limit does not bound the budget.
+ * size limit does not bound the budget. Below a ~150 MiB limit that cap is
+ * under 16 MiB; the budget is then 16 MiB (or the fraction, if smaller), and
+ * such a container is too small for Node under load anyway.
  */
 export function defaultMaxBytes(fraction: number, cgroupRoot?: string): number {
   const limit = containerMemoryLimit(cgroupRoot) ?? totalmem();

@@ -94,6 +94,22 @@ describe('bounds and eviction', () => {
     expect(containerMemoryLimit(join(tmpdir(), 'no-such-cgroup'))).toBeUndefined();
   });
 
+  test('the cgroup-derived budget fits the limit the constructs would derive for it (1.25 x budget + 128 MiB)', () => {
+    const MIB = 1024 * 1024;
+    for (const limitMib of [160, 208, 256, 576, 1408, 4096]) {
+      const root = mkdtempSync(join(tmpdir(), 'cg2-'));
+      writeFileSync(join(root, 'memory.max'), String(limitMib * MIB));
+      for (const fraction of [0.25, 0.5, 0.9]) {
+        const budget = defaultMaxBytes(fraction, root);
+        expect(budget).toBeLessThanOrEqual(limitMib * MIB * fraction);
+        expect(budget * 1.25 + 128 * MIB).toBeLessThanOrEqual(limitMib * MIB);
+      }
+    }
+    const tight = mkdtempSync(join(tmpdir(), 'cg2-'));
+    writeFileSync(join(tight, 'memory.max'), String(208 * MIB));
+    expect(defaultMaxBytes(0.9, tight)).toBe(64 * MIB); // the 64 MiB budget test/memory-churn.test.ts churns
+  });
+
   test('a server sized from a fake cgroup reports that budget', async () => {
     const root = mkdtempSync(join(tmpdir(), 'cg2-'));
     writeFileSync(join(root, 'memory.max'), String(256 * 1024 * 1024));
