@@ -22,9 +22,14 @@ export const SLAB_MAX = 1024 * 1024;
 const SEGMENT_BYTES = 1024 * 1024 * 1024;
 /** Memory pages: arenas grow and shrink in whole pages. */
 const PAGE = 4096;
-/** An arena shrinks once this much (plus 1/32 of it) is free at its end, to its live bytes plus SHRINK_KEEP. */
-const SHRINK_SLACK = 64 * 1024;
-const SHRINK_KEEP = 16 * 1024;
+/**
+ * An arena shrinks once more than SHRINK_SLACK, 4 chunks and 1/16 of it are
+ * free at its end, down to its live bytes plus SHRINK_KEEP, 2 chunks and
+ * 1/32: enough hysteresis that a class whose size wanders (large chunks
+ * above all) is not resized, and its pages faulted in again, on every write.
+ */
+const SHRINK_SLACK = 256 * 1024;
+const SHRINK_KEEP = 64 * 1024;
 /** cls column: 0 is a free slot; 1..CLASS_COUNT are slab size classes; BIG an entry in its own Buffer. */
 const FREE = 0;
 const BIG = 255;
@@ -126,8 +131,8 @@ class Arena {
     const ab = this.segments[seg];
     const end = (chunk - seg * this.perSegment + 1) * this.size;
     if (end > ab.byteLength) {
-      // Committing is cheap (untouched pages cost nothing): grow by 1/8, at least 64 KiB.
-      const want = Math.max(end, ab.byteLength + Math.max(SHRINK_SLACK, ab.byteLength >>> 3));
+      // Committing is cheap (untouched pages cost nothing): grow by 1/8, at least 64 KiB and 2 chunks.
+      const want = Math.max(end, ab.byteLength + Math.max(SHRINK_KEEP, 2 * this.size, ab.byteLength >>> 3));
       this.resize(seg, want);
     }
     this.count = chunk + 1;
@@ -163,7 +168,9 @@ class Arena {
       return;
     }
     const committed = this.segments[lastSeg].byteLength;
-    if (committed - used > SHRINK_SLACK + (committed >>> 5)) this.resize(lastSeg, used + SHRINK_KEEP);
+    if (committed - used > Math.max(SHRINK_SLACK, 4 * this.size, committed >>> 4)) {
+      this.resize(lastSeg, used + Math.max(SHRINK_KEEP, 2 * this.size, committed >>> 5));
+    }
   }
 
   private resize(seg: number, bytes: number): void {
