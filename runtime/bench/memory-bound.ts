@@ -47,8 +47,13 @@ async function measure(server: BenchServer, budget: number, mixed: boolean, log:
     let written: number;
     if (mixed) {
       const r = await churn({
-        port: server.port, clients: 50, pipeline: 16, keySpace: Math.ceil((10 * budget) / 4096),
-        valueBytes: logUniform(10, 64 * 1024), bytes: 5 * budget, deadline: Date.now() + 15 * 60_000,
+        port: server.port,
+        clients: 50,
+        pipeline: 16,
+        keySpace: Math.ceil((10 * budget) / 4096),
+        valueBytes: logUniform(10, 64 * 1024),
+        bytes: 5 * budget,
+        deadline: Date.now() + 15 * 60_000,
       });
       if (r.errors > 0) throw new Error(`${server.name}: ${r.errors} SETs failed: ${r.firstError}`);
       sets = r.sets;
@@ -66,8 +71,17 @@ async function measure(server: BenchServer, budget: number, mixed: boolean, log:
     const keys = await client.dbsize();
     client.disconnect();
     const run: Run = {
-      server: server.name, budget, values: mixed ? '10 B - 64 KiB' : '100 B', sets, written, seconds,
-      peak: procStatusBytes(server.pid, 'VmHWM'), rss: procStatusBytes(server.pid, 'VmRSS'), used, keys, cpuPerSet: cpu / sets,
+      server: server.name,
+      budget,
+      values: mixed ? '10 B - 64 KiB' : '100 B',
+      sets,
+      written,
+      seconds,
+      peak: procStatusBytes(server.pid, 'VmHWM'),
+      rss: procStatusBytes(server.pid, 'VmRSS'),
+      used,
+      keys,
+      cpuPerSet: cpu / sets,
     };
     log(`memory-bound: ${run.server} ${fmtMiB(budget)} ${run.values}: ${fmtInt(sets)} SETs in ${seconds.toFixed(0)} s, peak RSS ${fmtMiB(run.peak)} (limit ${fmtMiB(derivedLimit(budget))}), ${fmtInt(keys)} keys, used_memory ${fmtMiB(used)}`);
     return run;
@@ -78,7 +92,10 @@ async function measure(server: BenchServer, budget: number, mixed: boolean, log:
 
 export async function memoryBoundSection(ctx: BenchContext): Promise<string> {
   const runs: Run[] = [];
-  const plan: Array<[number, boolean]> = [...ctx.options.budgets.map((b): [number, boolean] => [b, false]), ...ctx.options.mixedBudgets.map((b): [number, boolean] => [b, true])];
+  const plan: Array<[number, boolean]> = [
+    ...ctx.options.budgets.map((b): [number, boolean] => [b, false]),
+    ...ctx.options.mixedBudgets.map((b): [number, boolean] => [b, true]),
+  ];
   // BENCH_MEMORY_BOUND_SERVERS=state-cache skips redis-server (to repeat a long state-cache run only).
   const only = process.env.BENCH_MEMORY_BOUND_SERVERS;
   for (const [budget, mixed] of plan) {

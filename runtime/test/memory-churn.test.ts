@@ -63,8 +63,13 @@ test('peak RSS stays within the derived container limit under SET churn at a ful
   try {
     const fits = Math.floor(BUDGET / entryBytes(16, VALUE_BYTES));
     const result = await churn({
-      port, clients: 50, pipeline: 16, keySpace: fits * 10, valueBytes: VALUE_BYTES,
-      bytes: 5 * BUDGET, deadline: Date.now() + 40_000,
+      port,
+      clients: 50,
+      pipeline: 16,
+      keySpace: fits * 10,
+      valueBytes: VALUE_BYTES,
+      bytes: 5 * BUDGET,
+      deadline: Date.now() + 45_000,
     });
     await redis.connect();
     const info = await redis.info();
@@ -77,8 +82,9 @@ test('peak RSS stays within the derived container limit under SET churn at a ful
     console.log(`churn: ${result.sets} SETs (${(result.bytes / MIB).toFixed(0)} MiB) in ${result.seconds.toFixed(1)} s; `
       + `${keys} keys, ${evicted} evicted, used_memory ${(used / MIB).toFixed(1)} MiB, peak RSS ${(peak / MIB).toFixed(1)} MiB, limit ${limit / MIB} MiB`);
     expect(result.errors).toBe(0);
-    // The churn must have filled the budget and gone on evicting (5x the budget on a quiet machine).
-    expect(result.bytes).toBeGreaterThan(1.5 * BUDGET);
+    // The churn must have filled the budget and gone on evicting (5x the budget on a quiet machine;
+    // 1.7x in 40 s was seen at a load average of 20 on 2 CPUs).
+    expect(result.bytes).toBeGreaterThan(1.25 * BUDGET);
     expect(evicted).toBeGreaterThan(fits / 4);
     expect(used).toBeLessThanOrEqual(BUDGET);
     expect(keys).toBeGreaterThan(fits * 0.95);

@@ -204,7 +204,9 @@ function reserve(type: { readonly BYTES_PER_ELEMENT: number }, most: number): Re
 }
 
 /** Resizes `ab` to `length` elements (new elements are zero) and returns a fixed-length view. */
-function column<T>(type: new (ab: ArrayBuffer, offset: number, length: number) => T, bytesPerElement: number, ab: ResizableArrayBuffer, length: number): T {
+function column<T>(
+  type: new (ab: ArrayBuffer, offset: number, length: number) => T, bytesPerElement: number, ab: ResizableArrayBuffer, length: number,
+): T {
   ab.resize(length * bytesPerElement);
   return new type(ab, 0, length);
 }
