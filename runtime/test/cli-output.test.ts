@@ -106,7 +106,9 @@ describe('logs: human-readable on a terminal, JSON lines otherwise', () => {
 
   (hasBuild ? needs('script').test : test.skip)('serve in a terminal (script(1) gives it one) writes human-readable lines; Ctrl-C stops it', async () => {
     const file = tempFile('c.json', JSON.stringify(CONFIG));
-    const { out, code } = await runUntil('script', ['-qec', `node ${MAIN} serve --config ${file}`, '/dev/null'],
+    // `exec`: script(1) runs the command with $SHELL -c, and dash (Debian's /bin/sh, CI's
+    // shell) waits in a child of its own that Ctrl-C would kill with status 130.
+    const { out, code } = await runUntil('script', ['-qec', `exec node ${MAIN} serve --config ${file}`, '/dev/null'],
       'state-cache listening', (child) => child.stdin!.write('\x03'));
     expect(code).toBe(0);
     const text = stripColors(out);
