@@ -26,9 +26,18 @@ export const CHECKSUM_ANNOTATION = 'cdk8s-state.dev/config-sha256';
 export const PASSWORD_ENV = 'STATE_CACHE_PASSWORD';
 /** The share of the container memory limit a fixed byte budget may use at most. */
 const MAX_BUDGET_SHARE = 0.9;
-/** Headroom on top of a byte budget when the construct derives the limit: 25% plus 64 MiB. */
+/**
+ * Headroom on top of a byte budget when the construct derives the limit: 25%
+ * plus 128 MiB. The fixed part is Node itself: an idle state-cache has an RSS
+ * of ~70 MiB (45 MiB of it the node binary's code), and under write churn from
+ * 50 pipelining clients its heap, socket buffers and garbage take 20-45 MiB
+ * more (peak RSS at a 64 MiB budget: 150 MiB with 100-byte values, 181 MiB
+ * with 1000-byte ones); 64 MiB could not hold that at small budgets
+ * (runtime/test/memory-churn.test.ts, docs/benchmarks.md). The runtime derives
+ * its budget from a limit with the inverse (runtime/src/server.ts).
+ */
 const DERIVED_HEADROOM = 1.25;
-const DERIVED_EXTRA = 64 * 1024 * 1024;
+const DERIVED_EXTRA = 128 * 1024 * 1024;
 /** The cache's memory limit when there is no byte budget (the runtime then uses half of it). */
 const DEFAULT_MEMORY = Size.mebibytes(256);
 

@@ -94,7 +94,7 @@ export interface CachedAppProps {
   /**
    * Resources of the cache container.
    *
-   * @default - derived from `cache.memory.maxSize` (25% + 64 MiB headroom),
+   * @default - derived from `cache.memory.maxSize` (25% + 128 MiB headroom),
    * or 256 MiB; 100m CPU request, 1 CPU limit, 1 GiB ephemeral storage
    */
   readonly cacheResources?: kplus.ContainerResources;

@@ -248,9 +248,9 @@ test('the cache memory limit is derived from the byte budget with headroom', () 
   const c = chart();
   cachedApp(c, { cache: { memory: { maxSize: Size.mebibytes(200) } } });
   const cache = podSpec(synthAndCheck(c)).initContainers[0];
-  // 200 MiB × 1.25 + 64 MiB
-  expect(cache.resources.limits.memory).toBe('314Mi');
-  expect(cache.resources.requests.memory).toBe('314Mi');
+  // 200 MiB × 1.25 + 128 MiB
+  expect(cache.resources.limits.memory).toBe('378Mi');
+  expect(cache.resources.requests.memory).toBe('378Mi');
 });
 
 test('given cache resources are kept, missing ones filled', () => {

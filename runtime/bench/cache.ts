@@ -12,6 +12,7 @@ import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { memorySection } from './memory';
+import { memoryBoundSection } from './memory-bound';
 import { preloadSection, writeBehindSection, writeThroughSection } from './persistence';
 import { BenchContext, BenchOptions, describeTarget, fmtRatio, passMiss, Section, table, TargetResult } from './report';
 import { ensureRuntimeBuilt, killAll, MAIN_JS, redisVersion, REPO_ROOT, requireRedisTools } from './servers';
@@ -21,6 +22,7 @@ import { throughputSection } from './throughput';
 const SECTIONS: Record<string, Section> = {
   'throughput': throughputSection,
   'memory': memorySection,
+  'memory-bound': memoryBoundSection,
   'write-behind': writeBehindSection,
   'write-through': writeThroughSection,
   'preload': preloadSection,
@@ -32,6 +34,8 @@ const USAGE = `usage: npm run bench:cache -- [options]
   --keys N          keys loaded for the memory section (default 1000000)
   --quick           a short run to check the harness: 1 round, 20000 requests, 100000 keys
   --sections LIST   comma-separated, from: ${Object.keys(SECTIONS).join(', ')} (default all)
+  --budgets LIST    MiB budgets of the memory-bound section's 100-byte runs (default 64,384,1024; --quick 64)
+  --mixed LIST      MiB budgets of its 10 B - 64 KiB runs (default 64; --quick none; 'none' for none)
   --out FILE        where the report goes (default docs/benchmarks.md)
   --main FILE       the state-cache entry point (default runtime/lib/main.js, compiled first when missing)
   --note TEXT       a line for the report header (what was measured, what else ran)`;
@@ -45,6 +49,12 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
 
 class UsageError extends Error {}
 
+/** A comma-separated list of MiB budgets, in bytes ('none' for an empty list). */
+function mibList(name: string, value: string | undefined, fallback: number[]): number[] {
+  const mib = value === undefined ? fallback : value === 'none' ? [] : value.split(',').map((v) => positiveInt(name, v.trim(), 0));
+  return mib.map((m) => m * 1024 * 1024);
+}
+
 function parseOptions(argv: string[]): { options: BenchOptions; sections: string[]; out: string; note?: string } {
   let parsed;
   try {
@@ -54,6 +64,8 @@ function parseOptions(argv: string[]): { options: BenchOptions; sections: string
         rounds: { type: 'string' },
         requests: { type: 'string' },
         keys: { type: 'string' },
+        budgets: { type: 'string' },
+        mixed: { type: 'string' },
         quick: { type: 'boolean', default: false },
         sections: { type: 'string' },
         out: { type: 'string' },
@@ -82,6 +94,8 @@ function parseOptions(argv: string[]): { options: BenchOptions; sections: string
     clients: 50,
     pipeline: 16,
     keyspace: 100_000,
+    budgets: mibList('budgets', values.budgets, quick ? [64] : [64, 384, 1024]),
+    mixedBudgets: mibList('mixed', values.mixed, quick ? [] : [64]),
     main: values.main === undefined ? MAIN_JS : resolve(values.main),
   };
   const sections = values.sections === undefined ? Object.keys(SECTIONS) : values.sections.split(',').map((s) => s.trim());

@@ -15,6 +15,10 @@ export interface BenchOptions {
   readonly clients: number;
   /** Commands per pipeline in the pipelined runs. */
   readonly pipeline: number;
+  /** Byte budgets (bytes) of the memory-bound section's 100-byte runs. */
+  readonly budgets: readonly number[];
+  /** Byte budgets (bytes) of its mixed-size (10 B - 64 KiB) runs. */
+  readonly mixedBudgets: readonly number[];
   /** Distinct keys the throughput runs touch (redis-benchmark -r). */
   readonly keyspace: number;
   /** The state-cache entry point run as `node MAIN serve --config FILE`. */

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
+import { imageEnv } from './churn';
 import { serverConfig } from './server-config';
 
 /** The repository root (this file is runtime/bench/servers.ts). */
@@ -116,7 +117,7 @@ export abstract class BenchServer {
 
   async start(): Promise<void> {
     const [command, args] = this.command();
-    const child = spawn(command, args, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: this.dir, env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     running.add(this);
     const keep = (chunk: Buffer) => {
@@ -154,6 +155,10 @@ export abstract class BenchServer {
     if (this.child && !this.exited) this.child.kill('SIGKILL');
   }
 
+  protected env(): NodeJS.ProcessEnv {
+    return process.env;
+  }
+
   protected abstract command(): [string, string[]];
   protected abstract isReady(): Promise<boolean>;
 
@@ -172,11 +177,12 @@ export abstract class BenchServer {
 
 /** redis-server with persistence off, so neither side writes to disk. */
 export class RedisServer extends BenchServer {
-  static async create(): Promise<RedisServer> {
-    return new RedisServer(await freePort());
+  /** `maxmemory`: 0 for none; with a budget the policy is allkeys-lru. */
+  static async create(maxmemory = 0): Promise<RedisServer> {
+    return new RedisServer(await freePort(), maxmemory);
   }
 
-  private constructor(port: number) {
+  private constructor(port: number, private readonly maxmemory: number) {
     super('redis', port);
   }
 
@@ -184,6 +190,7 @@ export class RedisServer extends BenchServer {
     return ['redis-server', [
       '--port', String(this.port), '--bind', '127.0.0.1', '--protected-mode', 'yes',
       '--save', '', '--appendonly', 'no', '--dir', this.dir, '--daemonize', 'no', '--loglevel', 'warning',
+      ...(this.maxmemory > 0 ? ['--maxmemory', String(this.maxmemory), '--maxmemory-policy', 'allkeys-lru'] : []),
     ]];
   }
 
@@ -194,18 +201,25 @@ export class RedisServer extends BenchServer {
 
 /** state-cache from runtime/lib, ready when /readyz answers 200. */
 export class StateCacheServer extends BenchServer {
-  static async create(main: string): Promise<StateCacheServer> {
-    return new StateCacheServer(main, await freePort(), await freePort());
+  /** `maxBytes`: 0 leaves the config's default (derived from the machine); with a budget the policy is lru. */
+  static async create(main: string, maxBytes = 0): Promise<StateCacheServer> {
+    return new StateCacheServer(main, await freePort(), await freePort(), maxBytes);
   }
 
-  private constructor(private readonly main: string, port: number, public readonly httpPort: number) {
+  private constructor(private readonly main: string, port: number, public readonly httpPort: number, private readonly maxBytes: number) {
     super('state-cache', port);
   }
 
   protected command(): [string, string[]] {
     const config = join(this.dir, 'config.json');
-    writeFileSync(config, JSON.stringify(serverConfig(this.port, this.httpPort)));
+    const memory = this.maxBytes > 0 ? { memory: { maxBytes: this.maxBytes, eviction: 'lru' } } : {};
+    writeFileSync(config, JSON.stringify({ ...serverConfig(this.port, this.httpPort), ...memory }));
     return [process.execPath, [this.main, 'serve', '--config', config]];
+  }
+
+  /** The image's environment (runtime/Dockerfile: NODE_OPTIONS, allocator settings), so the server runs as it does in a pod. */
+  protected env(): NodeJS.ProcessEnv {
+    return { ...process.env, ...imageEnv() };
   }
 
   protected async isReady(): Promise<boolean> {

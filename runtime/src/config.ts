@@ -59,13 +59,13 @@ export const MemorySection = section('How much the keyspace may hold, and what h
   maxBytes: Type.Integer({
     minimum: 0,
     default: 0,
-    description: 'Most bytes of keys, values and per-entry overhead held in memory; 0 derives it from the container memory limit (cgroup) times `limitFraction`, or from the machine memory when there is no limit.',
+    description: 'Most bytes of entries held in memory, counted as they really are (INFO used_memory): each entry\'s key and value plus a 4-byte header rounded up to its slab size class (at most 1/8 more), plus 57 bytes of index and columns. 0 derives it from the container memory limit (cgroup), see `limitFraction`, or from the machine memory when there is no limit. The process needs up to 1.25 x this + 128 MiB (Node itself, connection buffers, garbage): the limit the constructs derive.',
   }),
   limitFraction: Type.Number({
     exclusiveMinimum: 0,
     maximum: 0.9,
     default: 0.5,
-    description: 'Share of the container memory limit the keyspace may use when `maxBytes` is 0; the rest is headroom for the runtime, buffers and garbage collection, so the pod is not OOM-killed.',
+    description: 'Share of the container memory limit the keyspace may use when `maxBytes` is 0, and never more than (limit - 128 MiB) / 1.25, so the process stays inside the limit under write churn. How it was chosen: entries live off the V8 heap and their accounted size is their real size, so RSS is about the budget plus Node itself (~70 MiB idle, 45 MiB of it the binary) plus heap, socket buffers and garbage (20-45 MiB more under 50 pipelining clients), which the (limit - 128 MiB) / 1.25 cap leaves room for at any limit (bench:cache -- --sections memory-bound, test/memory-churn.test.ts). The 0.5 default keeps half the limit free on larger containers, for traffic peaks and for the write-behind queue, which is not counted in the budget.',
   }),
   eviction: choice(['lru', 'lfu', 'noeviction'] as const,
     'What to do when a write needs room: evict the least recently used (lru) or least frequently used (lfu) entry, or refuse the write with Redis\'s OOM error (noeviction).', 'lru'),

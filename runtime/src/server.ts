@@ -1,6 +1,7 @@
 import { createServer, Server, Socket, AddressInfo } from 'node:net';
 import { totalmem } from 'node:os';
-import { getHeapStatistics } from 'node:v8';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Registry } from 'prom-client';
 import { containerMemoryLimit } from './cgroup';
 import { ClusterConfigError, ClusterMap } from './cluster/cluster';
@@ -23,15 +24,46 @@ export interface StartOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
+/** What the process needs besides its keyspace, and the share of the budget on top (as the constructs derive a limit). */
+export const RUNTIME_RESERVE = 128 * 1024 * 1024;
+export const BUDGET_HEADROOM = 1.25;
+
 /**
- * The byte budget when the config leaves it at 0: a fraction of the
+ * The byte budget when the config leaves it at 0: `fraction` of the
  * container's memory limit (or of the machine's memory), and never more than
- * V8's heap limit allows, since values live on the heap.
+ * (limit - 128 MiB) / 1.25, the inverse of the limit the constructs derive for a
+ * budget (src/_cache-pod.ts), so the process stays inside the limit under
+ * churn at small limits too. Values no longer live on the V8 heap, so its
+ * size limit does not bound the budget. Below a ~150 MiB limit that cap is
+ * under 16 MiB; the budget is then 16 MiB (or the fraction, if smaller), and
+ * such a container is too small for Node under load anyway.
  */
 export function defaultMaxBytes(fraction: number, cgroupRoot?: string): number {
   const limit = containerMemoryLimit(cgroupRoot) ?? totalmem();
-  const heap = getHeapStatistics().heap_size_limit;
-  return Math.floor(Math.min(limit * fraction, heap * 0.7));
+  const fits = Math.max(0, (limit - RUNTIME_RESERVE) / BUDGET_HEADROOM);
+  return Math.floor(Math.max(Math.min(limit * fraction, fits), Math.min(limit * fraction, 16 * 1024 * 1024)));
+}
+
+/**
+ * What the process may hold besides the keyspace before a full garbage
+ * collection is forced: Node itself (~45 MiB of code and heap), connection and
+ * reply buffers, and garbage. The keyspace keeps nothing on the V8 heap, so
+ * what is left there is small and a full collection is quick (a few ms); but
+ * V8 lets its old generation fill with garbage (and the socket buffers it
+ * holds) up to a limit sized for the whole machine, not for the container.
+ */
+export const PROCESS_ALLOWANCE = 48 * 1024 * 1024;
+/** How often RSS is checked against the keyspace's bytes plus the allowance (PROCESS_ALLOWANCE at least). */
+const GC_CHECK_MS = 200;
+
+let fullGc: (() => void) | undefined;
+/** V8's gc(), exposed at run time (no command-line flag needed). */
+function forceGc(): void {
+  if (fullGc === undefined) {
+    setFlagsFromString('--expose-gc');
+    fullGc = runInNewContext('gc') as () => void;
+  }
+  fullGc();
 }
 
 /** A running state-cache: RESP and HTTP listeners over one keyspace. */
@@ -54,6 +86,12 @@ export class StateCache implements ConnectionHost {
   private readonly resp: Server;
   private readonly http: HttpFrontend | undefined;
   private sweeper: NodeJS.Timeout | undefined;
+  private governor: NodeJS.Timeout | undefined;
+  /** Full collections forced because RSS went over the keyspace plus PROCESS_ALLOWANCE (INFO gc_forced). */
+  gcForced = 0;
+  private lastForcedGc = 0;
+  /** RSS above the keyspace's bytes that triggers a forced collection (adapts to what the process keeps live). */
+  private allowance = PROCESS_ALLOWANCE;
   private stopping: Promise<void> | undefined;
 
   constructor(readonly config: Config, options: StartOptions = {}) {
@@ -102,6 +140,8 @@ export class StateCache implements ConnectionHost {
     if (this.http !== undefined) this.httpPort = await listen(this.http.server, c.http.port, c.http.bind);
     this.sweeper = setInterval(() => this.ks.sweep(c.expiry.activeEffort), c.expiry.activeIntervalMs);
     this.sweeper.unref();
+    this.governor = setInterval(() => this.governHeap(), GC_CHECK_MS);
+    this.governor.unref();
     this.log.info({
       resp: `${c.server.bind}:${this.respPort}`,
       http: this.http ? `${c.http.bind}:${this.httpPort}` : 'disabled',
@@ -129,6 +169,26 @@ export class StateCache implements ConnectionHost {
     this.clients.set(conn.id, conn);
   }
 
+  /**
+   * Ties the rest of the process to the budget: when RSS is above the
+   * keyspace's allocated bytes plus PROCESS_ALLOWANCE, the garbage is what
+   * is over, so collect it now rather than when V8's machine-sized heap
+   * limits say so.
+   */
+  private governHeap(): void {
+    const now = Date.now();
+    // At most one a second: if the excess is live (many clients' buffers), collecting cannot shrink it.
+    if (now - this.lastForcedGc < 1000) return;
+    if (process.memoryUsage.rss() > this.ks.allocatedBytes + this.allowance) {
+      forceGc();
+      this.gcForced++;
+      this.lastForcedGc = now;
+      // What the collection left (live objects, and memory the allocator keeps for reuse) is allowed,
+      // plus 16 MiB: the next collection comes when that much more has built up.
+      this.allowance = Math.max(PROCESS_ALLOWANCE, process.memoryUsage.rss() - this.ks.allocatedBytes + 16 * 1024 * 1024);
+    }
+  }
+
   closed(c: Connection): void {
     this.clients.delete(c.id);
   }
@@ -151,6 +211,7 @@ export class StateCache implements ConnectionHost {
     if (this.stopping === undefined) {
       this.stopping = (async () => {
         if (this.sweeper) clearInterval(this.sweeper);
+        if (this.governor) clearInterval(this.governor);
         const closedResp = new Promise<void>((resolve) => this.resp.close(() => resolve()));
         const closedHttp = this.http?.close() ?? Promise.resolve();
         await Promise.all([...this.clients.values()].map((c) => c.whenIdle()));

@@ -7,7 +7,7 @@ import { sleep, startTestServer } from './helpers';
 import { containerMemoryLimit } from '../src/cgroup';
 import { globToRegExp } from '../src/keyspace/glob';
 import { EntryChange, LoadedEntry, NO_PERSISTENCE, PersistenceHooks, PersistenceUnavailableError, QueueFullError } from '../src/keyspace/hooks';
-import { DEFAULT_KEYSPACE_OPTIONS, ENTRY_OVERHEAD, Keyspace, KeyspaceOptions, OutOfMemoryError } from '../src/keyspace/keyspace';
+import { DEFAULT_KEYSPACE_OPTIONS, entryBytes, Keyspace, KeyspaceOptions, OutOfMemoryError } from '../src/keyspace/keyspace';
 import { VersionClock } from '../src/keyspace/versions';
 import { defaultMaxBytes } from '../src/server';
 
@@ -51,7 +51,7 @@ describe('bounds and eviction', () => {
   });
 
   test('the byte budget counts keys, values and the per-entry overhead', () => {
-    const per = ENTRY_OVERHEAD + 3 + 100;
+    const per = entryBytes(3, 100);
     const k = ks({ maxBytes: per * 10 });
     for (let i = 10; i < 30; i++) k.set(`k${i}`, 'x'.repeat(100), 0);
     expect(k.size).toBe(10);
@@ -92,6 +92,22 @@ describe('bounds and eviction', () => {
     writeFileSync(join(v1, 'memory', 'memory.limit_in_bytes'), '9223372036854771712\n');
     expect(containerMemoryLimit(v1)).toBeUndefined();
     expect(containerMemoryLimit(join(tmpdir(), 'no-such-cgroup'))).toBeUndefined();
+  });
+
+  test('the cgroup-derived budget fits the limit the constructs would derive for it (1.25 x budget + 128 MiB)', () => {
+    const MIB = 1024 * 1024;
+    for (const limitMib of [160, 208, 256, 576, 1408, 4096]) {
+      const root = mkdtempSync(join(tmpdir(), 'cg2-'));
+      writeFileSync(join(root, 'memory.max'), String(limitMib * MIB));
+      for (const fraction of [0.25, 0.5, 0.9]) {
+        const budget = defaultMaxBytes(fraction, root);
+        expect(budget).toBeLessThanOrEqual(limitMib * MIB * fraction);
+        expect(budget * 1.25 + 128 * MIB).toBeLessThanOrEqual(limitMib * MIB);
+      }
+    }
+    const tight = mkdtempSync(join(tmpdir(), 'cg2-'));
+    writeFileSync(join(tight, 'memory.max'), String(208 * MIB));
+    expect(defaultMaxBytes(0.9, tight)).toBe(64 * MIB); // the 64 MiB budget test/memory-churn.test.ts churns
   });
 
   test('a server sized from a fake cgroup reports that budget', async () => {

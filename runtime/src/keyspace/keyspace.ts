@@ -3,35 +3,247 @@ import { EntryChange, LoadedEntry, NO_PERSISTENCE, PersistenceHooks } from './ho
 import { VersionClock } from './versions';
 
 /**
- * A value in memory: a binary (latin1) string for values up to
- * `STRING_VALUE_MAX` bytes, a Buffer above. Both have `.length` in bytes.
- *
- * Why strings: a one-byte V8 string costs its length plus a 16-byte header
- * and lives on the heap, where a Buffer costs ~100 bytes of object and
- * backing-store bookkeeping on top of its bytes. Large values stay Buffers
- * (no copy into a string, and V8 strings stop short of 512 MB).
+ * A value as the keyspace's general API takes and returns it: a binary
+ * (latin1) string for values up to `STRING_VALUE_MAX` bytes, a Buffer above.
+ * Both have `.length` in bytes. Values are not *kept* in this form: they are
+ * copied into the slabs below, and `value(slot)` makes a fresh copy. The hot
+ * paths (GET, SET) skip both copies with the byte-range methods
+ * (`findBytes`, `setBytes`, `valueView`).
  */
 export type Value = string | Buffer;
 
 export const STRING_VALUE_MAX = 64 * 1024;
 
+/** Bytes in front of every chunk: the slot that owns it (so a chunk can be moved). */
+const CHUNK_HEADER = 4;
+/** Largest chunk kept in a slab arena; larger entries get a Buffer of their own. */
+export const SLAB_MAX = 1024 * 1024;
+/** A slab arena segment's most bytes (an ArrayBuffer is at most 4 GiB; smaller keeps address space modest). */
+const SEGMENT_BYTES = 1024 * 1024 * 1024;
+/** Memory pages: arenas grow and shrink in whole pages. */
+const PAGE = 4096;
 /**
- * Estimated bytes per entry besides its key and value bytes: the Map entry,
- * the two string headers and the per-slot columns below; used for the byte
- * budget (columns grow by doubling, so the real figure swings ±15% around
- * it). Measured (test/keyspace-memory.test.ts): with 16-byte keys and
- * 100-byte values a keyspace holds ~223 bytes per entry on the heap and in
- * typed arrays, ~293 bytes of process RSS per key with 1M keys, where
- * redis-server 7 takes ~208 (1.4x).
+ * An arena shrinks once more than SHRINK_SLACK, 4 chunks and 1/16 of it are
+ * free at its end, down to its live bytes plus SHRINK_KEEP, 2 chunks and
+ * 1/32: enough hysteresis that a class whose size wanders (large chunks
+ * above all) is not resized, and its pages faulted in again, on every write.
  */
-export const ENTRY_OVERHEAD = 120;
+const SHRINK_SLACK = 256 * 1024;
+const SHRINK_KEEP = 64 * 1024;
+/** cls column: 0 is a free slot; 1..CLASS_COUNT are slab size classes; BIG an entry in its own Buffer. */
+const FREE = 0;
+const BIG = 255;
+/** What a Buffer of its own costs besides its bytes (ArrayBuffer, backing store, Buffer object, malloc). */
+const BIG_OVERHEAD = 512;
+
+/**
+ * Chunk size of each size class (index = class id): multiples of 8 up to
+ * 128 bytes, then 8 classes per doubling up to SLAB_MAX, so a chunk wastes at
+ * most 1/8 (on average ~1/16) of its size. Class 7 holds 49..56 bytes, etc.
+ */
+const CLASS_SIZE: readonly number[] = (() => {
+  const sizes = [0];
+  for (let id = 1; id <= 15; id++) sizes.push(8 * (id + 1));
+  for (let b = 7; (1 << b) < SLAB_MAX; b++) for (let i = 1; i <= 8; i++) sizes.push((1 << b) + i * (1 << (b - 3)));
+  return sizes;
+})();
+
+/** The size class of a chunk of `n` bytes (header, key and value), or BIG above SLAB_MAX. */
+function classOf(n: number): number {
+  if (n > SLAB_MAX) return BIG;
+  if (n <= 128) return n <= 16 ? 1 : ((n + 7) >>> 3) - 1;
+  const b = 31 - Math.clz32(n - 1); // 2^b < n <= 2^(b+1)
+  return 15 + (b - 7) * 8 + ((n - (1 << b) + (1 << (b - 3)) - 1) >>> (b - 3));
+}
+
+/**
+ * Column bytes per slot: version and expiry (8 each), access (4), LFU counter
+ * (1) and minute (2), key hash (4), size class (1), chunk number, key and
+ * value length (4 each); and the index, 4 bytes per 3/4 slot.
+ */
+const COLUMN_BYTES = 8 + 8 + 4 + 1 + 2 + 4 + 1 + 4 + 4 + 4;
+const INDEX_PER_SLOT = 4 / 3;
+/** Columns grow by this factor, so up to 1/GROWTH of them is unused capacity. */
+const GROWTH = 1.25;
+/** Most slots (columns are reserved for this many, committed as they grow). */
+const MAX_SLOTS = 2 ** 27;
+
+/**
+ * What an entry costs besides its chunk: its column bytes, the index's share,
+ * and the columns' unused capacity at worst (the capacity just after growing).
+ */
+export const SLOT_BYTES = Math.ceil((COLUMN_BYTES + 4 * INDEX_PER_SLOT) * GROWTH);
+
+/**
+ * The accounted size of an entry: its chunk (a 4-byte header, the key and the
+ * value, rounded up to its size class) plus SLOT_BYTES. This is what the byte
+ * budget counts and INFO reports as used_memory, and it is what the entry
+ * really takes: nothing per entry lives on the V8 heap.
+ */
+export function entryBytes(keyBytes: number, valueBytes: number): number {
+  const n = CHUNK_HEADER + keyBytes + valueBytes;
+  return (n > SLAB_MAX ? n + BIG_OVERHEAD : CLASS_SIZE[classOf(n)]) + SLOT_BYTES;
+}
+
+/** A resizable ArrayBuffer (ES2024): Node 20 has them, this TypeScript's lib does not yet. */
+interface ResizableArrayBuffer extends ArrayBuffer {
+  readonly maxByteLength: number;
+  resize(byteLength: number): void;
+}
+const ResizableArrayBuffer = ArrayBuffer as unknown as new (byteLength: number, options: { maxByteLength: number }) => ResizableArrayBuffer;
+
+/**
+ * The chunks of one size class, dense: chunk i is at i * size in segment
+ * i / perSegment. Each segment is a resizable ArrayBuffer that commits memory
+ * as it grows and gives it back to the OS as it shrinks (V8 decommits the
+ * pages cut off), so the arena's resident size follows its live chunks
+ * without waiting for a garbage collection. A freed chunk is filled with the
+ * last chunk (whose header names its owner, so the owner's column is
+ * updated): no holes, so no fragmentation inside a class.
+ */
+class Arena {
+  readonly perSegment: number;
+  count = 0;
+  private readonly segments: ResizableArrayBuffer[] = [];
+  /** A Buffer over each segment's committed bytes (remade when the segment is resized). */
+  private views: Buffer[] = [];
+
+  constructor(readonly size: number) {
+    this.perSegment = Math.floor(SEGMENT_BYTES / size);
+  }
+
+  view(chunk: number): Buffer {
+    return this.views[chunk < this.perSegment ? 0 : (chunk / this.perSegment) | 0];
+  }
+
+  offset(chunk: number): number {
+    return (chunk < this.perSegment ? chunk : chunk % this.perSegment) * this.size;
+  }
+
+  /** A new chunk at the end; its bytes are committed. */
+  alloc(): number {
+    const chunk = this.count;
+    const seg = (chunk / this.perSegment) | 0;
+    if (seg === this.segments.length) {
+      this.segments.push(new ResizableArrayBuffer(0, { maxByteLength: this.perSegment * this.size }));
+      this.views.push(EMPTY);
+    }
+    const ab = this.segments[seg];
+    const end = (chunk - seg * this.perSegment + 1) * this.size;
+    if (end > ab.byteLength) {
+      // Committing is cheap (untouched pages cost nothing): grow by 1/8, at least 64 KiB and 2 chunks.
+      const want = Math.max(end, ab.byteLength + Math.max(SHRINK_KEEP, 2 * this.size, ab.byteLength >>> 3));
+      this.resize(seg, want);
+    }
+    this.count = chunk + 1;
+    return chunk;
+  }
+
+  /**
+   * Frees `chunk` by moving the last chunk into its place. Returns the slot
+   * whose chunk moved there (its chunk number is now `chunk`), or -1.
+   */
+  free(chunk: number): number {
+    const last = --this.count;
+    let moved = -1;
+    if (chunk !== last) {
+      const to = this.view(chunk);
+      const at = this.offset(chunk);
+      const from = this.offset(last);
+      copyBytes(this.view(last), from, from + this.size, to, at);
+      moved = to[at] | (to[at + 1] << 8) | (to[at + 2] << 16) | (to[at + 3] << 24);
+    }
+    this.trim();
+    return moved;
+  }
+
+  /** Gives back the free pages at the end: a whole empty segment, or the tail of the last one. */
+  private trim(): void {
+    const lastSeg = this.segments.length - 1;
+    const used = (this.count - lastSeg * this.perSegment) * this.size;
+    if (used <= 0 && lastSeg > 0) {
+      this.segments[lastSeg].resize(0);
+      this.segments.pop();
+      this.views.pop();
+      return;
+    }
+    const committed = this.segments[lastSeg].byteLength;
+    if (committed - used > Math.max(SHRINK_SLACK, 4 * this.size, committed >>> 4)) {
+      this.resize(lastSeg, used + Math.max(SHRINK_KEEP, 2 * this.size, committed >>> 5));
+    }
+  }
+
+  private resize(seg: number, bytes: number): void {
+    const ab = this.segments[seg];
+    ab.resize(Math.min(ab.maxByteLength, Math.ceil(bytes / PAGE) * PAGE));
+    this.views[seg] = Buffer.from(ab, 0, ab.byteLength);
+  }
+
+  /** Every chunk freed and every page given back. */
+  clear(): void {
+    for (const ab of this.segments) ab.resize(0);
+    this.segments.length = 0;
+    this.views.length = 0;
+    this.count = 0;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** The chunk header: the owner slot, little-endian (Buffer#writeInt32LE checks cost more than the write). */
+function writeOwner(view: Buffer, at: number, slot: number): void {
+  view[at] = slot & 0xff;
+  view[at + 1] = (slot >>> 8) & 0xff;
+  view[at + 2] = (slot >>> 16) & 0xff;
+  view[at + 3] = slot >>> 24;
+}
+
+/** Address space for a column of `most` elements: a resizable ArrayBuffer, committed as it grows. */
+function reserve(type: { readonly BYTES_PER_ELEMENT: number }, most: number): ResizableArrayBuffer {
+  return new ResizableArrayBuffer(0, { maxByteLength: most * type.BYTES_PER_ELEMENT });
+}
+
+/** Resizes `ab` to `length` elements (new elements are zero) and returns a fixed-length view. */
+function column<T>(
+  type: new (ab: ArrayBuffer, offset: number, length: number) => T, bytesPerElement: number, ab: ResizableArrayBuffer, length: number,
+): T {
+  ab.resize(length * bytesPerElement);
+  return new type(ab, 0, length);
+}
+
+/**
+ * Copies `src[start, end)` to `dst` at `at`. Buffer#copy costs ~150 ns of
+ * argument checks and a view per call in Node 20: a loop is faster for short
+ * keys, TypedArray#set for the rest.
+ */
+function copyBytes(src: Buffer, start: number, end: number, dst: Buffer, at: number): void {
+  const n = end - start;
+  if (n <= 16) {
+    for (let i = 0; i < n; i++) dst[at + i] = src[start + i];
+  } else {
+    dst.set(src.subarray(start, end), at);
+  }
+}
+
+/** A seeded FNV-1a over the key bytes with a final avalanche (murmur3 fmix32). */
+const HASH_SEED = (Math.random() * 0x100000000) >>> 0;
+
+function hashBytes(buf: Buffer, start: number, end: number): number {
+  let h = (HASH_SEED ^ (end - start)) >>> 0;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
 
 export type EvictionPolicy = 'lru' | 'lfu' | 'noeviction';
 
 export interface KeyspaceOptions {
   /** Most entries; 0 means no bound by count. */
   readonly maxEntries: number;
-  /** Most accounted bytes (keys + values + ENTRY_OVERHEAD each); 0 means unbounded. */
+  /** Most accounted bytes (`entryBytes` of each entry: key, value, rounding and columns); 0 means unbounded. */
   readonly maxBytes: number;
   readonly eviction: EvictionPolicy;
   readonly evictionSamples: number;
@@ -73,21 +285,45 @@ const LFU_INIT = 5;
 const LFU_LOG_FACTOR = 10;
 const LFU_DECAY_MINUTES = 1;
 
-/** Sentinel for a free slot in the key column. */
-const FREE = undefined;
-
 /** Resolution of the access clock (LRU order and max idle). */
 const ACCESS_TICK_MS = 10;
 
+const INITIAL_SLOTS = 1024;
+
 /**
- * The in-memory keyspace. Entries live in parallel columns indexed by a slot
- * number (keys and values in two arrays, versions, expiry, access time and
- * LFU counter in typed arrays) with one Map from key to slot: no object per
- * entry, so memory per key stays close to Redis's. Slots of deleted entries
- * are reused; SCAN cursors are slot numbers.
+ * The in-memory keyspace. Nothing per entry lives on the V8 heap: an entry is
+ * a slot number into parallel typed-array columns and a chunk of bytes in a
+ * slab arena, so its accounted size (`entryBytes`) is what it really takes,
+ * a replaced or evicted value gives its bytes back at once instead of waiting
+ * for a garbage collection, and the collector has no entries to copy or mark.
  *
- * Keys are binary strings: one char per byte (latin1), so any byte sequence
- * is a key and the Map hashes it natively.
+ * - **Columns** (indexed by slot): version, expiry, access tick, LFU counter
+ *   and minute, key hash, size class, chunk number, key and value length.
+ *   Each is a typed array over a resizable ArrayBuffer reserved for MAX_SLOTS
+ *   and committed as the keyspace grows (by 1/4: SLOT_BYTES counts that slack),
+ *   so growing copies nothing and leaves no old array behind. Slots of deleted
+ *   entries are reused (a free list threaded through the chunk column); slots
+ *   never move, so SCAN cursors are slot numbers.
+ * - **Chunks**: an entry's bytes, `[owner slot: int32][key][value]`, in the
+ *   arena of its size class (`CLASS_SIZE`, at most 1/8 rounding). Arenas are
+ *   dense (see `Arena`): freeing a chunk moves the class's last chunk into its
+ *   place and fixes that chunk's owner slot, and the arena's end is given
+ *   back to the OS. A chunk above SLAB_MAX (1 MiB) gets a Buffer of its own,
+ *   released by the garbage collector.
+ * - **Index**: open addressing with linear probing over an Int32Array of
+ *   slot + 1 (0 = empty), at most 3/4 full, hashed from the key bytes; a probe
+ *   compares the stored hash, then the length, then the bytes. Deletion
+ *   shifts the following entries back (no tombstones). GET and SET look keys
+ *   up straight from the request bytes, with no string made per command.
+ *
+ * Hand-written because this is the hot path: a `Map<string, number>` and
+ * value strings cost ~2.5x their bytes on the heap plus the garbage of every
+ * replaced value, which the budget could not see (RSS 2-5x the budget under
+ * churn), and building a key string per command costs more than hashing its
+ * bytes (REFERENCE.md §7).
+ *
+ * Keys in the string API are binary strings (one char per byte, latin1), as
+ * the protocol makes them: any byte sequence is a key.
  */
 export class Keyspace {
   readonly stats = new KeyspaceStats();
@@ -99,22 +335,50 @@ export class Keyspace {
   frozenNow = 0;
   readonly versions = new VersionClock(() => (this.frozenNow !== 0 ? this.frozenNow * 1000 : Date.now() * 1000));
 
-  private readonly map = new Map<string, number>();
-  private keys: Array<string | undefined> = [];
-  private vals: Value[] = [];
+  // Columns and their reserved buffers (see the class comment).
+  private readonly versionBuf = reserve(Float64Array, MAX_SLOTS);
+  private readonly expiresBuf = reserve(Float64Array, MAX_SLOTS);
+  private readonly accessBuf = reserve(Uint32Array, MAX_SLOTS);
+  private readonly lfuBuf = reserve(Uint8Array, MAX_SLOTS);
+  private readonly lfuMinuteBuf = reserve(Uint16Array, MAX_SLOTS);
+  private readonly hashBuf = reserve(Int32Array, MAX_SLOTS);
+  private readonly clsBuf = reserve(Uint8Array, MAX_SLOTS);
+  private readonly chunkBuf = reserve(Int32Array, MAX_SLOTS);
+  private readonly klenBuf = reserve(Int32Array, MAX_SLOTS);
+  private readonly vlenBuf = reserve(Int32Array, MAX_SLOTS);
+  private readonly indexBuf = reserve(Int32Array, Math.ceil(MAX_SLOTS * INDEX_PER_SLOT) + 1);
   private version = new Float64Array(0);
   private expires = new Float64Array(0);
   /** Last access, in ACCESS_TICK_MS ticks since `epoch` (4 bytes instead of 8; 497 days of range). */
   private access = new Uint32Array(0);
-  private readonly epoch = Date.now();
   private lfu = new Uint8Array(0);
   private lfuMinute = new Uint16Array(0);
-  private free = new Int32Array(0);
-  private freeTop = 0;
+  private hash = new Int32Array(0);
+  /** Size class of the slot's chunk: FREE, 1..CLASS_SIZE.length - 1, or BIG. */
+  private cls = new Uint8Array(0);
+  /** Chunk number in the class's arena (index into `bigs` for BIG); the next free slot for a free slot. */
+  private chunk = new Int32Array(0);
+  private klen = new Int32Array(0);
+  private vlen = new Int32Array(0);
+  /** The index: slot + 1 per key, 0 empty. */
+  private index = new Int32Array(0);
+  /** index.length / 2^32: a hash's home position is hash * indexScale (no power-of-two size needed). */
+  private indexScale = 0;
+
+  private readonly arenas: Array<Arena | undefined> = [];
+  private bigs: Array<Buffer | undefined> = [];
+  private bigFree: number[] = [];
+
+  private readonly epoch = Date.now();
+  private slots = 0;
+  private freeHead = -1;
   private high = 0;
+  private count = 0;
   private bytes = 0;
   private sweepCursor = 0;
   private ttlCount = 0;
+  /** Where string keys are written to be looked up (no allocation per lookup). */
+  private scratch = Buffer.allocUnsafe(256);
 
   /** Keys with a change waiting on persistence; other writes to them wait. */
   readonly locks = new Map<string, Promise<unknown>>();
@@ -124,7 +388,7 @@ export class Keyspace {
     private options: KeyspaceOptions = DEFAULT_KEYSPACE_OPTIONS,
     readonly hooks: PersistenceHooks = NO_PERSISTENCE,
   ) {
-    this.grow(1024);
+    this.grow(INITIAL_SLOTS);
   }
 
   /** True when misses may be loaded from persistence (the protocol then loads before running a command). */
@@ -132,8 +396,13 @@ export class Keyspace {
     return this.hooks !== NO_PERSISTENCE;
   }
 
+  /** True when writes go through persistence hooks (then `setBytes` must not be used). */
+  get persistent(): boolean {
+    return this.hooks !== NO_PERSISTENCE;
+  }
+
   get size(): number {
-    return this.map.size;
+    return this.count;
   }
 
   get usedBytes(): number {
@@ -161,45 +430,33 @@ export class Keyspace {
     return this.high;
   }
 
-  private grow(capacity: number): void {
-    const old = this.version.length;
-    const version = new Float64Array(capacity);
-    version.set(this.version);
-    this.version = version;
-    const expires = new Float64Array(capacity);
-    expires.set(this.expires);
-    this.expires = expires;
-    const access = new Uint32Array(capacity);
-    access.set(this.access);
-    this.access = access;
-    const lfu = new Uint8Array(capacity);
-    lfu.set(this.lfu);
-    this.lfu = lfu;
-    const lfuMinute = new Uint16Array(capacity);
-    lfuMinute.set(this.lfuMinute);
-    this.lfuMinute = lfuMinute;
-    // Exactly sized columns: push() would let V8 over-allocate by up to half.
-    const keys = new Array<string | undefined>(capacity);
-    const vals = new Array<Value>(capacity);
-    for (let i = 0; i < old; i++) {
-      keys[i] = this.keys[i];
-      vals[i] = this.vals[i];
-    }
-    for (let i = old; i < capacity; i++) {
-      keys[i] = FREE;
-      vals[i] = '';
-    }
-    this.keys = keys;
-    this.vals = vals;
+  /** Committed bytes of the slab arenas, big entries and columns (INFO, benchmarks); used_memory is the budgeted part of it. */
+  get allocatedBytes(): number {
+    let n = 0;
+    for (const a of this.arenas) if (a !== undefined) n += a.count * a.size;
+    for (const b of this.bigs) if (b !== undefined) n += b.length + BIG_OVERHEAD;
+    return n + this.slots * COLUMN_BYTES + this.index.length * 4;
   }
 
-  private pushFree(slot: number): void {
-    if (this.freeTop === this.free.length) {
-      const free = new Int32Array(Math.max(1024, this.free.length * 2));
-      free.set(this.free);
-      this.free = free;
-    }
-    this.free[this.freeTop++] = slot;
+  /** Commits columns for `slots` slots (new ones zero) and rebuilds the index for them. */
+  private grow(slots: number): void {
+    if (slots > MAX_SLOTS) throw new OutOfMemoryError();
+    this.slots = slots;
+    this.version = column(Float64Array, 8, this.versionBuf, slots);
+    this.expires = column(Float64Array, 8, this.expiresBuf, slots);
+    this.access = column(Uint32Array, 4, this.accessBuf, slots);
+    this.lfu = column(Uint8Array, 1, this.lfuBuf, slots);
+    this.lfuMinute = column(Uint16Array, 2, this.lfuMinuteBuf, slots);
+    this.hash = column(Int32Array, 4, this.hashBuf, slots);
+    this.cls = column(Uint8Array, 1, this.clsBuf, slots);
+    this.chunk = column(Int32Array, 4, this.chunkBuf, slots);
+    this.klen = column(Int32Array, 4, this.klenBuf, slots);
+    this.vlen = column(Int32Array, 4, this.vlenBuf, slots);
+    const size = Math.ceil(slots * INDEX_PER_SLOT) + 1;
+    this.index = column(Int32Array, 4, this.indexBuf, size);
+    this.index.fill(0);
+    this.indexScale = size / 2 ** 32;
+    for (let s = 0; s < this.high; s++) if (this.cls[s] !== FREE) this.indexInsert(this.hash[s], s);
   }
 
   private tick(now: number): number {
@@ -211,8 +468,12 @@ export class Keyspace {
   }
 
   private allocSlot(): number {
-    if (this.freeTop > 0) return this.free[--this.freeTop];
-    if (this.high === this.version.length) this.grow(this.version.length * 2);
+    const free = this.freeHead;
+    if (free >= 0) {
+      this.freeHead = this.chunk[free];
+      return free;
+    }
+    if (this.high === this.slots) this.grow(Math.min(MAX_SLOTS, Math.max(this.slots + INITIAL_SLOTS, Math.ceil(this.slots * GROWTH))));
     return this.high++;
   }
 
@@ -220,15 +481,115 @@ export class Keyspace {
     return this.frozenNow !== 0 ? this.frozenNow : Date.now();
   }
 
+  // ---- the index -----------------------------------------------------------
+
+  private home(h: number): number {
+    return ((h >>> 0) * this.indexScale) | 0;
+  }
+
+  /** The slot holding the key `buf[start, start + len)` with hash `h`, live or expired, or -1. */
+  private indexFind(buf: Buffer, start: number, len: number, h: number): number {
+    const index = this.index;
+    const size = index.length;
+    for (let i = this.home(h); ; i = i + 1 === size ? 0 : i + 1) {
+      const e = index[i];
+      if (e === 0) return -1;
+      const s = e - 1;
+      if (this.hash[s] === h && this.klen[s] === len && this.keyEquals(s, buf, start, len)) return s;
+    }
+  }
+
+  private indexInsert(h: number, slot: number): void {
+    const index = this.index;
+    const size = index.length;
+    let i = this.home(h);
+    while (index[i] !== 0) i = i + 1 === size ? 0 : i + 1;
+    index[i] = slot + 1;
+  }
+
+  /** Removes `slot` from the index, shifting back the entries after it that may move (Knuth's algorithm R). */
+  private indexRemove(slot: number): void {
+    const index = this.index;
+    const size = index.length;
+    let hole = this.home(this.hash[slot]);
+    while (index[hole] !== slot + 1) hole = hole + 1 === size ? 0 : hole + 1;
+    for (let j = hole + 1 === size ? 0 : hole + 1; ; j = j + 1 === size ? 0 : j + 1) {
+      const e = index[j];
+      if (e === 0) break;
+      const h = this.home(this.hash[e - 1]);
+      // The entry at j may fill the hole unless its home lies cyclically in (hole, j].
+      const stays = hole <= j ? hole < h && h <= j : hole < h || h <= j;
+      if (!stays) {
+        index[hole] = e;
+        hole = j;
+      }
+    }
+    index[hole] = 0;
+  }
+
+  private keyEquals(slot: number, buf: Buffer, start: number, len: number): boolean {
+    const view = this.viewOf(slot);
+    const at = this.offsetOf(slot) + CHUNK_HEADER;
+    if (len > 32) return view.compare(buf, start, start + len, at, at + len) === 0;
+    for (let i = 0; i < len; i++) if (view[at + i] !== buf[start + i]) return false;
+    return true;
+  }
+
+  /** Writes a string key into the scratch buffer; returns its length. */
+  private keyBytes(key: string): number {
+    if (key.length > this.scratch.length) this.scratch = Buffer.allocUnsafe(Math.max(key.length, this.scratch.length * 2));
+    return this.scratch.latin1Write(key, 0);
+  }
+
+  // ---- chunks --------------------------------------------------------------
+
+  /** The Buffer holding `slot`'s chunk (valid until the keyspace next changes). */
+  private viewOf(slot: number): Buffer {
+    const c = this.cls[slot];
+    return c === BIG ? this.bigs[this.chunk[slot]]! : this.arenas[c]!.view(this.chunk[slot]);
+  }
+
+  private offsetOf(slot: number): number {
+    const c = this.cls[slot];
+    return c === BIG ? 0 : this.arenas[c]!.offset(this.chunk[slot]);
+  }
+
+  /** Gives `slot` a new chunk of `n` bytes (header included) and writes the header. */
+  private placeChunk(slot: number, n: number): void {
+    const c = classOf(n);
+    this.cls[slot] = c;
+    if (c === BIG) {
+      const i = this.bigFree.length > 0 ? this.bigFree.pop()! : this.bigs.length;
+      this.bigs[i] = Buffer.allocUnsafeSlow(n);
+      this.chunk[slot] = i;
+    } else {
+      const arena = this.arenas[c] ?? (this.arenas[c] = new Arena(CLASS_SIZE[c]));
+      const chunk = arena.alloc();
+      this.chunk[slot] = chunk;
+      writeOwner(arena.view(chunk), arena.offset(chunk), slot);
+    }
+  }
+
+  private releaseChunk(c: number, chunk: number): void {
+    if (c === BIG) {
+      this.bigs[chunk] = undefined;
+      this.bigFree.push(chunk);
+      return;
+    }
+    const moved = this.arenas[c]!.free(chunk);
+    if (moved >= 0) this.chunk[moved] = chunk;
+  }
+
   // ---- reads ---------------------------------------------------------------
 
   /**
-   * The live slot of `key`, or -1. Expires the entry lazily and records the
-   * access (LRU clock, LFU counter) unless `touch` is false.
+   * The live slot of the key `buf[start, end)`, or -1. Expires the entry
+   * lazily and records the access (LRU clock, LFU counter) unless `touch` is
+   * false.
    */
-  find(key: string, touch = true): number {
-    const slot = this.map.get(key);
-    if (slot === undefined) return -1;
+  findBytes(buf: Buffer, start: number, end: number, touch = true): number {
+    const slot = this.indexFind(buf, start, end - start, hashBytes(buf, start, end));
+    if (slot < 0) return -1;
     const now = this.now();
     const e = this.expires[slot];
     if ((e !== 0 && e <= now) || this.idleExpired(slot, now)) {
@@ -242,16 +603,50 @@ export class Keyspace {
     return slot;
   }
 
-  /** `find` that also counts a hit or a miss (GET and friends). */
-  lookup(key: string): number {
-    const slot = this.find(key);
+  /** `findBytes` for a binary-string key. */
+  find(key: string, touch = true): number {
+    return this.findBytes(this.scratch, 0, this.keyBytes(key), touch);
+  }
+
+  /** `findBytes` that also counts a hit or a miss (GET and friends). */
+  lookupBytes(buf: Buffer, start: number, end: number): number {
+    const slot = this.findBytes(buf, start, end);
     if (slot < 0) this.stats.misses++;
     else this.stats.hits++;
     return slot;
   }
 
+  lookup(key: string): number {
+    return this.lookupBytes(this.scratch, 0, this.keyBytes(key));
+  }
+
+  /** A copy of the value: a binary string up to STRING_VALUE_MAX bytes, a Buffer above. */
   value(slot: number): Value {
-    return this.vals[slot];
+    const view = this.viewOf(slot);
+    const start = this.offsetOf(slot) + CHUNK_HEADER + this.klen[slot];
+    const end = start + this.vlen[slot];
+    return end - start <= STRING_VALUE_MAX ? view.latin1Slice(start, end) : Buffer.from(view.subarray(start, end));
+  }
+
+  /**
+   * The value in place, without a copy: bytes [valueStart, valueEnd) of
+   * `valueView`. Valid only until the keyspace next changes (a write or an
+   * eviction may move the chunk): for replies written at once (GET).
+   */
+  valueView(slot: number): Buffer {
+    return this.viewOf(slot);
+  }
+
+  valueStart(slot: number): number {
+    return this.offsetOf(slot) + CHUNK_HEADER + this.klen[slot];
+  }
+
+  valueEnd(slot: number): number {
+    return this.valueStart(slot) + this.vlen[slot];
+  }
+
+  valueLength(slot: number): number {
+    return this.vlen[slot];
   }
 
   versionOf(slot: number): number {
@@ -263,7 +658,9 @@ export class Keyspace {
   }
 
   keyAt(slot: number): string | undefined {
-    return this.keys[slot];
+    if (slot >= this.high || this.cls[slot] === FREE) return undefined;
+    const at = this.offsetOf(slot) + CHUNK_HEADER;
+    return this.viewOf(slot).latin1Slice(at, at + this.klen[slot]);
   }
 
   /** Version of the live entry, or 0 when absent (WATCH). */
@@ -273,6 +670,16 @@ export class Keyspace {
   }
 
   // ---- writes --------------------------------------------------------------
+
+  /**
+   * SET key value (no options) straight from request bytes, for a keyspace
+   * without persistence (`persistent` false): no string and no copy besides
+   * the one into the arena.
+   */
+  setBytes(kb: Buffer, ks: number, ke: number, vb: Buffer, vs: number, ve: number): void {
+    const expiresAt = this.options.defaultTtlMs !== 0 ? Date.now() + this.options.defaultTtlMs : 0;
+    this.applyBytes(kb, ks, ke, vb, vs, ve, expiresAt, this.versions.next());
+  }
 
   /**
    * Sets `key` to `value`. `expiresAt` is absolute ms (0: none, -1: keep the
@@ -312,8 +719,8 @@ export class Keyspace {
 
   /** Changes only the expiry of a live entry (EXPIRE, PERSIST, GETEX; PERSIST wins over the default lifespan); the version grows. */
   setExpiry(slot: number, expiresAt: number): Promise<void> | undefined {
-    const key = this.keys[slot]!;
-    const value = this.vals[slot];
+    const key = this.keyAt(slot)!;
+    const value = this.value(slot);
     return this.set(key, value, expiresAt, false);
   }
 
@@ -351,28 +758,26 @@ export class Keyspace {
 
   /** Every key, for FLUSHDB / FLUSHALL. */
   allKeys(): string[] {
-    return [...this.map.keys()];
+    const out: string[] = [];
+    for (let s = 0; s < this.high; s++) if (this.cls[s] !== FREE) out.push(this.keyAt(s)!);
+    return out;
   }
 
   /** Removes everything. */
   flush(): number | Promise<number> {
     if (this.hooks !== NO_PERSISTENCE) return this.delete(this.allKeys());
-    const n = this.map.size;
-    this.map.clear();
-    this.keys = [];
-    this.vals = [];
-    this.version = new Float64Array(0);
-    this.expires = new Float64Array(0);
-    this.access = new Uint32Array(0);
-    this.lfu = new Uint8Array(0);
-    this.lfuMinute = new Uint16Array(0);
-    this.free = new Int32Array(0);
-    this.freeTop = 0;
+    const n = this.count;
+    for (const a of this.arenas) a?.clear();
+    this.bigs = [];
+    this.bigFree = [];
     this.high = 0;
+    this.freeHead = -1;
+    this.count = 0;
     this.bytes = 0;
     this.ttlCount = 0;
     this.sweepCursor = 0;
-    this.grow(1024);
+    this.grow(0);
+    this.grow(INITIAL_SLOTS);
     this.stats.deletes += n;
     return n;
   }
@@ -403,38 +808,59 @@ export class Keyspace {
   /** Throws OutOfMemoryError when a write of this size cannot fit (noeviction, or too big for the budget). */
   private checkRoom(key: string, valueBytes: number): void {
     if (this.options.eviction !== 'noeviction' && this.options.maxBytes === 0) return;
-    const need = ENTRY_OVERHEAD + key.length + valueBytes;
+    const need = entryBytes(key.length, valueBytes);
     if (this.options.maxBytes !== 0 && need > this.options.maxBytes) throw new OutOfMemoryError();
     if (this.options.eviction === 'noeviction') {
-      const existing = this.map.get(key);
-      const freed = existing === undefined ? 0 : ENTRY_OVERHEAD + key.length + this.vals[existing].length;
+      const n = this.keyBytes(key);
+      const existing = this.indexFind(this.scratch, 0, n, hashBytes(this.scratch, 0, n));
+      const freed = existing < 0 ? 0 : entryBytes(this.klen[existing], this.vlen[existing]);
       if (this.options.maxBytes !== 0 && this.bytes - freed + need > this.options.maxBytes) throw new OutOfMemoryError();
-      if (existing === undefined && this.options.maxEntries !== 0 && this.map.size >= this.options.maxEntries) throw new OutOfMemoryError();
+      if (existing < 0 && this.options.maxEntries !== 0 && this.count >= this.options.maxEntries) throw new OutOfMemoryError();
     }
   }
 
-  /** Writes into memory now (version already chosen); evicts to make room. */
+  /** `applyBytes` for the string API. */
   private apply(key: string, value: Value, expiresAt: number, version: number): void {
-    let slot = this.map.get(key);
+    const k = Buffer.from(key, 'latin1');
+    const v = typeof value === 'string' ? Buffer.from(value, 'latin1') : value;
+    this.applyBytes(k, 0, k.length, v, 0, v.length, expiresAt, version);
+  }
+
+  /**
+   * Writes key `kb[ks, ke)` = value `vb[vs, ve)` into memory now (version
+   * already chosen); evicts to make room. The source bytes must not be a
+   * view into the keyspace (eviction may move chunks).
+   */
+  private applyBytes(kb: Buffer, ks: number, ke: number, vb: Buffer, vs: number, ve: number, expiresAt: number, version: number): void {
+    const klen = ke - ks;
+    const vlen = ve - vs;
+    const h = hashBytes(kb, ks, ke);
+    let slot = this.indexFind(kb, ks, klen, h);
     const now = this.now();
-    if (slot !== undefined) {
+    const cost = entryBytes(klen, vlen);
+    if (slot >= 0) {
       if (this.version[slot] > version) return; // a newer write landed while this one waited
-      const delta = value.length - this.vals[slot].length;
-      if (delta > 0) this.makeRoom(delta, false, slot); // never evicts `slot` itself
-    }
-    if (slot === undefined) {
-      this.makeRoom(ENTRY_OVERHEAD + key.length + value.length, true, -1);
+      const old = entryBytes(klen, this.vlen[slot]);
+      if (cost > old) this.makeRoom(cost - old, false, slot); // never evicts `slot` itself
+      this.writeValue(slot, klen, vb, vs, vlen);
+      this.bytes += cost - old;
+    } else {
+      this.makeRoom(cost, true, -1);
       slot = this.allocSlot();
-      this.map.set(key, slot);
-      this.keys[slot] = key;
-      this.vals[slot] = value;
-      this.bytes += ENTRY_OVERHEAD + key.length + value.length;
+      this.hash[slot] = h;
+      this.klen[slot] = klen;
+      this.vlen[slot] = vlen;
+      this.placeChunk(slot, CHUNK_HEADER + klen + vlen);
+      const view = this.viewOf(slot);
+      const at = this.offsetOf(slot) + CHUNK_HEADER;
+      copyBytes(kb, ks, ke, view, at);
+      copyBytes(vb, vs, ve, view, at + klen);
+      this.indexInsert(h, slot);
+      this.count++;
+      this.bytes += cost;
       this.lfu[slot] = LFU_INIT;
       this.lfuMinute[slot] = minuteNow(now);
       this.expires[slot] = 0;
-    } else {
-      this.bytes += value.length - this.vals[slot].length;
-      this.vals[slot] = value;
     }
     const hadTtl = this.expires[slot] !== 0;
     if (hadTtl !== (expiresAt !== 0)) this.ttlCount += expiresAt !== 0 ? 1 : -1;
@@ -444,16 +870,36 @@ export class Keyspace {
     this.stats.writes++;
   }
 
+  /** Replaces the value of a live slot: in place when the size class stays, else in a new chunk (the key copied over). */
+  private writeValue(slot: number, klen: number, vb: Buffer, vs: number, vlen: number): void {
+    const c = this.cls[slot];
+    const n = CHUNK_HEADER + klen + vlen;
+    if (c !== BIG && classOf(n) === c) {
+      copyBytes(vb, vs, vs + vlen, this.viewOf(slot), this.offsetOf(slot) + CHUNK_HEADER + klen);
+      this.vlen[slot] = vlen;
+      return;
+    }
+    const oldView = this.viewOf(slot);
+    const oldAt = this.offsetOf(slot) + CHUNK_HEADER;
+    const oldChunk = this.chunk[slot];
+    this.placeChunk(slot, n); // another class (or a new Buffer): the old chunk stays put meanwhile
+    const view = this.viewOf(slot);
+    const at = this.offsetOf(slot) + CHUNK_HEADER;
+    copyBytes(oldView, oldAt, oldAt + klen, view, at);
+    copyBytes(vb, vs, vs + vlen, view, at + klen);
+    this.vlen[slot] = vlen;
+    this.releaseChunk(c, oldChunk);
+  }
+
   /** Inserts an entry loaded from persistence, unless memory has a newer one. */
   insertLoaded(entry: LoadedEntry): void {
     this.versions.observe(entry.version);
     if (entry.expiresAt !== 0 && entry.expiresAt <= Date.now()) return;
-    const key = entry.key.toString('latin1');
-    const existing = this.map.get(key);
-    if (existing !== undefined && this.version[existing] >= entry.version) return;
-    const value: Value = entry.value.length <= STRING_VALUE_MAX ? entry.value.toString('latin1') : Buffer.from(entry.value);
+    const k = entry.key;
+    const existing = this.indexFind(k, 0, k.length, hashBytes(k, 0, k.length));
+    if (existing >= 0 && this.version[existing] >= entry.version) return;
     try {
-      this.apply(key, value, entry.expiresAt, entry.version);
+      this.applyBytes(k, 0, k.length, entry.value, 0, entry.value.length, entry.expiresAt, entry.version);
       this.stats.writes--; // a load is not a client write
       this.stats.loads++;
     } catch {
@@ -484,7 +930,7 @@ export class Keyspace {
   private makeRoom(need: number, newEntry: boolean, keep: number): void {
     const o = this.options;
     const overBytes = () => o.maxBytes !== 0 && this.bytes + need > o.maxBytes;
-    const overCount = () => newEntry && o.maxEntries !== 0 && this.map.size >= o.maxEntries;
+    const overCount = () => newEntry && o.maxEntries !== 0 && this.count >= o.maxEntries;
     if (!overBytes() && !overCount()) return;
     if (o.eviction === 'noeviction') throw new OutOfMemoryError();
     if (o.maxBytes !== 0 && need > o.maxBytes) throw new OutOfMemoryError();
@@ -497,7 +943,7 @@ export class Keyspace {
 
   /** Sampled LRU / LFU, like Redis's maxmemory-samples. */
   private pickVictim(keep: number): number {
-    if (this.map.size === 0 || (this.map.size === 1 && keep >= 0)) return -1;
+    if (this.count === 0 || (this.count === 1 && keep >= 0)) return -1;
     const now = Date.now();
     const lfu = this.options.eviction === 'lfu';
     let best = -1;
@@ -505,7 +951,7 @@ export class Keyspace {
     let sampled = 0;
     for (let tries = 0; sampled < this.options.evictionSamples && tries < this.options.evictionSamples * 16; tries++) {
       const s = (Math.random() * this.high) | 0;
-      if (this.keys[s] === FREE || s === keep) continue;
+      if (this.cls[s] === FREE || s === keep) continue;
       sampled++;
       const score = lfu ? this.lfuDecayed(s, now) * 1e15 + this.access[s] : this.access[s];
       if (score < bestScore) {
@@ -515,15 +961,22 @@ export class Keyspace {
     }
     if (best < 0) {
       // Sparse slots: fall back to the first live entry.
-      for (const s of this.map.values()) if (s !== keep) return s;
+      for (let s = 0; s < this.high; s++) if (this.cls[s] !== FREE && s !== keep) return s;
     }
     return best;
   }
 
   private evictSlot(slot: number): void {
-    const key = this.keys[slot]!;
     if (this.hooks !== NO_PERSISTENCE) {
-      this.hooks.passivate({ key: Buffer.from(key, 'latin1'), value: toBuffer(this.vals[slot]), version: this.version[slot], expiresAt: this.expires[slot] });
+      const view = this.viewOf(slot);
+      const at = this.offsetOf(slot) + CHUNK_HEADER;
+      const kend = at + this.klen[slot];
+      this.hooks.passivate({
+        key: Buffer.from(view.subarray(at, kend)),
+        value: Buffer.from(view.subarray(kend, kend + this.vlen[slot])),
+        version: this.version[slot],
+        expiresAt: this.expires[slot],
+      });
     }
     this.removeSlot(slot);
     this.stats.evictions++;
@@ -535,15 +988,18 @@ export class Keyspace {
   }
 
   private removeSlot(slot: number): void {
-    const key = this.keys[slot]!;
-    this.map.delete(key);
-    this.bytes -= ENTRY_OVERHEAD + key.length + this.vals[slot].length;
+    this.indexRemove(slot);
+    this.bytes -= entryBytes(this.klen[slot], this.vlen[slot]);
     if (this.expires[slot] !== 0) this.ttlCount--;
-    this.keys[slot] = FREE;
-    this.vals[slot] = '';
+    this.releaseChunk(this.cls[slot], this.chunk[slot]);
+    this.cls[slot] = FREE;
     this.expires[slot] = 0;
     this.version[slot] = 0;
-    this.pushFree(slot);
+    this.klen[slot] = 0;
+    this.vlen[slot] = 0;
+    this.chunk[slot] = this.freeHead;
+    this.freeHead = slot;
+    this.count--;
   }
 
   private lfuTouch(slot: number, now: number): void {
@@ -576,7 +1032,7 @@ export class Keyspace {
     let s = this.sweepCursor;
     for (let i = 0; i < effort && this.high > 0; i++) {
       if (s >= this.high) s = 0;
-      if (this.keys[s] !== FREE) {
+      if (this.cls[s] !== FREE) {
         const e = this.expires[s];
         if ((e !== 0 && e <= now) || (idle !== 0 && this.idleExpired(s, now))) {
           this.expireSlot(s);
@@ -602,11 +1058,13 @@ export class Keyspace {
     let s = cursor;
     let visited = 0;
     while (s < this.high && (visited < count || out.length === 0) && visited < count * 10) {
-      const k = this.keys[s];
-      if (k !== FREE) {
+      if (this.cls[s] !== FREE) {
         visited++;
         const e = this.expires[s];
-        if (!(e !== 0 && e <= now) && (match === undefined || match.test(k))) out.push(k);
+        if (!(e !== 0 && e <= now)) {
+          const k = this.keyAt(s)!;
+          if (match === undefined || match.test(k)) out.push(k);
+        }
       }
       s++;
     }
@@ -615,12 +1073,17 @@ export class Keyspace {
 
   /** A random live key, or undefined when empty. */
   randomKey(): string | undefined {
-    for (let i = 0; i < 100 && this.map.size > 0; i++) {
+    for (let i = 0; i < 100 && this.count > 0; i++) {
       const s = (Math.random() * this.high) | 0;
-      const k = this.keys[s];
-      if (k !== FREE && this.find(k, false) >= 0) return k;
+      if (this.cls[s] === FREE) continue;
+      const k = this.keyAt(s)!;
+      if (this.find(k, false) >= 0) return k;
     }
-    for (const k of this.map.keys()) if (this.find(k, false) >= 0) return k;
+    for (let s = 0; s < this.high; s++) {
+      if (this.cls[s] === FREE) continue;
+      const k = this.keyAt(s)!;
+      if (this.find(k, false) >= 0) return k;
+    }
     return undefined;
   }
 
@@ -629,10 +1092,11 @@ export class Keyspace {
     const out: string[] = [];
     const now = Date.now();
     for (let s = 0; s < this.high; s++) {
-      const k = this.keys[s];
-      if (k === FREE) continue;
+      if (this.cls[s] === FREE) continue;
       const e = this.expires[s];
-      if (!(e !== 0 && e <= now) && match.test(k)) out.push(k);
+      if (e !== 0 && e <= now) continue;
+      const k = this.keyAt(s)!;
+      if (match.test(k)) out.push(k);
     }
     return out;
   }

@@ -205,15 +205,27 @@ function absoluteExpiry(unit: string, n: number, cmd: string): number {
 
 // ---- the commands ---------------------------------------------------------------
 
-const get: Handler = (ctx, _c, f) => {
+/** Replies with the value of a live slot, copied from the keyspace's memory straight into the reply. */
+function bulkValue(ctx: ServerContext, slot: number): void {
   const ks = ctx.ks;
-  const slot = ks.lookup(argStr(f, 1));
+  // A large value goes out as a copy of its own (the reply buffer stays small; the chunk may move before the socket sends it).
+  if (ks.valueLength(slot) > STRING_VALUE_MAX) ctx.out.bulk(ks.value(slot));
+  else ctx.out.bulkBytes(ks.valueView(slot), ks.valueStart(slot), ks.valueEnd(slot));
+}
+
+const get: Handler = (ctx, _c, f) => {
+  const slot = ctx.ks.lookupBytes(f.args, f.starts[1], f.ends[1]);
   if (slot < 0) ctx.out.nil();
-  else ctx.out.bulk(ks.value(slot));
+  else bulkValue(ctx, slot);
 };
 
 const set: Handler = (ctx, c, f) => {
   const ks = ctx.ks;
+  if (f.argc === 3 && !ks.persistent) {
+    // The hot path: key and value go from the request bytes into the keyspace.
+    ks.setBytes(f.args, f.starts[1], f.ends[1], f.args, f.starts[2], f.ends[2]);
+    return ctx.out.ok();
+  }
   const key = argStr(f, 1);
   if (f.argc === 3) return then(ctx, c, ks.set(key, argValue(f, 2), 0), () => ctx.out.ok());
   let nx = false;
@@ -289,9 +301,9 @@ const getex: Handler = (ctx, c, f) => {
 const mget: Handler = (ctx, _c, f) => {
   ctx.out.arrayHeader(f.argc - 1);
   for (let i = 1; i < f.argc; i++) {
-    const slot = ctx.ks.lookup(argStr(f, i));
+    const slot = ctx.ks.lookupBytes(f.args, f.starts[i], f.ends[i]);
     if (slot < 0) ctx.out.nil();
-    else ctx.out.bulk(ctx.ks.value(slot));
+    else bulkValue(ctx, slot);
   }
 };
 
@@ -459,7 +471,7 @@ const append: Handler = (ctx, c, f) => {
 
 const strlen: Handler = (ctx, _c, f) => {
   const slot = ctx.ks.find(argStr(f, 1));
-  ctx.out.int(slot < 0 ? 0 : ctx.ks.value(slot).length);
+  ctx.out.int(slot < 0 ? 0 : ctx.ks.valueLength(slot));
 };
 
 const getrange: Handler = (ctx, _c, f) => {
@@ -819,6 +831,9 @@ export function infoText(ctx: ServerContext, wanted: readonly string[]): string 
     used_memory_rss: mem.rss,
     used_memory_rss_human: human(mem.rss),
     used_memory_heap: mem.heapUsed,
+    used_memory_heap_total: mem.heapTotal,
+    used_memory_external: mem.external,
+    used_memory_allocated: ks.allocatedBytes,
     maxmemory: ks.maxBytes,
     maxmemory_human: human(ks.maxBytes),
     maxmemory_policy: policyName(ks),

@@ -408,11 +408,18 @@ export class ReplyWriter {
 
   /** A bulk string from bytes of another buffer (ECHO). */
   bulkBytes(src: Buffer, start: number, end: number): void {
-    this.ascii('$' + (end - start) + '\r\n');
-    this.ensure(end - start + 2);
-    src.copy(this.buf, this.len, start, end);
-    this.len += end - start;
-    this.raw(CRLF);
+    const n = end - start;
+    this.ensure(n + 16);
+    const b = this.buf;
+    let p = this.len;
+    b[p++] = 36; // '$'
+    p += b.latin1Write(n < 10 ? DIGITS[n] : String(n), p);
+    b[p++] = CR;
+    b[p++] = LF;
+    if (n > 0) p += src.copy(b, p, start, end);
+    b[p++] = CR;
+    b[p++] = LF;
+    this.len = p;
   }
 
   arrayHeader(n: number): void {
