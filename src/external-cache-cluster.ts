@@ -8,7 +8,9 @@ import {
 import { renderCache } from './_cache-render';
 import { securePodContext } from './_pod-defaults';
 import { fail, validateDnsLabel } from './_validation';
+import { renderValkeyCluster, valkeyShape } from './_valkey-render';
 import { CachePassword, CacheSettings, IRemoteCache, RemoteCacheEndpoint } from './cache';
+import { CacheClusterEngine } from './cache-cluster-engine';
 import { CacheImage } from './cache-image';
 
 /** The most pods a cluster can have: one hash slot each. */
@@ -18,10 +20,20 @@ const ENV_PREFIX = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Properties of an ExternalCacheCluster. */
 export interface ExternalCacheClusterProps {
   /**
+   * The engine: state-cache in cluster mode, or Valkey Cluster with replicas
+   * and automatic failover (`CacheClusterEngine.valkey({...})`).
+   *
+   * @default CacheClusterEngine.stateCache()
+   */
+  readonly engine?: CacheClusterEngine;
+
+  /**
    * Pods in the cluster; each owns a fixed range of the 16384 hash slots.
    * Changing it moves slots between pods: entries live on in the stores.
+   * With Valkey, pods = primaries × (1 + replicasPerPrimary): give the
+   * engine's primaries instead.
    *
-   * @default 3
+   * @default 3 (Valkey: primaries × (1 + replicasPerPrimary))
    */
   readonly replicas?: number;
 
@@ -32,7 +44,8 @@ export interface ExternalCacheClusterProps {
   readonly password: CachePassword;
 
   /**
-   * The cache: memory, expiry, persistence and stores.
+   * The cache: memory, expiry, persistence and stores. state-cache only:
+   * Valkey keeps its own append-only file on a claim per pod.
    *
    * @default - memory only
    */
@@ -47,7 +60,7 @@ export interface ExternalCacheClusterProps {
   readonly name?: string;
 
   /**
-   * The state-cache image.
+   * The state-cache image. state-cache only: the Valkey image is the engine's.
    *
    * @default CacheImage.default() (pinned to this library's version)
    */
@@ -61,10 +74,11 @@ export interface ExternalCacheClusterProps {
   readonly imagePullSecrets?: kplus.ISecret[];
 
   /**
-   * Resources of each cache container.
+   * Resources of each cache container (state-cache or Valkey).
    *
    * @default - derived from `cache.memory.maxSize` (25% + 64 MiB headroom),
-   * or 256 MiB; 100m CPU request, 1 CPU limit, 1 GiB ephemeral storage
+   * or 256 MiB (Valkey: 1 GiB); 100m CPU request, 1 CPU limit, 1 GiB
+   * ephemeral storage
    */
   readonly cacheResources?: kplus.ContainerResources;
 
@@ -79,6 +93,7 @@ export interface ExternalCacheClusterProps {
   /**
    * Who may reach the cache's HTTP port (8080), e.g. Prometheus pods scraping
    * `/metrics`. The REST API on that port needs the password when one is set.
+   * state-cache only: Valkey has no HTTP port.
    *
    * @default - no one
    */
@@ -86,9 +101,10 @@ export interface ExternalCacheClusterProps {
 
   /**
    * The pods' termination grace period; refused when shorter than the
-   * cache's shutdown (flushDeadline + 5 seconds).
+   * cache's shutdown (flushDeadline + 5 seconds; Valkey: the engine's
+   * handOffTimeout + 5 seconds).
    *
-   * @default - flushDeadline + 10 seconds
+   * @default - flushDeadline + 10 seconds (Valkey: handOffTimeout + 20 seconds)
    */
   readonly terminationGracePeriod?: Duration;
 }
@@ -128,6 +144,10 @@ export interface CacheClusterConnectOptions {
  * nodes and zones, claim templates for stores that need volumes, and a
  * NetworkPolicy that admits only the clients named.
  *
+ * With `engine: CacheClusterEngine.valkey({...})` the cluster runs Valkey
+ * instead: primaries with replicas, automatic failover, a preStop hand-off,
+ * and a bootstrap Job that creates and grows the cluster (docs/cluster.md).
+ *
  * The peer domain uses the chart's namespace, or `default` when the chart
  * has none.
  */
@@ -138,9 +158,9 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
   public readonly headlessService: kplus.Service;
   /** The client Service (any pod; cluster clients then follow MOVED). */
   public readonly service: kplus.Service;
-  /** The ConfigMap holding the config. */
+  /** The ConfigMap holding the config (Valkey: the server config and the scripts). */
   public readonly configMap: kplus.ConfigMap;
-  /** The state-cache config, exactly as in the ConfigMap. */
+  /** The state-cache config, exactly as in the ConfigMap; empty with Valkey. */
   public readonly cacheConfig: { [key: string]: any };
   /** The pods' stable addresses as `host:port`, the seeds for cluster clients. */
   public readonly seedNodes: string[];
@@ -150,6 +170,10 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
   public readonly remoteCacheEndpoint: RemoteCacheEndpoint;
   /** The NetworkPolicy selecting the cluster's pods. */
   public readonly networkPolicy: kplus.NetworkPolicy;
+  /** The engine the cluster runs on. */
+  public readonly engine: CacheClusterEngine;
+  /** Valkey: the Job that creates the cluster and brings it to its shape; undefined for state-cache. */
+  public readonly bootstrapJob?: kplus.Job;
 
   private readonly namespace?: string;
   private readonly passwordSecret: kplus.ISecret;
@@ -159,7 +183,9 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
 
   public constructor(scope: Construct, id: string, props: ExternalCacheClusterProps) {
     super(scope, id);
-    const replicas = props.replicas ?? 3;
+    this.engine = props.engine ?? CacheClusterEngine.stateCache();
+    const valkey = this.engine.valkeyOptions !== undefined ? valkeyShape(this, this.engine, props) : undefined;
+    const replicas = valkey?.pods ?? props.replicas ?? 3;
     if (!Number.isInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS) {
       fail(this, `replicas ${replicas} is not a whole number from 1 to ${MAX_REPLICAS}`,
         'Give replicas: 1 or more (each pod owns a range of the 16384 hash slots); to stop the cluster, remove it');
@@ -182,8 +208,8 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
     this.remoteCacheEndpoint = {
       nodes: this.seedNodes,
       cluster: true,
-      // state-cache runs no Lua scripts, so remote stores on it write unversioned.
-      supportsScripting: false,
+      // state-cache runs no Lua scripts, so remote stores on it write unversioned; Valkey does.
+      supportsScripting: valkey !== undefined,
       passwordSecret: this.passwordSecret,
       passwordKey: this.passwordKey,
       port: RESP_PORT,
@@ -191,6 +217,26 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
       // Filled in below, once the StatefulSet exists.
       egressPeer: undefined,
     };
+
+    if (valkey) {
+      this.cacheConfig = {};
+      const objects = renderValkeyCluster(this, valkey, {
+        name,
+        namespace: this.namespace,
+        headlessName,
+        peerDomain: this.peerDomain,
+        passwordSecret: this.passwordSecret,
+        passwordKey: this.passwordKey,
+        clients: props.clients ?? [],
+        imagePullSecrets: props.imagePullSecrets,
+      });
+      ({
+        configMap: this.configMap, headlessService: this.headlessService, service: this.service, statefulSet: this.statefulSet,
+        networkPolicy: this.networkPolicy, bootstrapJob: this.bootstrapJob,
+      } = objects);
+      (this.remoteCacheEndpoint as { egressPeer?: kplus.INetworkPolicyPeer }).egressPeer = this.statefulSet;
+      return;
+    }
 
     const settings = props.cache ?? {};
     const rendered = renderCache(this, settings, { replicas, self: this, replicasWhat: 'replicas of the cluster', namespace: this.namespace });

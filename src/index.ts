@@ -6,3 +6,4 @@ export * from './persistent-store';
 export * from './cache';
 export * from './cached-app';
 export * from './external-cache-cluster';
+export * from './cache-cluster-engine';
