@@ -75,7 +75,7 @@ function secretValue(secrets: SecretFixtures, name: string, key: string): string
 }
 
 /** The container's environment, resolved in order as the kubelet does (later entries may refer to earlier ones). */
-export function containerEnv(container: any, pod: { name: string; namespace: string }, secrets: SecretFixtures): Record<string, string> {
+export function containerEnv(container: any, pod: { name: string; namespace: string; ip?: string }, secrets: SecretFixtures): Record<string, string> {
   const env: Record<string, string> = {};
   for (const e of container.env ?? []) {
     if (e.value !== undefined) {
@@ -84,7 +84,7 @@ export function containerEnv(container: any, pod: { name: string; namespace: str
       env[e.name] = secretValue(secrets, e.valueFrom.secretKeyRef.name, e.valueFrom.secretKeyRef.key);
     } else if (e.valueFrom?.fieldRef) {
       const path = e.valueFrom.fieldRef.fieldPath;
-      const fields: Record<string, string> = { 'metadata.name': pod.name, 'metadata.namespace': pod.namespace, 'status.podIP': '127.0.0.1' };
+      const fields: Record<string, string> = { 'metadata.name': pod.name, 'metadata.namespace': pod.namespace, 'status.podIP': pod.ip ?? '127.0.0.1' };
       if (!(path in fields)) throw new Error(`env ${e.name}: fieldRef ${path} is not simulated`);
       env[e.name] = fields[path];
     } else {throw new Error(`env ${e.name}: ${JSON.stringify(e.valueFrom)} is not simulated`);}
