@@ -60,7 +60,7 @@ export default class ValkeyClusterExample extends Chart {
         memory: { maxSize: Size.mebibytes(128) },
         expiry: { defaultTtl: Duration.hours(24) },
         writeMode: WriteMode.writeBehind({ batchSize: 200, flushInterval: Duration.millis(200) }),
-        stores: [CacheStore.remote(cluster, { name: 'valkey' })],
+        stores: [CacheStore.remote(cluster, { name: 'valkey', waitForReplicas: 1, replicationTimeout: Duration.millis(500) })],
       },
     });
   }

@@ -72,7 +72,7 @@ const REMEET = `#!/bin/sh
 . ${VALKEY_CONF_DIR}/lib.sh
 self=\${POD_IP:-127.0.0.1}
 while :; do
-  sleep "\${VALKEY_REMEET_SECONDS:-3}"
+  sleep "\${VALKEY_REMEET_SECONDS:-2}"
   nodes=$(cli "$self" CLUSTER NODES 2>/dev/null) || continue
   echo "$nodes" | awk '$3 !~ /myself/ {
     n = split($2, part, ",")

@@ -210,6 +210,7 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
       cluster: true,
       // state-cache runs no Lua scripts, so remote stores on it write unversioned; Valkey does.
       supportsScripting: valkey !== undefined,
+      replicasPerPrimary: valkey?.replicasPerPrimary ?? 0,
       passwordSecret: this.passwordSecret,
       passwordKey: this.passwordKey,
       port: RESP_PORT,

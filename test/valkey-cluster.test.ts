@@ -319,3 +319,40 @@ test('state-cache stays the default: CacheClusterEngine.stateCache() synthesises
   expect(none.cl.bootstrapJob).toBeUndefined();
   expect(none.cl.remoteCacheEndpoint.supportsScripting).toBe(false);
 });
+
+describe('waiting for replicas (WAIT) from a remote store', () => {
+  test('the near cache waits for one replica after each batch', () => {
+    const c = chart('shop');
+    const cl = valkey(c);
+    const app = cachedApp(c, {
+      cache: { writeMode: WriteMode.writeBehind(), stores: [CacheStore.remote(cl, { name: 'valkey', waitForReplicas: 1, replicationTimeout: Duration.millis(500) })] },
+    });
+    synthAndCheck(c);
+    expect(app.cacheConfig.stores.chain[0].store).toMatchObject({ commandTimeoutMs: 5000, wait: { replicas: 1, timeoutMs: 500 } });
+    expect(cl.remoteCacheEndpoint.replicasPerPrimary).toBe(1);
+  });
+
+  test('no wait section unless asked', () => {
+    const c = chart('shop');
+    const app = cachedApp(c, { cache: { writeMode: WriteMode.writeBehind(), stores: [CacheStore.remote(valkey(c))] } });
+    expect(app.cacheConfig.stores.chain[0].store.wait).toBeUndefined();
+  });
+
+  test.each([
+    ['more replicas than the Valkey cluster has', 'valkey', { waitForReplicas: 2 },
+      'test/web: remote store "remote" waits for 2 replica(s), but the server has 1 per primary. Give waitForReplicas: 1 or less, or more replicasPerPrimary in the cluster'],
+    ['replicas of a state-cache cluster', 'state-cache', { waitForReplicas: 1 },
+      'test/web: remote store "remote" waits for 1 replica(s), but the server has no replicas. Leave waitForReplicas out: a state-cache cluster keeps durability in its own stores, or run the cluster on CacheClusterEngine.valkey() with replicas'],
+    ['a WAIT longer than a command may take', 'valkey', { waitForReplicas: 1, replicationTimeout: Duration.seconds(5) },
+      'test/web: remote store "remote" replicationTimeout 5000 ms is not shorter than commandTimeout 5000 ms. WAIT is a command: give a replicationTimeout shorter than commandTimeout'],
+    ['a negative count', 'valkey', { waitForReplicas: -1 },
+      'test/web: remote store "remote" waitForReplicas -1 is out of range. Use a whole number from 0 to 16'],
+  ] as Array<[string, string, object, string]>)('%s', (_n, engine, options, message) => {
+    const c = chart('shop');
+    const cl = engine === 'valkey'
+      ? valkey(c)
+      : new ExternalCacheCluster(c, 'cache', { name: 'catalog', password: CachePassword.fromSecret(secret(c, 'pw')) });
+    const stores = [CacheStore.remote(cl, options)];
+    expect(() => cachedApp(c, { cache: { writeMode: WriteMode.writeBehind(), stores } })).toThrow(new Error(message));
+  });
+});

@@ -259,7 +259,8 @@ export function execInPod(pod: RunningContainer, command: string[], timeoutMs = 
 /** The readiness or liveness probe of the pod's container, run once. */
 export async function probe(pod: ValkeyPod, which: 'readinessProbe' | 'livenessProbe' | 'startupProbe'): Promise<boolean> {
   const p = pod.container[which];
-  return (await execInPod(pod, p.exec.command, (p.timeoutSeconds ?? 1) * 1000 + 2000)).code === 0;
+  // The probe's own timeout plus slack: this host runs every pod (and other work) on two cores.
+  return (await execInPod(pod, p.exec.command, (p.timeoutSeconds ?? 1) * 1000 + 10_000)).code === 0;
 }
 
 function alive(c: RunningContainer): boolean {
