@@ -100,12 +100,15 @@ function canListen(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** A port P with P and P + 10000 (the bus) free on every address given and on the wildcard address. */
+/**
+ * A port P with P and P + 10000 (the bus) free on every (loopback) address given. A wildcard
+ * listener on P elsewhere makes these binds fail too, so it is caught without binding the wildcard.
+ */
 export async function freeClusterPort(addresses: string[]): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = 20000 + Math.floor(Math.random() * 35000);
     let ok = true;
-    for (const host of ['0.0.0.0', ...addresses]) {
+    for (const host of addresses) {
       if (!(await canListen(host, port)) || !(await canListen(host, port + 10000))) {
         ok = false;
         break;
