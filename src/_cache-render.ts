@@ -452,6 +452,20 @@ function renderStore(scope: Construct, store: CacheStore, target: CacheTarget, o
       fail(scope, `remote ${where} is a server without scripting, but versioned is true`,
         'Versioned writes run a Lua script; state-cache has none. Leave versioned unset (the remote cache keeps durability in its own stores)');
     }
+    const waitFor = o.waitForReplicas ?? 0;
+    intIn(scope, `remote ${where} waitForReplicas`, waitFor, 0, 16);
+    if (waitFor > 0 && e.replicasPerPrimary !== undefined && waitFor > e.replicasPerPrimary) {
+      fail(scope, `remote ${where} waits for ${waitFor} replica(s), but the server has ${e.replicasPerPrimary === 0 ? 'no replicas' : `${e.replicasPerPrimary} per primary`}`,
+        e.replicasPerPrimary === 0
+          ? 'Leave waitForReplicas out: a state-cache cluster keeps durability in its own stores, or run the cluster on CacheClusterEngine.valkey() with replicas'
+          : `Give waitForReplicas: ${e.replicasPerPrimary} or less, or more replicasPerPrimary in the cluster`);
+    }
+    const commandTimeout = o.commandTimeout ?? Duration.seconds(5);
+    const replicationTimeout = o.replicationTimeout ?? Duration.seconds(1);
+    if (waitFor > 0 && replicationTimeout.toMilliseconds() >= commandTimeout.toMilliseconds()) {
+      fail(scope, `remote ${where} replicationTimeout ${replicationTimeout.toMilliseconds()} ms is not shorter than commandTimeout ${commandTimeout.toMilliseconds()} ms`,
+        'WAIT is a command: give a replicationTimeout shorter than commandTimeout');
+    }
     out.remotes.push(src.remote);
     out.egress.push({ peer: e.egressPeer, cidrs: e.egressCidrs, port: e.port });
     const config: any = {
@@ -464,8 +478,9 @@ function renderStore(scope: Construct, store: CacheStore, target: CacheTarget, o
       }),
       keyPrefix: o.keyPrefix ?? '',
       versioning: (o.versioned ?? scripting) ? 'script' : 'none',
-      commandTimeoutMs: millis(o.commandTimeout ?? Duration.seconds(5)),
+      commandTimeoutMs: millis(commandTimeout),
     };
+    if (waitFor > 0) config.wait = { replicas: waitFor, timeoutMs: millis(replicationTimeout) };
     if (e.passwordSecret) {
       const passwordEnv = storePasswordEnv(store.name);
       out.env.push([passwordEnv, kplus.EnvValue.fromSecretValue({ secret: e.passwordSecret, key: e.passwordKey ?? 'password' })]);

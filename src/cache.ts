@@ -428,6 +428,26 @@ export interface RemoteCacheStoreOptions extends CacheStoreLinkOptions {
    * @default Duration.seconds(5)
    */
   readonly commandTimeout?: Duration;
+
+  /**
+   * After each batch, wait until this many replicas of every primary the
+   * batch went to have it (`WAIT`); fewer within `replicationTimeout` fail
+   * the batch, and write-behind retries it. Without it, a primary cut off
+   * from its cluster goes on acknowledging writes for about the cluster's
+   * node timeout, and those writes are lost when a replica takes over. At
+   * most the remote cluster's replicas per primary (a state-cache cluster has
+   * none).
+   *
+   * @default 0 (no waiting)
+   */
+  readonly waitForReplicas?: number;
+
+  /**
+   * How long one `WAIT` may take; shorter than `commandTimeout`.
+   *
+   * @default Duration.seconds(1)
+   */
+  readonly replicationTimeout?: Duration;
 }
 
 /** Options of `CacheStore.custom()`. */
@@ -515,6 +535,14 @@ export interface RemoteCacheEndpoint {
 
   /** The RESP port, for the egress rule. */
   readonly port: number;
+
+  /**
+   * Replicas of each primary, which a remote store can wait for
+   * (`waitForReplicas`); 0 for a server without replicas.
+   *
+   * @default - not known (not checked)
+   */
+  readonly replicasPerPrimary?: number;
 
   /**
    * The namespace of the server and of `passwordSecret`; a cache in another

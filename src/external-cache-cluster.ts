@@ -9,7 +9,9 @@ import { renderCache } from './_cache-render';
 import { addMonitoring } from './_monitoring';
 import { securePodContext } from './_pod-defaults';
 import { fail, validateDnsLabel } from './_validation';
+import { renderValkeyCluster, valkeyShape } from './_valkey-render';
 import { CachePassword, CacheSettings, IRemoteCache, RemoteCacheEndpoint } from './cache';
+import { CacheClusterEngine } from './cache-cluster-engine';
 import { CacheImage } from './cache-image';
 import { CacheMonitoring } from './monitoring';
 
@@ -20,10 +22,20 @@ const ENV_PREFIX = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Properties of an ExternalCacheCluster. */
 export interface ExternalCacheClusterProps {
   /**
+   * The engine: state-cache in cluster mode, or Valkey Cluster with replicas
+   * and automatic failover (`CacheClusterEngine.valkey({...})`).
+   *
+   * @default CacheClusterEngine.stateCache()
+   */
+  readonly engine?: CacheClusterEngine;
+
+  /**
    * Pods in the cluster; each owns a fixed range of the 16384 hash slots.
    * Changing it moves slots between pods: entries live on in the stores.
+   * With Valkey, pods = primaries × (1 + replicasPerPrimary): give the
+   * engine's primaries instead.
    *
-   * @default 3
+   * @default 3 (Valkey: primaries × (1 + replicasPerPrimary))
    */
   readonly replicas?: number;
 
@@ -34,7 +46,8 @@ export interface ExternalCacheClusterProps {
   readonly password: CachePassword;
 
   /**
-   * The cache: memory, expiry, persistence and stores.
+   * The cache: memory, expiry, persistence and stores. state-cache only:
+   * Valkey keeps its own append-only file on a claim per pod.
    *
    * @default - memory only
    */
@@ -49,7 +62,7 @@ export interface ExternalCacheClusterProps {
   readonly name?: string;
 
   /**
-   * The state-cache image.
+   * The state-cache image. state-cache only: the Valkey image is the engine's.
    *
    * @default CacheImage.default() (pinned to this library's version)
    */
@@ -63,10 +76,11 @@ export interface ExternalCacheClusterProps {
   readonly imagePullSecrets?: kplus.ISecret[];
 
   /**
-   * Resources of each cache container.
+   * Resources of each cache container (state-cache or Valkey).
    *
    * @default - derived from `cache.memory.maxSize` (25% + 128 MiB headroom),
-   * or 256 MiB; 100m CPU request, 1 CPU limit, 1 GiB ephemeral storage
+   * or 256 MiB (Valkey: 1 GiB); 100m CPU request, 1 CPU limit, 1 GiB
+   * ephemeral storage
    */
   readonly cacheResources?: kplus.ContainerResources;
 
@@ -81,6 +95,7 @@ export interface ExternalCacheClusterProps {
   /**
    * Who may reach the cache's HTTP port (8080), e.g. Prometheus pods scraping
    * `/metrics`. The REST API on that port needs the password when one is set.
+   * state-cache only: Valkey has no HTTP port.
    *
    * @default - no one
    */
@@ -88,9 +103,10 @@ export interface ExternalCacheClusterProps {
 
   /**
    * The pods' termination grace period; refused when shorter than the
-   * cache's shutdown (flushDeadline + 5 seconds).
+   * cache's shutdown (flushDeadline + 5 seconds; Valkey: the engine's
+   * handOffTimeout + 5 seconds).
    *
-   * @default - flushDeadline + 10 seconds
+   * @default - flushDeadline + 10 seconds (Valkey: handOffTimeout + 20 seconds)
    */
   readonly terminationGracePeriod?: Duration;
 
@@ -141,6 +157,10 @@ export interface CacheClusterConnectOptions {
  * nodes and zones, claim templates for stores that need volumes, and a
  * NetworkPolicy that admits only the clients named.
  *
+ * With `engine: CacheClusterEngine.valkey({...})` the cluster runs Valkey
+ * instead: primaries with replicas, automatic failover, a preStop hand-off,
+ * and a bootstrap Job that creates and grows the cluster (docs/cluster.md).
+ *
  * The peer domain uses the chart's namespace, or `default` when the chart
  * has none.
  */
@@ -151,9 +171,9 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
   public readonly headlessService: kplus.Service;
   /** The client Service (any pod; cluster clients then follow MOVED). */
   public readonly service: kplus.Service;
-  /** The ConfigMap holding the config. */
+  /** The ConfigMap holding the config (Valkey: the server config and the scripts). */
   public readonly configMap: kplus.ConfigMap;
-  /** The state-cache config, exactly as in the ConfigMap. */
+  /** The state-cache config, exactly as in the ConfigMap; empty with Valkey. */
   public readonly cacheConfig: { [key: string]: any };
   /** The pods' stable addresses as `host:port`, the seeds for cluster clients. */
   public readonly seedNodes: string[];
@@ -171,6 +191,10 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
   public readonly prometheusRule?: ApiObject;
   /** The ConfigMap with the Grafana dashboard (`monitoring.dashboard`). */
   public readonly dashboard?: kplus.ConfigMap;
+  /** The engine the cluster runs on. */
+  public readonly engine: CacheClusterEngine;
+  /** Valkey: the Job that creates the cluster and brings it to its shape; undefined for state-cache. */
+  public readonly bootstrapJob?: kplus.Job;
 
   private readonly namespace?: string;
   private readonly passwordSecret: kplus.ISecret;
@@ -180,7 +204,9 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
 
   public constructor(scope: Construct, id: string, props: ExternalCacheClusterProps) {
     super(scope, id);
-    const replicas = props.replicas ?? 3;
+    this.engine = props.engine ?? CacheClusterEngine.stateCache();
+    const valkey = this.engine.valkeyOptions !== undefined ? valkeyShape(this, this.engine, props) : undefined;
+    const replicas = valkey?.pods ?? props.replicas ?? 3;
     if (!Number.isInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS) {
       fail(this, `replicas ${replicas} is not a whole number from 1 to ${MAX_REPLICAS}`,
         'Give replicas: 1 or more (each pod owns a range of the 16384 hash slots); to stop the cluster, remove it');
@@ -203,8 +229,9 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
     this.remoteCacheEndpoint = {
       nodes: this.seedNodes,
       cluster: true,
-      // state-cache runs no Lua scripts, so remote stores on it write unversioned.
-      supportsScripting: false,
+      // state-cache runs no Lua scripts, so remote stores on it write unversioned; Valkey does.
+      supportsScripting: valkey !== undefined,
+      replicasPerPrimary: valkey?.replicasPerPrimary ?? 0,
       passwordSecret: this.passwordSecret,
       passwordKey: this.passwordKey,
       port: RESP_PORT,
@@ -212,6 +239,26 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
       // Filled in below, once the StatefulSet exists.
       egressPeer: undefined,
     };
+
+    if (valkey) {
+      this.cacheConfig = {};
+      const objects = renderValkeyCluster(this, valkey, {
+        name,
+        namespace: this.namespace,
+        headlessName,
+        peerDomain: this.peerDomain,
+        passwordSecret: this.passwordSecret,
+        passwordKey: this.passwordKey,
+        clients: props.clients ?? [],
+        imagePullSecrets: props.imagePullSecrets,
+      });
+      ({
+        configMap: this.configMap, headlessService: this.headlessService, service: this.service, statefulSet: this.statefulSet,
+        networkPolicy: this.networkPolicy, bootstrapJob: this.bootstrapJob,
+      } = objects);
+      (this.remoteCacheEndpoint as { egressPeer?: kplus.INetworkPolicyPeer }).egressPeer = this.statefulSet;
+      return;
+    }
 
     const settings = props.cache ?? {};
     const rendered = renderCache(this, settings, { replicas, self: this, replicasWhat: 'replicas of the cluster', namespace: this.namespace });

@@ -7,3 +7,4 @@ export * from './cache';
 export * from './cached-app';
 export * from './external-cache-cluster';
 export * from './monitoring';
+export * from './cache-cluster-engine';

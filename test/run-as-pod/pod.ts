@@ -75,7 +75,7 @@ function secretValue(secrets: SecretFixtures, name: string, key: string): string
 }
 
 /** The container's environment, resolved in order as the kubelet does (later entries may refer to earlier ones). */
-export function containerEnv(container: any, pod: { name: string; namespace: string }, secrets: SecretFixtures): Record<string, string> {
+export function containerEnv(container: any, pod: { name: string; namespace: string; ip?: string }, secrets: SecretFixtures): Record<string, string> {
   const env: Record<string, string> = {};
   for (const e of container.env ?? []) {
     if (e.value !== undefined) {
@@ -84,7 +84,7 @@ export function containerEnv(container: any, pod: { name: string; namespace: str
       env[e.name] = secretValue(secrets, e.valueFrom.secretKeyRef.name, e.valueFrom.secretKeyRef.key);
     } else if (e.valueFrom?.fieldRef) {
       const path = e.valueFrom.fieldRef.fieldPath;
-      const fields: Record<string, string> = { 'metadata.name': pod.name, 'metadata.namespace': pod.namespace, 'status.podIP': '127.0.0.1' };
+      const fields: Record<string, string> = { 'metadata.name': pod.name, 'metadata.namespace': pod.namespace, 'status.podIP': pod.ip ?? '127.0.0.1' };
       if (!(path in fields)) throw new Error(`env ${e.name}: fieldRef ${path} is not simulated`);
       env[e.name] = fields[path];
     } else {throw new Error(`env ${e.name}: ${JSON.stringify(e.valueFrom)} is not simulated`);}
@@ -103,8 +103,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Where a host name of the config goes on this host; serverName keeps TLS checking the original name. */
-export interface LoopbackTarget { readonly port: number; readonly tlsServerName?: boolean }
+/** Where a host name of the config goes on this host (127.0.0.1 unless `host` says otherwise); serverName keeps TLS checking the original name. */
+export interface LoopbackTarget { readonly port: number; readonly host?: string; readonly tlsServerName?: boolean }
 
 export interface PodOptions {
   readonly manifests: Manifest[];
@@ -119,6 +119,8 @@ export interface PodOptions {
   readonly httpPort: number;
   /** For the pods of a cluster: the loopback RESP and HTTP port of each ordinal. */
   readonly clusterPorts?: { resp: number[]; http: number[] };
+  /** Environment the test adds (e.g. NODE_OPTIONS preloading a DNS stub); listed among the deviations where used. */
+  readonly extraEnv?: Record<string, string>;
 }
 
 export interface RunningPod {
@@ -178,6 +180,7 @@ export async function startPod(o: PodOptions): Promise<RunningPod> {
     ...image.env,
     TMPDIR: join(o.root, '/tmp'), // the pod's /tmp is its tmp emptyDir
     ...containerEnv(container, { name: o.podName, namespace }, o.secrets),
+    ...o.extraEnv,
   };
   // As the kubelet combines them: command replaces the image's ENTRYPOINT and drops its CMD; args replace CMD.
   // This image has no ENTRYPOINT, so its CMD is the whole command line.
@@ -211,7 +214,7 @@ function rewriteConfig(config: any, remap: (p: string) => string, o: PodOptions)
         const target = o.hosts[out.host];
         if (!target) throw new Error(`config of ${o.podName}: host ${out.host} has no loopback mapping in the test`);
         if (target.tlsServerName && out.tls && out.tls.mode !== 'disable' && out.tls.serverName === undefined) out.tls = { ...out.tls, serverName: out.host };
-        out.host = '127.0.0.1';
+        out.host = target.host ?? '127.0.0.1';
         out.port = target.port;
       }
       return out;

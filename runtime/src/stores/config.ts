@@ -82,6 +82,15 @@ export const RemoteStoreConfigSchema = Type.Object({
   })),
   connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, default: 5000, description: 'How long to wait for a connection.' })),
   commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, default: 5000, description: 'How long to wait for a reply before the store counts as unavailable.' })),
+  wait: Type.Optional(Type.Object({
+    replicas: Type.Integer({ minimum: 1, maximum: 16, description: 'Replicas that must have the batch.' }),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, default: 1000, description: 'How long WAIT may block; below commandTimeoutMs.' })),
+  }, {
+    additionalProperties: false,
+    description: 'After each write or delete batch, WAIT on every primary the batch went to: the batch succeeds only when that many replicas acknowledged it, '
+      + 'otherwise it fails as unavailable (and write-behind retries it). Without it, a primary cut off from its cluster goes on acknowledging writes '
+      + 'for about cluster-node-timeout, and they are lost when a replica takes over. Costs a replication round trip per batch.',
+  })),
 }, { additionalProperties: false, description: 'A remote store: values are kept in a binary envelope with their version and expiry.' });
 
 export const CustomStoreConfigSchema = Type.Object({
@@ -128,9 +137,13 @@ export type FileStoreConfig = Defaulted<Static<typeof FileStoreConfigSchema>, 's
 export type PostgresStoreConfig = Defaulted<Omit<RawPostgres, 'tls'>,
 'port' | 'schema' | 'table' | 'poolSize' | 'connectTimeoutMs' | 'statementTimeoutMs' | 'iterateBatchSize' | 'sweepIntervalMs'>
 & { tls: Defaulted<Static<typeof PostgresTlsSchema>, 'mode'> };
-export type RemoteStoreConfig = Defaulted<Omit<RawRemote, 'tls' | 'nodes'>,
+export type RemoteStoreConfig = Defaulted<Omit<RawRemote, 'tls' | 'nodes' | 'wait'>,
 'mode' | 'database' | 'keyPrefix' | 'versioning' | 'connectTimeoutMs' | 'commandTimeoutMs'>
-& { tls: Defaulted<NonNullable<RawRemote['tls']>, 'enabled'>; nodes: Array<Defaulted<RawRemote['nodes'][number], 'port'>> };
+& {
+  tls: Defaulted<NonNullable<RawRemote['tls']>, 'enabled'>;
+  nodes: Array<Defaulted<RawRemote['nodes'][number], 'port'>>;
+  wait?: Defaulted<NonNullable<RawRemote['wait']>, 'timeoutMs'>;
+};
 export type CustomStoreConfig = Defaulted<Static<typeof CustomStoreConfigSchema>, 'export' | 'options'>;
 export type StoreConfig = FileStoreConfig | PostgresStoreConfig | RemoteStoreConfig | CustomStoreConfig;
 export type ChainLinkConfig = Defaulted<Omit<RawLink, 'store'>, 'mode' | 'readOnly' | 'preload'> & { store: StoreConfig };

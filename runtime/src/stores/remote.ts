@@ -7,6 +7,7 @@ import {
   BatchResult, CacheStore, StoreCharacteristics, StoreConfigError, StoredDelete, StoredEntry, StoreRejectedError,
   StoreUnavailableError,
 } from './store';
+import { keySlot } from '../cluster/slots';
 
 /**
  * Value envelope of the remote store (the Redis string under the key):
@@ -133,6 +134,9 @@ export class RemoteStore implements CacheStore {
 
   constructor(readonly config: RemoteStoreConfig, private readonly context: StoreContext) {
     this.name = config.name;
+    if (config.wait !== undefined && config.wait.timeoutMs >= config.commandTimeoutMs) {
+      throw new StoreConfigError(config.name, `wait.timeoutMs ${config.wait.timeoutMs} is not below commandTimeoutMs ${config.commandTimeoutMs}, so a WAIT that takes its time would fail as a timed-out command; lower wait.timeoutMs or raise commandTimeoutMs`);
+    }
     this.prefix = Buffer.from(config.keyPrefix);
     this.characteristics = { shareable: true, supportsTtl: true, versioned: config.versioning === 'script', readOnly: false };
     const password = config.password === undefined ? undefined : context.readSecret(this.name, config.password);
@@ -228,6 +232,14 @@ export class RemoteStore implements CacheStore {
   }
 
   async writeBatch(entries: readonly StoredEntry[]): Promise<BatchResult> {
+    return this.replicated(entries, await this.writeUnreplicated(entries));
+  }
+
+  async deleteBatch(deletes: readonly StoredDelete[]): Promise<BatchResult> {
+    return this.replicated(deletes, await this.deleteUnreplicated(deletes));
+  }
+
+  private async writeUnreplicated(entries: readonly StoredEntry[]): Promise<BatchResult> {
     const now = Date.now();
     if (this.manyPerCall()) {
       return this.applyMany('write', entries.map((e) => {
@@ -249,13 +261,53 @@ export class RemoteStore implements CacheStore {
     });
   }
 
-  async deleteBatch(deletes: readonly StoredDelete[]): Promise<BatchResult> {
+  private async deleteUnreplicated(deletes: readonly StoredDelete[]): Promise<BatchResult> {
     if (this.manyPerCall()) {
       return this.applyMany('delete', deletes.map((d) => ({ key: d.key, op: 'd' as const, version: d.version, ttl: 0, envelope: EMPTY })));
     }
     return this.perKey('delete', deletes, (d) => (this.config.versioning === 'script'
       ? this.client.scDelete(this.k(d.key), String(d.version))
       : this.client.del(this.k(d.key))));
+  }
+
+  /**
+   * With `wait`: WAIT on every primary connection the batch's keys went to,
+   * after the batch. WAIT counts the replicas that have this connection's
+   * writes, so it runs on the same connections (in a cluster: the owner of
+   * each key's slot, as the client's slot map has it). Too few replicas fail
+   * the batch as unavailable; the writes are on the primary already, and a
+   * retry of a versioned write is a no-op that waits again.
+   */
+  private async replicated(items: readonly { key: Buffer }[], result: BatchResult): Promise<BatchResult> {
+    const wait = this.config.wait;
+    if (wait === undefined || items.length === 0) return result;
+    const targets = new Map<string, Redis>();
+    if (this.client instanceof Cluster) {
+      const masters = new Map(this.client.nodes('master').map((n) => [`${n.options.host}:${n.options.port}`, n]));
+      for (const { key } of items) {
+        const slot = keySlot(this.k(key));
+        const owner = this.client.slots[slot]?.[0];
+        const node = owner === undefined ? undefined : masters.get(owner);
+        if (node === undefined) throw this.unavailable('wait failed', new Error(`no connection to the owner of slot ${slot}`));
+        targets.set(owner!, node);
+      }
+    } else {
+      targets.set(`${this.config.nodes[0].host}:${this.config.nodes[0].port}`, this.client);
+    }
+    const acknowledged = await Promise.all([...targets].map(async ([at, node]) => {
+      try {
+        return { at, replicas: Number(await node.wait(wait.replicas, wait.timeoutMs)) };
+      } catch (err) {
+        throw this.unavailable(`WAIT on ${at} failed`, err);
+      }
+    }));
+    const short = acknowledged.filter((a) => a.replicas < wait.replicas);
+    if (short.length > 0) {
+      throw new StoreUnavailableError(this.name,
+        `WAIT ${wait.replicas} ${wait.timeoutMs}: ${short.map((a) => `${a.at} has ${a.replicas}`).join(', ')} of ${wait.replicas} replica(s) acknowledging the batch `
+        + `within ${wait.timeoutMs} ms; the batch is on the primary but not yet on enough replicas, and is retried`);
+    }
+    return result;
   }
 
   private manyPerCall(): boolean {
