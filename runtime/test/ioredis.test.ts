@@ -175,6 +175,27 @@ test('MULTI/EXEC, DISCARD, EXECABORT, and WATCH conflicts', async () => {
     await redis.watch('w');
     await sleep(60);
     expect(await redis.multi().get('w').exec()).toBeNull();
+    // A key absent when watched, then SET and DEL'd by another client, is absent again at EXEC: changed all the same.
+    await redis.del('gone');
+    await redis.watch('gone');
+    await other.set('gone', '1');
+    await other.del('gone');
+    expect(await redis.multi().set('gone', 'mine').exec()).toBeNull();
+    expect(await redis.exists('gone')).toBe(0);
+    // Deleted and written again: changed (the version grew).
+    await redis.set('back', '1');
+    await redis.watch('back');
+    await other.del('back');
+    await other.set('back', '1');
+    expect(await redis.multi().get('back').exec()).toBeNull();
+    // FLUSHDB changes every watched key that existed; an untouched watch still executes.
+    await redis.set('f', '1');
+    await redis.watch('f');
+    await other.flushdb();
+    expect(await redis.multi().get('f').exec()).toBeNull();
+    await redis.watch('quiet');
+    await other.set('elsewhere', '1');
+    expect(await redis.multi().get('quiet').exec()).toEqual([[null, null]]);
   } finally {
     other.disconnect();
   }

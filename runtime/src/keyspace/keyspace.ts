@@ -372,6 +372,8 @@ export class Keyspace {
   private readonly epoch = Date.now();
   private slots = 0;
   private freeHead = -1;
+  /** WATCHed keys: how many clients watch each, and how often it was removed meanwhile (see watch()). */
+  private readonly watches = new Map<string, { watchers: number; removals: number }>();
   private high = 0;
   private count = 0;
   private bytes = 0;
@@ -663,10 +665,38 @@ export class Keyspace {
     return this.viewOf(slot).latin1Slice(at, at + this.klen[slot]);
   }
 
-  /** Version of the live entry, or 0 when absent (WATCH). */
+  /** Version of the live entry, or 0 when absent. */
   currentVersion(key: string): number {
     const slot = this.find(key, false);
     return slot < 0 ? 0 : this.version[slot];
+  }
+
+  /**
+   * WATCH: registers a watcher of `key` and returns its stamp. The stamp
+   * changes with every write (the entry's version, which only grows) and
+   * every removal (delete, expiry, eviction, flush), so a key written and
+   * deleted again before EXEC is seen as changed, although it is absent both
+   * times. Each call wants one unwatch().
+   */
+  watch(key: string): number {
+    const w = this.watches.get(key);
+    if (w === undefined) this.watches.set(key, { watchers: 1, removals: 0 });
+    else w.watchers++;
+    return this.watchStamp(key);
+  }
+
+  /** The key's stamp now (see watch()): its version while it lives, else minus its removals since it was first watched. */
+  watchStamp(key: string): number {
+    const slot = this.find(key, false);
+    return slot >= 0 ? this.version[slot] : -(this.watches.get(key)?.removals ?? 0);
+  }
+
+  /** One watcher of each key is gone (EXEC, DISCARD, UNWATCH, RESET, disconnect). */
+  unwatch(keys: Iterable<string>): void {
+    for (const key of keys) {
+      const w = this.watches.get(key);
+      if (w !== undefined && --w.watchers === 0) this.watches.delete(key);
+    }
   }
 
   // ---- writes --------------------------------------------------------------
@@ -767,6 +797,7 @@ export class Keyspace {
   flush(): number | Promise<number> {
     if (this.hooks !== NO_PERSISTENCE) return this.delete(this.allKeys());
     const n = this.count;
+    for (let s = 0; this.watches.size !== 0 && s < this.high; s++) if (this.cls[s] !== FREE) this.watchedRemoved(s);
     for (const a of this.arenas) a?.clear();
     this.bigs = [];
     this.bigFree = [];
@@ -988,6 +1019,7 @@ export class Keyspace {
   }
 
   private removeSlot(slot: number): void {
+    if (this.watches.size !== 0) this.watchedRemoved(slot);
     this.indexRemove(slot);
     this.bytes -= entryBytes(this.klen[slot], this.vlen[slot]);
     if (this.expires[slot] !== 0) this.ttlCount--;
@@ -1000,6 +1032,11 @@ export class Keyspace {
     this.chunk[slot] = this.freeHead;
     this.freeHead = slot;
     this.count--;
+  }
+
+  private watchedRemoved(slot: number): void {
+    const w = this.watches.get(this.keyAt(slot)!);
+    if (w !== undefined) w.removals++;
   }
 
   private lfuTouch(slot: number, now: number): void {

@@ -41,7 +41,7 @@ export interface ClientState {
   /** Queued frames while in MULTI, else null. */
   multi: Frame[] | null;
   multiFailed: boolean;
-  /** WATCHed keys and their versions when watched, else null. */
+  /** WATCHed keys and their stamps (Keyspace.watch) when watched, else null. */
   watched: Map<string, number> | null;
   readonly addr: string;
   readonly laddr: string;
@@ -570,13 +570,19 @@ const watch: Handler = (ctx, c, f) => {
   if (c.watched === null) c.watched = new Map();
   for (let i = 1; i < f.argc; i++) {
     const k = argStr(f, i);
-    if (!c.watched.has(k)) c.watched.set(k, ctx.ks.currentVersion(k));
+    if (!c.watched.has(k)) c.watched.set(k, ctx.ks.watch(k));
   }
   ctx.out.ok();
 };
 
-const unwatch: Handler = (ctx, c) => {
+/** Forgets the client's WATCHed keys (UNWATCH, DISCARD, RESET; EXEC and disconnects in the connection). */
+export function dropWatches(ctx: { readonly ks: { unwatch(keys: Iterable<string>): void } }, c: ClientState): void {
+  if (c.watched !== null) ctx.ks.unwatch(c.watched.keys());
   c.watched = null;
+}
+
+const unwatch: Handler = (ctx, c) => {
+  dropWatches(ctx, c);
   ctx.out.ok();
 };
 
@@ -590,7 +596,7 @@ const multi: Handler = (ctx, c) => {
 const discard: Handler = (ctx, c) => {
   if (c.multi === null) throw new CommandError('ERR DISCARD without MULTI');
   c.multi = null;
-  c.watched = null;
+  dropWatches(ctx, c);
   ctx.out.ok();
 };
 
@@ -688,7 +694,7 @@ const quit: Handler = (ctx, c) => {
 const reset: Handler = (ctx, c) => {
   c.multi = null;
   c.multiFailed = false;
-  c.watched = null;
+  dropWatches(ctx, c);
   c.resp3 = false;
   ctx.out.resp3 = false;
   c.name = '';

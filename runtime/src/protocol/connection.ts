@@ -87,6 +87,7 @@ export class Connection implements ClientState {
     socket.on('error', () => undefined);
     socket.on('close', () => {
       this.closing = true;
+      this.unwatchAll();
       this.host.closed(this);
       this.notifyIdle();
     });
@@ -383,6 +384,23 @@ export class Connection implements ClientState {
     return undefined;
   }
 
+  /** Drops the client's WATCHes; true when a watched key changed since (EXEC then answers nil). */
+  private unwatchAll(): boolean {
+    const watched = this.watched;
+    if (watched === null) return false;
+    this.watched = null;
+    const ks = this.host.ks;
+    let changed = false;
+    for (const [k, stamp] of watched) {
+      if (ks.watchStamp(k) !== stamp) {
+        changed = true;
+        break;
+      }
+    }
+    ks.unwatch(watched.keys());
+    return changed;
+  }
+
   private exec(): void | Promise<unknown> {
     const out = this.host.out;
     const queued = this.multi;
@@ -391,8 +409,7 @@ export class Connection implements ClientState {
       return undefined;
     }
     this.multi = null;
-    const watched = this.watched;
-    this.watched = null;
+    const watchChanged = this.watched !== null && this.unwatchAll();
     if (this.host.cluster !== undefined) {
       // As a Redis Cluster node: the queued commands together must hash to one slot, else nothing runs.
       const routed = this.transactionSlot(queued);
@@ -407,13 +424,9 @@ export class Connection implements ClientState {
       out.error(ERR_EXECABORT);
       return undefined;
     }
-    if (watched !== null) {
-      for (const [k, v] of watched) {
-        if (this.host.ks.currentVersion(k) !== v) {
-          out.nilArray();
-          return undefined;
-        }
-      }
+    if (watchChanged) {
+      out.nilArray();
+      return undefined;
     }
     out.arrayHeader(queued.length);
     return this.runQueued(queued, 0);
