@@ -85,6 +85,13 @@ export function entryBytes(keyBytes: number, valueBytes: number): number {
   return (n > SLAB_MAX ? n + BIG_OVERHEAD : CLASS_SIZE[classOf(n)]) + SLOT_BYTES;
 }
 
+/** An entry as it was before a write group changed it. */
+interface EntrySnapshot {
+  readonly value: Buffer;
+  readonly version: number;
+  readonly expiresAt: number;
+}
+
 /** A resizable ArrayBuffer (ES2024): Node 20 has them, this TypeScript's lib does not yet. */
 interface ResizableArrayBuffer extends ArrayBuffer {
   readonly maxByteLength: number;
@@ -372,6 +379,8 @@ export class Keyspace {
   private readonly epoch = Date.now();
   private slots = 0;
   private freeHead = -1;
+  /** The open write group (EXEC with persistence), else null: see beginGroup(). */
+  private group: { readonly changes: EntryChange[]; readonly before: Map<string, EntrySnapshot | null> } | null = null;
   /** WATCHed keys: how many clients watch each, and how often it was removed meanwhile (see watch()). */
   private readonly watches = new Map<string, { watchers: number; removals: number }>();
   private high = 0;
@@ -818,6 +827,14 @@ export class Keyspace {
    * holding the keys' locks meanwhile, then reports afterChange.
    */
   private persisted(keys: readonly string[], changes: EntryChange[], apply: () => void): Promise<void> | undefined {
+    const group = this.group;
+    if (group !== null) {
+      // In a group (EXEC): memory changes now, persistence hears of it once, at endGroup.
+      for (const k of keys) if (!group.before.has(k)) group.before.set(k, this.snapshot(k));
+      apply();
+      for (const c of changes) group.changes.push(c);
+      return undefined;
+    }
     const wait = this.hooks.beforeChange(changes);
     if (wait === undefined) {
       apply();
@@ -834,6 +851,74 @@ export class Keyspace {
       for (const k of keys) if (this.locks.get(k) === settled) this.locks.delete(k);
     });
     return done;
+  }
+
+  /**
+   * Starts a group of writes that persistence takes whole or not at all
+   * (EXEC): until endGroup() the writes change memory at once, without waiting,
+   * and what each key held before is kept. The caller has waited for the keys'
+   * locks and loaded them, and runs the group's commands synchronously.
+   */
+  beginGroup(): void {
+    if (this.group !== null) throw new Error('a write group is already open');
+    this.group = { changes: [], before: new Map() };
+  }
+
+  /**
+   * Ends the group: persistence gets every change of it in one beforeChange
+   * (one store batch in write-through, one queue and journal append in
+   * write-behind). Returns undefined when it took them at once, or a promise,
+   * during which the group's keys stay locked. When persistence refuses (a
+   * throw, or the promise rejects), every key is put back as it was before the
+   * group, and the error is passed on: none of the group's writes stays.
+   */
+  endGroup(): Promise<void> | undefined {
+    const group = this.group;
+    if (group === null) throw new Error('no write group is open');
+    this.group = null;
+    if (group.changes.length === 0) return undefined;
+    let wait: Promise<void> | undefined;
+    try {
+      wait = this.hooks.beforeChange(group.changes);
+    } catch (e) {
+      this.restore(group.before);
+      throw e;
+    }
+    if (wait === undefined) {
+      this.hooks.afterChange(group.changes);
+      return undefined;
+    }
+    const done = wait.then(
+      () => this.hooks.afterChange(group.changes),
+      (e) => {
+        this.restore(group.before);
+        throw e;
+      },
+    );
+    const settled = done.then(noop, noop);
+    for (const k of group.before.keys()) this.locks.set(k, settled);
+    void settled.then(() => {
+      for (const k of group.before.keys()) if (this.locks.get(k) === settled) this.locks.delete(k);
+    });
+    return done;
+  }
+
+  /** What a key holds now, copied (for endGroup's undo), or null when absent. */
+  private snapshot(key: string): EntrySnapshot | null {
+    const slot = this.find(key, false);
+    if (slot < 0) return null;
+    const view = this.viewOf(slot);
+    const at = this.offsetOf(slot) + CHUNK_HEADER + this.klen[slot];
+    return { value: Buffer.from(view.subarray(at, at + this.vlen[slot])), version: this.version[slot], expiresAt: this.expires[slot] };
+  }
+
+  /** Puts keys back as snapshot() saw them. */
+  private restore(before: ReadonlyMap<string, EntrySnapshot | null>): void {
+    for (const [key, was] of before) {
+      const slot = this.find(key, false);
+      if (slot >= 0) this.removeSlot(slot);
+      if (was !== null) this.apply(key, was.value, was.expiresAt, was.version);
+    }
   }
 
   /** Throws OutOfMemoryError when a write of this size cannot fit (noeviction, or too big for the budget). */

@@ -428,8 +428,67 @@ export class Connection implements ClientState {
       out.nilArray();
       return undefined;
     }
+    if (this.host.ks.persistent) return this.execGrouped(queued, false);
     out.arrayHeader(queued.length);
     return this.runQueued(queued, 0);
+  }
+
+  /**
+   * EXEC with persistence: all or nothing. First every key of the transaction
+   * is waited for (earlier writes) and loaded (but for blind writes); then the
+   * commands run at once, in one keyspace write group that persistence takes
+   * whole. When it refuses (store unavailable, queue full), memory is put
+   * back, the replies are dropped and EXEC answers that error.
+   */
+  private execGrouped(queued: Frame[], loaded: boolean): void | Promise<unknown> {
+    const host = this.host;
+    const ks = host.ks;
+    const waits: Array<Promise<unknown>> = [];
+    for (const f of queued) {
+      const cmd = lookupCommand(f)!;
+      if (cmd.firstKey === 0) continue;
+      const load = !loaded && (cmd.blind === undefined || !cmd.blind(f));
+      for (const k of commandKeys(cmd, f)) {
+        const lock = ks.locks.get(k);
+        if (lock !== undefined) {waits.push(lock);} else if (load) {
+          const p = ks.loadMissing(k);
+          if (p !== undefined) waits.push(p);
+        }
+      }
+    }
+    if (waits.length > 0) {
+      return Promise.all(waits).then(() => {
+        host.out.resp3 = this.resp3;
+        const r = this.execGrouped(queued, true);
+        this.deliver(host.out.take());
+        return r;
+      }, (e) => this.replyError(e));
+    }
+    // Replies before EXEC's go out as they are; EXEC's own are held until persistence has answered.
+    this.deliver(host.out.take());
+    const out = host.out;
+    out.arrayHeader(queued.length);
+    ks.beginGroup();
+    let stray: string | undefined;
+    for (const f of queued) {
+      const cmd = lookupCommand(f)!;
+      host.stats.calls[cmd.index]++;
+      host.stats.commandsProcessed++;
+      // Keys are loaded and unlocked, and a write group never waits: every command answers at once.
+      if (this.call(cmd, f, true) !== undefined) stray = cmd.name;
+    }
+    let persisted: Promise<void> | undefined;
+    try {
+      persisted = ks.endGroup();
+    } catch (e) {
+      out.take();
+      this.replyError(e);
+      return undefined;
+    }
+    if (stray !== undefined) host.log.error({ command: stray, client: this.addr }, 'a command waited inside a write group');
+    if (persisted === undefined) return undefined;
+    const replies = out.take();
+    return persisted.then(() => this.deliver(replies), (e) => this.replyError(e));
   }
 
   /** The one slot a transaction's keys hash to (-1 for none), or the CROSSSLOT / MOVED error. */

@@ -282,3 +282,33 @@ test('started while PostgreSQL is down: ready, takes writes and serves them; loa
     if (!restarted) await pg.restart();
   }
 });
+
+test('MULTI/EXEC is all or nothing with persistence: refused whole while PostgreSQL is down (write-through) or when the queue has no room for all of it (write-behind)', async () => {
+  const wt = await start({ table: 'tx_wt_entries', mode: 'write-through' }, 'tx-wt');
+  const wb = await start({ table: 'tx_wb_entries', writeBehind: { batchSize: 5, maxPendingEntries: 6, whenFull: 'reject' } }, 'tx-wb');
+  for (const { client } of [wt, wb]) {
+    expect(await client.mset('a', 'a0', 'b', 'b0', 'n', '0')).toBe('OK');
+    // A transaction that persistence takes: every reply, every value.
+    expect(await client.multi().set('a', 'a1').incr('n').set('b', 'b1').get('a').exec())
+      .toEqual([[null, 'OK'], [null, 1], [null, 'OK'], [null, 'a1']]);
+  }
+  await until(async () => (await metric(wb.cache, PENDING)) === 0, 30_000, 'the write-behind queue to drain');
+  await pg.stop();
+  try {
+    // write-through: the store cannot take the group, so EXEC fails and no key changes (the first SET was not kept).
+    await expect(wt.client.multi().set('a', 'a2').incr('n').set('b', 'b2').exec()).rejects.toThrow(/^STOREUNAVAILABLE /);
+    expect(await wt.client.mget('a', 'b', 'n')).toEqual(['a1', 'b1', '1']);
+    // write-behind: 3 writes fit the queue of 6; then 4 more do not, and none of those 4 is applied.
+    expect(await wb.client.multi().set('a', 'a2').incr('n').set('b', 'b2').exec()).toEqual([[null, 'OK'], [null, 2], [null, 'OK']]);
+    await expect(wb.client.multi().set('a', 'a3').incr('n').set('b', 'b3').set('c', 'c3').exec()).rejects.toThrow(/^QUEUEFULL /);
+    expect(await wb.client.mget('a', 'b', 'n')).toEqual(['a2', 'b2', '2']);
+  } finally {
+    await pg.restart();
+  }
+  await until(async () => (await metric(wb.cache, PENDING)) === 0, 30_000, 'the write-behind queue to drain after the outage');
+  expect(await wb.client.exists('c')).toBe(0); // neither in memory nor in PostgreSQL
+  expect(await stopCache(wt.cache)).toBe(0);
+  expect(await stopCache(wb.cache)).toBe(0);
+  expect(Object.fromEntries(await tableContents(pg, 'tx_wt_entries'))).toEqual({ a: 'a1', b: 'b1', n: '1' });
+  expect(Object.fromEntries(await tableContents(pg, 'tx_wb_entries'))).toEqual({ a: 'a2', b: 'b2', n: '2' });
+});
