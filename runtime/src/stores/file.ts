@@ -6,6 +6,10 @@ import {
   BatchResult, CacheStore, StoreCharacteristics, StoreConfigError, StoredDelete, StoredEntry, StoreUnavailableError,
 } from './store';
 
+/** Entries per page of iterate(), and the bytes a page may hold (1 MiB: room for 1000 entries of up to ~1 KiB). */
+const ITERATE_PAGE_ENTRIES = 1000;
+const ITERATE_PAGE_BYTES = 1024 * 1024;
+
 /**
  * Value layout of the file store (keys are the cache keys, as is):
  *
@@ -146,19 +150,26 @@ export class FileStore implements CacheStore {
     const stale: StoredEntry[] = [];
     let iterator;
     try {
-      iterator = this.db.iterator();
+      // Pages of entries (nextv) with room for a whole page, and no LevelDB
+      // block cache filled by a one-pass scan: a 1M-entry preload spent most
+      // of its time in the per-entry native calls of 16 KiB pages.
+      iterator = this.db.iterator({ fillCache: false, highWaterMarkBytes: ITERATE_PAGE_BYTES });
     } catch (err) {
       throw this.unavailable('iterate failed', err);
     }
     try {
-      for await (const [key, raw] of iterator) {
-        const entry = this.decode(key, raw);
-        if (entry === undefined) continue;
-        if (expired(entry, now)) {
-          stale.push(entry);
-          continue;
+      for (;;) {
+        const page = await iterator.nextv(ITERATE_PAGE_ENTRIES);
+        if (page.length === 0) break;
+        for (const [key, raw] of page) {
+          const entry = this.decode(key, raw);
+          if (entry === undefined) continue;
+          if (expired(entry, now)) {
+            stale.push(entry);
+            continue;
+          }
+          yield entry;
         }
-        yield entry;
       }
     } catch (err) {
       throw this.unavailable('iterate failed', err);
