@@ -127,8 +127,8 @@ export class StateCache implements ConnectionHost {
     const material = tlsInUse ? loadTlsMaterial(config.tls) : undefined;
     const mutual = config.tls.clientAuth === 'require';
     if (material !== undefined && config.server.tlsPort !== undefined) {
-      const options = { ...secureContextOptions(material), requestCert: mutual, rejectUnauthorized: mutual, noDelay: true };
-      this.respTls = createTlsServer(options, (socket) => this.accept(socket));
+      const tlsOptions = { ...secureContextOptions(material), requestCert: mutual, rejectUnauthorized: mutual, noDelay: true };
+      this.respTls = createTlsServer(tlsOptions, (socket) => this.accept(socket));
       // A failed handshake (wrong CA, no client certificate) only closes that socket.
       this.respTls.on('tlsClientError', (err) => this.log.debug({ err: err.message }, 'TLS handshake failed'));
     }
