@@ -241,7 +241,9 @@ export class StateCacheServer extends BenchServer {
     const base = serverConfig(this.port, this.httpPort);
     // TLS only on the RESP port, as redis-server --port 0 --tls-port; HTTP (readiness) stays plain.
     const t = this.tls;
-    const tls = t ? { server: { ...(base.server as object), plaintext: false, tlsPort: this.port }, tls: { certFile: t.certFile, keyFile: t.keyFile } } : {};
+    const tls = t
+      ? { server: { ...(base.server as object), plaintext: false, tlsPort: this.port }, tls: { certFile: t.certFile, keyFile: t.keyFile } }
+      : {};
     writeFileSync(config, JSON.stringify({ ...base, ...memory, ...tls }));
     return [process.execPath, [this.main, 'serve', '--config', config]];
   }
