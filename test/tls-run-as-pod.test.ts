@@ -6,6 +6,9 @@
  *
  * - A CachedApp without a password: /v1/keys refuses a non-loopback peer
  *   while /readyz and /metrics answer it.
+ * - A TLS-only ExternalCacheCluster of three with a near cache writing
+ *   behind to it: the certificate is what cert-manager would issue for the
+ *   Certificate's DNS names, plus 127.0.0.1 (the pods run on loopback here).
  * - examples/cross-region.ts: the sidecar writes behind, over TLS with a
  *   password and verify-full, to a real redis-server serving only TLS
  *   (`--port 0 --tls-port`) with a certificate made here with openssl for
@@ -14,14 +17,16 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Testing } from 'cdk8s';
-import { cachedApp, chart } from './cache-fixtures';
+import { Duration, Testing } from 'cdk8s';
+import { cachedApp, chart, secret } from './cache-fixtures';
 import { findCacheContainers, freePort, Manifest, RunningPod, SecretFixtures, startPod, stopPod, synthesisedConfig, waitReady } from './run-as-pod/pod';
 import CrossRegionExample from '../examples/cross-region';
 import { makeCa, makeCert } from '../runtime/test/certs';
 import { needs } from '../runtime/test/tools';
+import { CachePassword, CacheStore, CacheTls, ExternalCacheCluster, WriteMode } from '../src';
 
 const runtimeRequire = createRequire(join(__dirname, '..', 'runtime', 'package.json'));
 const Redis = runtimeRequire('ioredis');
@@ -38,6 +43,16 @@ function podRoot(name: string): string {
   const d = mkdtempSync(join(tmpdir(), `cdk8s-state-pod-${name}-`));
   dirs.push(d);
   return d;
+}
+
+/** QUIT where connected: disconnect() on an open connection leaves ioredis' stream-destroy timer behind. */
+async function close(client: { status: string; quit(): Promise<unknown>; disconnect(): void }): Promise<void> {
+  if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
+  else if (client.status !== 'end') client.disconnect();
+}
+
+function byKind(manifests: Manifest[], kind: string): any[] {
+  return manifests.filter((m) => m.kind === kind);
 }
 
 function podAddress(): string | undefined {
@@ -164,8 +179,8 @@ needs('redis-server', 'openssl').describe('examples/cross-region.ts', () => {
       const clientList: string = await remote.client('LIST');
       expect(clientList.split('\n').filter((l) => l.trim() !== '').length).toBeGreaterThanOrEqual(2);
     } finally {
-      if (app.status !== 'end') app.disconnect();
-      if (remote.status !== 'end') remote.disconnect();
+      await close(app);
+      await close(remote);
     }
     expect(await stopPod(pod)).toBe(0);
     pods.splice(pods.indexOf(pod), 1);
@@ -206,4 +221,108 @@ needs('redis-server', 'openssl').describe('examples/cross-region.ts', () => {
       await gone;
     }
   }, 60_000);
+});
+
+needs('openssl').describe('a TLS-only state-cache cluster with a near cache writing behind to it', () => {
+  test('writes reach every shard over TLS; a stock cluster client over TLS reads them; plaintext is refused', async () => {
+    const c = chart('orders');
+    const cluster = new ExternalCacheCluster(c, 'cache', {
+      name: 'orders-cache',
+      replicas: 3,
+      password: CachePassword.fromSecret(secret(c, 'orders-cache-password'), 'password'),
+      tls: CacheTls.certManager({ issuer: { name: 'internal-ca', kind: 'ClusterIssuer' } }),
+    });
+    cachedApp(c, {
+      password: CachePassword.fromSecret(secret(c, 'web-cache-password'), 'password'),
+      cache: { writeMode: WriteMode.writeBehind({ flushInterval: Duration.millis(100) }), stores: [CacheStore.remote(cluster)] },
+    });
+    const manifests = Testing.synth(c) as Manifest[];
+    const [clusterCache, sidecarCache] = findCacheContainers(manifests);
+    const cert = byKind(manifests, 'Certificate')[0];
+
+    // What cert-manager would issue for the Certificate: its DNS names, plus 127.0.0.1, where the pods run here.
+    const ca = makeCa('orders CA');
+    dirs.push(ca.dir);
+    const leaf = makeCert(ca, 'orders-cache', { dnsNames: cert.spec.dnsNames, ips: ['127.0.0.1'] });
+    const secrets: SecretFixtures = {
+      'orders-cache-password': { password: 'orders-pw-3f8a' },
+      'web-cache-password': { password: 'web-pw-77d1' },
+      [cert.spec.secretName]: { 'tls.crt': leaf.cert, 'tls.key': leaf.key, 'ca.crt': ca.cert },
+    };
+
+    const resp: number[] = [];
+    const http: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      resp.push(await freePort());
+      http.push(await freePort());
+    }
+    const clusterPods: RunningPod[] = [];
+    for (let i = 0; i < 3; i++) {
+      const podName = `orders-cache-${i}`;
+      // TLS only: the TLS port is the pod's RESP port, announced to cluster clients.
+      const pod = await startPod({
+        manifests,
+        cache: clusterCache,
+        podName,
+        root: podRoot(podName),
+        secrets,
+        hosts: {},
+        respPort: resp[i],
+        tlsPort: resp[i],
+        httpPort: http[i],
+        clusterPorts: { resp, http },
+      });
+      pods.push(pod);
+      clusterPods.push(pod);
+    }
+    await Promise.all(clusterPods.map((p) => waitReady(p)));
+    expect(clusterPods[0].config.server).toMatchObject({ plaintext: false, tlsPort: resp[0] });
+
+    const hosts = Object.fromEntries(resp.map((port, i) => [`orders-cache-${i}.${cluster.peerDomain}`, { port }]));
+    const sidecar = await startPod({
+      manifests,
+      cache: sidecarCache,
+      podName: 'web-0',
+      root: podRoot('web'),
+      secrets,
+      hosts,
+      respPort: await freePort(),
+      httpPort: await freePort(),
+    });
+    pods.push(sidecar);
+    await waitReady(sidecar);
+
+    const app = new Redis({ host: '127.0.0.1', port: sidecar.respPort, password: 'web-pw-77d1', lazyConnect: true });
+    const direct = new Redis.Cluster([{ host: '127.0.0.1', port: resp[0] }], {
+      redisOptions: { password: 'orders-pw-3f8a', tls: { ca: ca.cert } },
+    });
+    try {
+      await app.connect();
+      const written = new Map<string, string>();
+      for (let i = 0; i < 30; i++) written.set(`order:${i}`, `{"total":${i * 7}}`);
+      for (const [k, v] of written) expect(await app.set(k, v)).toBe('OK');
+      const got = await until('the orders to reach the TLS cluster', 30_000, async () => {
+        const values = await Promise.all([...written.keys()].map(async (k) => [k, await direct.getBuffer(k)] as const));
+        return values.every(([, v]) => v !== null) ? values : undefined;
+      });
+      // The remote store's envelope: 4 bytes magic, version, expiry, then the value.
+      for (const [k, raw] of got) expect(raw!.subarray(20).toString()).toBe(written.get(k));
+      // Every shard got some.
+      const perShard = await Promise.all(direct.nodes('master').map((n: { dbsize(): Promise<number> }) => n.dbsize()));
+      expect(perShard.filter((n: number) => n > 0).length).toBe(3);
+      // No plaintext RESP: a client without TLS gets no answer, the connection is closed.
+      const answer = await new Promise<string>((resolve) => {
+        const sock = connect(resp[0], '127.0.0.1', () => sock.write('PING\r\n'));
+        let got = '';
+        sock.on('data', (d) => { got += d.toString('latin1'); });
+        sock.on('error', () => undefined);
+        sock.on('close', () => resolve(got));
+      });
+      expect(answer).not.toContain('PONG');
+    } finally {
+      await close(app);
+      await direct.quit().catch(() => undefined);
+      direct.disconnect();
+    }
+  }, 120_000);
 });
