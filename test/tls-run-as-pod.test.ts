@@ -313,10 +313,10 @@ needs('openssl').describe('a TLS-only state-cache cluster with a near cache writ
       // No plaintext RESP: a client without TLS gets no answer, the connection is closed.
       const answer = await new Promise<string>((resolve) => {
         const sock = connect(resp[0], '127.0.0.1', () => sock.write('PING\r\n'));
-        let got = '';
-        sock.on('data', (d) => { got += d.toString('latin1'); });
+        let received = '';
+        sock.on('data', (d) => { received += d.toString('latin1'); });
         sock.on('error', () => undefined);
-        sock.on('close', () => resolve(got));
+        sock.on('close', () => resolve(received));
       });
       expect(answer).not.toContain('PONG');
     } finally {
