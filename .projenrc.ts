@@ -51,6 +51,7 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     // external-secrets 2.x declares Node >= 22 but loads and validates on 20.19+.
     '@kubernetes-models/prometheus-operator@^6.0.0',
     '@kubernetes-models/external-secrets@^2.0.0',
+    '@kubernetes-models/cert-manager@^6.0.0',
     // The Prometheus project's PromQL grammar: the monitoring tests parse every expression emitted.
     '@prometheus-io/lezer-promql@^0.315.0',
     '@lezer/lr@^1',

@@ -79,22 +79,27 @@ export function cacheContainerProps(options: {
   startupBudget: Duration;
   restartPolicy?: kplus.ContainerRestartPolicy;
   lifecycle?: kplus.ContainerLifecycle;
+  /** The HTTP port serves HTTPS (the kubelet's probes do not verify the certificate). */
+  https?: boolean;
+  /** More ports (e.g. the sidecar's TLS RESP port). */
+  extraPorts?: kplus.ContainerPort[];
 }): kplus.ContainerProps {
   const envVariables: { [name: string]: kplus.EnvValue } = {};
   for (const [name, value] of options.env) envVariables[name] = value;
   // Startup waits for preload and journal replay: allow the preload budget plus a minute.
   const periodSeconds = 5;
   const startupFailures = Math.ceil((options.startupBudget.toSeconds() + 60) / periodSeconds);
+  const scheme = options.https ? kplus.ConnectionScheme.HTTPS : undefined;
   return {
     name: 'state-cache',
     image: options.image,
-    ports: [{ name: 'resp', number: RESP_PORT }, { name: 'http', number: HTTP_PORT }],
+    ports: [{ name: 'resp', number: RESP_PORT }, { name: 'http', number: HTTP_PORT }, ...(options.extraPorts ?? [])],
     envVariables,
     resources: options.resources,
     securityContext: secureContainerContext(),
-    startup: kplus.Probe.fromHttpGet('/readyz', { port: HTTP_PORT, periodSeconds: Duration.seconds(periodSeconds), failureThreshold: startupFailures }),
-    readiness: kplus.Probe.fromHttpGet('/readyz', { port: HTTP_PORT, periodSeconds: Duration.seconds(5), failureThreshold: 2 }),
-    liveness: kplus.Probe.fromHttpGet('/healthz', { port: HTTP_PORT, periodSeconds: Duration.seconds(10), failureThreshold: 3 }),
+    startup: kplus.Probe.fromHttpGet('/readyz', { port: HTTP_PORT, scheme, periodSeconds: Duration.seconds(periodSeconds), failureThreshold: startupFailures }),
+    readiness: kplus.Probe.fromHttpGet('/readyz', { port: HTTP_PORT, scheme, periodSeconds: Duration.seconds(5), failureThreshold: 2 }),
+    liveness: kplus.Probe.fromHttpGet('/healthz', { port: HTTP_PORT, scheme, periodSeconds: Duration.seconds(10), failureThreshold: 3 }),
     restartPolicy: options.restartPolicy,
     lifecycle: options.lifecycle,
   };

@@ -1,7 +1,7 @@
 import { Duration, Size, SizeRoundingBehavior } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { fail, validateCidr } from './_validation';
+import { fail, isIpAddress, validateCidr } from './_validation';
 import { CacheSettings, CacheStore, IRemoteCache, WriteMode } from './cache';
 import { DatabaseEngine, TlsMode } from './database-engine';
 import { ExternalDatabase } from './external-database';
@@ -439,6 +439,22 @@ function renderStore(scope: Construct, store: CacheStore, target: CacheTarget, o
     }
     const e = src.remote.remoteCacheEndpoint;
     const o = src.remoteOptions ?? {};
+    for (const n of e.nodes) {
+      const scheme = /^([a-z]+):\/\//.exec(n);
+      if (scheme === null) continue;
+      if (scheme[1] === 'rediss' && e.tls === undefined) {
+        fail(scope, `remote ${where} node "${n}" is a rediss:// (TLS) address, but TLS is off`,
+          'Give RemoteCache.fromEndpoint({ host: "<name without scheme>", tls: { ca, serverName } }): TLS is the tls option, the host is only the name');
+      }
+      fail(scope, `remote ${where} node "${n}" has a URL scheme`, 'Give host as a bare DNS name or IP address (no "redis://"), and tls: {...} for TLS');
+    }
+    if (e.tls?.serverName !== undefined) {
+      const sn = e.tls.serverName;
+      if (isIpAddress(sn) || sn.length > 253 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(sn)) {
+        fail(scope, `remote ${where} tls.serverName "${sn}" is not a DNS name`,
+          'Give the DNS name in the server\'s certificate (lower-case letters, digits, "-" and ".", no wildcard, no IP address), or leave serverName out to check the host name');
+      }
+    }
     if (e.namespace !== undefined && e.passwordSecret !== undefined && e.namespace !== target.namespace) {
       fail(scope, `remote ${where} is in namespace ${show(e.namespace)}, but the cache is in ${show(target.namespace)}`,
         'Pods read the password Secret from their own namespace: put the cache in the namespace of the remote cache');
@@ -481,6 +497,19 @@ function renderStore(scope: Construct, store: CacheStore, target: CacheTarget, o
       commandTimeoutMs: millis(commandTimeout),
     };
     if (waitFor > 0) config.wait = { replicas: waitFor, timeoutMs: millis(replicationTimeout) };
+    if (e.tls) {
+      const tls: any = { enabled: true };
+      if (e.tls.ca) {
+        const volume = kplus.Volume.fromSecret(scope, `StoreCa-${store.name}`, e.tls.ca, {
+          name: `ca-${store.name}`.slice(0, 63),
+          items: { [e.tls.caKey ?? 'ca.crt']: { path: 'ca.crt' } },
+        });
+        out.mounts.push({ path: `${CA_DIR}/${store.name}`, volume });
+        tls.caFile = `${CA_DIR}/${store.name}/ca.crt`;
+      }
+      if (e.tls.serverName !== undefined) tls.serverName = e.tls.serverName;
+      config.tls = tls;
+    }
     if (e.passwordSecret) {
       const passwordEnv = storePasswordEnv(store.name);
       out.env.push([passwordEnv, kplus.EnvValue.fromSecretValue({ secret: e.passwordSecret, key: e.passwordKey ?? 'password' })]);

@@ -6,6 +6,7 @@ import { addClaimTemplates, addImagePullSecrets, CHECKSUM_ANNOTATION, egressRule
 import { bytesOf, mebibytesAtLeast } from './_cache-render';
 import { defaultResources, securePodContext, secureContainerContext, withDefaultResources } from './_pod-defaults';
 import { toQuantity } from './_storage-drivers';
+import { BoundCacheTls, tlsVolume } from './_tls';
 import { fail, validateDnsSubdomain } from './_validation';
 import { VALKEY_CONF_DIR, VALKEY_DATA_DIR, VALKEY_RUN_DIR, valkeyScripts } from './_valkey-scripts';
 import { CacheSettings, Eviction } from './cache';
@@ -224,8 +225,24 @@ function evictionPolicy(e: Eviction): string {
   return 'allkeys-lru';
 }
 
+/** Where a Valkey pod mounts its certificate. */
+export const VALKEY_TLS_DIR = '/etc/valkey-tls';
+
 /** The server config shared by every pod; per-pod settings are arguments. */
-export function valkeyConf(shape: ValkeyShape): string {
+export function valkeyConf(shape: ValkeyShape, tls?: BoundCacheTls): string {
+  const tlsLines = tls === undefined ? [] : [
+    '# TLS on every port: clients, replication and the cluster bus (tls-port + 10000).',
+    '# The files are read again on CONFIG SET tls-cert-file ..., which start.sh',
+    '# runs when the mounted Secret changes.',
+    'port 0',
+    `tls-port ${RESP_PORT}`,
+    `tls-cert-file ${VALKEY_TLS_DIR}/tls.crt`,
+    `tls-key-file ${VALKEY_TLS_DIR}/tls.key`,
+    `tls-ca-cert-file ${VALKEY_TLS_DIR}/ca.crt`,
+    'tls-cluster yes',
+    'tls-replication yes',
+    `tls-auth-clients ${tls.mutual ? 'yes' : 'no'}`,
+  ];
   return [
     '# Valkey Cluster node, rendered by cdk8s-state. Per pod, start.sh adds the',
     '# password (from the Secret), the port, and the announced hostname and IP.',
@@ -245,6 +262,7 @@ export function valkeyConf(shape: ValkeyShape): string {
     `maxmemory-policy ${shape.eviction}`,
     'tcp-keepalive 60',
     ...(shape.dualChannelReplication ? ['dual-channel-replication-enabled yes'] : []),
+    ...tlsLines,
     '',
   ].join('\n');
 }
@@ -259,6 +277,7 @@ export interface ValkeyClusterContext {
   readonly passwordKey: string;
   readonly clients: kplus.INetworkPolicyPeer[];
   readonly imagePullSecrets?: kplus.ISecret[];
+  readonly tls?: BoundCacheTls;
 }
 
 /** The objects of a Valkey cluster. */
@@ -278,7 +297,10 @@ function sha256(text: string): string {
 /** The objects, under `scope` (the ExternalCacheCluster). */
 export function renderValkeyCluster(scope: Construct, shape: ValkeyShape, ctx: ValkeyClusterContext): ValkeyClusterObjects {
   const { name, namespace } = ctx;
-  const data: { [file: string]: string } = { 'valkey.conf': valkeyConf(shape), ...valkeyScripts() };
+  const data: { [file: string]: string } = { 'valkey.conf': valkeyConf(shape, ctx.tls), ...valkeyScripts() };
+  // valkey-cli of the scripts (probes, preStop, bootstrap): TLS with the pod's own certificate as client certificate.
+  const cliTls = ctx.tls === undefined ? undefined
+    : kplus.EnvValue.fromValue(`--tls --cacert ${VALKEY_TLS_DIR}/ca.crt --cert ${VALKEY_TLS_DIR}/tls.crt --key ${VALKEY_TLS_DIR}/tls.key`);
   const checksum = sha256(JSON.stringify(data));
   const configMap = new kplus.ConfigMap(scope, 'Config', {
     metadata: { name: `${name}-config`, namespace },
@@ -318,6 +340,7 @@ export function renderValkeyCluster(scope: Construct, shape: ValkeyShape, ctx: V
       VALKEY_PORT: kplus.EnvValue.fromValue(String(RESP_PORT)),
       VALKEY_PASSWORD: password,
       VALKEY_HANDOFF_SECONDS: kplus.EnvValue.fromValue(String(shape.handOffSeconds)),
+      ...(cliTls ? { VALKEY_TLS_ARGS: cliTls } : {}),
     },
     resources: shape.resources,
     securityContext: secureContainerContext(),
@@ -338,6 +361,8 @@ export function renderValkeyCluster(scope: Construct, shape: ValkeyShape, ctx: V
   container.mount(VALKEY_CONF_DIR, configVolume, { readOnly: true });
   container.mount(VALKEY_RUN_DIR, kplus.Volume.fromEmptyDir(scope, 'RunVolume', 'run', { medium: kplus.EmptyDirMedium.MEMORY, sizeLimit: Size.mebibytes(1) }));
   container.mount('/tmp', tmpVolume);
+  const tlsVol = ctx.tls === undefined ? undefined : tlsVolume(scope, 'TlsVolume', ctx.tls);
+  if (tlsVol) container.mount(VALKEY_TLS_DIR, tlsVol, { readOnly: true });
   addClaimTemplates(scope, statefulSet, '/spec/template/spec/containers/0', [
     { name: 'data', size: shape.storageSize, storageClassName: shape.storageClassName, path: VALKEY_DATA_DIR },
   ]);
@@ -385,6 +410,7 @@ export function renderValkeyCluster(scope: Construct, shape: ValkeyShape, ctx: V
     envVariables: {
       ...Object.fromEntries(Object.entries(jobEnv).map(([k, v]) => [k, kplus.EnvValue.fromValue(v)])),
       VALKEY_PASSWORD: password,
+      ...(cliTls ? { VALKEY_TLS_ARGS: cliTls } : {}),
     },
     resources: {
       cpu: { request: kplus.Cpu.millis(50), limit: kplus.Cpu.millis(500) },
@@ -395,6 +421,7 @@ export function renderValkeyCluster(scope: Construct, shape: ValkeyShape, ctx: V
   });
   job.mount(VALKEY_CONF_DIR, configVolume, { readOnly: true });
   job.mount('/tmp', tmpVolume);
+  if (tlsVol) job.mount(VALKEY_TLS_DIR, tlsVol, { readOnly: true });
   addImagePullSecrets(bootstrapJob, ctx.imagePullSecrets);
 
   const networkPolicy = new kplus.NetworkPolicy(scope, 'NetworkPolicy', {

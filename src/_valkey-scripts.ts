@@ -14,6 +14,8 @@ export const VALKEY_CONF_DIR = '/etc/valkey';
 export const VALKEY_DATA_DIR = '/data';
 /** A memory-backed emptyDir: the config with the password, the readiness latch. */
 export const VALKEY_RUN_DIR = '/run/valkey';
+/** Where the certificate is mounted (tls.crt, tls.key, ca.crt), with TLS. */
+const VALKEY_TLS_DIR = '/etc/valkey-tls';
 
 const LIB = `# Shared by the scripts: valkey-cli (or redis-cli in a Redis image) with the
 # password from the environment and a time limit on every call, DNS lookups,
@@ -21,12 +23,15 @@ const LIB = `# Shared by the scripts: valkey-cli (or redis-cli in a Redis image)
 VALKEY_PORT=\${VALKEY_PORT:-6379}
 export REDISCLI_AUTH="\${VALKEY_PASSWORD:-}" VALKEYCLI_AUTH="\${VALKEY_PASSWORD:-}"
 cli_bin=$(command -v valkey-cli || command -v redis-cli)
+# With TLS: --tls --cacert ... --cert ... --key ... (word-split on purpose).
+tls_args=\${VALKEY_TLS_ARGS:-}
 
 # cli HOST ARGS...: one command to the server at HOST, at most 5 seconds.
 cli() {
   cli_host=$1
   shift
-  timeout 5 "$cli_bin" -h "$cli_host" -p "$VALKEY_PORT" "$@"
+  # shellcheck disable=SC2086
+  timeout 5 "$cli_bin" $tls_args -h "$cli_host" -p "$VALKEY_PORT" "$@"
 }
 
 # resolve NAME: the first address DNS gives for NAME (a pod's name from the
@@ -59,6 +64,16 @@ umask 077
 hex=$(printf '%s' "$VALKEY_PASSWORD" | od -An -v -tx1 | tr -d ' \\n' | sed 's/../\\\\x&/g')
 printf 'include %s\\nrequirepass "%s"\\nmasterauth "%s"\\n' ${VALKEY_CONF_DIR}/valkey.conf "$hex" "$hex" > ${VALKEY_RUN_DIR}/valkey.conf
 sh ${VALKEY_CONF_DIR}/remeet.sh &
+if [ -n "\${VALKEY_TLS_ARGS:-}" ]; then
+  # TLS only (valkey.conf has port 0 and tls-port). A renewed certificate: the kubelet swaps the
+  # mounted files; the server reads them again on CONFIG SET, so the loop below sets them when they change.
+  sh -c 'sum() { cat ${VALKEY_TLS_DIR}/tls.crt ${VALKEY_TLS_DIR}/tls.key ${VALKEY_TLS_DIR}/ca.crt 2>/dev/null | cksum; }
+    . ${VALKEY_CONF_DIR}/lib.sh; last=$(sum)
+    while sleep 30; do now=$(sum); [ "$now" = "$last" ] && continue
+      cli "\${POD_IP:-127.0.0.1}" CONFIG SET tls-cert-file ${VALKEY_TLS_DIR}/tls.crt tls-key-file ${VALKEY_TLS_DIR}/tls.key tls-ca-cert-file ${VALKEY_TLS_DIR}/ca.crt >/dev/null && last=$now && log "TLS certificate reloaded"
+    done' &
+  exec "$server" ${VALKEY_RUN_DIR}/valkey.conf "$@"
+fi
 exec "$server" ${VALKEY_RUN_DIR}/valkey.conf --port "$VALKEY_PORT" "$@"
 `;
 
@@ -205,7 +220,8 @@ node_of() {
 }
 cluster_cmd() {
   log "$cli_bin --cluster $*"
-  "$cli_bin" --cluster "$@" </dev/null
+  # shellcheck disable=SC2086
+  "$cli_bin" $tls_args --cluster "$@" </dev/null
 }
 
 # 1. Every pod answers.
@@ -302,7 +318,8 @@ clean() {
     [ "$(echo "$info" | field cluster_state)" = ok ] || return 1
     [ "$(echo "$info" | field cluster_known_nodes)" = "$total" ] || return 1
   done
-  check=$("$cli_bin" --cluster check "$anchor:$VALKEY_PORT" </dev/null 2>&1) || return 1
+  # shellcheck disable=SC2086
+  check=$("$cli_bin" $tls_args --cluster check "$anchor:$VALKEY_PORT" </dev/null 2>&1) || return 1
   ! echo "$check" | grep -Eq '^\\[(ERR|WARNING)\\]'
 }
 wait_clean() {

@@ -485,6 +485,32 @@ export interface CustomCacheStoreOptions extends CacheStoreLinkOptions {
   readonly supportsTtl?: boolean;
 }
 
+/** TLS to a remote cache. */
+export interface RemoteCacheTls {
+  /**
+   * A Secret holding the CA certificate to trust (in the namespace of the
+   * cache that uses it).
+   *
+   * @default - the system CAs (a server with a public certificate)
+   */
+  readonly ca?: kplus.ISecret;
+
+  /**
+   * The key of the CA certificate in `ca`.
+   *
+   * @default "ca.crt"
+   */
+  readonly caKey?: string;
+
+  /**
+   * The DNS name the server's certificate is checked against, when it is not
+   * the host connected to (e.g. a server reached through an IP or a tunnel).
+   *
+   * @default - the host name of each node
+   */
+  readonly serverName?: string;
+}
+
 /**
  * Where another state-cache or Redis-protocol server is. ExternalCacheCluster
  * provides one; `RemoteCache.fromEndpoint` describes any other.
@@ -545,6 +571,14 @@ export interface RemoteCacheEndpoint {
   readonly replicasPerPrimary?: number;
 
   /**
+   * TLS to the server (verify-full: the certificate must chain to the CA and
+   * match the host name or `serverName`).
+   *
+   * @default - plaintext
+   */
+  readonly tls?: RemoteCacheTls;
+
+  /**
    * The namespace of the server and of `passwordSecret`; a cache in another
    * namespace could not read the Secret and is refused.
    *
@@ -600,6 +634,14 @@ export interface RemoteCacheEndpointProps {
 
   /** Address ranges the server is reachable at, for the egress NetworkPolicy. */
   readonly egressCidrs: string[];
+
+  /**
+   * Connect with TLS, verifying the server's certificate (verify-full). For a
+   * cache cluster in another region, across networks you do not control.
+   *
+   * @default - plaintext
+   */
+  readonly tls?: RemoteCacheTls;
 }
 
 /** A Redis-protocol server described by its address. */
@@ -614,6 +656,7 @@ export class RemoteCache implements IRemoteCache {
       passwordKey: props.passwordKey,
       egressCidrs: props.egressCidrs,
       port,
+      tls: props.tls,
     });
   }
 

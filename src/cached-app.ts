@@ -8,10 +8,15 @@ import {
 import { renderCache } from './_cache-render';
 import { addMonitoring } from './_monitoring';
 import { defaultResources, securePodContext, withDefaultResources, withSecureDefaults } from './_pod-defaults';
+import { checkTlsImage, serviceDnsNames, stateCacheTlsSection, TLS_DIR, tlsVolume } from './_tls';
 import { fail, validatePort } from './_validation';
 import { CachePassword, CacheSettings } from './cache';
 import { CacheImage } from './cache-image';
+import { CacheTls } from './cache-tls';
 import { CacheMonitoring } from './monitoring';
+
+/** The sidecar's RESP port over TLS, for other pods (`tls`). */
+export const SIDECAR_TLS_PORT = 6380;
 
 /**
  * How the cache runs next to the app. Kubernetes 1.29 and later stop a
@@ -147,6 +152,24 @@ export interface CachedAppProps {
   readonly restrictEgress?: boolean;
 
   /**
+   * Let other pods reach the sidecar cache over TLS: RESP over TLS on port
+   * 6380 of the pod address, also a port (`cache-tls`) of the app's Service,
+   * and HTTPS on the cache's HTTP port. The app keeps plaintext RESP on
+   * 127.0.0.1. Needs `password` or mutual TLS, since the port is on the pod
+   * network. Admit the clients with `cacheClientsFrom`.
+   *
+   * @default - the cache is reachable from inside the pod only
+   */
+  readonly tls?: CacheTls;
+
+  /**
+   * Who may reach the sidecar's TLS RESP port (6380), with `tls`.
+   *
+   * @default - no one
+   */
+  readonly cacheClientsFrom?: kplus.INetworkPolicyPeer[];
+
+  /**
    * Prometheus Operator objects for the cache: a PodMonitor scraping the
    * sidecar's `/metrics` (give `metricsFrom` the Prometheus pods), a
    * PrometheusRule with the alerts and a Grafana dashboard ConfigMap.
@@ -187,6 +210,8 @@ export class CachedApp extends Construct {
   public readonly prometheusRule?: ApiObject;
   /** The ConfigMap with the Grafana dashboard (`monitoring.dashboard`). */
   public readonly dashboard?: kplus.ConfigMap;
+  /** The cert-manager Certificate (`tls: CacheTls.certManager(...)`). */
+  public readonly certificate?: ApiObject;
 
   public constructor(scope: Construct, id: string, props: CachedAppProps) {
     super(scope, id);
@@ -200,8 +225,8 @@ export class CachedApp extends Construct {
       fail(this, `app container "${props.app.name ?? 'app'}" has no port`, 'Give app.portNumber (or app.ports): the Service and NetworkPolicy serve it');
     }
     validatePort(this, 'app port', appPort);
-    if (appPort === RESP_PORT || appPort === HTTP_PORT) {
-      fail(this, `app port ${appPort} is also a port of the cache sidecar (${RESP_PORT} RESP, ${HTTP_PORT} HTTP)`,
+    if (appPort === RESP_PORT || appPort === HTTP_PORT || (props.tls !== undefined && appPort === SIDECAR_TLS_PORT)) {
+      fail(this, `app port ${appPort} is also a port of the cache sidecar (${RESP_PORT} RESP, ${HTTP_PORT} HTTP${props.tls ? `, ${SIDECAR_TLS_PORT} RESP over TLS` : ''})`,
         'The app and the cache share the pod\'s network: give the app another port');
     }
     if (props.app.readiness === undefined || props.app.liveness === undefined) {
@@ -232,13 +257,31 @@ export class CachedApp extends Construct {
     const name = Names.toDnsLabel(this, { maxLen: 52 });
     const passwordSecret = props.password?._bind(this, `${name}-cache-password`, namespace);
 
+    const perPod = rendered.claimTemplates.length > 0;
+    const tls = props.tls?._bind(this, `${name}-cache-tls`, namespace, serviceDnsNames(name, perPod ? `${name}-pods` : undefined, namespace));
+    this.certificate = tls?.certificate;
+    if (tls !== undefined) {
+      checkTlsImage(this, image);
+      if (passwordSecret === undefined && !tls.mutual) {
+        fail(this, 'tls puts the cache on the pod network, but there is no password and the TLS is not mutual',
+          'Give password: CachePassword.fromSecret(...) (or mutual TLS), so that other pods must authenticate: without either, every key would be open to them');
+      }
+    } else if (props.cacheClientsFrom !== undefined) {
+      fail(this, `cacheClientsFrom (${props.cacheClientsFrom.length} peer(s)) is given, but tls is not`,
+        'Other pods reach the sidecar only over TLS: give tls: CacheTls.certManager({ issuer }) or CacheTls.fromSecret(secret), or drop cacheClientsFrom');
+    }
     const config: any = {
-      // RESP on loopback: only the app in the same pod reaches the cache.
-      // Without a password, protected mode would refuse the HTTP bind below;
-      // the pod's NetworkPolicy admits no one to the HTTP port but metricsFrom.
-      server: { bind: '127.0.0.1', port: RESP_PORT, protectedMode: passwordSecret !== undefined },
-      // HTTP on the pod address, for the kubelet's probes.
-      http: { enabled: true, bind: '0.0.0.0', port: HTTP_PORT },
+      // RESP on loopback: only the app in the same pod reaches the cache (with tls, others over TLS on the pod address).
+      server: {
+        bind: '127.0.0.1',
+        port: RESP_PORT,
+        protectedMode: true,
+        ...(tls ? { tlsPort: SIDECAR_TLS_PORT, tlsBind: '0.0.0.0' } : {}),
+      },
+      // HTTP on the pod address, for the kubelet's probes; protected mode keeps /v1/keys
+      // on loopback without a password, whatever the NetworkPolicy or the network plugin do.
+      http: { enabled: true, bind: '0.0.0.0', port: HTTP_PORT, ...(tls ? { tls: true } : {}) },
+      ...(tls ? { tls: stateCacheTlsSection(tls) } : {}),
       auth: passwordSecret ? { passwordEnv: PASSWORD_ENV } : {},
       ...rendered.sections,
       shutdown: { timeoutSeconds: shutdownSeconds },
@@ -250,7 +293,6 @@ export class CachedApp extends Construct {
       data: { 'config.json': json },
     });
 
-    const perPod = rendered.claimTemplates.length > 0;
     const podProps = {
       metadata: { name, namespace },
       replicas,
@@ -281,6 +323,8 @@ export class CachedApp extends Construct {
       startupBudget: settings.preloadTimeBudget ?? Duration.seconds(30),
       restartPolicy: mode === SidecarMode.NATIVE ? kplus.ContainerRestartPolicy.ALWAYS : undefined,
       lifecycle: mode === SidecarMode.CONTAINER ? { preStop: kplus.Handler.fromCommand(waitForPortToClose(appPort, drain)) } : undefined,
+      https: tls !== undefined,
+      extraPorts: tls ? [{ name: 'resp-tls', number: SIDECAR_TLS_PORT }] : undefined,
     });
 
     // The app: the user's container with secure defaults and the cache connection.
@@ -324,13 +368,17 @@ export class CachedApp extends Construct {
       this.appContainer.mount('/tmp', kplus.Volume.fromEmptyDir(this, 'AppTmpVolume', 'app-tmp', { sizeLimit: Size.mebibytes(256) }));
     }
     mountCacheVolumes(this, workload, this.cacheContainer, this.configMap, rendered);
+    if (tls) this.cacheContainer.mount(TLS_DIR, tlsVolume(this, 'TlsVolume', tls, 'cache-tls'), { readOnly: true });
     if (perPod) addClaimTemplates(this, workload as kplus.StatefulSet, containerPath, rendered.claimTemplates);
     addImagePullSecrets(workload, props.imagePullSecrets);
 
     this.service = new kplus.Service(this, 'Service', {
       metadata: { name, namespace },
       selector: workload,
-      ports: [{ name: 'app', port: servicePort, targetPort: appPort }],
+      ports: [
+        { name: 'app', port: servicePort, targetPort: appPort },
+        ...(tls ? [{ name: 'cache-tls', port: SIDECAR_TLS_PORT, targetPort: SIDECAR_TLS_PORT }] : []),
+      ],
     });
 
     if (replicas > 1) {
@@ -348,6 +396,7 @@ export class CachedApp extends Construct {
         rules: [
           ...ingressFrom.map((peer) => ({ peer, ports: [kplus.NetworkPolicyPort.tcp(appPort)] })),
           ...(props.metricsFrom ?? []).map((peer) => ({ peer, ports: [kplus.NetworkPolicyPort.tcp(HTTP_PORT)] })),
+          ...(props.cacheClientsFrom ?? []).map((peer) => ({ peer, ports: [kplus.NetworkPolicyPort.tcp(SIDECAR_TLS_PORT)] })),
         ],
       },
       egress: restrictEgress ? { default: kplus.NetworkPolicyTrafficDefault.DENY, rules: egressRules(this, rendered.egress) } : undefined,

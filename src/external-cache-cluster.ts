@@ -8,11 +8,13 @@ import {
 import { renderCache } from './_cache-render';
 import { addMonitoring } from './_monitoring';
 import { securePodContext } from './_pod-defaults';
+import { BoundCacheTls, caVolume, checkTlsImage, serviceDnsNames, stateCacheTlsSection, TLS_DIR, tlsVolume } from './_tls';
 import { fail, validateDnsLabel } from './_validation';
 import { renderValkeyCluster, valkeyShape } from './_valkey-render';
 import { CachePassword, CacheSettings, IRemoteCache, RemoteCacheEndpoint } from './cache';
 import { CacheClusterEngine } from './cache-cluster-engine';
 import { CacheImage } from './cache-image';
+import { CacheTls } from './cache-tls';
 import { CacheMonitoring } from './monitoring';
 
 /** The most pods a cluster can have: one hash slot each. */
@@ -111,6 +113,19 @@ export interface ExternalCacheClusterProps {
   readonly terminationGracePeriod?: Duration;
 
   /**
+   * TLS on every port of the cluster: state-cache serves RESP and HTTPS only
+   * over TLS (no plaintext port listens); Valkey gets `tls-port`,
+   * `tls-cluster yes` and `tls-replication yes`. The certificate comes from
+   * a Secret or from cert-manager (`CacheTls.certManager({ issuer })`, for
+   * the client Service and every pod name); a renewed certificate is picked
+   * up without a restart. `connect()` and remote stores on this cluster
+   * connect with TLS and trust its CA by themselves.
+   *
+   * @default - plaintext
+   */
+  readonly tls?: CacheTls;
+
+  /**
    * Prometheus Operator objects for the cluster: a headless metrics Service
    * and a ServiceMonitor scraping every pod's `/metrics` (give `metricsFrom`
    * the Prometheus pods), a PrometheusRule with the alerts (among them fewer
@@ -195,11 +210,16 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
   public readonly engine: CacheClusterEngine;
   /** Valkey: the Job that creates the cluster and brings it to its shape; undefined for state-cache. */
   public readonly bootstrapJob?: kplus.Job;
+  /** The cert-manager Certificate (`tls: CacheTls.certManager(...)`). */
+  public readonly certificate?: ApiObject;
+  /** Whether clients connect with TLS. */
+  public readonly tlsEnabled: boolean;
 
   private readonly namespace?: string;
   private readonly passwordSecret: kplus.ISecret;
   private readonly passwordKey: string;
   private readonly clients = new Set<kplus.AbstractPod>();
+  private readonly tls?: BoundCacheTls;
   private connected = 0;
 
   public constructor(scope: Construct, id: string, props: ExternalCacheClusterProps) {
@@ -226,6 +246,14 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
 
     this.passwordSecret = props.password._bind(this, `${name}-password`, this.namespace);
     this.passwordKey = props.password.key;
+    this.tls = props.tls?._bind(this, `${name}-tls`, this.namespace, serviceDnsNames(name, headlessName, this.namespace));
+    this.tlsEnabled = this.tls !== undefined;
+    this.certificate = this.tls?.certificate;
+    if (this.tls !== undefined && valkey !== undefined && this.tls.caKey === undefined) {
+      fail(this, 'tls on the Valkey engine has no CA (caKey is not set)',
+        'Valkey verifies its peers (tls-replication, tls-cluster) against a CA: give CacheTls.fromSecret(secret, { caKey: "ca.crt" }) or use CacheTls.certManager({ issuer })');
+    }
+    if (this.tls !== undefined && valkey === undefined) checkTlsImage(this, props.image ?? defaultCacheImage());
     this.remoteCacheEndpoint = {
       nodes: this.seedNodes,
       cluster: true,
@@ -238,6 +266,8 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
       namespace: this.namespace,
       // Filled in below, once the StatefulSet exists.
       egressPeer: undefined,
+      // The pods' names are in the certificate: verify-full against them.
+      tls: this.tls ? { ca: this.tls.caKey !== undefined ? this.tls.secret : undefined, caKey: this.tls.caKey } : undefined,
     };
 
     if (valkey) {
@@ -251,6 +281,7 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
         passwordKey: this.passwordKey,
         clients: props.clients ?? [],
         imagePullSecrets: props.imagePullSecrets,
+        tls: this.tls,
       });
       ({
         configMap: this.configMap, headlessService: this.headlessService, service: this.service, statefulSet: this.statefulSet,
@@ -272,8 +303,12 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
     }
 
     const config: any = {
-      server: { bind: '0.0.0.0', port: RESP_PORT, protectedMode: true },
-      http: { enabled: true, bind: '0.0.0.0', port: HTTP_PORT },
+      // With TLS, TLS only: RESP over TLS on the same port, no plaintext port.
+      server: this.tls
+        ? { bind: '0.0.0.0', port: RESP_PORT, plaintext: false, tlsPort: RESP_PORT, protectedMode: true }
+        : { bind: '0.0.0.0', port: RESP_PORT, protectedMode: true },
+      http: { enabled: true, bind: '0.0.0.0', port: HTTP_PORT, ...(this.tls ? { tls: true } : {}) },
+      ...(this.tls ? { tls: stateCacheTlsSection(this.tls) } : {}),
       auth: { passwordEnv: PASSWORD_ENV },
       ...rendered.sections,
       shutdown: { timeoutSeconds: shutdownSeconds },
@@ -322,8 +357,10 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
       resources,
       env,
       startupBudget: settings.preloadTimeBudget ?? Duration.seconds(30),
+      https: this.tls !== undefined,
     }));
     mountCacheVolumes(this, this.statefulSet, container, this.configMap, rendered);
+    if (this.tls) container.mount(TLS_DIR, tlsVolume(this, 'TlsVolume', this.tls), { readOnly: true });
     addClaimTemplates(this, this.statefulSet, '/spec/template/spec/containers/0', rendered.claimTemplates);
     addImagePullSecrets(this.statefulSet, props.imagePullSecrets);
 
@@ -408,15 +445,26 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
     if (containers.length === 0) {
       fail(this, `workload ${workload.node.path} has no containers to connect`, 'Add its containers before calling connect()');
     }
+    if (this.tls?.mutual) {
+      fail(this, `workload ${workload.node.path} cannot be connected: the cluster's TLS is mutual, and connect() issues no client certificates`,
+        'Mount a client certificate from the same CA into the workload and configure its client yourself, or drop mutual');
+    }
     const p = (n: string) => `${prefix}${n}`;
     const host = this.namespace ? `${this.service.name}.${this.namespace}.svc` : this.service.name;
+    const scheme = this.tls ? 'rediss' : 'redis';
     const vars: Array<[string, kplus.EnvValue]> = [
       [p('REDIS_CLUSTER_NODES'), kplus.EnvValue.fromValue(this.seedNodes.join(','))],
       [p('CACHE_HOST'), kplus.EnvValue.fromValue(host)],
       [p('CACHE_PORT'), kplus.EnvValue.fromValue(String(RESP_PORT))],
       [p('CACHE_PASSWORD'), kplus.EnvValue.fromSecretValue({ secret: this.passwordSecret, key: this.passwordKey })],
-      [p('REDIS_URL'), kplus.EnvValue.fromValue(`redis://:$(${p('CACHE_PASSWORD')})@${host}:${RESP_PORT}`)],
+      [p('REDIS_URL'), kplus.EnvValue.fromValue(`${scheme}://:$(${p('CACHE_PASSWORD')})@${host}:${RESP_PORT}`)],
     ];
+    // The CA, where clients find it (CACHE_CA_FILE); without one they trust their system CAs.
+    const caDir = `/var/run/cdk8s-state/${prefix === '' ? 'cache' : prefix.toLowerCase().replace(/_+$/, '').replace(/_/g, '-')}-ca`;
+    if (this.tls) {
+      vars.push([p('CACHE_TLS'), kplus.EnvValue.fromValue('true')]);
+      if (this.tls.caKey !== undefined) vars.push([p('CACHE_CA_FILE'), kplus.EnvValue.fromValue(`${caDir}/ca.crt`)]);
+    }
     for (const c of containers) {
       if (!workload.containers.includes(c) && !workload.initContainers.includes(c)) {
         fail(this, `container "${c.name}" does not belong to workload ${workload.node.path}`, 'Pass containers of that workload only');
@@ -428,6 +476,10 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
       }
     }
     for (const c of containers) for (const [n, v] of vars) c.env.addVariable(n, v);
+    if (this.tls?.caKey !== undefined) {
+      const volume = caVolume(this, `ClientCa${this.clients.size}`, this.tls.secret, this.tls.caKey, `${prefix === '' ? 'cache' : prefix.toLowerCase().replace(/_+$/, '').replace(/_/g, '-')}-ca`.slice(0, 63));
+      for (const c of containers) c.mount(caDir, volume, { readOnly: true });
+    }
     this.allowClient(workload);
     if (options.egressPolicy ?? true) {
       const n = this.connected++;

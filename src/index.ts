@@ -8,3 +8,4 @@ export * from './cached-app';
 export * from './external-cache-cluster';
 export * from './monitoring';
 export * from './cache-cluster-engine';
+export * from './cache-tls';

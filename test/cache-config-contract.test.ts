@@ -87,10 +87,10 @@ test('the scenarios and examples emit cache configs at all', () => {
 });
 
 test('check-config refuses what the schema alone cannot see (the test can fail)', () => {
-  // A non-loopback HTTP listener without a password, in protected mode.
-  const { status, output } = checkConfig({ server: { bind: '127.0.0.1' }, http: { bind: '0.0.0.0' } });
+  // A non-loopback TLS RESP listener without a password or client certificates, in protected mode.
+  const { status, output } = checkConfig({ server: { bind: '127.0.0.1', tlsPort: 6380, tlsBind: '0.0.0.0' }, tls: { certFile: '/c', keyFile: '/k' } });
   expect(status).toBe(2);
-  expect(output).toContain('/http/bind');
+  expect(output).toContain('/server/tlsBind');
 });
 
 test('an invalid config is rejected by the same validator (the test can fail)', () => {

@@ -7,7 +7,7 @@
 import { Chart, Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import {
-  CachedApp, CachedAppProps, CacheLogLevel, CachePassword, CacheStore, DatabaseCa, DatabaseCredentials, DatabaseEndpoint,
+  CachedApp, CachedAppProps, CacheLogLevel, CachePassword, CacheStore, CacheTls, DatabaseCa, DatabaseCredentials, DatabaseEndpoint,
   DatabaseEngine, Eviction, ExternalCacheCluster, ExternalDatabase, ExternalDatabaseProps, PersistentStore, QueueFullPolicy,
   RemoteCache, SecretStoreRef, SidecarMode, StoreLinkMode, TlsMode, WriteMode,
 } from '../src';
@@ -187,6 +187,36 @@ export const SCENARIOS: Scenario[] = [
       new ExternalCacheCluster(c, 'cache', {
         replicas: 1,
         password: CachePassword.fromExternalSecret({ store: SecretStoreRef.secretStore('vault'), remoteKey: 'cache' }),
+      });
+      return c;
+    },
+  },
+  {
+    name: 'TLS: a cluster with a cert-manager certificate, an app writing behind to it and serving its own cache over mutual TLS',
+    build: () => {
+      const c = chart('orders');
+      const cluster = new ExternalCacheCluster(c, 'cache', {
+        replicas: 3,
+        password: CachePassword.fromSecret(secret(c, 'cache-password')),
+        tls: CacheTls.certManager({ issuer: { name: 'internal-ca', kind: 'ClusterIssuer' } }),
+      });
+      cachedApp(c, {
+        password: CachePassword.fromSecret(secret(c, 'web-cache-password')),
+        tls: CacheTls.fromSecret(secret(c, 'web-cache-tls'), { caKey: 'ca.crt', mutual: true }),
+        cacheClientsFrom: [kplus.Pods.all(c, 'Peers')],
+        cache: {
+          writeMode: WriteMode.writeBehind(),
+          stores: [
+            CacheStore.remote(cluster),
+            CacheStore.remote(RemoteCache.fromEndpoint({
+              host: '203.0.113.7',
+              port: 6380,
+              egressCidrs: ['203.0.113.7/32'],
+              passwordSecret: secret(c, 'eu-cache'),
+              tls: { ca: secret(c, 'eu-cache-ca'), serverName: 'cache.eu.example.com' },
+            }), { name: 'eu', mode: StoreLinkMode.BEST_EFFORT }),
+          ],
+        },
       });
       return c;
     },

@@ -63,8 +63,8 @@ describe('defaults', () => {
     expect(envMap(spec.containers[0])).toEqual({ CACHE_HOST: '127.0.0.1', CACHE_PORT: '6379', REDIS_URL: 'redis://127.0.0.1:6379' });
   });
 
-  test('the config: RESP on loopback, HTTP on the pod address for probes, no password (so no protected mode)', () => {
-    expect(app.cacheConfig.server).toEqual({ bind: '127.0.0.1', port: 6379, protectedMode: false });
+  test('the config: RESP on loopback, HTTP on the pod address for probes, no password: protected mode keeps /v1/keys on loopback', () => {
+    expect(app.cacheConfig.server).toEqual({ bind: '127.0.0.1', port: 6379, protectedMode: true });
     expect(app.cacheConfig.http).toEqual({ enabled: true, bind: '0.0.0.0', port: 8080 });
     expect(app.cacheConfig.auth).toEqual({});
     const cm = byKind(manifests, 'ConfigMap')[0];

@@ -18,12 +18,15 @@ export interface BenchmarkRun {
   readonly dataSize: number;
   readonly keyspace: number;
   readonly pipeline: number;
+  /** Connect with TLS, trusting this CA file (redis-benchmark --tls --cacert). */
+  readonly tlsCaFile?: string;
 }
 
 /** The command line, also printed in the report so anyone can rerun it. */
 export function benchmarkArgs(run: BenchmarkRun): string[] {
   return [
     '-h', '127.0.0.1', '-p', String(run.port),
+    ...(run.tlsCaFile !== undefined ? ['--tls', '--cacert', run.tlsCaFile] : []),
     '-t', run.tests, '-c', String(run.clients), '-n', String(run.requests),
     '-d', String(run.dataSize), '-r', String(run.keyspace), '-P', String(run.pipeline),
     // CSV only: the progress display alone costs the client enough CPU to skew what it measures.

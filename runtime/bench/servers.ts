@@ -68,8 +68,18 @@ export function killAll(): void {
   running.clear();
 }
 
+/** TLS on a server's RESP port: the certificate files, and the CA clients trust. */
+export interface BenchTls {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string;
+  readonly ca: string;
+}
+
 /** A server under test: a child process with a RESP port on loopback. */
 export abstract class BenchServer {
+  /** With TLS, the RESP port serves TLS only. */
+  public tls?: BenchTls;
   public readonly name: string;
   protected child?: ChildProcess;
   protected readonly dir: string;
@@ -112,7 +122,14 @@ export abstract class BenchServer {
 
   /** A client that gives up instead of reconnecting forever. */
   client(): Redis {
-    return new Redis({ host: '127.0.0.1', port: this.port, lazyConnect: false, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    return new Redis({
+      host: '127.0.0.1',
+      port: this.port,
+      lazyConnect: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: () => null,
+      ...(this.tls ? { tls: { ca: this.tls.ca, servername: 'localhost' } } : {}),
+    });
   }
 
   async start(): Promise<void> {
@@ -178,8 +195,10 @@ export abstract class BenchServer {
 /** redis-server with persistence off, so neither side writes to disk. */
 export class RedisServer extends BenchServer {
   /** `maxmemory`: 0 for none; with a budget the policy is allkeys-lru. */
-  static async create(maxmemory = 0): Promise<RedisServer> {
-    return new RedisServer(await freePort(), maxmemory);
+  static async create(maxmemory = 0, tls?: BenchTls): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), maxmemory);
+    server.tls = tls;
+    return server;
   }
 
   private constructor(port: number, private readonly maxmemory: number) {
@@ -187,8 +206,12 @@ export class RedisServer extends BenchServer {
   }
 
   protected command(): [string, string[]] {
+    const t = this.tls;
+    const ports = t
+      ? ['--port', '0', '--tls-port', String(this.port), '--tls-cert-file', t.certFile, '--tls-key-file', t.keyFile, '--tls-ca-cert-file', t.caFile, '--tls-auth-clients', 'no']
+      : ['--port', String(this.port)];
     return ['redis-server', [
-      '--port', String(this.port), '--bind', '127.0.0.1', '--protected-mode', 'yes',
+      ...ports, '--bind', '127.0.0.1', '--protected-mode', 'yes',
       '--save', '', '--appendonly', 'no', '--dir', this.dir, '--daemonize', 'no', '--loglevel', 'warning',
       ...(this.maxmemory > 0 ? ['--maxmemory', String(this.maxmemory), '--maxmemory-policy', 'allkeys-lru'] : []),
     ]];
@@ -202,8 +225,10 @@ export class RedisServer extends BenchServer {
 /** state-cache from runtime/lib, ready when /readyz answers 200. */
 export class StateCacheServer extends BenchServer {
   /** `maxBytes`: 0 leaves the config's default (derived from the machine); with a budget the policy is lru. */
-  static async create(main: string, maxBytes = 0): Promise<StateCacheServer> {
-    return new StateCacheServer(main, await freePort(), await freePort(), maxBytes);
+  static async create(main: string, maxBytes = 0, tls?: BenchTls): Promise<StateCacheServer> {
+    const server = new StateCacheServer(main, await freePort(), await freePort(), maxBytes);
+    server.tls = tls;
+    return server;
   }
 
   private constructor(private readonly main: string, port: number, public readonly httpPort: number, private readonly maxBytes: number) {
@@ -213,7 +238,13 @@ export class StateCacheServer extends BenchServer {
   protected command(): [string, string[]] {
     const config = join(this.dir, 'config.json');
     const memory = this.maxBytes > 0 ? { memory: { maxBytes: this.maxBytes, eviction: 'lru' } } : {};
-    writeFileSync(config, JSON.stringify({ ...serverConfig(this.port, this.httpPort), ...memory }));
+    const base = serverConfig(this.port, this.httpPort);
+    // TLS only on the RESP port, as redis-server --port 0 --tls-port; HTTP (readiness) stays plain.
+    const t = this.tls;
+    const tls = t
+      ? { server: { ...(base.server as object), plaintext: false, tlsPort: this.port }, tls: { certFile: t.certFile, keyFile: t.keyFile } }
+      : {};
+    writeFileSync(config, JSON.stringify({ ...base, ...memory, ...tls }));
     return [process.execPath, [this.main, 'serve', '--config', config]];
   }
 

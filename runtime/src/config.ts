@@ -30,12 +30,25 @@ export const ServerSection = section('The RESP (Redis protocol) listener.', {
   bind: Type.String({
     minLength: 1,
     default: LOOPBACK,
-    description: 'Address the RESP port listens on. Any address other than loopback needs a password (auth) or `protectedMode: false`.',
+    description: 'Address the plaintext RESP port listens on. Any address other than loopback needs a password (auth) or `protectedMode: false`.',
   }),
-  port: Type.Integer({ minimum: 0, maximum: 65535, default: 6379, description: 'RESP port (RESP2 and RESP3, negotiated by HELLO). 0 picks a free port.' }),
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: 6379, description: 'Plaintext RESP port (RESP2 and RESP3, negotiated by HELLO). 0 picks a free port.' }),
+  plaintext: Type.Boolean({
+    default: true,
+    description: 'Serve plaintext RESP on bind:port. false, with `tlsPort` and `http.tls`, is TLS-only: no plaintext port listens.',
+  }),
+  tlsPort: Type.Optional(Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    description: 'RESP over TLS on this port (like Redis tls-port), with the certificate of the `tls` section. Default: none. 0 picks a free port.',
+  })),
+  tlsBind: Type.Optional(Type.String({
+    minLength: 1,
+    description: 'Address the TLS RESP port listens on. Default: `bind`. Any address other than loopback needs a password or `tls.clientAuth: require` (or `protectedMode: false`).',
+  })),
   protectedMode: Type.Boolean({
     default: true,
-    description: 'Refuse to start when a listener (RESP or HTTP) binds a non-loopback address without a password. Set to false only when a NetworkPolicy or similar protects the ports.',
+    description: 'Refuse to start when a RESP listener binds a non-loopback address without a password (or, for the TLS port, client certificates), and answer /v1/keys on HTTP only to loopback peers unless a password or a verified client certificate protects it (/healthz, /readyz, /status and /metrics answer anyone). Set to false only when a NetworkPolicy or similar protects the ports.',
   }),
 });
 
@@ -44,9 +57,19 @@ export const HttpSection = section('The HTTP listener: REST API for keys, /healt
   bind: Type.String({
     minLength: 1,
     default: LOOPBACK,
-    description: 'Address the HTTP port listens on. Probes from the kubelet need a pod address (e.g. 0.0.0.0); /healthz, /readyz and /metrics never need a password, /v1/keys does when one is configured.',
+    description: 'Address the HTTP port listens on. Probes from the kubelet need a pod address (e.g. 0.0.0.0); /healthz, /readyz, /status and /metrics never need a password. /v1/keys needs the password when one is configured, and without one (and without client certificates) answers loopback peers only, unless server.protectedMode is false.',
   }),
   port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'HTTP port. 0 picks a free port.' }),
+  tls: Type.Boolean({ default: false, description: 'Serve HTTPS (only) on the HTTP port, with the certificate of the `tls` section. Kubelet probes then use scheme HTTPS (they do not verify the certificate).' }),
+});
+
+export const TlsSection = section('The server certificate of the TLS listeners (server.tlsPort, http.tls), read from files such as a mounted kubernetes.io/tls Secret. Checked at start (readable, key matching the certificate, not expired) and read again every reloadIntervalMs: a rotated certificate reaches new connections without a restart, open connections continue.', {
+  certFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate (chain) the server presents, e.g. /etc/state-cache/tls/tls.crt.' })),
+  keyFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key of the certificate, e.g. /etc/state-cache/tls/tls.key.' })),
+  caFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA certificate(s) client certificates must chain to; required by clientAuth: require.' })),
+  clientAuth: choice(['none', 'require'] as const,
+    'require: mutual TLS. The TLS RESP port refuses clients without a certificate from caFile; on HTTPS, /v1/keys needs one (probes and /metrics do not). none: any client may connect (then a password protects the keys).', 'none'),
+  reloadIntervalMs: Type.Integer({ minimum: 100, maximum: 3600000, default: 10000, description: 'How often the files are read again to pick up a rotated certificate.' }),
 });
 
 export const AuthSection = section('Password authentication on both protocols. The password itself never appears in the config.', {
@@ -101,6 +124,7 @@ export const LogSection = section('Logging on stdout: JSON lines, or human-reada
 export const sections = {
   server: ServerSection,
   http: HttpSection,
+  tls: TlsSection,
   auth: AuthSection,
   memory: MemorySection,
   expiry: ExpirySection,
@@ -135,8 +159,9 @@ export class ConfigError extends Error {
   }
 }
 
-function isLoopback(address: string): boolean {
-  return address === 'localhost' || address === '::1' || /^127\./.test(address);
+/** A loopback address (also as an IPv4-mapped IPv6 address, as sockets report peers). */
+export function isLoopback(address: string): boolean {
+  return address === 'localhost' || address === '::1' || /^(::ffff:)?127\./.test(address);
 }
 
 /** Checks that span fields, which JSON Schema cannot say. */
@@ -146,20 +171,54 @@ function crossFieldProblems(config: Config): ConfigProblem[] {
     problems.push({ path: '/auth', message: 'set either passwordEnv or passwordFile, not both' });
   }
   const hasPassword = config.auth.passwordEnv !== undefined || config.auth.passwordFile !== undefined;
-  if (!hasPassword && config.server.protectedMode) {
-    for (const [path, bind] of [['/server/bind', config.server.bind], ['/http/bind', config.http.enabled ? config.http.bind : '127.0.0.1']]) {
-      if (!isLoopback(bind)) {
-        problems.push({
-          path,
-          message: `binding ${bind} without a password would expose every key; set auth.passwordEnv or auth.passwordFile, or set server.protectedMode to false`,
-        });
-      }
+  const s = config.server;
+  const tlsListener = s.tlsPort !== undefined || (config.http.enabled && config.http.tls);
+  const mutual = config.tls.clientAuth === 'require';
+  if (!hasPassword && s.protectedMode) {
+    // HTTP may bind the pod address: without a password, /v1/keys answers loopback peers only.
+    if (s.plaintext && !isLoopback(s.bind)) {
+      problems.push({
+        path: '/server/bind',
+        message: `binding ${s.bind} without a password would expose every key; set auth.passwordEnv or auth.passwordFile, or set server.protectedMode to false`,
+      });
     }
+    const tlsBind = s.tlsBind ?? s.bind;
+    if (s.tlsPort !== undefined && !mutual && !isLoopback(tlsBind)) {
+      problems.push({
+        path: s.tlsBind !== undefined ? '/server/tlsBind' : '/server/bind',
+        message: `the TLS port binding ${tlsBind} without a password or client certificates would expose every key; set auth.passwordEnv or auth.passwordFile, or tls.clientAuth to require, or set server.protectedMode to false`,
+      });
+    }
+  }
+  if (!s.plaintext && s.tlsPort === undefined) {
+    problems.push({ path: '/server/plaintext', message: 'with plaintext false and no tlsPort no RESP port would listen; give server.tlsPort (TLS-only) or set plaintext to true' });
+  }
+  if (s.tlsBind !== undefined && s.tlsPort === undefined) {
+    problems.push({ path: '/server/tlsBind', message: 'tlsBind is set but tlsPort is not; give server.tlsPort or drop tlsBind' });
+  }
+  if (tlsListener && (config.tls.certFile === undefined || config.tls.keyFile === undefined)) {
+    problems.push({
+      path: config.tls.certFile === undefined ? '/tls/certFile' : '/tls/keyFile',
+      message: `${s.tlsPort !== undefined ? 'server.tlsPort' : 'http.tls'} needs a certificate and its key: set tls.certFile and tls.keyFile (e.g. tls.crt and tls.key of a mounted kubernetes.io/tls Secret)`,
+    });
+  }
+  if (!tlsListener && (config.tls.certFile !== undefined || config.tls.keyFile !== undefined)) {
+    problems.push({ path: '/tls', message: 'a certificate is given but no listener uses it; set server.tlsPort and/or http.tls, or drop the tls section' });
+  }
+  if (mutual && config.tls.caFile === undefined) {
+    problems.push({ path: '/tls/caFile', message: 'clientAuth require needs the CA that client certificates chain to; set tls.caFile (e.g. ca.crt of the Secret)' });
+  }
+  if (s.tlsPort !== undefined && s.tlsPort !== 0 && s.plaintext && s.tlsPort === s.port) {
+    problems.push({ path: '/server/tlsPort', message: `the TLS port ${s.tlsPort} is also the plaintext RESP port; choose another, or set plaintext to false for TLS-only` });
+  }
+  if (config.http.enabled && s.tlsPort !== undefined && s.tlsPort !== 0 && s.tlsPort === config.http.port) {
+    problems.push({ path: '/server/tlsPort', message: `the TLS port ${s.tlsPort} is also the HTTP port; choose another` });
   }
   if (config.limits.outputPauseBytes > config.limits.outputMaxBytes) {
     problems.push({ path: '/limits/outputPauseBytes', message: `must not exceed limits.outputMaxBytes (${config.limits.outputMaxBytes})` });
   }
-  if (config.http.enabled && config.http.port !== 0 && config.http.port === config.server.port && config.http.bind === config.server.bind) {
+  const h = config.http;
+  if (h.enabled && s.plaintext && h.port !== 0 && h.port === s.port && h.bind === s.bind) {
     problems.push({ path: '/http/port', message: `the HTTP port ${config.http.port} is also the RESP port; choose another` });
   }
   problems.push(...clusterConfigProblems(config.cluster));

@@ -1,5 +1,6 @@
 import { createServer, Server, Socket, AddressInfo } from 'node:net';
 import { totalmem } from 'node:os';
+import { createServer as createTlsServer, Server as TlsServer } from 'node:tls';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Registry } from 'prom-client';
@@ -14,6 +15,7 @@ import { COMMANDS, LATENCY_BUCKETS, ServerStats } from './protocol/commands';
 import { Connection, ConnectionHost, ConnectionLimits } from './protocol/connection';
 import { HttpFrontend } from './protocol/http';
 import { ReplyWriter } from './protocol/resp';
+import { loadTlsMaterial, secureContextOptions, TlsMaterial, TlsReloader } from './tls';
 
 export interface StartOptions {
   /** Persistence behind the keyspace; memory only by default. */
@@ -80,11 +82,17 @@ export class StateCache implements ConnectionHost {
   readonly maxClients: number;
   readonly maxBulkBytes: number;
   readonly cluster: ClusterMap | undefined;
+  /** The plaintext RESP port (0 when server.plaintext is false). */
   respPort = 0;
+  /** The TLS RESP port (0 when there is none). */
+  tlsPort = 0;
   httpPort = 0;
 
-  private readonly resp: Server;
+  private readonly resp: Server | undefined;
+  private readonly respTls: TlsServer | undefined;
   private readonly http: HttpFrontend | undefined;
+  /** Reads the certificate files again to pick up a rotation; undefined without TLS listeners. */
+  readonly tlsReloader: TlsReloader | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private governor: NodeJS.Timeout | undefined;
   /** Full collections forced because RSS went over the keyspace plus PROCESS_ALLOWANCE (INFO gc_forced). */
@@ -113,9 +121,24 @@ export class StateCache implements ConnectionHost {
     this.stats.calls = new Float64Array(COMMANDS.length);
     this.stats.latencyCounts = new Float64Array(LATENCY_BUCKETS.length + 1);
     this.registry = createMetrics(this.ks, this.stats, () => this.clients.size, () => this.ready());
-    this.resp = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    if (config.server.plaintext) this.resp = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    const tlsInUse = config.server.tlsPort !== undefined || (config.http.enabled && config.http.tls);
+    // Bad files are refused here, before anything listens, with the config path and the fix.
+    const material = tlsInUse ? loadTlsMaterial(config.tls) : undefined;
+    const mutual = config.tls.clientAuth === 'require';
+    if (material !== undefined && config.server.tlsPort !== undefined) {
+      const tlsOptions = { ...secureContextOptions(material), requestCert: mutual, rejectUnauthorized: mutual, noDelay: true };
+      this.respTls = createTlsServer(tlsOptions, (socket) => this.accept(socket));
+      // A failed handshake (wrong CA, no client certificate) only closes that socket.
+      this.respTls.on('tlsClientError', (err) => this.log.debug({ err: err.message }, 'TLS handshake failed'));
+    }
     if (config.http.enabled) {
       this.http = new HttpFrontend({
+        // Probes bring no client certificate: HTTPS asks for one, and only /v1/keys requires it.
+        tls: material !== undefined && config.http.tls
+          ? { ...secureContextOptions(material), requestCert: mutual, rejectUnauthorized: false } : undefined,
+        clientAuth: mutual,
+        protectedMode: config.server.protectedMode,
         ks: this.ks,
         password: this.password,
         maxBodyBytes: config.limits.maxBulkBytes,
@@ -127,6 +150,12 @@ export class StateCache implements ConnectionHost {
         cluster: this.cluster,
       });
     }
+    if (material !== undefined) {
+      const targets = [this.respTls, this.http?.tlsServer].filter((t) => t !== undefined);
+      this.tlsReloader = new TlsReloader(config.tls, material, targets,
+        (m: TlsMaterial) => this.log.info({ serial: m.serial, validTo: m.validTo.toISOString() }, 'TLS certificate reloaded'),
+        (e: Error) => this.log.warn({ err: e.message }, 'TLS files changed but cannot be used yet; keeping the current certificate'));
+    }
   }
 
   ready(): boolean {
@@ -136,15 +165,20 @@ export class StateCache implements ConnectionHost {
   /** Listens on both ports; resolves when both are bound. */
   async start(): Promise<this> {
     const c = this.config;
-    this.respPort = await listen(this.resp, c.server.port, c.server.bind);
+    if (this.resp !== undefined) this.respPort = await listen(this.resp, c.server.port, c.server.bind);
+    if (this.respTls !== undefined) this.tlsPort = await listen(this.respTls, c.server.tlsPort!, c.server.tlsBind ?? c.server.bind);
     if (this.http !== undefined) this.httpPort = await listen(this.http.server, c.http.port, c.http.bind);
+    this.tlsReloader?.start(c.tls.reloadIntervalMs);
     this.sweeper = setInterval(() => this.ks.sweep(c.expiry.activeEffort), c.expiry.activeIntervalMs);
     this.sweeper.unref();
     this.governor = setInterval(() => this.governHeap(), GC_CHECK_MS);
     this.governor.unref();
     this.log.info({
-      resp: `${c.server.bind}:${this.respPort}`,
-      http: this.http ? `${c.http.bind}:${this.httpPort}` : 'disabled',
+      resp: this.resp ? `${c.server.bind}:${this.respPort}` : 'disabled (TLS only)',
+      ...(this.respTls ? { respTls: `${c.server.tlsBind ?? c.server.bind}:${this.tlsPort}`, clientAuth: c.tls.clientAuth } : {}),
+      http: this.http ? `${c.http.tls ? 'https' : 'http'}://${c.http.bind}:${this.httpPort}` : 'disabled',
+      ...(this.tlsReloader
+        ? { certificateSerial: this.tlsReloader.current.serial, certificateValidTo: this.tlsReloader.current.validTo.toISOString() } : {}),
       maxBytes: this.ks.maxBytes,
       maxEntries: this.ks.maxEntries,
       eviction: this.ks.policy,
@@ -212,7 +246,9 @@ export class StateCache implements ConnectionHost {
       this.stopping = (async () => {
         if (this.sweeper) clearInterval(this.sweeper);
         if (this.governor) clearInterval(this.governor);
-        const closedResp = new Promise<void>((resolve) => this.resp.close(() => resolve()));
+        this.tlsReloader?.stop();
+        const closedResp = Promise.all([this.resp, this.respTls].map((srv) => srv === undefined
+          ? undefined : new Promise<void>((resolve) => srv.close(() => resolve()))));
         const closedHttp = this.http?.close() ?? Promise.resolve();
         await Promise.all([...this.clients.values()].map((c) => c.whenIdle()));
         for (const c of this.clients.values()) c.end();
@@ -249,7 +285,7 @@ function clusterMap(config: Config, env: NodeJS.ProcessEnv): ClusterMap {
   }
 }
 
-function listen(server: Server | import('node:http').Server, port: number, host: string): Promise<number> {
+function listen(server: Server | import('node:http').Server | import('node:https').Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

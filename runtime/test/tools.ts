@@ -14,6 +14,7 @@ export const TOOL_PACKAGES = {
   'redis-benchmark': 'redis-tools',
   'buildah': 'buildah',
   'script': 'bsdutils',
+  'openssl': 'openssl',
 } as const;
 
 export type Tool = keyof typeof TOOL_PACKAGES;

@@ -2,7 +2,8 @@
  * Schema validation with kubernetes-models' precompiled (ajv) validators,
  * and with those of @kubernetes-models/prometheus-operator
  * (monitoring.coreos.com/v1) and @kubernetes-models/external-secrets
- * (external-secrets.io), plus a basic shape check for every custom resource.
+ * (external-secrets.io) and @kubernetes-models/cert-manager (cert-manager.io/v1
+ * Certificate), plus a basic shape check for every custom resource.
  *
  * The kubernetes-models packages are ESM-only
  * (`exports` has only an `import` condition) and jest runs tests as
@@ -44,7 +45,7 @@ function loadEsm(file: string): any {
  * built-in kinds, then the custom resources whose operators we emit objects
  * for (same layout, same precompiled validators).
  */
-const MODEL_PACKAGES = ['kubernetes-models', '@kubernetes-models/prometheus-operator', '@kubernetes-models/external-secrets'];
+const MODEL_PACKAGES = ['kubernetes-models', '@kubernetes-models/prometheus-operator', '@kubernetes-models/external-secrets', '@kubernetes-models/cert-manager'];
 
 const modelDirs = new Map<string, string>();
 const validators = new Map<string, Validator | null>();
@@ -162,6 +163,7 @@ const API_VERSION = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-
  */
 const SERVED: Record<string, { readonly served: string[]; readonly note: string }> = {
   'external-secrets.io': { served: ['v1'], note: 'External Secrets Operator serves only external-secrets.io/v1 since 0.17 (v1beta1 is no longer served)' },
+  'cert-manager.io': { served: ['v1'], note: 'cert-manager serves only cert-manager.io/v1 since 1.7' },
 };
 
 /**
@@ -214,6 +216,18 @@ export function customResourceShape(object: string, m: any): { findings: Finding
     }
     if (m.spec.data === undefined && m.spec.dataFrom === undefined) {
       at(['spec', 'data'], 'an ExternalSecret needs spec.data or spec.dataFrom, or it fetches nothing');
+    }
+  }
+  if (match?.[1] === 'cert-manager.io' && m.kind === 'Certificate' && isPlainObject(m.spec)) {
+    const names: unknown[] = Array.isArray(m.spec.dnsNames) ? m.spec.dnsNames : [];
+    if (names.length === 0 && !m.spec.commonName) at(['spec', 'dnsNames'], 'a Certificate needs dnsNames (clients verify the server against them)');
+    names.forEach((n, i) => {
+      if (typeof n !== 'string' || !/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(n)) {
+        at(['spec', 'dnsNames', i], `"${n}" is not a DNS name (a wildcard only as the whole first label)`);
+      }
+    });
+    if (!isPlainObject(m.spec.issuerRef) || typeof m.spec.issuerRef.name !== 'string' || m.spec.issuerRef.name === '') {
+      at(['spec', 'issuerRef', 'name'], 'a Certificate needs spec.issuerRef.name (the Issuer or ClusterIssuer that signs it)');
     }
   }
   return { findings: out, served };

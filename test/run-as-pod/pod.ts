@@ -5,6 +5,7 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 
@@ -121,6 +122,10 @@ export interface PodOptions {
   readonly clusterPorts?: { resp: number[]; http: number[] };
   /** Environment the test adds (e.g. NODE_OPTIONS preloading a DNS stub); listed among the deviations where used. */
   readonly extraEnv?: Record<string, string>;
+  /** Keep this HTTP bind address (e.g. the pod's 0.0.0.0) instead of 127.0.0.1. */
+  readonly httpBind?: string;
+  /** The loopback port for server.tlsPort, when the config has one. */
+  readonly tlsPort?: number;
 }
 
 export interface RunningPod {
@@ -223,7 +228,11 @@ function rewriteConfig(config: any, remap: (p: string) => string, o: PodOptions)
   };
   const c = walk(config);
   c.server = { ...c.server, bind: '127.0.0.1', port: o.respPort };
-  c.http = { ...c.http, bind: '127.0.0.1', port: o.httpPort };
+  if (c.server.tlsPort !== undefined) {
+    if (o.tlsPort === undefined) throw new Error(`config of ${o.podName}: server.tlsPort needs a tlsPort in the test`);
+    c.server = { ...c.server, tlsPort: o.tlsPort, ...(c.server.tlsBind !== undefined ? { tlsBind: '127.0.0.1' } : {}) };
+  }
+  c.http = { ...c.http, bind: o.httpBind ?? '127.0.0.1', port: o.httpPort };
   if (c.cluster?.enabled) {
     if (!o.clusterPorts) throw new Error(`config of ${o.podName}: cluster mode needs clusterPorts`);
     c.cluster = {
@@ -245,8 +254,10 @@ export async function waitReady(pod: RunningPod, ms = 30_000): Promise<void> {
   while (Date.now() < end) {
     if (gone !== undefined) throw new Error(`state-cache of ${pod.name} exited (${gone}) before ready:\n${pod.logs.join('')}`);
     try {
-      const res = await fetch(`http://127.0.0.1:${pod.httpPort}/readyz`);
-      last = `${res.status} ${await res.text()}`;
+      const res = pod.config.http?.tls
+        ? await httpsStatus(`https://127.0.0.1:${pod.httpPort}/readyz`)
+        : await fetch(`http://127.0.0.1:${pod.httpPort}/readyz`).then(async (r) => ({ status: r.status, text: await r.text() }));
+      last = `${res.status} ${res.text}`;
       if (res.status === 200) return;
     } catch (err) {
       last = String(err);
@@ -254,6 +265,19 @@ export async function waitReady(pod: RunningPod, ms = 30_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`state-cache of ${pod.name} not ready within ${ms} ms (last /readyz: ${last}):\n${pod.logs.join('')}`);
+}
+
+/** GET over HTTPS without verifying the certificate, as the kubelet's probes do. */
+function httpsStatus(url: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsGet(url, { rejectUnauthorized: false, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+  });
 }
 
 /** SIGTERM, as the kubelet sends it, then SIGKILL after the grace period of the test. */

@@ -1,8 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, Server as HttpsServer, ServerOptions as HttpsOptions } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { Registry } from 'prom-client';
 import type { ServerStats } from './commands';
 import type { ClusterMap } from '../cluster/cluster';
+import { isLoopback } from '../config';
 import { PersistenceUnavailableError, QueueFullError } from '../keyspace/hooks';
 import { Keyspace, OutOfMemoryError, STRING_VALUE_MAX, Value } from '../keyspace/keyspace';
 
@@ -31,6 +34,15 @@ import { Keyspace, OutOfMemoryError, STRING_VALUE_MAX, Value } from '../keyspace
 export interface HttpOptions {
   readonly ks: Keyspace;
   readonly password: string | undefined;
+  /** Serve HTTPS with these options; plain HTTP when undefined. */
+  readonly tls?: HttpsOptions;
+  /** Mutual TLS: /v1/keys needs a client certificate the CA verified. */
+  readonly clientAuth?: boolean;
+  /**
+   * Without a password and a verified client certificate, /v1/keys answers
+   * loopback peers only (403 to the others). Default true.
+   */
+  readonly protectedMode?: boolean;
   readonly maxBodyBytes: number;
   readonly registry: Registry;
   readonly log: { error(obj: object, msg: string): void };
@@ -126,16 +138,24 @@ function writeFailure(res: ServerResponse, e: unknown, log: HttpOptions['log'], 
 }
 
 export class HttpFrontend {
-  readonly server: Server;
+  readonly server: Server | HttpsServer;
+  /** The HTTPS server, which takes a rotated certificate; undefined for plain HTTP. */
+  readonly tlsServer: HttpsServer | undefined;
   private shuttingDown = false;
 
   constructor(private readonly o: HttpOptions) {
-    this.server = createServer({ keepAliveTimeout: 5000 }, (req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       this.handle(req, res).catch((e) => {
         if (!res.headersSent) writeFailure(res, e, o.log, o.stats);
         else res.destroy();
       });
-    });
+    };
+    if (o.tls !== undefined) {
+      this.tlsServer = createHttpsServer({ ...o.tls, keepAliveTimeout: 5000 }, handler);
+      this.server = this.tlsServer;
+    } else {
+      this.server = createServer({ keepAliveTimeout: 5000 }, handler);
+    }
     this.server.on('clientError', (_err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       else socket.destroy();
@@ -177,6 +197,16 @@ export class HttpFrontend {
       return send(res, 200, text, { 'Content-Type': this.o.registry.contentType });
     }
     if (!path.startsWith(KEY_PREFIX)) return problem(res, 404, 'no_route', `no such endpoint: ${path}`);
+    const verified = (req.socket as TLSSocket).authorized === true;
+    if (this.o.clientAuth && !verified) {
+      req.resume();
+      return problem(res, 403, 'client_certificate_required', 'the key API needs a client certificate from the CA in tls.caFile (tls.clientAuth is require)');
+    }
+    if (this.o.password === undefined && !verified && (this.o.protectedMode ?? true) && !isLoopback(req.socket.remoteAddress ?? '')) {
+      req.resume();
+      return problem(res, 403, 'loopback_only',
+        'without a password the key API answers loopback clients only (protected mode); configure auth.passwordEnv or auth.passwordFile, or tls.clientAuth require');
+    }
     if (this.o.password !== undefined && !authorized(req, this.o.password)) {
       req.resume();
       return problem(res, 401, 'unauthorized', 'send the password as Authorization: Bearer <password> or Basic', { 'WWW-Authenticate': 'Bearer realm="state-cache", Basic realm="state-cache"' });
@@ -209,7 +239,7 @@ export class HttpFrontend {
     if (owner.httpPort === undefined) {
       problem(res, 421, 'misdirected', `slot ${slot} of this key is served by ${owner.host} (RESP port ${owner.port}); its HTTP port is not known: set cluster.announceHttpPort`, headers);
     } else {
-      const location = `http://${owner.host}:${owner.httpPort}${url}`;
+      const location = `${this.tlsServer ? 'https' : 'http'}://${owner.host}:${owner.httpPort}${url}`;
       problem(res, 307, 'moved', `slot ${slot} of this key is served by ${owner.host}:${owner.httpPort}`, { ...headers, Location: location });
     }
     return true;

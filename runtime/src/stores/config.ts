@@ -71,7 +71,7 @@ export const RemoteStoreConfigSchema = Type.Object({
   password: Type.Optional(SecretRefSchema),
   database: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'Database number (single mode only).' })),
   tls: Type.Optional(Type.Object({
-    enabled: Type.Optional(Type.Boolean({ default: false, description: 'Connect with TLS. Off by default because state-cache itself serves plain RESP inside the cluster.' })),
+    enabled: Type.Optional(Type.Boolean({ default: false, description: 'Connect with TLS, verifying the certificate against caFile (or the system CAs) and the host name (or serverName). Off by default: a state-cache or Redis inside the cluster often serves plain RESP.' })),
     caFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of the CA to trust. Default: the system CAs.' })),
     serverName: Type.Optional(Type.String({ minLength: 1, description: 'Host name to verify the certificate against. Default: the node host.' })),
   }, { additionalProperties: false, default: {}, description: 'TLS to the server.' })),
