@@ -260,6 +260,10 @@ export class CachedApp extends Construct {
     const perPod = rendered.claimTemplates.length > 0;
     const tls = props.tls?._bind(this, `${name}-cache-tls`, namespace, serviceDnsNames(name, perPod ? `${name}-pods` : undefined, namespace));
     this.certificate = tls?.certificate;
+    if (tls !== undefined && props.monitoring !== undefined && (props.monitoring.scrape ?? true)) {
+      fail(this, 'monitoring.scrape is on with tls, but the PodMonitor the constructs emit scrapes /metrics over plain HTTP, and the cache then serves HTTPS only',
+        'Give monitoring: { scrape: false } (keep the rules and dashboard) and scrape with your own PodMonitor using scheme https and the CA, or drop tls');
+    }
     if (tls !== undefined) {
       checkTlsImage(this, image);
       if (passwordSecret === undefined && !tls.mutual) {

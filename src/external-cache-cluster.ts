@@ -254,6 +254,10 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
         'Valkey verifies its peers (tls-replication, tls-cluster) against a CA: give CacheTls.fromSecret(secret, { caKey: "ca.crt" }) or use CacheTls.certManager({ issuer })');
     }
     if (this.tls !== undefined && valkey === undefined) checkTlsImage(this, props.image ?? defaultCacheImage());
+    if (this.tls !== undefined && valkey === undefined && props.monitoring !== undefined && (props.monitoring.scrape ?? true)) {
+      fail(this, 'monitoring.scrape is on with tls, but the ServiceMonitor the constructs emit scrapes /metrics over plain HTTP, and the cluster then serves HTTPS only',
+        'Give monitoring: { scrape: false } (keep the rules and dashboard) and scrape with your own ServiceMonitor using scheme https and the CA, or drop tls');
+    }
     this.remoteCacheEndpoint = {
       nodes: this.seedNodes,
       cluster: true,

@@ -229,6 +229,9 @@ describe('bad input is refused at synth with the value and the fix', () => {
     ['a sidecar on the pod network without a password or mutual TLS',
       () => cachedApp(chart('o'), { tls: CacheTls.fromSecret(secret(chart('o'), 'tls')) }),
       'test/web: tls puts the cache on the pod network, but there is no password and the TLS is not mutual. Give password: CachePassword.fromSecret(...) (or mutual TLS), so that other pods must authenticate: without either, every key would be open to them'],
+    ['monitoring that scrapes plain HTTP with tls',
+      () => cluster(chart('o'), { monitoring: {} }),
+      'test/cache: monitoring.scrape is on with tls, but the ServiceMonitor the constructs emit scrapes /metrics over plain HTTP, and the cluster then serves HTTPS only. Give monitoring: { scrape: false } (keep the rules and dashboard) and scrape with your own ServiceMonitor using scheme https and the CA, or drop tls'],
     ['cacheClientsFrom without tls',
       () => {
         const c = chart('o');

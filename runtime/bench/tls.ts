@@ -1,3 +1,4 @@
+import { cpuSeconds } from './churn';
 import { BenchmarkRow, benchmarkArgs, runBenchmark } from './redis-benchmark';
 import { BenchContext, fmtInt, fmtRatio, median, passMiss, table } from './report';
 import { BenchServer, BenchTls, RedisServer, StateCacheServer } from './servers';
@@ -28,6 +29,11 @@ export async function tlsSection(ctx: BenchContext): Promise<string> {
     plaintext: { 'redis': await RedisServer.create(), 'state-cache': await StateCacheServer.create(options.main) },
     tls: { 'redis': await RedisServer.create(0, tls), 'state-cache': await StateCacheServer.create(options.main, 0, tls) },
   };
+  /** Server CPU (user + system) per operation, µs, one entry per run: steadier than ops/s on a busy machine. */
+  const cpu: Record<Wire, Record<Side, Record<Mode, number[]>>> = {
+    plaintext: { 'redis': { unpipelined: [], pipelined: [] }, 'state-cache': { unpipelined: [], pipelined: [] } },
+    tls: { 'redis': { unpipelined: [], pipelined: [] }, 'state-cache': { unpipelined: [], pipelined: [] } },
+  };
   const rows: Record<Wire, Record<Side, Record<Mode, BenchmarkRow[][]>>> = {
     plaintext: { 'redis': { unpipelined: [], pipelined: [] }, 'state-cache': { unpipelined: [], pipelined: [] } },
     tls: { 'redis': { unpipelined: [], pipelined: [] }, 'state-cache': { unpipelined: [], pipelined: [] } },
@@ -50,7 +56,12 @@ export async function tlsSection(ctx: BenchContext): Promise<string> {
       for (const mode of MODES) {
         for (const wire of ['plaintext', 'tls'] as const) {
           for (const side of order) {
-            const result = await runBenchmark(run(wire, servers[wire][side].port, mode));
+            const server = servers[wire][side];
+            const before = cpuSeconds(server.pid);
+            const spec = run(wire, server.port, mode);
+            const result = await runBenchmark(spec);
+            // set,get: two tests of `requests` each.
+            cpu[wire][side][mode].push(((cpuSeconds(server.pid) - before) * 1e6) / (2 * spec.requests));
             rows[wire][side][mode].push(result);
             ctx.log(`tls round ${round}/${options.rounds} ${mode} ${wire} ${side}: ${result.map((r) => `${r.test} ${fmtInt(r.rps)}/s`).join(', ')}`);
           }
@@ -81,6 +92,16 @@ export async function tlsSection(ctx: BenchContext): Promise<string> {
       ]);
     }
   }
+  const cpuRows: string[][] = [];
+  for (const mode of MODES) {
+    const m = (wire: Wire, side: Side) => median(cpu[wire][side][mode]);
+    const plainRatio = m('plaintext', 'state-cache') / m('plaintext', 'redis');
+    const tlsRatio = m('tls', 'state-cache') / m('tls', 'redis');
+    cpuRows.push([
+      mode, m('plaintext', 'redis').toFixed(1), m('plaintext', 'state-cache').toFixed(1), fmtRatio(plainRatio),
+      m('tls', 'redis').toFixed(1), m('tls', 'state-cache').toFixed(1), fmtRatio(tlsRatio), fmtRatio(tlsRatio / plainRatio),
+    ]);
+  }
   const example = (mode: Mode) => `redis-benchmark ${benchmarkArgs(run('tls', 0, mode)).join(' ').replace('-p 0', '-p PORT').replace(ca.certFile, 'CA.crt')}`;
   return [
     '## Throughput over TLS',
@@ -93,6 +114,10 @@ export async function tlsSection(ctx: BenchContext): Promise<string> {
     '```',
     '',
     table(['test', 'mode', 'Redis plain', 'state-cache plain', 'plain ratio', 'Redis TLS', 'state-cache TLS', 'TLS ratio', 'TLS ratio / plain ratio'], summary),
+    '',
+    'Server CPU (user + system, from /proc/<pid>/stat) per operation in µs, SET and GET together, medians over the rounds; lower is better, and it moves much less with the load on the machine than ops/s do:',
+    '',
+    table(['mode', 'Redis plain', 'state-cache plain', 'plain ratio', 'Redis TLS', 'state-cache TLS', 'TLS ratio', 'TLS ratio / plain ratio'], cpuRows),
     '',
     `Target: state-cache's ratio to Redis over TLS is at least ${1 - TLS_TOLERANCE}× its plaintext ratio (the same ratio within ${TLS_TOLERANCE * 100} %); above 1× state-cache loses less to TLS than Redis does.`,
   ].join('\n');
