@@ -123,6 +123,9 @@ export class Coherence implements CoherenceListener {
   /** Queued (write-behind) writes of ours that another instance superseded: loads skip them. */
   private readonly superseded = new Map<string, number>();
   private closed = false;
+  /** Keys a channel named without versions (remote store tracking), read from the store in one call. */
+  private readonly toLookUp = new Map<string, Buffer>();
+  private lookingUp: Promise<void> | undefined;
 
   private constructor(private readonly options: CoherenceStartOptions, private readonly store: CacheStore) {
     this.metrics = new CoherenceMetrics(options.registry, () => ({
@@ -153,6 +156,12 @@ export class Coherence implements CoherenceListener {
   invalidated(inv: Invalidation): void {
     const m = this.metrics;
     m.lag.observe(Math.max(0, Date.now() - inv.sentAt) / 1000);
+    if (inv.unversioned !== undefined) {
+      m.received.inc({ kind: 'keys' });
+      for (const key of inv.unversioned) this.toLookUp.set(keyId(key), key);
+      if (!this.lookingUp) this.lookingUp = this.lookUp();
+      return;
+    }
     if (inv.keys === undefined) {
       m.received.inc({ kind: 'revalidate' });
       this.revalidate('a batch too big to list');
@@ -167,6 +176,39 @@ export class Coherence implements CoherenceListener {
       if (q && q.version < version) this.superseded.set(keyId(key), version);
     }
     if (dropped > 0) m.dropped.inc({ reason: 'newer' }, dropped);
+  }
+
+  /** Reads the stored versions of the named keys and applies drop-if-newer; absent keys drop unless ours to write. */
+  private async lookUp(): Promise<void> {
+    try {
+      while (this.toLookUp.size > 0 && !this.closed) {
+        const keys = [...this.toLookUp.values()].slice(0, REVALIDATE_PAGE);
+        for (const k of keys) this.toLookUp.delete(keyId(k));
+        let stored: Array<number | undefined>;
+        try {
+          stored = await this.store.versionsOf!(keys);
+        } catch (err) {
+          // Cannot tell what changed: drop the copies (never serve one known to have changed).
+          this.options.logger?.warn({ err: (err as Error).message, keys: keys.length }, 'coherence: reading the changed keys\' versions failed; their copies are dropped');
+          stored = keys.map(() => Number.MAX_SAFE_INTEGER);
+        }
+        let dropped = 0;
+        const ks = this.options.keyspace;
+        keys.forEach((key, i) => {
+          const version = stored[i];
+          if (version !== undefined) {
+            if (ks.invalidate(key, version)) dropped++;
+            const q = this.options.queued(key);
+            if (q && q.version < version && version !== Number.MAX_SAFE_INTEGER) this.superseded.set(keyId(key), version);
+          } else if (this.options.queued(key) === undefined && ks.discard(key)) {
+            dropped++;
+          }
+        });
+        if (dropped > 0) this.metrics.dropped.inc({ reason: 'newer' }, dropped);
+      }
+    } finally {
+      this.lookingUp = undefined;
+    }
   }
 
   channelUp(): void {

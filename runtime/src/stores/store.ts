@@ -91,8 +91,10 @@ export interface Invalidation {
   readonly origin: string;
   /** The announcer's clock at commit, ms since the epoch (for the lag metric). */
   readonly sentAt: number;
-  /** Changed keys with the version now stored (a delete's version for deletes); undefined: a batch too big to list. */
+  /** Changed keys with the version now stored (a delete's version for deletes); undefined (and no `unversioned`): re-validate everything. */
   readonly keys?: ReadonlyArray<{ readonly key: Buffer; readonly version: number }>;
+  /** Changed keys whose new version the channel does not carry: the listener reads it from the store (versionsOf). */
+  readonly unversioned?: readonly Buffer[];
 }
 
 export interface CoherenceOptions {
