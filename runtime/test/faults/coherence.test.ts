@@ -30,7 +30,7 @@ afterEach(async () => {
   t.cleanup();
 });
 
-const COHERENCE = { enabled: true, heartbeatMs: 200, heartbeatTimeoutMs: 600, maxUnvalidatedMs: 1500 };
+const COHERENCE = { enabled: true, heartbeatMs: 200, heartbeatTimeoutMs: 1000, maxUnvalidatedMs: 2000 };
 
 async function start(o: Omit<PgCacheOptions, 'dir'>, names: string[]): Promise<Array<{ cache: RunningCache; client: Redis }>> {
   return Promise.all(names.map(async (name) => {

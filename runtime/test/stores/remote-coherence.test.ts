@@ -38,7 +38,7 @@ needs('redis-server').describe('remote store coherence on redis-server', () => {
   }
 
   function coherent(store: RemoteStore, ks: Keyspace, registry = new Registry(), onOutage = 'drop'): Coherence {
-    const config = { enabled: true, heartbeatMs: 50, heartbeatTimeoutMs: 300, maxUnvalidatedMs: 1000, onOutage };
+    const config = { enabled: true, heartbeatMs: 100, heartbeatTimeoutMs: 1000, maxUnvalidatedMs: 10_000, onOutage };
     const c = Coherence.start({
       config: parsePersistenceConfig({ coherence: config }).coherence,
       mode: 'write-through',
