@@ -31,7 +31,10 @@ export default class CacheClusterExample extends Chart {
     });
 
     new CachedApp(this, 'catalog', {
-      replicas: 2,
+      // One replica: a remote store does not announce changes yet, so the near
+      // caches of several replicas would serve each other's stale copies
+      // (refused without coherence: see docs/caching.md#coherence-across-replicas).
+      replicas: 1,
       app: {
         name: 'catalog',
         image: 'ghcr.io/example/catalog:5.0.2',

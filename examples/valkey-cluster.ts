@@ -48,7 +48,10 @@ export default class ValkeyClusterExample extends Chart {
     });
 
     new CachedApp(this, 'carts', {
-      replicas: 2,
+      // One replica: a remote store does not announce changes yet, so the near
+      // caches of several replicas would serve each other's stale copies
+      // (refused without coherence: see docs/caching.md#coherence-across-replicas).
+      replicas: 1,
       app: {
         name: 'carts',
         image: 'ghcr.io/example/carts:3.4.0',

@@ -1,4 +1,4 @@
-import { ApiObject, Chart, Duration, Names, Size } from 'cdk8s';
+import { ApiObject, Chart, Duration, JsonPatch, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import {
@@ -13,6 +13,7 @@ import { fail, validatePort } from './_validation';
 import { CachePassword, CacheSettings } from './cache';
 import { CacheImage } from './cache-image';
 import { CacheTls } from './cache-tls';
+import { _renderCoherence, Coherence, SessionAffinity } from './coherence';
 import { CacheMonitoring } from './monitoring';
 
 /** The sidecar's RESP port over TLS, for other pods (`tls`). */
@@ -178,6 +179,24 @@ export interface CachedAppProps {
    * @default - none
    */
   readonly monitoring?: CacheMonitoring;
+
+  /**
+   * How the replicas' caches stay coherent on a shared store. More than one
+   * replica writing a shared store with coherence off is refused unless the
+   * data is per pod (`Coherence.PER_POD_DATA`).
+   *
+   * @default - Coherence.storeNotifications() with more than one replica and a
+   * written, shared PostgreSQL store; otherwise Coherence.NONE
+   */
+  readonly coherence?: Coherence;
+
+  /**
+   * Session affinity of the app's Service, e.g. `SessionAffinity.clientIp()`:
+   * a client keeps reaching the pod whose cache it last wrote through.
+   *
+   * @default SessionAffinity.NONE
+   */
+  readonly sessionAffinity?: SessionAffinity;
 }
 
 /**
@@ -240,6 +259,8 @@ export class CachedApp extends Construct {
 
     const settings = props.cache ?? {};
     const rendered = renderCache(this, settings, { replicas, replicasWhat: 'replicas', namespace });
+    const coherence = _renderCoherence(this, props.coherence, replicas, settings.stores ?? []);
+    if (coherence) rendered.sections.persistence.coherence = coherence;
     const resources = cacheResources(this, rendered, props.cacheResources);
 
     // Shutdown: the app drains, then the cache flushes within its deadline.
@@ -384,6 +405,20 @@ export class CachedApp extends Construct {
         ...(tls ? [{ name: 'cache-tls', port: SIDECAR_TLS_PORT, targetPort: SIDECAR_TLS_PORT }] : []),
       ],
     });
+    const affinity = props.sessionAffinity?.timeout;
+    if (affinity !== undefined) {
+      const seconds = affinity.toSeconds();
+      if (!Number.isInteger(seconds) || seconds < 1 || seconds > 86_400) {
+        fail(this, `sessionAffinity timeout ${affinity.toMilliseconds()}ms is not a whole number of seconds from 1 to 86400`,
+          'Give SessionAffinity.clientIp(Duration.hours(3)) or another whole number of seconds up to 24 hours');
+      }
+      // cdk8s-plus has no field for it. The L1 object maps the patched props to
+      // the API's names afterwards (clientIp becomes clientIP).
+      ApiObject.of(this.service).addJsonPatch(
+        JsonPatch.add('/spec/sessionAffinity', 'ClientIP'),
+        JsonPatch.add('/spec/sessionAffinityConfig', { clientIp: { timeoutSeconds: seconds } }),
+      );
+    }
 
     if (replicas > 1) {
       addPdb(this, workload, namespace);

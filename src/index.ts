@@ -5,6 +5,7 @@ export * from './external-database';
 export * from './persistent-store';
 export * from './cache';
 export * from './cached-app';
+export * from './coherence';
 export * from './external-cache-cluster';
 export * from './monitoring';
 export * from './cache-cluster-engine';

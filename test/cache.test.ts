@@ -53,6 +53,8 @@ describe('rendering', () => {
       },
       journal: { enabled: true, dir: '/var/lib/state-cache/durable/journal', fsync: false, segmentBytes: 16 * 1024 * 1024 },
       shutdown: { flushDeadlineMs: 30000 },
+      // Two replicas on a shared PostgreSQL store: coherent by default.
+      coherence: { enabled: true, heartbeatMs: 1000, heartbeatTimeoutMs: 3000, maxUnvalidatedMs: 5000, onOutage: 'drop' },
     });
     expect(config.stores.chain).toEqual([{
       store: {

@@ -4,7 +4,8 @@ import { AddressInfo, createServer, Server } from 'node:net';
 import { Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import {
-  CacheImage, CachePassword, CacheStore, ExternalCacheCluster, PersistentStore, SecretStoreRef, SidecarMode, WriteMode,
+  CacheImage, CachePassword, CacheStore, Coherence, ExternalCacheCluster, OutageBehaviour, PersistentStore, SecretStoreRef, SessionAffinity,
+  SidecarMode, WriteMode,
 } from '../src';
 import { appContainer, cachedApp, chart, postgres, secret } from './cache-fixtures';
 import { synthAndCheck } from './manifest-checks';
@@ -375,4 +376,74 @@ test('a remote store on an ExternalCacheCluster writes unversioned: state-cache 
   const cluster2 = new ExternalCacheCluster(c2, 'cache', { replicas: 3, password: CachePassword.fromSecret(secret(c2, 'pw')) });
   expect(() => cachedApp(c2, { cache: { writeMode: WriteMode.writeThrough(), stores: [CacheStore.remote(cluster2, { versioned: true })] } }))
     .toThrow('is a server without scripting, but versioned is true. Versioned writes run a Lua script; state-cache has none. Leave versioned unset (the remote cache keeps durability in its own stores)');
+});
+
+describe('coherence across replicas', () => {
+  const configOf = (c: ReturnType<typeof chart>): any => {
+    const cm = byKind(synthAndCheck(c), 'ConfigMap').find((m) => m.data?.['config.json']);
+    return JSON.parse(cm.data['config.json']);
+  };
+  const pgCache = (c: ReturnType<typeof chart>) => ({ writeMode: WriteMode.writeThrough(), stores: [CacheStore.postgres(postgres(c), { user: 'cache' })] });
+
+  test('on by default with more than one replica on a shared PostgreSQL store', () => {
+    const c = chart();
+    cachedApp(c, { replicas: 3, cache: pgCache(c) });
+    expect(configOf(c).persistence.coherence).toEqual({ enabled: true, heartbeatMs: 1000, heartbeatTimeoutMs: 3000, maxUnvalidatedMs: 5000, onOutage: 'drop' });
+  });
+
+  test('off by default with one replica; storeNotifications turns it on with its options', () => {
+    const c = chart();
+    cachedApp(c, { cache: pgCache(c) });
+    expect(configOf(c).persistence.coherence).toBeUndefined();
+    const c2 = chart();
+    cachedApp(c2, {
+      cache: pgCache(c2),
+      coherence: Coherence.storeNotifications({
+        maxUnvalidated: Duration.seconds(2), onOutage: OutageBehaviour.SERVE_STALE, heartbeat: Duration.millis(200), heartbeatTimeout: Duration.millis(600),
+      }),
+    });
+    expect(configOf(c2).persistence.coherence).toEqual({ enabled: true, heartbeatMs: 200, heartbeatTimeoutMs: 600, maxUnvalidatedMs: 2000, onOutage: 'serve-stale' });
+  });
+
+  test('PER_POD_DATA turns it off with several replicas', () => {
+    const c = chart();
+    cachedApp(c, { replicas: 3, cache: pgCache(c), coherence: Coherence.PER_POD_DATA });
+    expect(configOf(c).persistence.coherence).toBeUndefined();
+  });
+
+  test('sessionAffinity ClientIP with its timeout on the app\'s Service', () => {
+    const c = chart();
+    cachedApp(c, { replicas: 3, cache: pgCache(c), sessionAffinity: SessionAffinity.clientIp(Duration.minutes(30)) });
+    const svc = byKind(synthAndCheck(c), 'Service').find((s) => s.spec.ports?.[0]?.name === 'app');
+    expect(svc.spec.sessionAffinity).toBe('ClientIP');
+    expect(svc.spec.sessionAffinityConfig).toEqual({ clientIP: { timeoutSeconds: 1800 } });
+    const c2 = chart();
+    cachedApp(c2);
+    expect(byKind(synthAndCheck(c2), 'Service')[0].spec.sessionAffinity).toBeUndefined();
+  });
+
+  test.each([
+    ['coherence off with replicas on a shared PostgreSQL store', (c: ReturnType<typeof chart>) => cachedApp(c, { replicas: 3, cache: pgCache(c), coherence: Coherence.NONE }),
+      'test/web: replicas 3 share the store(s) "postgres" with coherence off, so a write through one pod leaves stale copies in the others\' caches. '
+      + 'Remove coherence (Coherence.storeNotifications() is the default here), or give coherence: Coherence.PER_POD_DATA if each pod only reads keys it writes itself'],
+    ['replicas on a remote store, which cannot announce changes yet', (c: ReturnType<typeof chart>) => {
+      const cluster = new ExternalCacheCluster(c, 'cache', { replicas: 3, password: CachePassword.fromSecret(secret(c, 'pw')) });
+      cachedApp(c, { replicas: 2, cache: { writeMode: WriteMode.writeThrough(), stores: [CacheStore.remote(cluster, { name: 'cluster' })] } });
+    }, 'test/web: replicas 2 share the store(s) "cluster" with coherence off, so a write through one pod leaves stale copies in the others\' caches. '
+      + 'Store(s) "cluster" cannot announce changes yet (only PostgreSQL stores do): use one replica, a CacheStore.postgres store, or coherence: Coherence.PER_POD_DATA if each pod only reads keys it writes itself'],
+    ['store notifications with a file store', (c: ReturnType<typeof chart>) => cachedApp(c, {
+      cache: { writeMode: WriteMode.writeThrough(), stores: [CacheStore.file({ size: Size.gibibytes(1) })] }, coherence: Coherence.storeNotifications(),
+    }), 'test/web: coherence through store notifications needs a written, shared PostgreSQL store, and no store is written and shared. '
+      + 'Add a CacheStore.postgres store, or remove coherence (a file store is per pod by nature)'],
+    ['a bound within the heartbeat timeout', (c: ReturnType<typeof chart>) => cachedApp(c, {
+      cache: pgCache(c), coherence: Coherence.storeNotifications({ maxUnvalidated: Duration.seconds(3) }),
+    }), 'test/web: coherence maxUnvalidated 3000ms does not exceed heartbeatTimeout 3000ms. A silent channel is only noticed after heartbeatTimeout: give maxUnvalidated more than that'],
+    ['a heartbeat timeout within the heartbeat', (c: ReturnType<typeof chart>) => cachedApp(c, {
+      cache: pgCache(c), coherence: Coherence.storeNotifications({ heartbeat: Duration.seconds(3) }),
+    }), 'test/web: coherence heartbeatTimeout 3000ms does not exceed heartbeat 3000ms. Give a heartbeatTimeout of a few heartbeats (e.g. 3 × heartbeat)'],
+    ['a session affinity beyond a day', (c: ReturnType<typeof chart>) => cachedApp(c, { sessionAffinity: SessionAffinity.clientIp(Duration.hours(25)) }),
+      'test/web: sessionAffinity timeout 90000000ms is not a whole number of seconds from 1 to 86400. Give SessionAffinity.clientIp(Duration.hours(3)) or another whole number of seconds up to 24 hours'],
+  ] as Array<[string, (c: ReturnType<typeof chart>) => void, string]>)('refused: %s', (_n, build, message) => {
+    expect(() => build(chart())).toThrow(new Error(message));
+  });
 });

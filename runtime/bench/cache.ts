@@ -13,7 +13,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { memorySection } from './memory';
 import { memoryBoundSection } from './memory-bound';
-import { preloadSection, writeBehindSection, writeThroughSection } from './persistence';
+import { coherenceSection, preloadSection, writeBehindSection, writeThroughSection } from './persistence';
 import { BenchContext, BenchOptions, describeTarget, fmtRatio, passMiss, Section, table, TargetResult } from './report';
 import { ensureRuntimeBuilt, killAll, MAIN_JS, redisVersion, REPO_ROOT, requireRedisTools } from './servers';
 import { throughputSection } from './throughput';
@@ -28,6 +28,7 @@ const SECTIONS: Record<string, Section> = {
   'write-behind': writeBehindSection,
   'write-through': writeThroughSection,
   'preload': preloadSection,
+  'coherence': coherenceSection,
 };
 
 const USAGE = `usage: npm run bench:cache -- [options]

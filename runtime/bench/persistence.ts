@@ -261,3 +261,64 @@ export async function preloadSection(ctx: BenchContext): Promise<string> {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * The throughput cost of coherence (persistence.coherence): per write mode, a
+ * state-cache without it against one with it (pg_notify in every batch, a
+ * listening connection, heartbeats) plus an idle coherent peer on the same
+ * table that receives the announcements, alternating, SET with 50 clients.
+ */
+export async function coherenceSection(ctx: BenchContext): Promise<string> {
+  const { options } = ctx;
+  const TARGET = 0.9;
+  return withPostgres(ctx, async (pg) => {
+    const lines = ['## coherence cost', '',
+      `Per write mode, two state-cache servers on PostgreSQL (embedded, same machine, \`fsync=on\`): one without coherence, one with \`persistence.coherence.enabled\` and a coherent peer on its table (so every batch is announced with \`pg_notify\` in its own statement, and heard). \`redis-benchmark -t set -c 50 -d ${options.valueBytes} -r 1000\` against each in turn, ${options.rounds} round(s); medians.`, ''];
+    const rows: string[][] = [];
+    const verdicts: string[] = [];
+    for (const mode of ['write-through', 'write-behind'] as const) {
+      const persistence = (dir: string, coherence: boolean) => ({
+        mode,
+        writeBehind: { deadLetterPath: join(dir, 'dead-letter.jsonl') },
+        ...(coherence ? { coherence: { enabled: true } } : {}),
+      });
+      const make = (name: string, table: string, coherence: boolean) => ConfiguredCache.create(options.main, name, (dir) => ({
+        stores: { chain: [{ store: pgStoreConfig(pg, table) }] },
+        persistence: persistence(dir, coherence),
+      }));
+      const plain = await make(`${mode} without coherence`, `bench_${mode.replace('-', '_')}_plain`, false);
+      const coherent = await make(`${mode} with coherence`, `bench_${mode.replace('-', '_')}_coherent`, true);
+      const peer = await make(`${mode} coherent peer`, `bench_${mode.replace('-', '_')}_coherent`, true);
+      const runs: Record<string, BenchmarkRow[]> = { [plain.name]: [], [coherent.name]: [] };
+      // write-through is bound by commits: fewer requests keep the run short.
+      const requests = mode === 'write-through' ? Math.max(2000, Math.round(options.requests / 5)) : options.requests;
+      let received = NaN;
+      try {
+        await plain.start();
+        await coherent.start();
+        await peer.start();
+        for (let round = 1; round <= options.rounds; round++) {
+          const order = round % 2 === 1 ? [plain, coherent] : [coherent, plain];
+          for (const server of order) {
+            const row = setRow(await runBenchmark({ port: server.port, tests: 'set', clients: 50, requests, dataSize: options.valueBytes, keyspace: 1000, pipeline: 1 }));
+            runs[server.name].push(row);
+            ctx.log(`coherence round ${round}/${options.rounds} ${server.name}: SET ${fmtInt(row.rps)}/s p99 ${fmtMs(row.p99Ms)} ms`);
+          }
+        }
+        received = await peer.metric(/state_cache_coherence_invalidations_total\{kind="keys"\} (\S+)/);
+      } finally {
+        await peer.stop();
+        await coherent.stop();
+        await plain.stop();
+      }
+      const med = (name: string, key: 'rps' | 'p99Ms') => median(runs[name].map((r) => r[key]));
+      const ratio = med(coherent.name, 'rps') / med(plain.name, 'rps');
+      const result = ctx.target({ section: 'coherence', name: `SET throughput, ${mode}, with coherence / without`, ratio, limit: TARGET, better: 'higher' });
+      for (const server of [plain, coherent]) {
+        rows.push([server.name, fmtInt(med(server.name, 'rps')), fmtMs(med(server.name, 'p99Ms')), runs[server.name].map((r) => fmtInt(r.rps)).join(' / ')]);
+      }
+      verdicts.push(`${mode}, with / without coherence: **${fmtRatio(ratio)}** (target ≥ ${TARGET}×; the peer heard ${fmtInt(received)} announcements) ${passMiss(result)}`);
+    }
+    return [...lines, table(['server', 'SET ops/s (median)', 'p99 ms', 'every round (ops/s)'], rows), '', ...verdicts.map((v) => `${v}\n`)].join('\n');
+  });
+}

@@ -95,6 +95,7 @@ export async function main(argv: readonly string[]): Promise<number> {
           expiryInUse: expiration,
           applyEntry: (e) => { ks.insertLoaded(e); return true; },
           observeVersion: (v) => ks.versions.observe(v),
+          coherent: ks,
         },
         registry: cache.registry,
         logger: cache.log,

@@ -112,6 +112,8 @@ describe('every union and enum names what it allows', () => {
     ['/persistence/mode', { persistence: { mode: 'write-around' } }, ['/persistence/mode: must be one of none, write-through, write-behind; got "write-around"']],
     ['/persistence/writeBehind/whenFull', { persistence: { writeBehind: { whenFull: 'drop' } } },
       ['/persistence/writeBehind/whenFull: must be one of block, reject; got "drop"']],
+    ['/persistence/coherence/onOutage', { persistence: { coherence: { onOutage: 'shorten-ttl' } } },
+      ['/persistence/coherence/onOutage: must be one of drop, serve-stale; got "shorten-ttl"']],
     ['/stores/chain/*/mode', link({ type: 'file', name: 'f', directory: '/d' }, { mode: 'sometimes' }),
       ['/stores/chain/0/mode: must be one of required, bestEffort; got "sometimes"']],
     ['/stores/chain/*/store', link({ type: 'mongo', name: 'm' }), ['/stores/chain/0/store/type: must be one of file, postgres, remote, custom; got "mongo"']],

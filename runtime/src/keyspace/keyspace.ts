@@ -286,6 +286,8 @@ export class KeyspaceStats {
   writes = 0;
   deletes = 0;
   loads = 0;
+  /** Copies dropped because another instance stored a newer version (coherence). */
+  invalidations = 0;
 }
 
 const LFU_INIT = 5;
@@ -394,6 +396,11 @@ export class Keyspace {
   /** Keys with a change waiting on persistence; other writes to them wait. */
   readonly locks = new Map<string, Promise<unknown>>();
   private readonly loading = new Map<string, Promise<void>>();
+  /**
+   * Versions announced by other instances for keys with a write or a load in
+   * flight here: what lands afterwards below the floor is already stale.
+   */
+  private readonly floors = new Map<string, number>();
 
   constructor(
     private options: KeyspaceOptions = DEFAULT_KEYSPACE_OPTIONS,
@@ -848,7 +855,10 @@ export class Keyspace {
     const settled = done.then(noop, noop);
     for (const k of keys) this.locks.set(k, settled);
     void settled.then(() => {
-      for (const k of keys) if (this.locks.get(k) === settled) this.locks.delete(k);
+      for (const k of keys) {
+        if (this.locks.get(k) === settled) this.locks.delete(k);
+        this.releaseFloor(k);
+      }
     });
     return done;
   }
@@ -937,6 +947,7 @@ export class Keyspace {
 
   /** `applyBytes` for the string API. */
   private apply(key: string, value: Value, expiresAt: number, version: number): void {
+    if (this.floors.size !== 0 && version < (this.floors.get(key) ?? 0)) return; // another instance stored a newer one meanwhile
     const k = Buffer.from(key, 'latin1');
     const v = typeof value === 'string' ? Buffer.from(value, 'latin1') : value;
     this.applyBytes(k, 0, k.length, v, 0, v.length, expiresAt, version);
@@ -1034,11 +1045,50 @@ export class Keyspace {
     if (inflight !== undefined) return inflight;
     const p = this.hooks.load(Buffer.from(key, 'latin1'));
     if (p === undefined) return undefined;
-    const done = p.then((entry) => {
-      if (entry !== undefined) this.insertLoaded(entry);
-    }).finally(() => this.loading.delete(key));
+    const done = p.then(async (first) => {
+      let entry = first;
+      // Another instance announced a newer version while this load ran: load again (bounded).
+      for (let i = 0; i < 3 && this.floors.size !== 0 && (entry?.version ?? 0) < (this.floors.get(key) ?? 0); i++) {
+        entry = await this.hooks.load(Buffer.from(key, 'latin1'));
+      }
+      if (entry !== undefined && (entry.version >= (this.floors.get(key) ?? 0))) this.insertLoaded(entry);
+    }).finally(() => {
+      this.loading.delete(key);
+      this.releaseFloor(key);
+    });
     this.loading.set(key, done);
     return done;
+  }
+
+  /**
+   * Coherence: another instance stored `version` of `key`. Drops the cached
+   * copy when it is older (the next read loads the new one); a write or load
+   * of the key in flight here will not install anything older either. Not a
+   * client write: nothing is persisted. Returns whether a copy was dropped.
+   */
+  invalidate(key: Buffer, version: number): boolean {
+    const id = key.toString('latin1');
+    if (this.locks.has(id) || this.loading.has(id)) {
+      if ((this.floors.get(id) ?? 0) < version) this.floors.set(id, version);
+    }
+    const slot = this.indexFind(key, 0, key.length, hashBytes(key, 0, key.length));
+    if (slot < 0 || this.version[slot] >= version) return false;
+    this.removeSlot(slot);
+    this.stats.invalidations++;
+    return true;
+  }
+
+  /** Drops a cached copy whatever its version (coherence: a copy that can no longer be validated). */
+  discard(key: Buffer): boolean {
+    const slot = this.indexFind(key, 0, key.length, hashBytes(key, 0, key.length));
+    if (slot < 0) return false;
+    this.removeSlot(slot);
+    this.stats.invalidations++;
+    return true;
+  }
+
+  private releaseFloor(key: string): void {
+    if (this.floors.size !== 0 && !this.locks.has(key) && !this.loading.has(key)) this.floors.delete(key);
   }
 
   // ---- eviction and expiry ---------------------------------------------

@@ -128,6 +128,32 @@ const ReadinessSchema = Type.Object({
   }),
 }, { default: {}, additionalProperties: false });
 
+const CoherenceSchema = Type.Object({
+  enabled: Type.Boolean({
+    default: false,
+    description: 'Keep this instance coherent with the others on the same shared store: every committed batch is announced through the store (PostgreSQL: pg_notify in the same transaction), and a cached copy is dropped when another instance stores a newer version. Turn it on when several replicas share a store (the constructs do).',
+  }),
+  heartbeatMs: Type.Integer({
+    minimum: 10,
+    default: 1000,
+    description: 'How often the listening connection sends itself a heartbeat through the notification channel.',
+  }),
+  heartbeatTimeoutMs: Type.Integer({
+    minimum: 20,
+    default: 3000,
+    description: 'The channel counts as down when no notification came back for this long (a broken connection counts at once).',
+  }),
+  maxUnvalidatedMs: Type.Integer({
+    minimum: 50,
+    default: 5000,
+    description: 'While the channel is down, no cached copy is served longer than this after the channel last worked (onOutage drop). Must exceed heartbeatTimeoutMs.',
+  }),
+  onOutage: Type.Union([Type.Literal('drop'), Type.Literal('serve-stale')], {
+    default: 'drop',
+    description: 'drop: when maxUnvalidatedMs has passed without the channel, drop every cached copy (this instance\'s own unflushed writes stay), and again every maxUnvalidatedMs while it is down, so reads load from the store; serve-stale: keep serving and show the time since the channel last worked in state_cache_coherence_unvalidated_seconds.',
+  }),
+}, { default: {}, additionalProperties: false, description: 'Coherence between replicas that share a store.' });
+
 export const PersistenceConfigSchema = Type.Object({
   mode: Type.Union([Type.Literal('none'), Type.Literal('write-through'), Type.Literal('write-behind')], {
     default: 'none',
@@ -144,6 +170,7 @@ export const PersistenceConfigSchema = Type.Object({
   }),
   shutdown: ShutdownSchema,
   readiness: ReadinessSchema,
+  coherence: CoherenceSchema,
 }, { default: {}, additionalProperties: false, description: 'How state-cache keeps entries in its stores.' });
 
 export type PersistenceConfig = Static<typeof PersistenceConfigSchema>;

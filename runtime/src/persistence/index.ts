@@ -1,5 +1,6 @@
 export * from './backoff';
 export * from './chain';
+export * from './coherence';
 export * from './config';
 export * from './dead-letter';
 export * from './errors';

@@ -2,6 +2,7 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { keyId, StoreLink, writableLinks } from './chain';
+import { Coherence, CoherentKeyspace } from './coherence';
 import { PersistenceConfig } from './config';
 import { DeadLetterFile } from './dead-letter';
 import { PersistenceClosedError, PersistenceConfigError } from './errors';
@@ -26,6 +27,8 @@ export interface KeyspaceSink {
   readonly maxBytes: number;
   /** Whether entries can expire (lifespan, max idle or client TTLs). */
   readonly expiryInUse: boolean;
+  /** What coherence (persistence.coherence) needs to drop stale copies; required when it is enabled. */
+  readonly coherent?: CoherentKeyspace;
   /** Puts an entry into memory unless memory has a newer version; false when memory is full. */
   applyEntry(entry: StoredEntry): boolean;
   /** Raises the version clock to at least `version`. */
@@ -78,6 +81,7 @@ export class Persistence {
   private journal: Journal | undefined;
   private readonly loader: Loader;
   private passivation: Passivation | undefined;
+  private coherence_: Coherence | undefined;
   private started = false;
   private closing = false;
   private probe: NodeJS.Timeout | undefined;
@@ -142,8 +146,13 @@ export class Persistence {
    */
   load(key: Buffer): Promise<StoredEntry | undefined> {
     const queued = this.writeBehind?.peek(key);
-    if (queued !== undefined) return Promise.resolve(queued ?? undefined);
+    if (queued !== undefined && !(queued !== null && this.coherence_?.supersedes(key, queued.version))) return Promise.resolve(queued ?? undefined);
     return this.loader.load(key);
+  }
+
+  /** Coherence with the other instances on a shared store, when persistence.coherence is enabled. */
+  get coherence(): Coherence | undefined {
+    return this.coherence_;
   }
 
   /** The write-behind queues, for the keyspace adapter's two-phase writes. */
@@ -281,6 +290,7 @@ export class Persistence {
     this.closing = true;
     clearInterval(this.probe);
     const report = await this.flush(deadlineMs);
+    await this.coherence_?.close();
     await this.writeBehind?.close();
     await this.journal?.close();
     for (const { store } of this.options.links) {
@@ -355,6 +365,19 @@ export class Persistence {
       });
     } else {
       this.metrics.preloadDone.set(1);
+    }
+    if (config.coherence.enabled) {
+      if (!keyspace.coherent) throw new PersistenceConfigError(['persistence.coherence.enabled: this keyspace cannot drop stale copies (no coherent keyspace given)']);
+      const wb = this.writeBehind;
+      this.coherence_ = Coherence.start({
+        config: config.coherence,
+        mode: config.mode,
+        links,
+        keyspace: keyspace.coherent,
+        queued: (key) => wb?.peek(key),
+        registry: this.options.registry,
+        logger,
+      });
     }
     this.report_ = { purged, replayed, preload: preloadResult };
     this.started = true;

@@ -56,5 +56,19 @@ export function validatePersistence(config: PersistenceConfig, links: readonly S
   if (config.mode === 'write-behind' && config.writeBehind.batchSize > config.writeBehind.maxPendingEntries) {
     problems.push(`persistence.writeBehind.batchSize (${config.writeBehind.batchSize}) is larger than maxPendingEntries (${config.writeBehind.maxPendingEntries}): a full batch could never form`);
   }
+  const co = config.coherence;
+  if (co.enabled) {
+    const announcing = links.filter((l) => l.store.characteristics.shareable && l.store.coherence !== undefined);
+    if (announcing.length === 0) {
+      problems.push(`persistence.coherence.enabled needs a shared store that announces changes (a postgres store, or a single-node remote store with CLIENT TRACKING); ${links.length === 0 ? 'no store is configured' : `store(s) ${names(links)} cannot`}: `
+        + 'add the shared postgres store, or turn coherence off if every instance has its own store (a file store is per pod)');
+    }
+    if (co.heartbeatTimeoutMs <= co.heartbeatMs) {
+      problems.push(`persistence.coherence.heartbeatTimeoutMs (${co.heartbeatTimeoutMs}) must exceed heartbeatMs (${co.heartbeatMs}): raise heartbeatTimeoutMs`);
+    }
+    if (co.maxUnvalidatedMs <= co.heartbeatTimeoutMs) {
+      problems.push(`persistence.coherence.maxUnvalidatedMs (${co.maxUnvalidatedMs}) must exceed heartbeatTimeoutMs (${co.heartbeatTimeoutMs}), or a silent channel could not be noticed in time: raise maxUnvalidatedMs`);
+    }
+  }
   if (problems.length > 0) throw new PersistenceConfigError(problems);
 }

@@ -4,9 +4,10 @@ import type { ConnectionOptions } from 'node:tls';
 import { DatabaseError, Pool, PoolConfig, QueryResult } from 'pg';
 import type { PostgresStoreConfig } from './config';
 import type { StoreContext } from './context';
+import { announcementPayloads, channelOf, PostgresListener } from './postgres-notify';
 import {
-  BatchResult, CacheStore, StoreCharacteristics, StoreConfigError, StoredDelete, StoredEntry, StoreRejectedError,
-  StoreUnavailableError,
+  BatchResult, CacheStore, CoherenceChannel, CoherenceListener, CoherenceOptions, StoreCharacteristics, StoreConfigError, StoredDelete,
+  StoredEntry, StoreRejectedError, StoreUnavailableError,
 } from './store';
 
 /**
@@ -73,9 +74,24 @@ export class PostgresStore implements CacheStore {
   /** Exposed for diagnostics and tests (e.g. counting statements). */
   readonly pool: Pool;
   private readonly table: string;
-  private readonly sql: { upsert: string; delete: string; load: string; firstPage: string; nextPage: string; sweep: string };
+  private readonly sql: {
+    upsert: string;
+    delete: string;
+    load: string;
+    versions: string;
+    firstPage: string;
+    nextPage: string;
+    sweep: string;
+    upsertAnnounced: string;
+    deleteAnnounced: string;
+  };
   private tableReady?: Promise<void>;
   private sweeper?: NodeJS.Timeout;
+  /** Set once coherence is on: every batch announces its keys in its own transaction. */
+  private announceAs?: string;
+  private listener?: PostgresListener;
+  /** The NOTIFY channel of this table (every instance on the table listens on it). */
+  readonly channel: string;
 
   constructor(readonly config: PostgresStoreConfig, private readonly context: StoreContext) {
     this.name = config.name;
@@ -83,14 +99,22 @@ export class PostgresStore implements CacheStore {
     this.table = `"${config.schema}"."${config.table}"`;
     const t = this.table;
     const live = '(expires_at IS NULL OR expires_at > $NOW::timestamptz)';
+    this.channel = channelOf(config.schema, config.table);
+    const upsert = `INSERT INTO ${t} AS t (key, value, version, expires_at) `
+      + 'SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bigint[], $4::timestamptz[]) '
+      + 'ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = excluded.version, expires_at = excluded.expires_at '
+      + 'WHERE t.version < excluded.version';
+    const del = `DELETE FROM ${t} AS t USING unnest($1::bytea[], $2::bigint[]) AS d(key, version) `
+      + 'WHERE t.key = d.key AND t.version <= d.version';
+    // One statement is one transaction: the notifications are delivered if and only if the batch commits.
+    const announced = (statement: string, n: number) => `WITH batch AS (${statement}) SELECT pg_notify($${n}, p) FROM unnest($${n + 1}::text[]) AS p`;
     this.sql = {
-      upsert: `INSERT INTO ${t} AS t (key, value, version, expires_at) `
-        + 'SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bigint[], $4::timestamptz[]) '
-        + 'ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = excluded.version, expires_at = excluded.expires_at '
-        + 'WHERE t.version < excluded.version',
-      delete: `DELETE FROM ${t} AS t USING unnest($1::bytea[], $2::bigint[]) AS d(key, version) `
-        + 'WHERE t.key = d.key AND t.version <= d.version',
+      upsert,
+      delete: del,
+      upsertAnnounced: announced(upsert, 5),
+      deleteAnnounced: announced(del, 3),
       load: `SELECT key, value, version, expires_at FROM ${t} WHERE key = ANY($1::bytea[]) AND ${live.replace('$NOW', '$2')}`,
+      versions: `SELECT key, version FROM ${t} WHERE key = ANY($1::bytea[]) AND ${live.replace('$NOW', '$2')}`,
       firstPage: `SELECT key, value, version, expires_at FROM ${t} WHERE ${live.replace('$NOW', '$1')} ORDER BY key LIMIT $2`,
       nextPage: `SELECT key, value, version, expires_at FROM ${t} WHERE key > $3::bytea AND ${live.replace('$NOW', '$1')} ORDER BY key LIMIT $2`,
       // The outer expires_at condition is re-checked on a row rewritten meanwhile.
@@ -209,18 +233,46 @@ export class PostgresStore implements CacheStore {
 
   async writeBatch(entries: readonly StoredEntry[]): Promise<BatchResult> {
     const rows = lastPerKey(entries);
-    return this.isolating('write', rows, (part) => [
-      this.sql.upsert,
-      [part.map((e) => e.key), part.map((e) => e.value), part.map((e) => String(e.version)), part.map((e) => expiryParam(e.expiresAt))],
-    ]);
+    return this.isolating('write', rows, (part) => {
+      const params: unknown[] = [
+        part.map((e) => e.key), part.map((e) => e.value), part.map((e) => String(e.version)), part.map((e) => expiryParam(e.expiresAt)),
+      ];
+      if (this.announceAs === undefined) return [this.sql.upsert, params];
+      return [this.sql.upsertAnnounced, [...params, this.channel, announcementPayloads(this.announceAs, Date.now(), part)]];
+    });
   }
 
   async deleteBatch(deletes: readonly StoredDelete[]): Promise<BatchResult> {
     const rows = lastPerKey(deletes);
-    return this.isolating('delete', rows, (part) => [
-      this.sql.delete,
-      [part.map((d) => d.key), part.map((d) => String(d.version))],
-    ]);
+    return this.isolating('delete', rows, (part) => {
+      const params: unknown[] = [part.map((d) => d.key), part.map((d) => String(d.version))];
+      if (this.announceAs === undefined) return [this.sql.delete, params];
+      return [this.sql.deleteAnnounced, [...params, this.channel, announcementPayloads(this.announceAs, Date.now(), part)]];
+    });
+  }
+
+  /**
+   * Coherence through PostgreSQL itself: from now on every batch this
+   * instance commits carries pg_notify in the same statement, and a dedicated
+   * connection LISTENs for the other instances' batches.
+   */
+  coherence(options: CoherenceOptions, listener: CoherenceListener): CoherenceChannel {
+    this.announceAs = options.origin;
+    this.listener?.close().catch(() => undefined);
+    const { max: _max, ...client } = this.poolConfig();
+    const logger = this.context.logger;
+    this.listener = new PostgresListener({ ...options, channel: this.channel, client: () => client, logger, store: this.name }, listener);
+    this.listener.start();
+    return this.listener;
+  }
+
+  async versionsOf(keys: readonly Buffer[]): Promise<Array<number | undefined>> {
+    if (keys.length === 0) return [];
+    await this.ensureTable();
+    const res = await this.run('reading versions', this.sql.versions, [keys, new Date(Date.now())]);
+    const byKey = new Map<string, number>();
+    for (const row of res.rows as Array<{ key: Buffer; version: string }>) byKey.set(row.key.toString('hex'), Number(row.version));
+    return keys.map((k) => byKey.get(k.toString('hex')));
   }
 
   /**
@@ -304,6 +356,7 @@ export class PostgresStore implements CacheStore {
 
   async close(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
+    await this.listener?.close();
     await this.pool.end();
   }
 

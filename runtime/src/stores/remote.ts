@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import { Cluster, Redis, ReplyError } from 'ioredis';
+import { Cluster, Redis, RedisOptions, ReplyError } from 'ioredis';
 import type { RemoteStoreConfig } from './config';
 import type { StoreContext } from './context';
+import { RemoteTracker } from './remote-tracking';
 import {
-  BatchResult, CacheStore, StoreCharacteristics, StoreConfigError, StoredDelete, StoredEntry, StoreRejectedError,
-  StoreUnavailableError,
+  BatchResult, CacheStore, CoherenceChannel, CoherenceListener, CoherenceOptions, StoreCharacteristics, StoreConfigError, StoredDelete, StoredEntry,
+  StoreRejectedError, StoreUnavailableError,
 } from './store';
 import { keySlot } from '../cluster/slots';
 
@@ -129,6 +130,8 @@ export class RemoteStore implements CacheStore {
   readonly characteristics: StoreCharacteristics;
   private readonly client: Client;
   private readonly prefix: Buffer;
+  private readonly redisOptions: RedisOptions;
+  private tracker?: RemoteTracker;
   /** The last connection error; ioredis rejects commands with a generic "Connection is closed". */
   private lastConnectionError?: string;
 
@@ -154,6 +157,7 @@ export class RemoteStore implements CacheStore {
       // How long close() lets a socket end gracefully before destroying it (ioredis: 2 s).
       disconnectTimeout: 500,
     };
+    this.redisOptions = { ...redisOptions, host: config.nodes[0].host, port: config.nodes[0].port, db: config.database };
     const client = config.mode === 'cluster'
       ? new Cluster(config.nodes.map((n) => ({ host: n.host, port: n.port })), {
         redisOptions,
@@ -418,7 +422,28 @@ export class RemoteStore implements CacheStore {
     }
   }
 
+  /**
+   * Coherence through the server's CLIENT TRACKING (BCAST, this store's key
+   * prefix): every change any client makes is named to this instance, which
+   * reads the stored version and drops older copies. Single mode only.
+   */
+  coherence(options: CoherenceOptions, listener: CoherenceListener): CoherenceChannel {
+    if (this.config.mode === 'cluster') {
+      throw new StoreConfigError(this.name, 'coherence with a remote store in cluster mode is not supported yet (each primary would need its own tracking connection); use a single-node server, a postgres store, or turn coherence off');
+    }
+    void this.tracker?.close();
+    const logger = this.context.logger;
+    this.tracker = new RemoteTracker({ ...options, redis: this.redisOptions, prefix: this.prefix, logger, store: this.name }, listener);
+    this.tracker.start();
+    return this.tracker;
+  }
+
+  async versionsOf(keys: readonly Buffer[]): Promise<Array<number | undefined>> {
+    return (await this.loadMany(keys)).map((e) => e?.version);
+  }
+
   async close(): Promise<void> {
+    await this.tracker?.close();
     this.client.disconnect();
   }
 

@@ -73,6 +73,50 @@ export interface CacheStore {
    * behind the writer's. Optional: a store without it relies on the clock.
    */
   maxVersion?(): Promise<number>;
+  /**
+   * Coherence between caches sharing this store (optional): from now on every
+   * committed batch is announced through the store's own engine, and the
+   * listener hears the other instances' announcements. A store without it is
+   * per pod or relies on expiry.
+   */
+  coherence?(options: CoherenceOptions, listener: CoherenceListener): CoherenceChannel;
+  /** The stored versions of `keys` (undefined where absent or expired), to re-validate cached copies. */
+  versionsOf?(keys: readonly Buffer[]): Promise<Array<number | undefined>>;
+  close(): Promise<void>;
+}
+
+/** One announcement: the keys a committed batch changed, or (keys undefined) "re-validate everything". */
+export interface Invalidation {
+  /** The announcing instance (an instance ignores its own). */
+  readonly origin: string;
+  /** The announcer's clock at commit, ms since the epoch (for the lag metric). */
+  readonly sentAt: number;
+  /** Changed keys with the version now stored (a delete's version for deletes); undefined (and no `unversioned`): re-validate everything. */
+  readonly keys?: ReadonlyArray<{ readonly key: Buffer; readonly version: number }>;
+  /** Changed keys whose new version the channel does not carry: the listener reads it from the store (versionsOf). */
+  readonly unversioned?: readonly Buffer[];
+}
+
+export interface CoherenceOptions {
+  /** This instance's id, carried in its announcements. */
+  readonly origin: string;
+  /** How often the listening connection proves it still hears (a heartbeat through the same channel). */
+  readonly heartbeatMs: number;
+  /** The channel counts as down when no heartbeat came back for this long. */
+  readonly heartbeatTimeoutMs: number;
+}
+
+/** What a store's coherence channel reports. */
+export interface CoherenceListener {
+  invalidated(invalidation: Invalidation): void;
+  /** Listening (again): announcements missed meanwhile are lost, so cached copies are suspect. */
+  channelUp(): void;
+  /** The channel broke or went silent; `lastHeard` is when it last provably worked (ms since the epoch). */
+  channelDown(reason: string, lastHeard: number): void;
+}
+
+export interface CoherenceChannel {
+  readonly up: boolean;
   close(): Promise<void>;
 }
 

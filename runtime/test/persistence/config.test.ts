@@ -21,6 +21,7 @@ test('an empty section gets every default', () => {
     purgeOnStartup: false,
     readiness: { requireStores: false },
     shutdown: { flushDeadlineMs: 20_000 },
+    coherence: { enabled: false, heartbeatMs: 1000, heartbeatTimeoutMs: 3000, maxUnvalidatedMs: 5000, onOutage: 'drop' },
   });
   expect(parsePersistenceConfig(undefined).mode).toBe('none');
 });

@@ -1,0 +1,181 @@
+import { Client, ClientConfig } from 'pg';
+import type { Logger } from 'pino';
+import type { CoherenceChannel, CoherenceListener, CoherenceOptions, Invalidation } from './store';
+
+/**
+ * Coherence over PostgreSQL's own LISTEN / NOTIFY: the postgres store adds
+ * `pg_notify` to the statement of every batch it writes, so the announcement
+ * is delivered if and only if the batch commits, and every state-cache on the
+ * table listens on one dedicated connection.
+ *
+ * Payload (text, under PostgreSQL's 8000-byte limit):
+ *   `c1 <origin> <sentAtMs> <base64 key>:<version> ...`  keys a batch changed
+ *   `c1 <origin> <sentAtMs> *`                            too many to list: re-validate
+ *   `h1 <origin> <sentAtMs>`                              a listener's heartbeat
+ * A batch needs up to MAX_PAYLOADS_PER_BATCH notifications (all in the same
+ * transaction); past that, or for a key too long for one payload, the batch
+ * sends the re-validate signal instead.
+ */
+
+/** PostgreSQL refuses a payload of 8000 bytes or more (default build). */
+export const MAX_PAYLOAD_BYTES = 7999;
+/** About 200 keys per payload at 16-byte keys: up to ~3000 keys per batch are listed one by one. */
+export const MAX_PAYLOADS_PER_BATCH = 16;
+
+/** The channel of a table (an identifier: at most 63 bytes). */
+export function channelOf(schema: string, table: string): string {
+  return `state_cache_${schema}_${table}`.slice(0, 63);
+}
+
+/** The notifications that announce a batch: one or more key lists, or the re-validate signal. */
+export function announcementPayloads(origin: string, sentAt: number, items: ReadonlyArray<{ key: Buffer; version: number }>): string[] {
+  const head = `c1 ${origin} ${sentAt}`;
+  const out: string[] = [];
+  let current = head;
+  for (const item of items) {
+    const token = ` ${item.key.toString('base64')}:${item.version}`;
+    if (head.length + token.length > MAX_PAYLOAD_BYTES) return [`${head} *`];
+    if (current.length + token.length > MAX_PAYLOAD_BYTES) {
+      out.push(current);
+      if (out.length >= MAX_PAYLOADS_PER_BATCH) return [`${head} *`];
+      current = head;
+    }
+    current += token;
+  }
+  if (current !== head) out.push(current);
+  return out;
+}
+
+/** A heartbeat or an announcement; undefined for a payload this version does not know (ignored). */
+export type Payload = { heartbeat: true; origin: string; sentAt: number } | ({ heartbeat: false } & Invalidation);
+
+export function parsePayload(payload: string): Payload | undefined {
+  const parts = payload.split(' ');
+  if (parts.length < 3) return undefined;
+  const [kind, origin, at] = parts;
+  const sentAt = Number(at);
+  if (kind === 'h1') return { heartbeat: true, origin, sentAt };
+  if (kind !== 'c1') return undefined;
+  if (parts[3] === '*') return { heartbeat: false, origin, sentAt };
+  const keys: Array<{ key: Buffer; version: number }> = [];
+  for (let i = 3; i < parts.length; i++) {
+    const colon = parts[i].lastIndexOf(':');
+    if (colon < 0) continue;
+    keys.push({ key: Buffer.from(parts[i].slice(0, colon), 'base64'), version: Number(parts[i].slice(colon + 1)) });
+  }
+  return { heartbeat: false, origin, sentAt, keys };
+}
+
+export interface ListenerOptions extends CoherenceOptions {
+  readonly channel: string;
+  /** The connection settings of the store's pool (one more connection). */
+  readonly client: () => ClientConfig;
+  readonly logger: Logger;
+  readonly store: string;
+}
+
+const RECONNECT_MIN_MS = 100;
+const RECONNECT_MAX_MS = 2000;
+
+/**
+ * The listening side: one dedicated connection that LISTENs, proves itself
+ * with a heartbeat through the same channel, and reconnects with backoff.
+ * Every (re)connection reports `up` after LISTEN took effect, so whatever the
+ * listener re-validates then cannot miss a later announcement.
+ */
+export class PostgresListener implements CoherenceChannel {
+  private client: Client | undefined;
+  private up_ = false;
+  private closed = false;
+  private lastHeard = Date.now();
+  private heartbeat: NodeJS.Timeout | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private attempt = 0;
+  private reportedDown = false;
+
+  constructor(private readonly options: ListenerOptions, private readonly listener: CoherenceListener) {}
+
+  get up(): boolean {
+    return this.up_;
+  }
+
+  start(): void {
+    void this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closed) return;
+    const o = this.options;
+    const client = new Client(o.client());
+    this.client = client;
+    client.on('error', (err) => this.lost(client, `listening connection failed: ${err.message}`));
+    client.on('end', () => this.lost(client, 'listening connection ended'));
+    client.on('notification', (msg) => this.onNotification(msg.payload ?? ''));
+    try {
+      await client.connect();
+      await client.query(`LISTEN "${o.channel}"`);
+    } catch (err) {
+      this.lost(client, `cannot listen: ${(err as Error).message}`);
+      return;
+    }
+    if (this.closed || this.client !== client) return;
+    this.attempt = 0;
+    this.up_ = true;
+    this.reportedDown = false;
+    this.lastHeard = Date.now();
+    o.logger.info({ store: o.store, channel: o.channel }, 'coherence: listening for other instances\' writes');
+    this.heartbeat = setInterval(() => this.beat(client), o.heartbeatMs);
+    this.heartbeat.unref();
+    this.listener.channelUp();
+  }
+
+  private beat(client: Client): void {
+    const now = Date.now();
+    if (now - this.lastHeard > this.options.heartbeatTimeoutMs) {
+      this.lost(client, `no heartbeat came back for ${now - this.lastHeard} ms`);
+      return;
+    }
+    client.query('SELECT pg_notify($1, $2)', [this.options.channel, `h1 ${this.options.origin} ${now}`])
+      .catch((err: Error) => this.lost(client, `heartbeat failed: ${err.message}`));
+  }
+
+  private onNotification(payload: string): void {
+    this.lastHeard = Date.now();
+    const msg = parsePayload(payload);
+    if (msg === undefined || msg.heartbeat || msg.origin === this.options.origin) return;
+    this.listener.invalidated(msg);
+  }
+
+  /** The connection is gone or useless: report once, drop it, reconnect with backoff. */
+  private lost(client: Client, reason: string): void {
+    if (this.client !== client || this.closed) return;
+    this.client = undefined;
+    clearInterval(this.heartbeat);
+    client.removeAllListeners('notification');
+    client.on('error', () => undefined);
+    void client.end().catch(() => undefined);
+    const wasUp = this.up_;
+    this.up_ = false;
+    if (wasUp || !this.reportedDown) {
+      this.reportedDown = true;
+      this.options.logger.warn({ store: this.options.store, reason }, 'coherence: notification channel down; cached copies are bounded by coherence.maxUnvalidatedMs');
+      this.listener.channelDown(reason, this.lastHeard);
+    }
+    const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** this.attempt++);
+    this.retry = setTimeout(() => void this.connect(), delay * (0.5 + Math.random() / 2));
+    this.retry.unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    clearTimeout(this.retry);
+    const c = this.client;
+    this.client = undefined;
+    this.up_ = false;
+    if (c) {
+      c.on('error', () => undefined);
+      await c.end().catch(() => undefined);
+    }
+  }
+}
