@@ -383,6 +383,8 @@ export class Keyspace {
   /** Keys with a change waiting on persistence; other writes to them wait. */
   readonly locks = new Map<string, Promise<unknown>>();
   private readonly loading = new Map<string, Promise<void>>();
+  /** The open write group (a script, RENAME, COPY): changes applied to memory, reported to persistence together. */
+  private group: WriteGroup | undefined;
 
   constructor(
     private options: KeyspaceOptions = DEFAULT_KEYSPACE_OPTIONS,
@@ -398,7 +400,7 @@ export class Keyspace {
 
   /** True when writes go through persistence hooks (then `setBytes` must not be used). */
   get persistent(): boolean {
-    return this.hooks !== NO_PERSISTENCE;
+    return this.hooks !== NO_PERSISTENCE || this.group !== undefined;
   }
 
   get size(): number {
@@ -415,6 +417,10 @@ export class Keyspace {
 
   get maxEntries(): number {
     return this.options.maxEntries;
+  }
+
+  get evictionSamples(): number {
+    return this.options.evictionSamples;
   }
 
   get policy(): EvictionPolicy {
@@ -663,6 +669,16 @@ export class Keyspace {
     return this.viewOf(slot).latin1Slice(at, at + this.klen[slot]);
   }
 
+  /** Milliseconds since the slot was last read or written (OBJECT IDLETIME). */
+  idleMs(slot: number): number {
+    return Math.max(0, (this.tick(Date.now()) - this.access[slot]) * ACCESS_TICK_MS);
+  }
+
+  /** The slot's LFU counter, decayed to now (OBJECT FREQ). */
+  frequency(slot: number): number {
+    return this.lfuDecayed(slot, Date.now());
+  }
+
   /** Version of the live entry, or 0 when absent (WATCH). */
   currentVersion(key: string): number {
     const slot = this.find(key, false);
@@ -694,7 +710,7 @@ export class Keyspace {
     }
     if (expiresAt === 0 && defaultTtl && this.options.defaultTtlMs !== 0) expiresAt = Date.now() + this.options.defaultTtlMs;
     const version = this.versions.next();
-    if (this.hooks === NO_PERSISTENCE) {
+    if (this.hooks === NO_PERSISTENCE && this.group === undefined) {
       this.apply(key, value, expiresAt, version);
       return undefined;
     }
@@ -705,7 +721,7 @@ export class Keyspace {
 
   /** Sets several keys at once (MSET): one persistence batch. */
   setMany(pairs: ReadonlyArray<readonly [string, Value]>): Promise<void> | undefined {
-    if (this.hooks === NO_PERSISTENCE) {
+    if (this.hooks === NO_PERSISTENCE && this.group === undefined) {
       const at = this.options.defaultTtlMs !== 0 ? Date.now() + this.options.defaultTtlMs : 0;
       for (const [k, v] of pairs) this.apply(k, v, at, this.versions.next());
       return undefined;
@@ -729,7 +745,7 @@ export class Keyspace {
    * existed; returns a promise when persistence makes the delete wait.
    */
   delete(keys: readonly string[]): number | Promise<number> {
-    if (this.hooks === NO_PERSISTENCE) {
+    if (this.hooks === NO_PERSISTENCE && this.group === undefined) {
       let n = 0;
       for (const k of keys) {
         const slot = this.find(k, false);
@@ -765,7 +781,7 @@ export class Keyspace {
 
   /** Removes everything. */
   flush(): number | Promise<number> {
-    if (this.hooks !== NO_PERSISTENCE) return this.delete(this.allKeys());
+    if (this.hooks !== NO_PERSISTENCE || this.group !== undefined) return this.delete(this.allKeys());
     const n = this.count;
     for (const a of this.arenas) a?.clear();
     this.bigs = [];
@@ -787,6 +803,18 @@ export class Keyspace {
    * holding the keys' locks meanwhile, then reports afterChange.
    */
   private persisted(keys: readonly string[], changes: EntryChange[], apply: () => void): Promise<void> | undefined {
+    const g = this.group;
+    if (g !== undefined) {
+      // In a group: remember what memory held (for a rollback), apply now, report at the group's end.
+      for (const k of keys) if (!g.undo.has(k)) g.undo.set(k, this.snapshot(k));
+      apply();
+      for (const c of changes) {
+        const k = c.key.toString('latin1');
+        g.changes.delete(k); // the last change of a key wins, in the order of the last changes
+        g.changes.set(k, c);
+      }
+      return undefined;
+    }
     const wait = this.hooks.beforeChange(changes);
     if (wait === undefined) {
       apply();
@@ -952,6 +980,7 @@ export class Keyspace {
     for (let tries = 0; sampled < this.options.evictionSamples && tries < this.options.evictionSamples * 16; tries++) {
       const s = (Math.random() * this.high) | 0;
       if (this.cls[s] === FREE || s === keep) continue;
+      if (this.group !== undefined && this.group.undo.has(this.keyAt(s)!)) continue; // uncommitted: not passivated
       sampled++;
       const score = lfu ? this.lfuDecayed(s, now) * 1e15 + this.access[s] : this.access[s];
       if (score < bestScore) {
@@ -1101,10 +1130,116 @@ export class Keyspace {
     return out;
   }
 
+  // ---- write groups ----------------------------------------------------
+
+  /** True while a write group is open. */
+  get inGroup(): boolean {
+    return this.group !== undefined;
+  }
+
+  /**
+   * Runs `fn` as one write group: its writes apply to memory as they come
+   * (so `fn` reads what it wrote), and reach persistence together at the end,
+   * as one batch (write-through: all or nothing; write-behind: one journal
+   * group). If `fn` throws, or persistence refuses the batch, memory is put
+   * back as it was. Returns undefined when done, or a promise when
+   * persistence makes the group wait (its keys are locked meanwhile, so no
+   * other command sees the uncommitted values). Inside an open group, `fn`
+   * just runs as part of it.
+   */
+  writeGroup(fn: () => void): Promise<void> | undefined {
+    if (this.group !== undefined) {
+      fn();
+      return undefined;
+    }
+    this.group = { undo: new Map(), changes: new Map() };
+    try {
+      fn();
+    } catch (e) {
+      this.rollbackGroup();
+      throw e;
+    }
+    return this.commitGroup();
+  }
+
+  /** Opens a group for a caller that commits or rolls back itself (scripts). */
+  beginGroup(): void {
+    if (this.group !== undefined) throw new Error('a write group is already open');
+    this.group = { undo: new Map(), changes: new Map() };
+  }
+
+  /** Puts memory back as it was when the open group began, and closes it. */
+  rollbackGroup(): void {
+    const g = this.group;
+    this.group = undefined;
+    if (g === undefined) return;
+    this.restore(g);
+  }
+
+  /** Closes the open group and reports its changes to persistence (see writeGroup). */
+  commitGroup(): Promise<void> | undefined {
+    const g = this.group;
+    this.group = undefined;
+    if (g === undefined || g.changes.size === 0 || this.hooks === NO_PERSISTENCE) return undefined;
+    const changes = [...g.changes.values()];
+    let wait: Promise<void> | undefined;
+    try {
+      wait = this.hooks.beforeChange(changes);
+    } catch (e) {
+      this.restore(g);
+      throw e;
+    }
+    if (wait === undefined) {
+      this.hooks.afterChange(changes);
+      return undefined;
+    }
+    const done = wait.then(() => this.hooks.afterChange(changes), (e) => {
+      this.restore(g);
+      throw e;
+    });
+    const settled = done.then(noop, noop);
+    const keys = [...g.changes.keys()];
+    for (const k of keys) this.locks.set(k, settled);
+    void settled.then(() => {
+      for (const k of keys) if (this.locks.get(k) === settled) this.locks.delete(k);
+    });
+    return done;
+  }
+
+  private snapshot(key: string): Snapshot {
+    const slot = this.find(key, false);
+    if (slot < 0) return null;
+    return { value: toBuffer(this.value(slot)), expiresAt: this.expires[slot], version: this.version[slot] };
+  }
+
+  private restore(g: WriteGroup): void {
+    for (const [k, snap] of g.undo) {
+      const kb = Buffer.from(k, 'latin1');
+      const slot = this.indexFind(kb, 0, kb.length, hashBytes(kb, 0, kb.length));
+      if (slot >= 0) this.removeSlot(slot);
+      if (snap === null) continue;
+      try {
+        this.applyBytes(kb, 0, kb.length, snap.value, 0, snap.value.length, snap.expiresAt, snap.version);
+        this.stats.writes--;
+      } catch {
+        // No room to put it back (eviction refused): the entry stays in the stores, where a miss loads it from.
+      }
+    }
+  }
+
   /** Reconfigures bounds at runtime (CONFIG SET maxmemory...). */
   reconfigure(options: Partial<KeyspaceOptions>): void {
     this.options = { ...this.options, ...options };
   }
+}
+
+/** A key's entry before a write group changed it (null: absent). */
+type Snapshot = { readonly value: Buffer; readonly expiresAt: number; readonly version: number } | null;
+
+interface WriteGroup {
+  readonly undo: Map<string, Snapshot>;
+  /** The last change per key, in order. */
+  readonly changes: Map<string, EntryChange>;
 }
 
 function toBuffer(v: Value): Buffer {

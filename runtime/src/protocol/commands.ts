@@ -1,6 +1,8 @@
 /* eslint-disable no-bitwise */ // byte-level command name hashing on the hot path
 import { hostname } from 'node:os';
 import { ReplyWriter } from './resp';
+import { SCRIPTING_SPECS } from './scripting';
+import { configSet, runtimeConfigValues, SERVER_SPECS } from './server-commands';
 import type { ClusterMap } from '../cluster/cluster';
 import { clusterCommand, clusterOk } from '../cluster/commands';
 import { globToRegExp } from '../keyspace/glob';
@@ -85,7 +87,7 @@ export class ServerStats {
 
 export const LATENCY_BUCKETS = [0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1];
 
-type Handler = (ctx: ServerContext, c: ClientState, f: Frame) => void | Promise<unknown>;
+export type Handler = (ctx: ServerContext, c: ClientState, f: Frame) => void | Promise<unknown>;
 
 export interface Command {
   readonly name: string;
@@ -106,6 +108,20 @@ export interface Command {
    * is down. Absent: the command reads its keys.
    */
   readonly blind?: (f: Frame) => boolean;
+  /** Key positions [first, last, step] of an invocation, for commands whose keys move (EVAL's numkeys). */
+  readonly keyRange?: (f: Frame) => [number, number, number];
+}
+
+/** True when `cmd` may name keys (fixed positions or movable). */
+export function hasKeys(cmd: Command): boolean {
+  return cmd.firstKey !== 0 || cmd.keyRange !== undefined;
+}
+
+/** The key positions [first, last, step] of `cmd` in `f` (last < first: none). */
+export function keyBounds(cmd: Command, f: Frame): [number, number, number] {
+  if (cmd.keyRange !== undefined) return cmd.keyRange(f);
+  const last = cmd.lastKey < 0 ? f.argc + cmd.lastKey : Math.min(cmd.lastKey, f.argc - 1);
+  return [cmd.firstKey, last, cmd.step];
 }
 
 // ---- argument helpers --------------------------------------------------------
@@ -126,7 +142,7 @@ export function argValue(f: Frame, i: number): Value {
   return Buffer.from(f.args.subarray(s, e));
 }
 
-function argUpper(f: Frame, i: number): string {
+export function argUpper(f: Frame, i: number): string {
   return argStr(f, i).toUpperCase();
 }
 
@@ -138,7 +154,7 @@ export function parseIntStrict(s: string): number | null {
   return Number.isSafeInteger(n) ? n : null;
 }
 
-function argInt(f: Frame, i: number): number {
+export function argInt(f: Frame, i: number): number {
   const n = parseIntStrict(argStr(f, i));
   if (n === null) throw new CommandError(ERR_NOT_INT);
   return n;
@@ -161,7 +177,7 @@ function valueString(v: Value): string {
   return typeof v === 'string' ? v : v.toString('latin1');
 }
 
-function wrongArgs(name: string): string {
+export function wrongArgs(name: string): string {
   return `ERR wrong number of arguments for '${name}' command`;
 }
 
@@ -170,7 +186,7 @@ function wrongArgs(name: string): string {
  * is encoded later, on its own, and handed to the client's connection, which
  * holds back its following commands until then (replies stay in order).
  */
-function then(ctx: ServerContext, c: ClientState, p: Promise<unknown> | undefined, reply: () => void): void | Promise<unknown> {
+export function then(ctx: ServerContext, c: ClientState, p: Promise<unknown> | undefined, reply: () => void): void | Promise<unknown> {
   if (p === undefined) {
     reply();
     return undefined;
@@ -630,7 +646,12 @@ const auth: Handler = (ctx, c, f) => {
   ctx.out.ok();
 };
 
-export const SERVER_VERSION = '7.2.4';
+/** The Redis version whose commands and semantics state-cache implements (docs/commands.md lists them). */
+export const SERVER_VERSION = '7.0.0';
+
+/** This package's version (INFO state_cache_version). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const STATE_CACHE_VERSION: string = (require('../../package.json') as { version?: string }).version ?? '0.0.0';
 
 const hello: Handler = (ctx, c, f) => {
   let proto = c.resp3 ? 3 : 2;
@@ -792,7 +813,7 @@ function human(n: number): string {
   return `${v.toFixed(2)}${units[u]}`;
 }
 
-function policyName(ks: Keyspace): string {
+export function policyName(ks: Keyspace): string {
   return ks.policy === 'noeviction' ? 'noeviction' : `allkeys-${ks.policy}`;
 }
 
@@ -808,7 +829,7 @@ export function infoText(ctx: ServerContext, wanted: readonly string[]): string 
   };
   add('Server', {
     redis_version: SERVER_VERSION,
-    state_cache_version: '0.0.0',
+    state_cache_version: STATE_CACHE_VERSION,
     redis_mode: ctx.cluster !== undefined ? 'cluster' : 'standalone',
     os: `${process.platform} ${process.arch}`,
     arch_bits: 64,
@@ -870,9 +891,7 @@ const info: Handler = (ctx, _c, f) => {
 
 function configValues(ctx: ServerContext): Record<string, string> {
   return {
-    'maxmemory': String(ctx.ks.maxBytes),
-    'maxmemory-policy': policyName(ctx.ks),
-    'maxmemory-samples': '5',
+    ...runtimeConfigValues(ctx),
     'maxclients': String(ctx.maxClients),
     'proto-max-bulk-len': String(ctx.maxBulkBytes),
     'databases': '1',
@@ -886,6 +905,7 @@ function configValues(ctx: ServerContext): Record<string, string> {
 }
 
 const config: Handler = (ctx, _c, f) => {
+  if (f.argc < 2) throw new CommandError(wrongArgs('config'));
   const sub = argUpper(f, 1);
   if (sub === 'GET') {
     if (f.argc < 3) throw new CommandError(wrongArgs('config|get'));
@@ -907,7 +927,7 @@ const config: Handler = (ctx, _c, f) => {
     ctx.stats.commandsProcessed = 0;
     return ctx.out.ok();
   }
-  if (sub === 'SET') throw new CommandError('ERR CONFIG SET is not supported by state-cache: change the config file and restart');
+  if (sub === 'SET') return configSet(ctx, f, (i) => argStr(f, i));
   throw new CommandError(`ERR unknown subcommand '${argStr(f, 1)}'. Try CONFIG HELP.`);
 };
 
@@ -968,9 +988,9 @@ const command: Handler = (ctx, _c, f) => {
 
 // ---- the table ------------------------------------------------------------------
 
-type Spec = [
+export type Spec = [
   name: string, arity: number, flags: string, keys: [number, number, number], group: string, summary: string,
-  handler: Handler, blind?: (f: Frame) => boolean,
+  handler: Handler, blind?: (f: Frame) => boolean, keyRange?: (f: Frame) => [number, number, number],
 ];
 
 const NOOP: Handler = () => undefined;
@@ -1031,10 +1051,14 @@ const SPECS: Spec[] = [
   ['readonly', 1, 'loading stale fast', [0, 0, 0], 'cluster', 'Enables read-only queries for a connection to a Redis Cluster replica node.', clusterOk],
   ['readwrite', 1, 'loading stale fast', [0, 0, 0], 'cluster', 'Enables read-write queries for a connection to a Redis Cluster replica node.', clusterOk],
   ['asking', 1, 'fast', [0, 0, 0], 'cluster', 'Signals that a cluster client is following an -ASK redirect.', clusterOk],
+  ...SERVER_SPECS,
+  ...SCRIPTING_SPECS,
 ];
 
-export const COMMANDS: readonly Command[] = SPECS.map(([name, arity, flags, [firstKey, lastKey, step], group, summary, handler, blind], index) => ({
-  name, index, arity, flags: flags.split(' '), firstKey, lastKey, step, group, summary, handler, blind,
+export const COMMANDS: readonly Command[] = SPECS.map((
+  [name, arity, flags, [firstKey, lastKey, step], group, summary, handler, blind, keyRange], index,
+) => ({
+  name, index, arity, flags: flags.split(' '), firstKey, lastKey, step, group, summary, handler, blind, keyRange,
 }));
 
 export const BY_NAME = new Map(COMMANDS.map((c) => [c.name, c]));
@@ -1090,10 +1114,10 @@ export function wrongArgsError(cmd: Command): string {
 
 /** The keys a command touches (for load-on-miss and write locks). */
 export function commandKeys(cmd: Command, f: Frame): string[] {
-  if (cmd.firstKey === 0) return [];
-  const last = cmd.lastKey < 0 ? f.argc + cmd.lastKey : cmd.lastKey;
+  if (!hasKeys(cmd)) return [];
+  const [first, last, step] = keyBounds(cmd, f);
   const out: string[] = [];
-  for (let i = cmd.firstKey; i <= last && i < f.argc; i += cmd.step) out.push(argStr(f, i));
+  for (let i = first; i <= last && i < f.argc; i += step) out.push(argStr(f, i));
   return out;
 }
 

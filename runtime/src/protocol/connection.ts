@@ -1,6 +1,6 @@
 import { Socket } from 'node:net';
 import {
-  ClientState, Command, commandKeys, ERR_EXECABORT, ERR_NOAUTH, errorReply, Frame, lookupCommand, replyLater,
+  ClientState, Command, commandKeys, ERR_EXECABORT, ERR_NOAUTH, errorReply, Frame, hasKeys, keyBounds, lookupCommand, replyLater,
   ServerContext, unknownCommandError, wrongArgsError,
 } from './commands';
 import { ProtocolError, RequestParser } from './resp';
@@ -324,10 +324,10 @@ export class Connection implements ClientState {
       out.error(ERR_NOAUTH);
       return undefined;
     }
-    if (host.cluster !== undefined && cmd.firstKey !== 0) {
+    if (host.cluster !== undefined && hasKeys(cmd)) {
       // Cluster mode: keys of another pod's slots are MOVED, keys across slots CROSSSLOT (also when queued in MULTI).
-      const last = cmd.lastKey < 0 ? f.argc + cmd.lastKey : Math.min(cmd.lastKey, f.argc - 1);
-      const routed = host.cluster.route(f.args, f.starts, f.ends, cmd.firstKey, last, cmd.step);
+      const [first, last, step] = keyBounds(cmd, f);
+      const routed = host.cluster.route(f.args, f.starts, f.ends, first, last, step);
       if (typeof routed === 'string') {
         if (this.multi !== null) this.multiFailed = true;
         out.error(routed);
@@ -348,7 +348,7 @@ export class Connection implements ClientState {
   /** Runs a command once its keys are loaded (`loaded`: misses were already tried) and not locked by a waiting write. */
   private call(cmd: Command, f: Frame, loaded = false): void | Promise<unknown> {
     const ks = this.host.ks;
-    if (cmd.firstKey !== 0 && (ks.locks.size > 0 || (ks.loadsOnMiss && !loaded))) {
+    if (hasKeys(cmd) && (ks.locks.size > 0 || (ks.loadsOnMiss && !loaded))) {
       // A blind write needs no old value: it waits for earlier writes to its keys, never for a store.
       const load = ks.loadsOnMiss && !loaded && (cmd.blind === undefined || !cmd.blind(f));
       const waits: Array<Promise<unknown>> = [];
@@ -425,9 +425,9 @@ export class Connection implements ClientState {
     let slot = -1;
     for (const f of queued) {
       const cmd = lookupCommand(f)!;
-      if (cmd.firstKey === 0) continue;
-      const last = cmd.lastKey < 0 ? f.argc + cmd.lastKey : Math.min(cmd.lastKey, f.argc - 1);
-      const routed = cluster.route(f.args, f.starts, f.ends, cmd.firstKey, last, cmd.step, slot);
+      if (!hasKeys(cmd)) continue;
+      const [first, last, step] = keyBounds(cmd, f);
+      const routed = cluster.route(f.args, f.starts, f.ends, first, last, step, slot);
       if (typeof routed === 'string') return routed;
       slot = routed;
     }
