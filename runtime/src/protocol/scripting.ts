@@ -23,8 +23,7 @@
  *   one slot (CROSSSLOT) and `redis.call` refuses keys of other slots.
  */
 import { createHash } from 'node:crypto';
-import { LuaFactory, LuaLibraries } from 'wasmoon';
-import type { LuaEngine } from 'wasmoon';
+import type { LuaEngine, LuaFactory } from 'wasmoon';
 import {
   argStr, argUpper, ClientState, CommandError, errorReply, Frame, Handler, keyBounds, lookupCommand, parseIntStrict, replyLater,
   ServerContext, Spec, wrongArgs,
@@ -165,7 +164,7 @@ export class Scripting {
     const L = this.L;
     const m = this.m;
     // Redis's libraries that Lua 5.4 has: base, table, string, math (no io, os, package, debug).
-    for (const lib of [LuaLibraries.Base, LuaLibraries.Table, LuaLibraries.String, LuaLibraries.Math]) this.engine.global.loadLibrary(lib);
+    for (const lib of ['_G', 'table', 'string', 'math']) this.engine.global.loadLibrary(lib as Parameters<LuaEngine['global']['loadLibrary']>[0]);
     this.fn('lua_settop')(L, 0);
     this.fn('lua_createtable')(L, 0, 16);
     const cfn = (name: string, f: (L: number) => number) => {
@@ -658,7 +657,11 @@ setmetatable(_G, {
 
 /** A VM for the server of `ks` (the WebAssembly module is compiled once per process). */
 async function createScripting(ks: Keyspace): Promise<Scripting> {
-  factory ??= new LuaFactory();
+  // Loaded by Node's own module loader, not a test runner's sandboxed one: wasmoon's loader uses a
+  // dynamic import(), which jest's sandbox refuses without --experimental-vm-modules.
+  const nodeModule = process.getBuiltinModule('node:module') as unknown as { _load(path: string, parent: null, isMain: boolean): unknown };
+  const wasmoon = nodeModule._load(require.resolve('wasmoon'), null, false) as typeof import('wasmoon');
+  factory ??= new wasmoon.LuaFactory();
   // traceAllocations: wasmoon's allocator counts bytes, which the memory cap needs.
   const engine = await factory.createEngine({ openStandardLibs: false, injectObjects: false, enableProxy: false, traceAllocations: true });
   return new Scripting(engine, ks);
