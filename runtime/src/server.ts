@@ -13,6 +13,7 @@ import { createMetrics } from './metrics';
 import { COMMANDS, LATENCY_BUCKETS, ServerStats } from './protocol/commands';
 import { Connection, ConnectionHost, ConnectionLimits } from './protocol/connection';
 import { HttpFrontend } from './protocol/http';
+import { dropSubscriptions } from './protocol/pubsub';
 import { ReplyWriter } from './protocol/resp';
 
 export interface StartOptions {
@@ -191,6 +192,7 @@ export class StateCache implements ConnectionHost {
 
   closed(c: Connection): void {
     this.clients.delete(c.id);
+    dropSubscriptions(this, c);
   }
 
   recordLatency(seconds: number, n: number): void {

@@ -1,5 +1,6 @@
 /* eslint-disable no-bitwise */ // byte-level command name hashing on the hot path
 import { hostname } from 'node:os';
+import { dropSubscriptions, PUBSUB_SPECS, subscriptions } from './pubsub';
 import { ReplyWriter } from './resp';
 import { SCRIPTING_SPECS } from './scripting';
 import { configSet, runtimeConfigValues, SERVER_SPECS } from './server-commands';
@@ -616,6 +617,14 @@ const discard: Handler = (ctx, c) => {
 
 const ping: Handler = (ctx, c, f) => {
   if (f.argc > 2) throw new CommandError(wrongArgs('ping'));
+  if (!c.resp3 && subscriptions(c) > 0) {
+    // RESP2 subscriber mode answers PING as a message.
+    ctx.out.arrayHeader(2);
+    ctx.out.bulk('pong');
+    if (f.argc === 2) ctx.out.bulkBytes(f.args, f.starts[1], f.ends[1]);
+    else ctx.out.bulk('');
+    return;
+  }
   if (f.argc === 2) ctx.out.bulkBytes(f.args, f.starts[1], f.ends[1]);
   else ctx.out.simple('PONG');
   void c;
@@ -707,6 +716,7 @@ const quit: Handler = (ctx, c) => {
 };
 
 const reset: Handler = (ctx, c) => {
+  dropSubscriptions(ctx, c);
   c.multi = null;
   c.multiFailed = false;
   c.watched = null;
@@ -1053,6 +1063,7 @@ const SPECS: Spec[] = [
   ['asking', 1, 'fast', [0, 0, 0], 'cluster', 'Signals that a cluster client is following an -ASK redirect.', clusterOk],
   ...SERVER_SPECS,
   ...SCRIPTING_SPECS,
+  ...PUBSUB_SPECS,
 ];
 
 export const COMMANDS: readonly Command[] = SPECS.map((

@@ -3,6 +3,7 @@ import {
   ClientState, Command, commandKeys, ERR_EXECABORT, ERR_NOAUTH, errorReply, Frame, hasKeys, keyBounds, lookupCommand, replyLater,
   ServerContext, unknownCommandError, wrongArgsError,
 } from './commands';
+import { subscriptions, SUBSCRIBER_COMMANDS } from './pubsub';
 import { ProtocolError, RequestParser } from './resp';
 
 export interface ConnectionLimits {
@@ -125,6 +126,11 @@ export class Connection implements ClientState {
       this.socket.cork();
       for (const c of chunks) this.socket.write(c);
       this.socket.uncork();
+    }
+    // Output outside a read event (late replies, Pub/Sub messages): a client that does not read is cut off past the limit.
+    if (this.socket.writableLength > this.host.limits.outputMaxBytes) {
+      this.host.log.warn({ client: this.addr, bytes: this.socket.writableLength }, 'closing client whose unsent output exceeded limits.outputMaxBytes');
+      this.kill();
     }
   }
 
@@ -319,6 +325,10 @@ export class Connection implements ClientState {
       out.error(wrongArgsError(cmd));
       return undefined;
     }
+    if (!this.resp3 && !SUBSCRIBER_COMMANDS.has(cmd.name) && subscriptions(this) > 0) {
+      out.error(`ERR Can't execute '${cmd.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);
+      return undefined;
+    }
     if (!this.authenticated && !cmd.flags.includes('no_auth')) {
       if (this.multi !== null) this.multiFailed = true;
       out.error(ERR_NOAUTH);
@@ -348,7 +358,8 @@ export class Connection implements ClientState {
   /** Runs a command once its keys are loaded (`loaded`: misses were already tried) and not locked by a waiting write. */
   private call(cmd: Command, f: Frame, loaded = false): void | Promise<unknown> {
     const ks = this.host.ks;
-    if (hasKeys(cmd) && (ks.locks.size > 0 || (ks.loadsOnMiss && !loaded))) {
+    // Shard channels are routed like keys but are not keys: nothing to load or wait for.
+    if (hasKeys(cmd) && cmd.group !== 'pubsub' && (ks.locks.size > 0 || (ks.loadsOnMiss && !loaded))) {
       // A blind write needs no old value: it waits for earlier writes to its keys, never for a store.
       const load = ks.loadsOnMiss && !loaded && (cmd.blind === undefined || !cmd.blind(f));
       const waits: Array<Promise<unknown>> = [];
