@@ -1,5 +1,6 @@
 /* eslint-disable no-bitwise */ // byte-level command name hashing on the hot path
 import { hostname } from 'node:os';
+import { clientKey, DATABASES, dbPrefix, inDb, markMultiDb, multiDbUsed } from './databases';
 import { dropSubscriptions, PUBSUB_SPECS, subscriptions } from './pubsub';
 import { ReplyWriter } from './resp';
 import { SCRIPTING_SPECS } from './scripting';
@@ -40,6 +41,8 @@ export interface ClientState {
   libName: string;
   libVer: string;
   resp3: boolean;
+  /** The selected database (SELECT; see databases.ts). */
+  db: number;
   authenticated: boolean;
   /** Queued frames while in MULTI, else null. */
   multi: Frame[] | null;
@@ -527,7 +530,7 @@ const setrange: Handler = (ctx, c, f) => {
   return then(ctx, c, ctx.ks.set(key, next, slot >= 0 ? -1 : 0), () => ctx.out.int(len));
 };
 
-const scan: Handler = (ctx, _c, f) => {
+const scan: Handler = (ctx, c, f) => {
   const cursorStr = argStr(f, 1);
   const cursor = parseIntStrict(cursorStr);
   if (cursor === null || cursor < 0) throw new CommandError('ERR invalid cursor');
@@ -542,29 +545,41 @@ const scan: Handler = (ctx, _c, f) => {
       if (count < 1) throw new CommandError(ERR_SYNTAX);
     } else if (o === 'MATCH') {
       const p = argStr(f, ++i);
-      match = p === '*' ? undefined : globToRegExp(p);
+      match = p === '*' && c.db === 0 ? undefined : globToRegExp(dbPrefix(c.db) + p);
     } else if (o === 'TYPE') {
       typeFilter = argStr(f, ++i).toLowerCase();
     } else {throw new CommandError(ERR_SYNTAX);}
   }
-  const [next, keys] = typeFilter !== undefined && typeFilter !== 'string' ? [0, []] : ctx.ks.scan(cursor, count, match);
+  if (match === undefined && c.db !== 0) match = globToRegExp(dbPrefix(c.db) + '*');
+  const [next, found] = typeFilter !== undefined && typeFilter !== 'string' ? [0, []] : ctx.ks.scan(cursor, count, match);
+  const keys = ownKeys(ctx, c, found);
   ctx.out.arrayHeader(2);
   ctx.out.bulk(String(next));
   ctx.out.arrayHeader(keys.length);
   for (const k of keys) ctx.out.bulk(k);
 };
 
-const keys: Handler = (ctx, _c, f) => {
+/** Stored keys as the client's database names them (the others left out). */
+function ownKeys(ctx: ServerContext, c: ClientState, stored: string[]): string[] {
+  if (!multiDbUsed(ctx.ks)) return stored;
+  return stored.filter((k) => inDb(k, c.db)).map((k) => clientKey(k, c.db));
+}
+
+const keys: Handler = (ctx, c, f) => {
   const p = argStr(f, 1);
-  const found = ctx.ks.matching(globToRegExp(p));
+  const found = ownKeys(ctx, c, ctx.ks.matching(globToRegExp(dbPrefix(c.db) + p)));
   ctx.out.arrayHeader(found.length);
   for (const k of found) ctx.out.bulk(k);
 };
 
-const randomkey: Handler = (ctx) => {
-  const k = ctx.ks.randomKey();
+const randomkey: Handler = (ctx, c) => {
+  let k = ctx.ks.randomKey();
+  if (k !== undefined && multiDbUsed(ctx.ks) && !inDb(k, c.db)) {
+    const mine = ctx.ks.matching(/[^]*/).filter((x) => inDb(x, c.db));
+    k = mine.length === 0 ? undefined : mine[Math.floor(Math.random() * mine.length)];
+  }
   if (k === undefined) ctx.out.nil();
-  else ctx.out.bulk(k);
+  else ctx.out.bulk(clientKey(k, c.db));
 };
 
 const flush: Handler = (ctx, c, f) => {
@@ -573,12 +588,13 @@ const flush: Handler = (ctx, c, f) => {
     const o = argUpper(f, 1);
     if (o !== 'ASYNC' && o !== 'SYNC') throw new CommandError(ERR_SYNTAX);
   }
-  const r = ctx.ks.flush();
+  // FLUSHDB with databases in use removes the selected database's keys only.
+  const r = argUpper(f, 0) === 'FLUSHDB' && multiDbUsed(ctx.ks) ? ctx.ks.delete(ctx.ks.allKeys().filter((k) => inDb(k, c.db))) : ctx.ks.flush();
   if (typeof r === 'number') return ctx.out.ok();
   return r.then(() => replyLater(ctx, c, () => ctx.out.ok()));
 };
 
-const dbsize: Handler = (ctx) => ctx.out.int(ctx.ks.size);
+const dbsize: Handler = (ctx, c) => ctx.out.int(multiDbUsed(ctx.ks) ? ctx.ks.allKeys().filter((k) => inDb(k, c.db)).length : ctx.ks.size);
 
 // ---- transactions -------------------------------------------------------------
 
@@ -703,10 +719,13 @@ const hello: Handler = (ctx, c, f) => {
   ctx.out.bulk('modules'); ctx.out.arrayHeader(0);
 };
 
-const select: Handler = (ctx, _c, f) => {
+const select: Handler = (ctx, c, f) => {
   const n = parseIntStrict(argStr(f, 1));
   if (n === null) throw new CommandError(ERR_NOT_INT);
-  if (n !== 0) throw new CommandError('ERR DB index is out of range');
+  if (ctx.cluster !== undefined && n !== 0) throw new CommandError('ERR SELECT is not allowed in cluster mode');
+  if (n < 0 || n >= DATABASES) throw new CommandError('ERR DB index is out of range');
+  if (n !== 0) markMultiDb(ctx.ks);
+  c.db = n;
   ctx.out.ok();
 };
 
@@ -722,6 +741,7 @@ const reset: Handler = (ctx, c) => {
   c.watched = null;
   c.resp3 = false;
   ctx.out.resp3 = false;
+  c.db = 0;
   c.name = '';
   c.authenticated = ctx.password === undefined;
   ctx.out.simple('RESET');
@@ -730,7 +750,7 @@ const reset: Handler = (ctx, c) => {
 export function clientLine(ctx: ServerContext, c: ClientState): string {
   const now = Date.now();
   return `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=-1 name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} `
-    + `idle=${Math.floor((now - c.lastCommandAt) / 1000)} flags=${c.multi !== null ? 'x' : 'N'} db=0 sub=0 psub=0 ssub=0 `
+    + `idle=${Math.floor((now - c.lastCommandAt) / 1000)} flags=${c.multi !== null ? 'x' : 'N'} db=${c.db} sub=0 psub=0 ssub=0 `
     + `multi=${c.multi === null ? -1 : c.multi.length} watch=${c.watched?.size ?? 0} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 `
     + `rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.resp3 ? 3 : 2} `
     + `lib-name=${c.libName} lib-ver=${c.libVer}`;

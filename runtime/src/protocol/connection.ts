@@ -3,6 +3,7 @@ import {
   ClientState, Command, commandKeys, ERR_EXECABORT, ERR_NOAUTH, errorReply, Frame, hasKeys, keyBounds, lookupCommand, replyLater,
   ServerContext, unknownCommandError, wrongArgsError,
 } from './commands';
+import { prefixKeys } from './databases';
 import { subscriptions, SUBSCRIBER_COMMANDS } from './pubsub';
 import { ProtocolError, RequestParser } from './resp';
 
@@ -55,6 +56,7 @@ export class Connection implements ClientState {
   libName = '';
   libVer = '';
   resp3 = false;
+  db = 0;
   authenticated: boolean;
   multi: Frame[] | null = null;
   multiFailed = false;
@@ -333,6 +335,11 @@ export class Connection implements ClientState {
       if (this.multi !== null) this.multiFailed = true;
       out.error(ERR_NOAUTH);
       return undefined;
+    }
+    if (this.db !== 0 && hasKeys(cmd) && cmd.group !== 'pubsub') {
+      // A selected database other than 0: its keys carry the database's prefix (databases.ts).
+      const [first, last, step] = keyBounds(cmd, f);
+      if (first <= last) f = prefixKeys(f, this.db, first, last, step);
     }
     if (host.cluster !== undefined && hasKeys(cmd)) {
       // Cluster mode: keys of another pod's slots are MOVED, keys across slots CROSSSLOT (also when queued in MULTI).

@@ -73,6 +73,12 @@ export class Scripting {
   private readonly scripts = new Map<string, number>();
   private readonly noWrites = new Set<string>();
   private readonly writer = new ReplyWriter();
+  /** Where a script's result is encoded before its writes are committed. */
+  private readonly result = new ReplyWriter();
+  /** The context and client redis.call runs commands with (replies go to `writer`; nothing is delivered). */
+  private callCtx: ServerContext | undefined;
+  private callClient: ClientState | undefined;
+  private callCtxFor: ServerContext | undefined;
   private readonly lenPtr: number;
   private scratch: number;
   private scratchLen: number;
@@ -100,8 +106,16 @@ export class Scripting {
 
   // ---- the C API ---------------------------------------------------------
 
+  private readonly fns = new Map<string, (...a: unknown[]) => number>();
+
+  /** A function of Lua's C API (looked up once). */
   private fn(name: string): (...a: unknown[]) => number {
-    return this.m[`_${name}`] as (...a: unknown[]) => number;
+    let f = this.fns.get(name);
+    if (f === undefined) {
+      f = this.m[`_${name}`] as (...a: unknown[]) => number;
+      this.fns.set(name, f);
+    }
+    return f;
   }
 
   private cstr(s: string): number {
@@ -283,11 +297,14 @@ export class Scripting {
     ctx.stats.commandsProcessed++;
     const w = this.writer;
     w.resp3 = this.resp3;
-    const scriptCtx = Object.create(ctx, { out: { value: w } }) as ServerContext;
-    const client = Object.create(this.client!, { deliver: { value: () => undefined } }) as ClientState;
+    if (this.callCtxFor !== ctx) {
+      this.callCtx = Object.create(ctx, { out: { value: w } }) as ServerContext;
+      this.callCtxFor = ctx;
+    }
+    this.callClient ??= Object.create(this.client!, { deliver: { value: () => undefined } }) as ClientState;
     let r: void | Promise<unknown>;
     try {
-      r = cmd.handler(scriptCtx, client, f);
+      r = cmd.handler(this.callCtx!, this.callClient, f);
     } catch (e) {
       w.take();
       throw e;
@@ -451,6 +468,7 @@ export class Scripting {
     const L = this.L;
     this.ctx = ctx;
     this.client = c;
+    this.callClient = undefined;
     this.readOnly = readOnly || this.noWrites.has(sha);
     this.resp3 = false;
     this.slot = slot;
@@ -481,7 +499,9 @@ export class Scripting {
       throw e;
     }
     this.ctx = undefined;
-    const out = new ReplyWriter();
+    this.client = undefined;
+    this.callClient = undefined;
+    const out = this.result;
     out.resp3 = c.resp3;
     if (rc !== 0) {
       const stop = (this.stop as Stop) ?? (rc === 4 ? 'memory' : undefined);

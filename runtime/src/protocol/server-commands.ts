@@ -72,7 +72,7 @@ const copy: Handler = (ctx, c, f) => {
     if (o === 'REPLACE') {replace = true;} else if (o === 'DB' && i + 1 < f.argc) {
       const db = parseIntStrict(argStr(f, ++i));
       if (db === null) throw new CommandError('ERR value is not an integer or out of range');
-      if (db !== 0) throw new CommandError('ERR DB index is out of range');
+      if (db !== c.db) throw new CommandError(db < 0 || db > 15 ? 'ERR DB index is out of range' : 'ERR COPY to another database is not supported by state-cache');
     } else {throw new CommandError(ERR_SYNTAX);}
   }
   if (src === dst) throw new CommandError('ERR source and destination objects are the same');
