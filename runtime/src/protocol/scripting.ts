@@ -92,6 +92,7 @@ export class Scripting {
   private resp3 = false;
   private slot = -1;
   private argsBuf = Buffer.allocUnsafe(4096);
+  private readonly fns = new Map<string, (...a: unknown[]) => number>();
 
   constructor(private readonly engine: LuaEngine, private readonly ks: Keyspace) {
     const g = engine.global as unknown as { lua: { module: LuaModule }; address: number; setMemoryMax(n: number): void };
@@ -105,8 +106,6 @@ export class Scripting {
   }
 
   // ---- the C API ---------------------------------------------------------
-
-  private readonly fns = new Map<string, (...a: unknown[]) => number>();
 
   /** A function of Lua's C API (looked up once). */
   private fn(name: string): (...a: unknown[]) => number {
