@@ -466,7 +466,7 @@ function renderStore(scope: Construct, store: CacheStore, target: CacheTarget, o
     const scripting = e.supportsScripting ?? true;
     if (o.versioned === true && !scripting) {
       fail(scope, `remote ${where} is a server without scripting, but versioned is true`,
-        'Versioned writes run a Lua script; state-cache has none. Leave versioned unset (the remote cache keeps durability in its own stores)');
+        'Versioned writes run a Lua script, which this server cannot run. Leave versioned unset, or point the store at a server with scripting');
     }
     const waitFor = o.waitForReplicas ?? 0;
     intIn(scope, `remote ${where} waitForReplicas`, waitFor, 0, 16);

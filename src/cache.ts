@@ -524,8 +524,7 @@ export interface RemoteCacheEndpoint {
 
   /**
    * Whether the server runs Lua scripts (EVAL), which versioned writes need.
-   * state-cache does not: a remote store on an ExternalCacheCluster writes
-   * without the version check (durability lives in that cluster's own stores).
+   * Redis, Valkey and state-cache do.
    *
    * @default true (Redis and compatible servers)
    */

@@ -261,8 +261,8 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
     this.remoteCacheEndpoint = {
       nodes: this.seedNodes,
       cluster: true,
-      // state-cache runs no Lua scripts, so remote stores on it write unversioned; Valkey does.
-      supportsScripting: valkey !== undefined,
+      // state-cache and Valkey both run Lua scripts, so remote stores on either write versioned.
+      supportsScripting: true,
       replicasPerPrimary: valkey?.replicasPerPrimary ?? 0,
       passwordSecret: this.passwordSecret,
       passwordKey: this.passwordKey,

@@ -4,8 +4,8 @@ import { AddressInfo, createServer, Server } from 'node:net';
 import { Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import {
-  CacheImage, CachePassword, CacheStore, Coherence, ExternalCacheCluster, OutageBehaviour, PersistentStore, SecretStoreRef, SessionAffinity,
-  SidecarMode, WriteMode,
+  CacheImage, CachePassword, CacheStore, Coherence, ExternalCacheCluster, IRemoteCache, OutageBehaviour, PersistentStore, SecretStoreRef,
+  SessionAffinity, SidecarMode, WriteMode,
 } from '../src';
 import { appContainer, cachedApp, chart, postgres, secret } from './cache-fixtures';
 import { synthAndCheck } from './manifest-checks';
@@ -364,18 +364,22 @@ describe('bad input', () => {
   });
 });
 
-test('a remote store on an ExternalCacheCluster writes unversioned: state-cache runs no Lua scripts', () => {
+test('a remote store on an ExternalCacheCluster writes versioned: state-cache runs Lua scripts', () => {
   const c = chart('catalog');
   const cluster = new ExternalCacheCluster(c, 'cache', { replicas: 3, password: CachePassword.fromSecret(secret(c, 'pw')) });
   cachedApp(c, { cache: { writeMode: WriteMode.writeThrough(), stores: [CacheStore.remote(cluster)] } });
   const configs = byKind(synthAndCheck(c), 'ConfigMap').map((m) => JSON.parse(m.data['config.json']));
   const config = configs.find((cfg) => JSON.stringify(cfg.stores).includes('"type":"remote"'));
-  expect(JSON.stringify(config.stores)).toContain('"versioning":"none"');
+  expect(JSON.stringify(config.stores)).toContain('"versioning":"script"');
 
+  // A server declared without scripting still refuses versioned writes.
   const c2 = chart('catalog');
-  const cluster2 = new ExternalCacheCluster(c2, 'cache', { replicas: 3, password: CachePassword.fromSecret(secret(c2, 'pw')) });
-  expect(() => cachedApp(c2, { cache: { writeMode: WriteMode.writeThrough(), stores: [CacheStore.remote(cluster2, { versioned: true })] } }))
-    .toThrow('is a server without scripting, but versioned is true. Versioned writes run a Lua script; state-cache has none. Leave versioned unset (the remote cache keeps durability in its own stores)');
+  const endpoint: IRemoteCache = {
+    remoteCacheEndpoint: { nodes: ['old-redis:6379'], cluster: false, supportsScripting: false, port: 6379, egressCidrs: ['192.0.2.10/32'] },
+    allowClient: () => undefined,
+  };
+  expect(() => cachedApp(c2, { cache: { writeMode: WriteMode.writeThrough(), stores: [CacheStore.remote(endpoint, { versioned: true })] } }))
+    .toThrow('is a server without scripting, but versioned is true. Versioned writes run a Lua script, which this server cannot run. Leave versioned unset, or point the store at a server with scripting');
 });
 
 describe('coherence across replicas', () => {

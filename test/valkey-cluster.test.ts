@@ -319,7 +319,7 @@ test('state-cache stays the default: CacheClusterEngine.stateCache() synthesises
   expect(explicit.manifests).toEqual(none.manifests);
   expect(none.cl.engine.name).toBe('state-cache');
   expect(none.cl.bootstrapJob).toBeUndefined();
-  expect(none.cl.remoteCacheEndpoint.supportsScripting).toBe(false);
+  expect(none.cl.remoteCacheEndpoint.supportsScripting).toBe(true); // state-cache runs Lua scripts (issue 15)
 });
 
 describe('waiting for replicas (WAIT) from a remote store', () => {

@@ -15,6 +15,7 @@ import { memorySection } from './memory';
 import { memoryBoundSection } from './memory-bound';
 import { coherenceSection, preloadSection, writeBehindSection, writeThroughSection } from './persistence';
 import { BenchContext, BenchOptions, describeTarget, fmtRatio, passMiss, Section, table, TargetResult } from './report';
+import { scriptsPubsubSection } from './scripts-pubsub';
 import { ensureRuntimeBuilt, killAll, MAIN_JS, redisVersion, REPO_ROOT, requireRedisTools } from './servers';
 import { throughputSection } from './throughput';
 import { tlsSection } from './tls';
@@ -29,6 +30,7 @@ const SECTIONS: Record<string, Section> = {
   'write-through': writeThroughSection,
   'preload': preloadSection,
   'coherence': coherenceSection,
+  'scripts-pubsub': scriptsPubsubSection,
 };
 
 const USAGE = `usage: npm run bench:cache -- [options]

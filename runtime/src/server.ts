@@ -14,6 +14,7 @@ import { createMetrics } from './metrics';
 import { COMMANDS, LATENCY_BUCKETS, ServerStats } from './protocol/commands';
 import { Connection, ConnectionHost, ConnectionLimits } from './protocol/connection';
 import { HttpFrontend } from './protocol/http';
+import { dropSubscriptions } from './protocol/pubsub';
 import { ReplyWriter } from './protocol/resp';
 import { loadTlsMaterial, secureContextOptions, TlsMaterial, TlsReloader } from './tls';
 
@@ -225,6 +226,7 @@ export class StateCache implements ConnectionHost {
 
   closed(c: Connection): void {
     this.clients.delete(c.id);
+    dropSubscriptions(this, c);
   }
 
   recordLatency(seconds: number, n: number): void {

@@ -29,7 +29,17 @@ const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
 
 const NAMES = ['GET', 'SET', 'DEL', 'INCR', 'INCRBYFLOAT', 'APPEND', 'SETRANGE', 'GETRANGE', 'MSET', 'MGET', 'EXPIRE', 'PEXPIRE', 'TTL', 'SCAN', 'KEYS',
   'MULTI', 'EXEC', 'DISCARD', 'WATCH', 'PING', 'ECHO', 'HELLO', 'AUTH', 'SELECT', 'INFO', 'COMMAND', 'CONFIG', 'GETEX', 'GETDEL', 'EXISTS', 'TYPE',
-  'STRLEN', 'DBSIZE', 'RANDOMKEY', 'RESET', 'QUIT', 'NOSUCH', 'set', 'gEt', ''];
+  'STRLEN', 'DBSIZE', 'RANDOMKEY', 'RESET', 'QUIT', 'NOSUCH', 'set', 'gEt', '',
+  'SETNX', 'GETSET', 'TIME', 'RENAME', 'RENAMENX', 'COPY', 'TOUCH', 'OBJECT', 'MEMORY', 'EXPIRETIME', 'PEXPIRETIME',
+  'EVAL', 'EVALSHA', 'EVAL_RO', 'EVALSHA_RO', 'SCRIPT', 'EVAL', 'EVAL', 'SUBSCRIBE', 'PSUBSCRIBE', 'UNSUBSCRIBE', 'PUNSUBSCRIBE', 'PUBLISH', 'SPUBLISH',
+  'SSUBSCRIBE', 'PUBSUB'];
+
+/** Scripts for EVAL (none loops: the loop is its own test below). */
+const SCRIPTS = ['return 1', 'return redis.call("GET", KEYS[1])', 'redis.call("SET", KEYS[1], ARGV[1]) return redis.call("INCR", KEYS[1])',
+  'return {', 'return redis.pcall("NOSUCH")', 'return string.rep("x", 2^31)', 'local t = {} for i = 1, 1e5 do t[i] = i end return #t',
+  'return redis.call("RENAME", KEYS[1], ARGV[1])', 'x = 1', 'return {1, {2, {3}}, false, {ok = "y"}, {err = "E z"}}', 'error({})',
+  'return redis.call("PUBLISH", "c", ARGV[1])', 'return redis.sha1hex(ARGV[1])', '#!lua flags=no-writes\nreturn redis.call("DEL", KEYS[1])',
+  'return redis.call(unpack(ARGV))', 'return tostring(redis.call("TIME")[1] ~= nil)'];
 
 function randomBytes(n: number): Buffer {
   const b = Buffer.allocUnsafe(n);
@@ -38,8 +48,9 @@ function randomBytes(n: number): Buffer {
 }
 
 function randomArg(): Buffer {
-  switch (int(8)) {
+  switch (int(9)) {
     case 0: return Buffer.from(String(int(2000) - 1000));
+    case 8: return Buffer.from(pick(SCRIPTS));
     case 1: return Buffer.from(pick(['EX', 'PX', 'NX', 'XX', 'GET', 'KEEPTTL', 'MATCH', 'COUNT', '*', '3', '-1', '9223372036854775808', '1e400', 'nan']));
     case 2: return randomBytes(int(40));
     case 3: return Buffer.from(`key:${int(5000)}`);
@@ -168,3 +179,18 @@ test(`100 000 fuzzed RESP frames and 5 000 HTTP requests leave the server up and
   expect(after.rss - before.rss).toBeLessThan(300 * 1024 * 1024);
   healthy.disconnect();
 }, 120_000);
+
+test('a script that loops forever is stopped by the time limit; the server serves again afterwards', async () => {
+  const r = new Redis({ port: server.respPort, host: '127.0.0.1', maxRetriesPerRequest: 0 });
+  await r.call('config', 'set', 'busy-reply-threshold', '300');
+  const other = new Redis({ port: server.respPort, host: '127.0.0.1', maxRetriesPerRequest: 0 });
+  await other.ping();
+  const looping = r.call('eval', 'local i = 0 while true do i = i + 1 end', '0').catch((e: Error) => e.message);
+  const meanwhile = other.ping(); // queued behind the script: single-threaded, as in Redis
+  expect(await looping).toMatch(/^BUSY script stopped: it ran longer than the script time limit \(300 ms/);
+  expect(await meanwhile).toBe('PONG');
+  expect(await r.call('eval', 'return 42', '0')).toBe(42);
+  await r.call('config', 'set', 'busy-reply-threshold', '5000');
+  r.disconnect();
+  other.disconnect();
+});

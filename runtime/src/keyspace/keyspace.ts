@@ -85,13 +85,6 @@ export function entryBytes(keyBytes: number, valueBytes: number): number {
   return (n > SLAB_MAX ? n + BIG_OVERHEAD : CLASS_SIZE[classOf(n)]) + SLOT_BYTES;
 }
 
-/** An entry as it was before a write group changed it. */
-interface EntrySnapshot {
-  readonly value: Buffer;
-  readonly version: number;
-  readonly expiresAt: number;
-}
-
 /** A resizable ArrayBuffer (ES2024): Node 20 has them, this TypeScript's lib does not yet. */
 interface ResizableArrayBuffer extends ArrayBuffer {
   readonly maxByteLength: number;
@@ -381,8 +374,6 @@ export class Keyspace {
   private readonly epoch = Date.now();
   private slots = 0;
   private freeHead = -1;
-  /** The open write group (EXEC with persistence), else null: see beginGroup(). */
-  private group: { readonly changes: EntryChange[]; readonly before: Map<string, EntrySnapshot | null> } | null = null;
   /** WATCHed keys: how many clients watch each, and how often it was removed meanwhile (see watch()). */
   private readonly watches = new Map<string, { watchers: number; removals: number }>();
   private high = 0;
@@ -401,6 +392,8 @@ export class Keyspace {
    * flight here: what lands afterwards below the floor is already stale.
    */
   private readonly floors = new Map<string, number>();
+  /** The open write group (a script, RENAME, COPY): changes applied to memory, reported to persistence together. */
+  private group: WriteGroup | undefined;
 
   constructor(
     private options: KeyspaceOptions = DEFAULT_KEYSPACE_OPTIONS,
@@ -416,7 +409,7 @@ export class Keyspace {
 
   /** True when writes go through persistence hooks (then `setBytes` must not be used). */
   get persistent(): boolean {
-    return this.hooks !== NO_PERSISTENCE;
+    return this.hooks !== NO_PERSISTENCE || this.group !== undefined;
   }
 
   get size(): number {
@@ -433,6 +426,10 @@ export class Keyspace {
 
   get maxEntries(): number {
     return this.options.maxEntries;
+  }
+
+  get evictionSamples(): number {
+    return this.options.evictionSamples;
   }
 
   get policy(): EvictionPolicy {
@@ -681,6 +678,16 @@ export class Keyspace {
     return this.viewOf(slot).latin1Slice(at, at + this.klen[slot]);
   }
 
+  /** Milliseconds since the slot was last read or written (OBJECT IDLETIME). */
+  idleMs(slot: number): number {
+    return Math.max(0, (this.tick(Date.now()) - this.access[slot]) * ACCESS_TICK_MS);
+  }
+
+  /** The slot's LFU counter, decayed to now (OBJECT FREQ). */
+  frequency(slot: number): number {
+    return this.lfuDecayed(slot, Date.now());
+  }
+
   /** Version of the live entry, or 0 when absent. */
   currentVersion(key: string): number {
     const slot = this.find(key, false);
@@ -740,7 +747,7 @@ export class Keyspace {
     }
     if (expiresAt === 0 && defaultTtl && this.options.defaultTtlMs !== 0) expiresAt = Date.now() + this.options.defaultTtlMs;
     const version = this.versions.next();
-    if (this.hooks === NO_PERSISTENCE) {
+    if (this.hooks === NO_PERSISTENCE && this.group === undefined) {
       this.apply(key, value, expiresAt, version);
       return undefined;
     }
@@ -751,7 +758,7 @@ export class Keyspace {
 
   /** Sets several keys at once (MSET): one persistence batch. */
   setMany(pairs: ReadonlyArray<readonly [string, Value]>): Promise<void> | undefined {
-    if (this.hooks === NO_PERSISTENCE) {
+    if (this.hooks === NO_PERSISTENCE && this.group === undefined) {
       const at = this.options.defaultTtlMs !== 0 ? Date.now() + this.options.defaultTtlMs : 0;
       for (const [k, v] of pairs) this.apply(k, v, at, this.versions.next());
       return undefined;
@@ -775,7 +782,7 @@ export class Keyspace {
    * existed; returns a promise when persistence makes the delete wait.
    */
   delete(keys: readonly string[]): number | Promise<number> {
-    if (this.hooks === NO_PERSISTENCE) {
+    if (this.hooks === NO_PERSISTENCE && this.group === undefined) {
       let n = 0;
       for (const k of keys) {
         const slot = this.find(k, false);
@@ -811,7 +818,7 @@ export class Keyspace {
 
   /** Removes everything. */
   flush(): number | Promise<number> {
-    if (this.hooks !== NO_PERSISTENCE) return this.delete(this.allKeys());
+    if (this.hooks !== NO_PERSISTENCE || this.group !== undefined) return this.delete(this.allKeys());
     const n = this.count;
     for (let s = 0; this.watches.size !== 0 && s < this.high; s++) if (this.cls[s] !== FREE) this.watchedRemoved(s);
     for (const a of this.arenas) a?.clear();
@@ -834,12 +841,16 @@ export class Keyspace {
    * holding the keys' locks meanwhile, then reports afterChange.
    */
   private persisted(keys: readonly string[], changes: EntryChange[], apply: () => void): Promise<void> | undefined {
-    const group = this.group;
-    if (group !== null) {
-      // In a group (EXEC): memory changes now, persistence hears of it once, at endGroup.
-      for (const k of keys) if (!group.before.has(k)) group.before.set(k, this.snapshot(k));
+    const g = this.group;
+    if (g !== undefined) {
+      // In a group: remember what memory held (for a rollback), apply now, report at the group's end.
+      for (const k of keys) if (!g.undo.has(k)) g.undo.set(k, this.snapshot(k));
       apply();
-      for (const c of changes) group.changes.push(c);
+      for (const c of changes) {
+        const k = c.key.toString('latin1');
+        g.changes.delete(k); // the last change of a key wins, in the order of the last changes
+        g.changes.set(k, c);
+      }
       return undefined;
     }
     const wait = this.hooks.beforeChange(changes);
@@ -861,74 +872,6 @@ export class Keyspace {
       }
     });
     return done;
-  }
-
-  /**
-   * Starts a group of writes that persistence takes whole or not at all
-   * (EXEC): until endGroup() the writes change memory at once, without waiting,
-   * and what each key held before is kept. The caller has waited for the keys'
-   * locks and loaded them, and runs the group's commands synchronously.
-   */
-  beginGroup(): void {
-    if (this.group !== null) throw new Error('a write group is already open');
-    this.group = { changes: [], before: new Map() };
-  }
-
-  /**
-   * Ends the group: persistence gets every change of it in one beforeChange
-   * (one store batch in write-through, one queue and journal append in
-   * write-behind). Returns undefined when it took them at once, or a promise,
-   * during which the group's keys stay locked. When persistence refuses (a
-   * throw, or the promise rejects), every key is put back as it was before the
-   * group, and the error is passed on: none of the group's writes stays.
-   */
-  endGroup(): Promise<void> | undefined {
-    const group = this.group;
-    if (group === null) throw new Error('no write group is open');
-    this.group = null;
-    if (group.changes.length === 0) return undefined;
-    let wait: Promise<void> | undefined;
-    try {
-      wait = this.hooks.beforeChange(group.changes);
-    } catch (e) {
-      this.restore(group.before);
-      throw e;
-    }
-    if (wait === undefined) {
-      this.hooks.afterChange(group.changes);
-      return undefined;
-    }
-    const done = wait.then(
-      () => this.hooks.afterChange(group.changes),
-      (e) => {
-        this.restore(group.before);
-        throw e;
-      },
-    );
-    const settled = done.then(noop, noop);
-    for (const k of group.before.keys()) this.locks.set(k, settled);
-    void settled.then(() => {
-      for (const k of group.before.keys()) if (this.locks.get(k) === settled) this.locks.delete(k);
-    });
-    return done;
-  }
-
-  /** What a key holds now, copied (for endGroup's undo), or null when absent. */
-  private snapshot(key: string): EntrySnapshot | null {
-    const slot = this.find(key, false);
-    if (slot < 0) return null;
-    const view = this.viewOf(slot);
-    const at = this.offsetOf(slot) + CHUNK_HEADER + this.klen[slot];
-    return { value: Buffer.from(view.subarray(at, at + this.vlen[slot])), version: this.version[slot], expiresAt: this.expires[slot] };
-  }
-
-  /** Puts keys back as snapshot() saw them. */
-  private restore(before: ReadonlyMap<string, EntrySnapshot | null>): void {
-    for (const [key, was] of before) {
-      const slot = this.find(key, false);
-      if (slot >= 0) this.removeSlot(slot);
-      if (was !== null) this.apply(key, was.value, was.expiresAt, was.version);
-    }
   }
 
   /** Throws OutOfMemoryError when a write of this size cannot fit (noeviction, or too big for the budget). */
@@ -1118,6 +1061,7 @@ export class Keyspace {
     for (let tries = 0; sampled < this.options.evictionSamples && tries < this.options.evictionSamples * 16; tries++) {
       const s = (Math.random() * this.high) | 0;
       if (this.cls[s] === FREE || s === keep) continue;
+      if (this.group !== undefined && this.group.undo.has(this.keyAt(s)!)) continue; // uncommitted: not passivated
       sampled++;
       const score = lfu ? this.lfuDecayed(s, now) * 1e15 + this.access[s] : this.access[s];
       if (score < bestScore) {
@@ -1273,10 +1217,116 @@ export class Keyspace {
     return out;
   }
 
+  // ---- write groups ----------------------------------------------------
+
+  /** True while a write group is open. */
+  get inGroup(): boolean {
+    return this.group !== undefined;
+  }
+
+  /**
+   * Runs `fn` as one write group: its writes apply to memory as they come
+   * (so `fn` reads what it wrote), and reach persistence together at the end,
+   * as one batch (write-through: all or nothing; write-behind: one journal
+   * group). If `fn` throws, or persistence refuses the batch, memory is put
+   * back as it was. Returns undefined when done, or a promise when
+   * persistence makes the group wait (its keys are locked meanwhile, so no
+   * other command sees the uncommitted values). Inside an open group, `fn`
+   * just runs as part of it.
+   */
+  writeGroup(fn: () => void): Promise<void> | undefined {
+    if (this.group !== undefined) {
+      fn();
+      return undefined;
+    }
+    this.group = { undo: new Map(), changes: new Map() };
+    try {
+      fn();
+    } catch (e) {
+      this.rollbackGroup();
+      throw e;
+    }
+    return this.commitGroup();
+  }
+
+  /** Opens a group for a caller that commits or rolls back itself (scripts). */
+  beginGroup(): void {
+    if (this.group !== undefined) throw new Error('a write group is already open');
+    this.group = { undo: new Map(), changes: new Map() };
+  }
+
+  /** Puts memory back as it was when the open group began, and closes it. */
+  rollbackGroup(): void {
+    const g = this.group;
+    this.group = undefined;
+    if (g === undefined) return;
+    this.restore(g);
+  }
+
+  /** Closes the open group and reports its changes to persistence (see writeGroup). */
+  commitGroup(): Promise<void> | undefined {
+    const g = this.group;
+    this.group = undefined;
+    if (g === undefined || g.changes.size === 0 || this.hooks === NO_PERSISTENCE) return undefined;
+    const changes = [...g.changes.values()];
+    let wait: Promise<void> | undefined;
+    try {
+      wait = this.hooks.beforeChange(changes);
+    } catch (e) {
+      this.restore(g);
+      throw e;
+    }
+    if (wait === undefined) {
+      this.hooks.afterChange(changes);
+      return undefined;
+    }
+    const done = wait.then(() => this.hooks.afterChange(changes), (e) => {
+      this.restore(g);
+      throw e;
+    });
+    const settled = done.then(noop, noop);
+    const keys = [...g.changes.keys()];
+    for (const k of keys) this.locks.set(k, settled);
+    void settled.then(() => {
+      for (const k of keys) if (this.locks.get(k) === settled) this.locks.delete(k);
+    });
+    return done;
+  }
+
+  private snapshot(key: string): Snapshot {
+    const slot = this.find(key, false);
+    if (slot < 0) return null;
+    return { value: toBuffer(this.value(slot)), expiresAt: this.expires[slot], version: this.version[slot] };
+  }
+
+  private restore(g: WriteGroup): void {
+    for (const [k, snap] of g.undo) {
+      const kb = Buffer.from(k, 'latin1');
+      const slot = this.indexFind(kb, 0, kb.length, hashBytes(kb, 0, kb.length));
+      if (slot >= 0) this.removeSlot(slot);
+      if (snap === null) continue;
+      try {
+        this.applyBytes(kb, 0, kb.length, snap.value, 0, snap.value.length, snap.expiresAt, snap.version);
+        this.stats.writes--;
+      } catch {
+        // No room to put it back (eviction refused): the entry stays in the stores, where a miss loads it from.
+      }
+    }
+  }
+
   /** Reconfigures bounds at runtime (CONFIG SET maxmemory...). */
   reconfigure(options: Partial<KeyspaceOptions>): void {
     this.options = { ...this.options, ...options };
   }
+}
+
+/** A key's entry before a write group changed it (null: absent). */
+type Snapshot = { readonly value: Buffer; readonly expiresAt: number; readonly version: number } | null;
+
+interface WriteGroup {
+  readonly undo: Map<string, Snapshot>;
+  /** The last change per key, in order. */
+  readonly changes: Map<string, EntryChange>;
 }
 
 function toBuffer(v: Value): Buffer {

@@ -1,6 +1,10 @@
 /* eslint-disable no-bitwise */ // byte-level command name hashing on the hot path
 import { hostname } from 'node:os';
+import { clientKey, DATABASES, dbPrefix, inDb, markMultiDb, multiDbUsed } from './databases';
+import { dropSubscriptions, PUBSUB_SPECS, subscriptions } from './pubsub';
 import { ReplyWriter } from './resp';
+import { SCRIPTING_SPECS } from './scripting';
+import { configSet, runtimeConfigValues, SERVER_SPECS } from './server-commands';
 import type { ClusterMap } from '../cluster/cluster';
 import { clusterCommand, clusterOk } from '../cluster/commands';
 import { globToRegExp } from '../keyspace/glob';
@@ -37,6 +41,8 @@ export interface ClientState {
   libName: string;
   libVer: string;
   resp3: boolean;
+  /** The selected database (SELECT; see databases.ts). */
+  db: number;
   authenticated: boolean;
   /** Queued frames while in MULTI, else null. */
   multi: Frame[] | null;
@@ -85,7 +91,7 @@ export class ServerStats {
 
 export const LATENCY_BUCKETS = [0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1];
 
-type Handler = (ctx: ServerContext, c: ClientState, f: Frame) => void | Promise<unknown>;
+export type Handler = (ctx: ServerContext, c: ClientState, f: Frame) => void | Promise<unknown>;
 
 export interface Command {
   readonly name: string;
@@ -106,6 +112,20 @@ export interface Command {
    * is down. Absent: the command reads its keys.
    */
   readonly blind?: (f: Frame) => boolean;
+  /** Key positions [first, last, step] of an invocation, for commands whose keys move (EVAL's numkeys). */
+  readonly keyRange?: (f: Frame) => [number, number, number];
+}
+
+/** True when `cmd` may name keys (fixed positions or movable). */
+export function hasKeys(cmd: Command): boolean {
+  return cmd.firstKey !== 0 || cmd.keyRange !== undefined;
+}
+
+/** The key positions [first, last, step] of `cmd` in `f` (last < first: none). */
+export function keyBounds(cmd: Command, f: Frame): [number, number, number] {
+  if (cmd.keyRange !== undefined) return cmd.keyRange(f);
+  const last = cmd.lastKey < 0 ? f.argc + cmd.lastKey : Math.min(cmd.lastKey, f.argc - 1);
+  return [cmd.firstKey, last, cmd.step];
 }
 
 // ---- argument helpers --------------------------------------------------------
@@ -126,7 +146,7 @@ export function argValue(f: Frame, i: number): Value {
   return Buffer.from(f.args.subarray(s, e));
 }
 
-function argUpper(f: Frame, i: number): string {
+export function argUpper(f: Frame, i: number): string {
   return argStr(f, i).toUpperCase();
 }
 
@@ -138,7 +158,7 @@ export function parseIntStrict(s: string): number | null {
   return Number.isSafeInteger(n) ? n : null;
 }
 
-function argInt(f: Frame, i: number): number {
+export function argInt(f: Frame, i: number): number {
   const n = parseIntStrict(argStr(f, i));
   if (n === null) throw new CommandError(ERR_NOT_INT);
   return n;
@@ -161,7 +181,7 @@ function valueString(v: Value): string {
   return typeof v === 'string' ? v : v.toString('latin1');
 }
 
-function wrongArgs(name: string): string {
+export function wrongArgs(name: string): string {
   return `ERR wrong number of arguments for '${name}' command`;
 }
 
@@ -170,7 +190,7 @@ function wrongArgs(name: string): string {
  * is encoded later, on its own, and handed to the client's connection, which
  * holds back its following commands until then (replies stay in order).
  */
-function then(ctx: ServerContext, c: ClientState, p: Promise<unknown> | undefined, reply: () => void): void | Promise<unknown> {
+export function then(ctx: ServerContext, c: ClientState, p: Promise<unknown> | undefined, reply: () => void): void | Promise<unknown> {
   if (p === undefined) {
     reply();
     return undefined;
@@ -510,7 +530,7 @@ const setrange: Handler = (ctx, c, f) => {
   return then(ctx, c, ctx.ks.set(key, next, slot >= 0 ? -1 : 0), () => ctx.out.int(len));
 };
 
-const scan: Handler = (ctx, _c, f) => {
+const scan: Handler = (ctx, c, f) => {
   const cursorStr = argStr(f, 1);
   const cursor = parseIntStrict(cursorStr);
   if (cursor === null || cursor < 0) throw new CommandError('ERR invalid cursor');
@@ -525,29 +545,41 @@ const scan: Handler = (ctx, _c, f) => {
       if (count < 1) throw new CommandError(ERR_SYNTAX);
     } else if (o === 'MATCH') {
       const p = argStr(f, ++i);
-      match = p === '*' ? undefined : globToRegExp(p);
+      match = p === '*' && c.db === 0 ? undefined : globToRegExp(dbPrefix(c.db) + p);
     } else if (o === 'TYPE') {
       typeFilter = argStr(f, ++i).toLowerCase();
     } else {throw new CommandError(ERR_SYNTAX);}
   }
-  const [next, keys] = typeFilter !== undefined && typeFilter !== 'string' ? [0, []] : ctx.ks.scan(cursor, count, match);
+  if (match === undefined && c.db !== 0) match = globToRegExp(dbPrefix(c.db) + '*');
+  const [next, found] = typeFilter !== undefined && typeFilter !== 'string' ? [0, []] : ctx.ks.scan(cursor, count, match);
+  const keys = ownKeys(ctx, c, found);
   ctx.out.arrayHeader(2);
   ctx.out.bulk(String(next));
   ctx.out.arrayHeader(keys.length);
   for (const k of keys) ctx.out.bulk(k);
 };
 
-const keys: Handler = (ctx, _c, f) => {
+/** Stored keys as the client's database names them (the others left out). */
+function ownKeys(ctx: ServerContext, c: ClientState, stored: string[]): string[] {
+  if (!multiDbUsed(ctx.ks)) return stored;
+  return stored.filter((k) => inDb(k, c.db)).map((k) => clientKey(k, c.db));
+}
+
+const keys: Handler = (ctx, c, f) => {
   const p = argStr(f, 1);
-  const found = ctx.ks.matching(globToRegExp(p));
+  const found = ownKeys(ctx, c, ctx.ks.matching(globToRegExp(dbPrefix(c.db) + p)));
   ctx.out.arrayHeader(found.length);
   for (const k of found) ctx.out.bulk(k);
 };
 
-const randomkey: Handler = (ctx) => {
-  const k = ctx.ks.randomKey();
+const randomkey: Handler = (ctx, c) => {
+  let k = ctx.ks.randomKey();
+  if (k !== undefined && multiDbUsed(ctx.ks) && !inDb(k, c.db)) {
+    const mine = ctx.ks.matching(/[^]*/).filter((x) => inDb(x, c.db));
+    k = mine.length === 0 ? undefined : mine[Math.floor(Math.random() * mine.length)];
+  }
   if (k === undefined) ctx.out.nil();
-  else ctx.out.bulk(k);
+  else ctx.out.bulk(clientKey(k, c.db));
 };
 
 const flush: Handler = (ctx, c, f) => {
@@ -556,12 +588,13 @@ const flush: Handler = (ctx, c, f) => {
     const o = argUpper(f, 1);
     if (o !== 'ASYNC' && o !== 'SYNC') throw new CommandError(ERR_SYNTAX);
   }
-  const r = ctx.ks.flush();
+  // FLUSHDB with databases in use removes the selected database's keys only.
+  const r = argUpper(f, 0) === 'FLUSHDB' && multiDbUsed(ctx.ks) ? ctx.ks.delete(ctx.ks.allKeys().filter((k) => inDb(k, c.db))) : ctx.ks.flush();
   if (typeof r === 'number') return ctx.out.ok();
   return r.then(() => replyLater(ctx, c, () => ctx.out.ok()));
 };
 
-const dbsize: Handler = (ctx) => ctx.out.int(ctx.ks.size);
+const dbsize: Handler = (ctx, c) => ctx.out.int(multiDbUsed(ctx.ks) ? ctx.ks.allKeys().filter((k) => inDb(k, c.db)).length : ctx.ks.size);
 
 // ---- transactions -------------------------------------------------------------
 
@@ -606,6 +639,14 @@ const discard: Handler = (ctx, c) => {
 
 const ping: Handler = (ctx, c, f) => {
   if (f.argc > 2) throw new CommandError(wrongArgs('ping'));
+  if (!c.resp3 && subscriptions(c) > 0) {
+    // RESP2 subscriber mode answers PING as a message.
+    ctx.out.arrayHeader(2);
+    ctx.out.bulk('pong');
+    if (f.argc === 2) ctx.out.bulkBytes(f.args, f.starts[1], f.ends[1]);
+    else ctx.out.bulk('');
+    return;
+  }
   if (f.argc === 2) ctx.out.bulkBytes(f.args, f.starts[1], f.ends[1]);
   else ctx.out.simple('PONG');
   void c;
@@ -636,7 +677,12 @@ const auth: Handler = (ctx, c, f) => {
   ctx.out.ok();
 };
 
-export const SERVER_VERSION = '7.2.4';
+/** The Redis version whose commands and semantics state-cache implements (docs/commands.md lists them). */
+export const SERVER_VERSION = '7.0.0';
+
+/** This package's version (INFO state_cache_version). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const STATE_CACHE_VERSION: string = (require('../../package.json') as { version?: string }).version ?? '0.0.0';
 
 const hello: Handler = (ctx, c, f) => {
   let proto = c.resp3 ? 3 : 2;
@@ -679,10 +725,13 @@ const hello: Handler = (ctx, c, f) => {
   ctx.out.bulk('modules'); ctx.out.arrayHeader(0);
 };
 
-const select: Handler = (ctx, _c, f) => {
+const select: Handler = (ctx, c, f) => {
   const n = parseIntStrict(argStr(f, 1));
   if (n === null) throw new CommandError(ERR_NOT_INT);
-  if (n !== 0) throw new CommandError('ERR DB index is out of range');
+  if (ctx.cluster !== undefined && n !== 0) throw new CommandError('ERR SELECT is not allowed in cluster mode');
+  if (n < 0 || n >= DATABASES) throw new CommandError('ERR DB index is out of range');
+  if (n !== 0) markMultiDb(ctx.ks);
+  c.db = n;
   ctx.out.ok();
 };
 
@@ -692,11 +741,13 @@ const quit: Handler = (ctx, c) => {
 };
 
 const reset: Handler = (ctx, c) => {
+  dropSubscriptions(ctx, c);
   c.multi = null;
   c.multiFailed = false;
   dropWatches(ctx, c);
   c.resp3 = false;
   ctx.out.resp3 = false;
+  c.db = 0;
   c.name = '';
   c.authenticated = ctx.password === undefined;
   ctx.out.simple('RESET');
@@ -705,7 +756,7 @@ const reset: Handler = (ctx, c) => {
 export function clientLine(ctx: ServerContext, c: ClientState): string {
   const now = Date.now();
   return `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=-1 name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} `
-    + `idle=${Math.floor((now - c.lastCommandAt) / 1000)} flags=${c.multi !== null ? 'x' : 'N'} db=0 sub=0 psub=0 ssub=0 `
+    + `idle=${Math.floor((now - c.lastCommandAt) / 1000)} flags=${c.multi !== null ? 'x' : 'N'} db=${c.db} sub=0 psub=0 ssub=0 `
     + `multi=${c.multi === null ? -1 : c.multi.length} watch=${c.watched?.size ?? 0} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 `
     + `rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.resp3 ? 3 : 2} `
     + `lib-name=${c.libName} lib-ver=${c.libVer}`;
@@ -798,7 +849,7 @@ function human(n: number): string {
   return `${v.toFixed(2)}${units[u]}`;
 }
 
-function policyName(ks: Keyspace): string {
+export function policyName(ks: Keyspace): string {
   return ks.policy === 'noeviction' ? 'noeviction' : `allkeys-${ks.policy}`;
 }
 
@@ -814,7 +865,7 @@ export function infoText(ctx: ServerContext, wanted: readonly string[]): string 
   };
   add('Server', {
     redis_version: SERVER_VERSION,
-    state_cache_version: '0.0.0',
+    state_cache_version: STATE_CACHE_VERSION,
     redis_mode: ctx.cluster !== undefined ? 'cluster' : 'standalone',
     os: `${process.platform} ${process.arch}`,
     arch_bits: 64,
@@ -876,9 +927,7 @@ const info: Handler = (ctx, _c, f) => {
 
 function configValues(ctx: ServerContext): Record<string, string> {
   return {
-    'maxmemory': String(ctx.ks.maxBytes),
-    'maxmemory-policy': policyName(ctx.ks),
-    'maxmemory-samples': '5',
+    ...runtimeConfigValues(ctx),
     'maxclients': String(ctx.maxClients),
     'proto-max-bulk-len': String(ctx.maxBulkBytes),
     'databases': '1',
@@ -892,6 +941,7 @@ function configValues(ctx: ServerContext): Record<string, string> {
 }
 
 const config: Handler = (ctx, _c, f) => {
+  if (f.argc < 2) throw new CommandError(wrongArgs('config'));
   const sub = argUpper(f, 1);
   if (sub === 'GET') {
     if (f.argc < 3) throw new CommandError(wrongArgs('config|get'));
@@ -913,7 +963,7 @@ const config: Handler = (ctx, _c, f) => {
     ctx.stats.commandsProcessed = 0;
     return ctx.out.ok();
   }
-  if (sub === 'SET') throw new CommandError('ERR CONFIG SET is not supported by state-cache: change the config file and restart');
+  if (sub === 'SET') return configSet(ctx, f, (i) => argStr(f, i));
   throw new CommandError(`ERR unknown subcommand '${argStr(f, 1)}'. Try CONFIG HELP.`);
 };
 
@@ -974,9 +1024,9 @@ const command: Handler = (ctx, _c, f) => {
 
 // ---- the table ------------------------------------------------------------------
 
-type Spec = [
+export type Spec = [
   name: string, arity: number, flags: string, keys: [number, number, number], group: string, summary: string,
-  handler: Handler, blind?: (f: Frame) => boolean,
+  handler: Handler, blind?: (f: Frame) => boolean, keyRange?: (f: Frame) => [number, number, number],
 ];
 
 const NOOP: Handler = () => undefined;
@@ -1037,10 +1087,15 @@ const SPECS: Spec[] = [
   ['readonly', 1, 'loading stale fast', [0, 0, 0], 'cluster', 'Enables read-only queries for a connection to a Redis Cluster replica node.', clusterOk],
   ['readwrite', 1, 'loading stale fast', [0, 0, 0], 'cluster', 'Enables read-write queries for a connection to a Redis Cluster replica node.', clusterOk],
   ['asking', 1, 'fast', [0, 0, 0], 'cluster', 'Signals that a cluster client is following an -ASK redirect.', clusterOk],
+  ...SERVER_SPECS,
+  ...SCRIPTING_SPECS,
+  ...PUBSUB_SPECS,
 ];
 
-export const COMMANDS: readonly Command[] = SPECS.map(([name, arity, flags, [firstKey, lastKey, step], group, summary, handler, blind], index) => ({
-  name, index, arity, flags: flags.split(' '), firstKey, lastKey, step, group, summary, handler, blind,
+export const COMMANDS: readonly Command[] = SPECS.map((
+  [name, arity, flags, [firstKey, lastKey, step], group, summary, handler, blind, keyRange], index,
+) => ({
+  name, index, arity, flags: flags.split(' '), firstKey, lastKey, step, group, summary, handler, blind, keyRange,
 }));
 
 export const BY_NAME = new Map(COMMANDS.map((c) => [c.name, c]));
@@ -1096,10 +1151,10 @@ export function wrongArgsError(cmd: Command): string {
 
 /** The keys a command touches (for load-on-miss and write locks). */
 export function commandKeys(cmd: Command, f: Frame): string[] {
-  if (cmd.firstKey === 0) return [];
-  const last = cmd.lastKey < 0 ? f.argc + cmd.lastKey : cmd.lastKey;
+  if (!hasKeys(cmd)) return [];
+  const [first, last, step] = keyBounds(cmd, f);
   const out: string[] = [];
-  for (let i = cmd.firstKey; i <= last && i < f.argc; i += cmd.step) out.push(argStr(f, i));
+  for (let i = first; i <= last && i < f.argc; i += step) out.push(argStr(f, i));
   return out;
 }
 

@@ -1,8 +1,10 @@
 import { Socket } from 'node:net';
 import {
-  ClientState, Command, commandKeys, ERR_EXECABORT, ERR_NOAUTH, errorReply, Frame, lookupCommand, replyLater,
+  ClientState, Command, commandKeys, ERR_EXECABORT, ERR_NOAUTH, errorReply, Frame, hasKeys, keyBounds, lookupCommand, replyLater,
   ServerContext, unknownCommandError, wrongArgsError,
 } from './commands';
+import { prefixKeys } from './databases';
+import { subscriptions, SUBSCRIBER_COMMANDS } from './pubsub';
 import { ProtocolError, RequestParser } from './resp';
 
 export interface ConnectionLimits {
@@ -54,6 +56,7 @@ export class Connection implements ClientState {
   libName = '';
   libVer = '';
   resp3 = false;
+  db = 0;
   authenticated: boolean;
   multi: Frame[] | null = null;
   multiFailed = false;
@@ -126,6 +129,11 @@ export class Connection implements ClientState {
       this.socket.cork();
       for (const c of chunks) this.socket.write(c);
       this.socket.uncork();
+    }
+    // Output outside a read event (late replies, Pub/Sub messages): a client that does not read is cut off past the limit.
+    if (this.socket.writableLength > this.host.limits.outputMaxBytes) {
+      this.host.log.warn({ client: this.addr, bytes: this.socket.writableLength }, 'closing client whose unsent output exceeded limits.outputMaxBytes');
+      this.kill();
     }
   }
 
@@ -320,15 +328,24 @@ export class Connection implements ClientState {
       out.error(wrongArgsError(cmd));
       return undefined;
     }
+    if (!this.resp3 && !SUBSCRIBER_COMMANDS.has(cmd.name) && subscriptions(this) > 0) {
+      out.error(`ERR Can't execute '${cmd.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);
+      return undefined;
+    }
     if (!this.authenticated && !cmd.flags.includes('no_auth')) {
       if (this.multi !== null) this.multiFailed = true;
       out.error(ERR_NOAUTH);
       return undefined;
     }
-    if (host.cluster !== undefined && cmd.firstKey !== 0) {
+    if (this.db !== 0 && hasKeys(cmd) && cmd.group !== 'pubsub') {
+      // A selected database other than 0: its keys carry the database's prefix (databases.ts).
+      const [first, last, step] = keyBounds(cmd, f);
+      if (first <= last) f = prefixKeys(f, this.db, first, last, step);
+    }
+    if (host.cluster !== undefined && hasKeys(cmd)) {
       // Cluster mode: keys of another pod's slots are MOVED, keys across slots CROSSSLOT (also when queued in MULTI).
-      const last = cmd.lastKey < 0 ? f.argc + cmd.lastKey : Math.min(cmd.lastKey, f.argc - 1);
-      const routed = host.cluster.route(f.args, f.starts, f.ends, cmd.firstKey, last, cmd.step);
+      const [first, last, step] = keyBounds(cmd, f);
+      const routed = host.cluster.route(f.args, f.starts, f.ends, first, last, step);
       if (typeof routed === 'string') {
         if (this.multi !== null) this.multiFailed = true;
         out.error(routed);
@@ -349,7 +366,8 @@ export class Connection implements ClientState {
   /** Runs a command once its keys are loaded (`loaded`: misses were already tried) and not locked by a waiting write. */
   private call(cmd: Command, f: Frame, loaded = false): void | Promise<unknown> {
     const ks = this.host.ks;
-    if (cmd.firstKey !== 0 && (ks.locks.size > 0 || (ks.loadsOnMiss && !loaded))) {
+    // Shard channels are routed like keys but are not keys: nothing to load or wait for.
+    if (hasKeys(cmd) && cmd.group !== 'pubsub' && (ks.locks.size > 0 || (ks.loadsOnMiss && !loaded))) {
       // A blind write needs no old value: it waits for earlier writes to its keys, never for a store.
       const load = ks.loadsOnMiss && !loaded && (cmd.blind === undefined || !cmd.blind(f));
       const waits: Array<Promise<unknown>> = [];
@@ -446,7 +464,7 @@ export class Connection implements ClientState {
     const waits: Array<Promise<unknown>> = [];
     for (const f of queued) {
       const cmd = lookupCommand(f)!;
-      if (cmd.firstKey === 0) continue;
+      if (!hasKeys(cmd) || cmd.group === 'pubsub') continue;
       const load = !loaded && (cmd.blind === undefined || !cmd.blind(f));
       for (const k of commandKeys(cmd, f)) {
         const lock = ks.locks.get(k);
@@ -479,7 +497,7 @@ export class Connection implements ClientState {
     }
     let persisted: Promise<void> | undefined;
     try {
-      persisted = ks.endGroup();
+      persisted = ks.commitGroup();
     } catch (e) {
       out.take();
       this.replyError(e);
@@ -497,9 +515,9 @@ export class Connection implements ClientState {
     let slot = -1;
     for (const f of queued) {
       const cmd = lookupCommand(f)!;
-      if (cmd.firstKey === 0) continue;
-      const last = cmd.lastKey < 0 ? f.argc + cmd.lastKey : Math.min(cmd.lastKey, f.argc - 1);
-      const routed = cluster.route(f.args, f.starts, f.ends, cmd.firstKey, last, cmd.step, slot);
+      if (!hasKeys(cmd)) continue;
+      const [first, last, step] = keyBounds(cmd, f);
+      const routed = cluster.route(f.args, f.starts, f.ends, first, last, step, slot);
       if (typeof routed === 'string') return routed;
       slot = routed;
     }

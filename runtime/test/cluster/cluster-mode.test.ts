@@ -77,6 +77,25 @@ describe('with cluster mode on', () => {
     for (const cmd of ['READONLY', 'READWRITE', 'ASKING']) expect(await r.call(cmd)).toBe('OK');
   });
 
+  test('scripts, SELECT and sharded Pub/Sub in cluster mode', async () => {
+    // 'c' is slot 7365, served here; find another local key of another slot.
+    let other = '';
+    for (let i = 0; other === ''; i++) {
+      const slot = await r.call('CLUSTER', 'KEYSLOT', `k${i}`) as number;
+      if (slot >= 5461 && slot <= 10922 && slot !== 7365) other = `k${i}`;
+    }
+    expect(await r.call('EVAL', 'redis.call("SET", KEYS[1], ARGV[1]) return redis.call("GET", KEYS[2])', '2', '{c}a', 'c', 'x')).toBeNull();
+    expect(await r.get('{c}a')).toBe('x');
+    await expect(r.call('EVAL', 'return 1', '2', 'c', other)).rejects.toThrow('CROSSSLOT Keys in request don\'t hash to the same slot');
+    await expect(r.call('EVAL', 'return 1', '1', 'foo')).rejects.toThrow('MOVED 12182 cache-2.state-cache:6379');
+    await expect(r.call('EVAL', 'return redis.call("GET", ARGV[1])', '1', 'c', other)).rejects.toThrow(
+      'ERR Script attempted to access keys that do not hash to the same slot');
+    await expect(r.call('EVAL', 'return redis.call("GET", "foo")', '0')).rejects.toThrow('ERR Script attempted to access a non local key in a cluster node');
+    await expect(r.select(1)).rejects.toThrow('ERR SELECT is not allowed in cluster mode');
+    expect(await r.call('SPUBLISH', 'c', 'm')).toBe(0);
+    await expect(r.call('SPUBLISH', 'foo', 'm')).rejects.toThrow('MOVED 12182 cache-2.state-cache:6379');
+  });
+
   test('REST answers 421 naming the owner when the owner\'s HTTP port is not known (http.port 0)', async () => {
     const res = await fetch(`http://127.0.0.1:${cache.httpPort}/v1/keys/foo`);
     expect(res.status).toBe(421);

@@ -24,7 +24,7 @@ function config(storePort: number, journal: boolean): object {
   return {
     server: { port: 0 },
     http: { port: 0 },
-    // state-cache runs no Lua: the remote store writes unversioned.
+    // The remote store writes unversioned here (the versioned path has its own tests in stores/remote-store.test.ts).
     stores: { chain: [{ store: { type: 'remote', name: 'peer', nodes: [{ host: '127.0.0.1', port: storePort }], versioning: 'none', commandTimeoutMs: 300, connectTimeoutMs: 300 } }] },
     persistence: {
       mode: 'write-behind',

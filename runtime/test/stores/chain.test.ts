@@ -8,7 +8,7 @@ import { createStores, parseStoresConfig, StoreChain, StoreConfigError, StoreUna
 
 const memoryModule = join(__dirname, '..', 'fixtures', 'memory-store.js');
 let root: string;
-/** The remote links' server: a state-cache process (it runs no Lua: the links write unversioned). */
+/** The remote links' server: a state-cache process (the links write unversioned, the path these tests cover). */
 let peer: TestStateCache;
 let downPort: number;
 const chains: StoreChain[] = [];

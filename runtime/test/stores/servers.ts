@@ -134,8 +134,8 @@ export class TestRedis {
 
 /**
  * A state-cache process on a fixed loopback port, memory only: the
- * Redis-protocol peer that needs nothing but Node. It serves the remote
- * store's unversioned path (it runs no Lua, so `versioning: "none"`).
+ * Redis-protocol peer that needs nothing but Node. It runs Lua scripts, so
+ * it serves the remote store's versioned and unversioned paths alike.
  */
 export class TestStateCache {
   static async start(options: { password?: string } = {}, port?: number): Promise<TestStateCache> {
