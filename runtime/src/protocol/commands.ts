@@ -6,6 +6,8 @@ import { clusterCommand, clusterOk } from '../cluster/commands';
 import { globToRegExp } from '../keyspace/glob';
 import { PersistenceUnavailableError, QueueFullError } from '../keyspace/hooks';
 import { Keyspace, OutOfMemoryError, STRING_VALUE_MAX, Value } from '../keyspace/keyspace';
+import { T_STRING, TYPE_NAMES, ValueEncodingError, WrongTypeError } from '../keyspace/types';
+import { HASH_SPECS } from './hashes';
 
 /** The arguments of one command: offsets into `args`. The RequestParser is one. */
 export interface Frame {
@@ -29,6 +31,13 @@ export const ERR_OOM = 'OOM command not allowed when used memory > \'maxmemory\'
 export const ERR_NOAUTH = 'NOAUTH Authentication required.';
 export const ERR_WRONGPASS = 'WRONGPASS invalid username-password pair or user is disabled.';
 export const ERR_EXECABORT = 'EXECABORT Transaction discarded because of previous errors.';
+export const ERR_WRONGTYPE = 'WRONGTYPE Operation against a key holding the wrong kind of value';
+
+/** `slot` (live or -1) for a command that reads a string value: throws WRONGTYPE when the key holds an aggregate. */
+function stringSlot(ks: Keyspace, slot: number): number {
+  if (slot >= 0 && ks.typeAt(slot) !== T_STRING) throw new WrongTypeError();
+  return slot;
+}
 
 /** Per-connection state the commands see. */
 export interface ClientState {
@@ -85,7 +94,7 @@ export class ServerStats {
 
 export const LATENCY_BUCKETS = [0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1];
 
-type Handler = (ctx: ServerContext, c: ClientState, f: Frame) => void | Promise<unknown>;
+export type Handler = (ctx: ServerContext, c: ClientState, f: Frame) => void | Promise<unknown>;
 
 export interface Command {
   readonly name: string;
@@ -126,7 +135,7 @@ export function argValue(f: Frame, i: number): Value {
   return Buffer.from(f.args.subarray(s, e));
 }
 
-function argUpper(f: Frame, i: number): string {
+export function argUpper(f: Frame, i: number): string {
   return argStr(f, i).toUpperCase();
 }
 
@@ -138,16 +147,16 @@ export function parseIntStrict(s: string): number | null {
   return Number.isSafeInteger(n) ? n : null;
 }
 
-function argInt(f: Frame, i: number): number {
+export function argInt(f: Frame, i: number): number {
   const n = parseIntStrict(argStr(f, i));
   if (n === null) throw new CommandError(ERR_NOT_INT);
   return n;
 }
 
-const INT64_MAX = 9223372036854775807n;
-const INT64_MIN = -9223372036854775808n;
+export const INT64_MAX = 9223372036854775807n;
+export const INT64_MIN = -9223372036854775808n;
 
-function parseInt64(s: string): bigint | null {
+export function parseInt64(s: string): bigint | null {
   if (s.length === 0 || s.length > 20 || !/^-?(0|[1-9][0-9]*)$/.test(s) || s === '-0') return null;
   const n = BigInt(s);
   return n > INT64_MAX || n < INT64_MIN ? null : n;
@@ -161,7 +170,7 @@ function valueString(v: Value): string {
   return typeof v === 'string' ? v : v.toString('latin1');
 }
 
-function wrongArgs(name: string): string {
+export function wrongArgs(name: string): string {
   return `ERR wrong number of arguments for '${name}' command`;
 }
 
@@ -170,7 +179,7 @@ function wrongArgs(name: string): string {
  * is encoded later, on its own, and handed to the client's connection, which
  * holds back its following commands until then (replies stay in order).
  */
-function then(ctx: ServerContext, c: ClientState, p: Promise<unknown> | undefined, reply: () => void): void | Promise<unknown> {
+export function then(ctx: ServerContext, c: ClientState, p: Promise<unknown> | undefined, reply: () => void): void | Promise<unknown> {
   if (p === undefined) {
     reply();
     return undefined;
@@ -216,6 +225,7 @@ function bulkValue(ctx: ServerContext, slot: number): void {
 const get: Handler = (ctx, _c, f) => {
   const slot = ctx.ks.lookupBytes(f.args, f.starts[1], f.ends[1]);
   if (slot < 0) ctx.out.nil();
+  else if (ctx.ks.typeAt(slot) !== T_STRING) ctx.out.error(ERR_WRONGTYPE);
   else bulkValue(ctx, slot);
 };
 
@@ -241,7 +251,7 @@ const set: Handler = (ctx, c, f) => {
       expiryGiven = true;
     } else {throw new CommandError(ERR_SYNTAX);}
   }
-  const slot = ks.find(key);
+  const slot = getOld ? stringSlot(ks, ks.find(key)) : ks.find(key);
   const old = getOld ? (slot < 0 ? null : ks.value(slot)) : null;
   const reply = () => {
     if (getOld) {
@@ -275,7 +285,7 @@ const always = (): boolean => true;
 
 const getdel: Handler = (ctx, c, f) => {
   const key = argStr(f, 1);
-  const slot = ctx.ks.lookup(key);
+  const slot = stringSlot(ctx.ks, ctx.ks.lookup(key));
   if (slot < 0) return ctx.out.nil();
   const v = ctx.ks.value(slot);
   const r = ctx.ks.delete([key]);
@@ -291,7 +301,7 @@ const getex: Handler = (ctx, c, f) => {
       expiresAt = absoluteExpiry(opt, argInt(f, ++i), 'getex');
     } else {throw new CommandError(ERR_SYNTAX);}
   }
-  const slot = ctx.ks.lookup(key);
+  const slot = stringSlot(ctx.ks, ctx.ks.lookup(key));
   if (slot < 0) return ctx.out.nil();
   const v = ctx.ks.value(slot);
   if (expiresAt === undefined || (expiresAt === 0 && ctx.ks.expiresAt(slot) === 0)) return ctx.out.bulk(v);
@@ -302,7 +312,7 @@ const mget: Handler = (ctx, _c, f) => {
   ctx.out.arrayHeader(f.argc - 1);
   for (let i = 1; i < f.argc; i++) {
     const slot = ctx.ks.lookupBytes(f.args, f.starts[i], f.ends[i]);
-    if (slot < 0) ctx.out.nil();
+    if (slot < 0 || ctx.ks.typeAt(slot) !== T_STRING) ctx.out.nil();
     else bulkValue(ctx, slot);
   }
 };
@@ -386,7 +396,8 @@ function ttlGeneric(ms: boolean): Handler {
 }
 
 const type: Handler = (ctx, _c, f) => {
-  ctx.out.simple(ctx.ks.find(argStr(f, 1), false) < 0 ? 'none' : 'string');
+  const slot = ctx.ks.find(argStr(f, 1), false);
+  ctx.out.simple(slot < 0 ? 'none' : TYPE_NAMES[ctx.ks.typeAt(slot)]);
 };
 
 function incrGeneric(fixed: bigint | null, sign: 1n | -1n): Handler {
@@ -399,7 +410,7 @@ function incrGeneric(fixed: bigint | null, sign: 1n | -1n): Handler {
       if (sign < 0n && b === INT64_MIN) throw new CommandError('ERR decrement would overflow');
       by = b * sign;
     }
-    const slot = ctx.ks.find(key);
+    const slot = stringSlot(ctx.ks, ctx.ks.find(key));
     let cur = 0n;
     if (slot >= 0) {
       const v = ctx.ks.value(slot);
@@ -426,7 +437,7 @@ export function formatFloat(n: number): string {
 
 const FLOAT_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-function parseFloatStrict(s: string): number | null {
+export function parseFloatStrict(s: string): number | null {
   if (!FLOAT_RE.test(s)) return null;
   const n = Number(s);
   return Number.isFinite(n) ? n : null;
@@ -436,7 +447,7 @@ const incrbyfloat: Handler = (ctx, c, f) => {
   const key = argStr(f, 1);
   const by = parseFloatStrict(argStr(f, 2));
   if (by === null) throw new CommandError('ERR value is not a valid float');
-  const slot = ctx.ks.find(key);
+  const slot = stringSlot(ctx.ks, ctx.ks.find(key));
   let cur = 0;
   if (slot >= 0) {
     const p = parseFloatStrict(valueString(ctx.ks.value(slot)));
@@ -462,7 +473,7 @@ function concat(a: Value, b: Value): Value {
 const append: Handler = (ctx, c, f) => {
   const key = argStr(f, 1);
   const add = argValue(f, 2);
-  const slot = ctx.ks.find(key);
+  const slot = stringSlot(ctx.ks, ctx.ks.find(key));
   const cur: Value = slot < 0 ? '' : ctx.ks.value(slot);
   checkSize(ctx, cur.length + add.length);
   const next = concat(cur, add);
@@ -470,14 +481,14 @@ const append: Handler = (ctx, c, f) => {
 };
 
 const strlen: Handler = (ctx, _c, f) => {
-  const slot = ctx.ks.find(argStr(f, 1));
+  const slot = stringSlot(ctx.ks, ctx.ks.find(argStr(f, 1)));
   ctx.out.int(slot < 0 ? 0 : ctx.ks.valueLength(slot));
 };
 
 const getrange: Handler = (ctx, _c, f) => {
   let start = argInt(f, 2);
   let end = argInt(f, 3);
-  const slot = ctx.ks.find(argStr(f, 1));
+  const slot = stringSlot(ctx.ks, ctx.ks.find(argStr(f, 1)));
   if (slot < 0) return ctx.out.bulk('');
   const v = ctx.ks.value(slot);
   const len = v.length;
@@ -496,7 +507,7 @@ const setrange: Handler = (ctx, c, f) => {
   const offset = argInt(f, 2);
   if (offset < 0) throw new CommandError('ERR offset is out of range');
   const add = argValue(f, 3);
-  const slot = ctx.ks.find(key);
+  const slot = stringSlot(ctx.ks, ctx.ks.find(key));
   const cur: Value = slot < 0 ? '' : ctx.ks.value(slot);
   if (add.length === 0) return ctx.out.int(cur.length);
   checkSize(ctx, offset + add.length);
@@ -530,7 +541,7 @@ const scan: Handler = (ctx, _c, f) => {
       typeFilter = argStr(f, ++i).toLowerCase();
     } else {throw new CommandError(ERR_SYNTAX);}
   }
-  const [next, keys] = typeFilter !== undefined && typeFilter !== 'string' ? [0, []] : ctx.ks.scan(cursor, count, match);
+  const [next, keys] = ctx.ks.scan(cursor, count, match, typeFilter === undefined ? undefined : TYPE_NAMES.indexOf(typeFilter as typeof TYPE_NAMES[number]));
   ctx.out.arrayHeader(2);
   ctx.out.bulk(String(next));
   ctx.out.arrayHeader(keys.length);
@@ -968,7 +979,7 @@ const command: Handler = (ctx, _c, f) => {
 
 // ---- the table ------------------------------------------------------------------
 
-type Spec = [
+export type Spec = [
   name: string, arity: number, flags: string, keys: [number, number, number], group: string, summary: string,
   handler: Handler, blind?: (f: Frame) => boolean,
 ];
@@ -1031,6 +1042,7 @@ const SPECS: Spec[] = [
   ['readonly', 1, 'loading stale fast', [0, 0, 0], 'cluster', 'Enables read-only queries for a connection to a Redis Cluster replica node.', clusterOk],
   ['readwrite', 1, 'loading stale fast', [0, 0, 0], 'cluster', 'Enables read-write queries for a connection to a Redis Cluster replica node.', clusterOk],
   ['asking', 1, 'fast', [0, 0, 0], 'cluster', 'Signals that a cluster client is following an -ASK redirect.', clusterOk],
+  ...HASH_SPECS,
 ];
 
 export const COMMANDS: readonly Command[] = SPECS.map(([name, arity, flags, [firstKey, lastKey, step], group, summary, handler, blind], index) => ({
@@ -1100,7 +1112,8 @@ export function commandKeys(cmd: Command, f: Frame): string[] {
 /** The reply text for an error thrown by a command; counts OOM errors in `stats` when given. */
 export function errorReply(e: unknown, stats?: ServerStats): string | undefined {
   if (stats !== undefined && e instanceof OutOfMemoryError) stats.oomErrors++;
-  if (e instanceof CommandError) return e.message;
+  if (e instanceof CommandError || e instanceof WrongTypeError) return e.message;
+  if (e instanceof ValueEncodingError) return `ERR ${e.message}`;
   if (e instanceof OutOfMemoryError) return ERR_OOM;
   if (e instanceof QueueFullError) return `QUEUEFULL ${e.message}`;
   if (e instanceof PersistenceUnavailableError) return `STOREUNAVAILABLE ${e.message}`;
