@@ -7,7 +7,9 @@ import { globToRegExp } from '../keyspace/glob';
 import { PersistenceUnavailableError, QueueFullError } from '../keyspace/hooks';
 import { Keyspace, OutOfMemoryError, STRING_VALUE_MAX, Value } from '../keyspace/keyspace';
 import { T_STRING, TYPE_NAMES, ValueEncodingError, WrongTypeError } from '../keyspace/types';
+import { blockedClients } from './blocking';
 import { HASH_SPECS } from './hashes';
+import { LIST_SPECS } from './lists';
 
 /** The arguments of one command: offsets into `args`. The RequestParser is one. */
 export interface Frame {
@@ -834,7 +836,7 @@ export function infoText(ctx: ServerContext, wanted: readonly string[]): string 
   add('Clients', {
     connected_clients: ctx.clients.size,
     maxclients: ctx.maxClients,
-    blocked_clients: 0,
+    blocked_clients: blockedClients(ctx),
   });
   add('Memory', {
     used_memory: ks.usedBytes,
@@ -1043,6 +1045,7 @@ const SPECS: Spec[] = [
   ['readwrite', 1, 'loading stale fast', [0, 0, 0], 'cluster', 'Enables read-write queries for a connection to a Redis Cluster replica node.', clusterOk],
   ['asking', 1, 'fast', [0, 0, 0], 'cluster', 'Signals that a cluster client is following an -ASK redirect.', clusterOk],
   ...HASH_SPECS,
+  ...LIST_SPECS,
 ];
 
 export const COMMANDS: readonly Command[] = SPECS.map(([name, arity, flags, [firstKey, lastKey, step], group, summary, handler, blind], index) => ({

@@ -3,6 +3,7 @@ import {
   ClientState, Command, commandKeys, ERR_EXECABORT, ERR_NOAUTH, errorReply, Frame, lookupCommand, replyLater,
   ServerContext, unknownCommandError, wrongArgsError,
 } from './commands';
+import { cancelClient } from './blocking';
 import { ProtocolError, RequestParser } from './resp';
 
 export interface ConnectionLimits {
@@ -64,6 +65,8 @@ export class Connection implements ClientState {
   lastCommandAt = Date.now();
   lastCommand = 'NULL';
   closeAfterReply = false;
+  /** True while the commands of an EXEC run (blocking commands then answer at once). */
+  inExec = false;
 
   private readonly parser: RequestParser;
   /** Unparsed input, kept from the start of an incomplete command. */
@@ -87,6 +90,7 @@ export class Connection implements ClientState {
     socket.on('error', () => undefined);
     socket.on('close', () => {
       this.closing = true;
+      cancelClient(this.host, this);
       this.host.closed(this);
       this.notifyIdle();
     });
@@ -435,6 +439,15 @@ export class Connection implements ClientState {
   }
 
   private runQueued(queued: Frame[], from: number): void | Promise<unknown> {
+    this.inExec = true;
+    try {
+      return this.runQueuedFrom(queued, from);
+    } finally {
+      this.inExec = false;
+    }
+  }
+
+  private runQueuedFrom(queued: Frame[], from: number): void | Promise<unknown> {
     for (let i = from; i < queued.length; i++) {
       const f = queued[i];
       const cmd = lookupCommand(f)!;
