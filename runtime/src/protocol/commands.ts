@@ -10,6 +10,8 @@ import { T_STRING, TYPE_NAMES, ValueEncodingError, WrongTypeError } from '../key
 import { blockedClients } from './blocking';
 import { HASH_SPECS } from './hashes';
 import { LIST_SPECS } from './lists';
+import { SET_SPECS } from './sets';
+import { ZSET_SPECS } from './zsets';
 
 /** The arguments of one command: offsets into `args`. The RequestParser is one. */
 export interface Frame {
@@ -1046,6 +1048,8 @@ const SPECS: Spec[] = [
   ['asking', 1, 'fast', [0, 0, 0], 'cluster', 'Signals that a cluster client is following an -ASK redirect.', clusterOk],
   ...HASH_SPECS,
   ...LIST_SPECS,
+  ...SET_SPECS,
+  ...ZSET_SPECS,
 ];
 
 export const COMMANDS: readonly Command[] = SPECS.map(([name, arity, flags, [firstKey, lastKey, step], group, summary, handler, blind], index) => ({
