@@ -272,8 +272,9 @@ function blockingMove(fixed: [boolean, boolean] | undefined): Handler {
     };
     const a = attempt(ctx);
     if (a !== false) return then(ctx, c, a.wait, () => a.reply(ctx.out));
-    if (inTransaction(c)) return ctx.out.nil();
-    return block(ctx, c, [src], timeout, attempt, (out) => out.nil());
+    // Redis answers a BLMOVE that timed out (or could not block) with a nil array, not a nil string.
+    if (inTransaction(c)) return ctx.out.nilArray();
+    return block(ctx, c, [src], timeout, attempt, (out) => out.nilArray());
   };
 }
 

@@ -54,7 +54,7 @@ export function scanReply(ctx: ServerContext, items: readonly string[], stride: 
 export function formatScore(n: number): string {
   if (n === Infinity) return 'inf';
   if (n === -Infinity) return '-inf';
-  if (n === 0) return Object.is(n, -0) ? '-0' : '0';
+  if (n === 0) return '0'; // Redis prints a -0 score as 0 too
   const e = n.toExponential(16);
   const at = e.indexOf('e');
   const exp = Number(e.slice(at + 1));
