@@ -1,7 +1,7 @@
 /* eslint-disable no-bitwise */ // integer math on the hot path (slot picks, clocks)
 import { EntryChange, LoadedEntry, NO_PERSISTENCE, PersistenceHooks } from './hooks';
 import {
-  decodeValue, encodeString, encodeValue, newValue, T_STRING, TypedValue, TypeTag, WrongTypeError,
+  accountedBytes, decodeValue, encodeString, encodeValue, newValue, T_STRING, TypedValue, TypeTag, WrongTypeError,
 } from './types';
 import { VersionClock } from './versions';
 
@@ -327,6 +327,28 @@ const INITIAL_SLOTS = 1024;
  *
  * Keys in the string API are binary strings (one char per byte, latin1), as
  * the protocol makes them: any byte sequence is a key.
+ *
+ * **Aggregates** (hash, list, set, sorted set; keyspace/types.ts). The type
+ * column tags each slot; an aggregate's slot keeps its key in a chunk as any
+ * entry does (a zero-length value), and its structure lives in `objects` on
+ * the V8 heap: a Map for hashes, a ring-buffer deque for lists, an array plus
+ * a member index for sets (O(1) random member), a member Map plus a
+ * score-ordered array for sorted sets (binary search for ranks and ranges).
+ * Each change is O(1) or O(log n) plus, for sorted sets, a pointer memmove;
+ * nothing is re-encoded per command in memory. The budget counts an
+ * aggregate as `accountedBytes`: a per-element estimate of its heap (strings,
+ * Map entries, array slots) times what V8 commits for that heap, checked
+ * against RSS by test/keyspace-types-memory.test.ts; it is kept up to date at
+ * every change, so eviction and noeviction see aggregates as they see
+ * strings (an aggregate is evicted, passivated and expired whole).
+ * Writes go through `typedWrite`: without persistence the live value changes
+ * in place; with persistence the command changes a copy, the copy is encoded
+ * (types.ts, versioned: docs/commands.md) and handed to the hooks as ONE
+ * write (or a delete, when emptied) per key and version, and memory takes
+ * the copy once the hooks allow, exactly like a string write. That copy and
+ * encoding are O(n) in the aggregate's size: the price of one value per key
+ * in the stores (write-behind coalesces per key, so a queue of LPUSHes to one
+ * list still costs one store write per batch).
  */
 export class Keyspace {
   readonly stats = new KeyspaceStats();
@@ -1014,8 +1036,9 @@ export class Keyspace {
     if (o !== undefined && o.v === s.v) {
       // Changed in place (memory only): account the difference.
       if (this.version[slot] > version) return;
-      this.bytes += s.v.bytes - o.accounted;
-      o.accounted = s.v.bytes;
+      const cost = accountedBytes(s.v);
+      this.bytes += cost - o.accounted;
+      o.accounted = cost;
       this.version[slot] = version;
       this.stats.writes++;
       if (s.replace) this.setExpiresCol(slot, s.expiresAt);
@@ -1032,8 +1055,9 @@ export class Keyspace {
     const slot = this.indexFind(k, 0, k.length, hashBytes(k, 0, k.length));
     if (slot < 0 || this.version[slot] !== version) return;
     this.type[slot] = v.type;
-    this.objects.set(slot, { v, accounted: v.bytes });
-    this.bytes += v.bytes;
+    const cost = accountedBytes(v);
+    this.objects.set(slot, { v, accounted: cost });
+    this.bytes += cost;
     this.trimToBudget(slot);
   }
 

@@ -33,7 +33,18 @@ export function stringCost(len: number): number {
 const MAP_ENTRY = 56;
 const ARRAY_SLOT = 16;
 /** A structure's fixed cost: its object, its Map / array headers and the keyspace's side-table entry. */
-export const OBJECT_OVERHEAD = 256;
+export const OBJECT_OVERHEAD = 512;
+/**
+ * What the budget counts for an aggregate: its live heap estimate (`bytes`)
+ * times what V8 commits per live byte as its old space grows (measured 1.2-2.1x
+ * by test/keyspace-types-memory.test.ts, which checks RSS against this).
+ */
+export const HEAP_FACTOR = 1.7;
+
+export function accountedBytes(v: { readonly bytes: number }): number {
+  return Math.ceil(v.bytes * HEAP_FACTOR);
+}
+
 /** A sorted-set node: a 2-field object (40) plus a heap number for a non-integer score (16). */
 const ZNODE = 56;
 
