@@ -17,10 +17,12 @@ import { preloadSection, writeBehindSection, writeThroughSection } from './persi
 import { BenchContext, BenchOptions, describeTarget, fmtRatio, passMiss, Section, table, TargetResult } from './report';
 import { ensureRuntimeBuilt, killAll, MAIN_JS, redisVersion, REPO_ROOT, requireRedisTools } from './servers';
 import { throughputSection } from './throughput';
+import { typesSection } from './types';
 
 /** Every section, in report order. Add a section here. */
 const SECTIONS: Record<string, Section> = {
   'throughput': throughputSection,
+  'types': typesSection,
   'memory': memorySection,
   'memory-bound': memoryBoundSection,
   'write-behind': writeBehindSection,

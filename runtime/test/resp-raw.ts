@@ -55,6 +55,15 @@ function encode(args: readonly string[]): string {
 
 /** A raw RESP connection: sends commands, returns each raw reply (latin1). */
 export class RawClient {
+  static async open(port: number): Promise<RawClient> {
+    const socket = connect(port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    return new RawClient(socket);
+  }
+
   private buf = '';
   private waiters: Array<() => void> = [];
 
@@ -65,15 +74,6 @@ export class RawClient {
       this.waiters = [];
       for (const f of w) f();
     });
-  }
-
-  static async open(port: number): Promise<RawClient> {
-    const socket = connect(port, '127.0.0.1');
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-    return new RawClient(socket);
   }
 
   /** Sends the commands (pipelined) and returns their replies. */

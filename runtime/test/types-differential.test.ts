@@ -4,8 +4,8 @@
  * byte for byte (order-insensitive only where Redis's order is its hash
  * table's). Errors, nils, empty arrays, RESP3 maps / sets / doubles included.
  */
-import { elements, RawClient } from './resp-raw';
 import { startTestServer } from './helpers';
+import { elements, RawClient } from './resp-raw';
 import { TestRedis } from './stores/servers';
 import { needs } from './tools';
 import { StateCache } from '../src/server';

@@ -14,7 +14,8 @@ import { LevelTestStore, tempDir, until } from './persistence/helpers';
 import { PersistenceUnavailableError, QueueFullError } from '../src/keyspace/hooks';
 import { OutOfMemoryError } from '../src/keyspace/keyspace';
 import {
-  decodeValue, encodeString, encodeValue, ENCODING_MAGIC, HashValue, ListValue, SetValue, T_HASH, T_LIST, T_SET, T_STRING, T_ZSET, ValueEncodingError, ZSetValue,
+  decodeValue, encodeString, encodeValue, ENCODING_MAGIC, HashValue, ListValue, SetValue,
+  T_HASH, T_LIST, T_SET, T_STRING, T_ZSET, ValueEncodingError, ZSetValue,
 } from '../src/keyspace/types';
 import { KeyspaceHooks, Persistence } from '../src/persistence';
 import { parsePersistenceConfig } from '../src/persistence/config';

@@ -1,17 +1,17 @@
 /* eslint-disable no-bitwise */ // byte-level command name hashing on the hot path
 import { hostname } from 'node:os';
+import { blockedClients } from './blocking';
+import { HASH_SPECS } from './hashes';
+import { LIST_SPECS } from './lists';
 import { ReplyWriter } from './resp';
+import { SET_SPECS } from './sets';
+import { ZSET_SPECS } from './zsets';
 import type { ClusterMap } from '../cluster/cluster';
 import { clusterCommand, clusterOk } from '../cluster/commands';
 import { globToRegExp } from '../keyspace/glob';
 import { PersistenceUnavailableError, QueueFullError } from '../keyspace/hooks';
 import { Keyspace, OutOfMemoryError, STRING_VALUE_MAX, Value } from '../keyspace/keyspace';
 import { T_STRING, TYPE_NAMES, ValueEncodingError, WrongTypeError } from '../keyspace/types';
-import { blockedClients } from './blocking';
-import { HASH_SPECS } from './hashes';
-import { LIST_SPECS } from './lists';
-import { SET_SPECS } from './sets';
-import { ZSET_SPECS } from './zsets';
 
 /** The arguments of one command: offsets into `args`. The RequestParser is one. */
 export interface Frame {
@@ -545,7 +545,8 @@ const scan: Handler = (ctx, _c, f) => {
       typeFilter = argStr(f, ++i).toLowerCase();
     } else {throw new CommandError(ERR_SYNTAX);}
   }
-  const [next, keys] = ctx.ks.scan(cursor, count, match, typeFilter === undefined ? undefined : TYPE_NAMES.indexOf(typeFilter as typeof TYPE_NAMES[number]));
+  const wantType = typeFilter === undefined ? undefined : TYPE_NAMES.indexOf(typeFilter as typeof TYPE_NAMES[number]);
+  const [next, keys] = ctx.ks.scan(cursor, count, match, wantType);
   ctx.out.arrayHeader(2);
   ctx.out.bulk(String(next));
   ctx.out.arrayHeader(keys.length);

@@ -1,9 +1,9 @@
 import { Socket } from 'node:net';
+import { cancelClient } from './blocking';
 import {
   ClientState, Command, commandKeys, ERR_EXECABORT, ERR_NOAUTH, errorReply, Frame, lookupCommand, replyLater,
   ServerContext, unknownCommandError, wrongArgsError,
 } from './commands';
-import { cancelClient } from './blocking';
 import { ProtocolError, RequestParser } from './resp';
 
 export interface ConnectionLimits {

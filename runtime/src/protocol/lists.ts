@@ -15,7 +15,9 @@ function read(ctx: ServerContext, f: Frame): ListValue | undefined {
  * Replies after a write that added elements to `keys`, then wakes their
  * blocked clients (after the write is applied, whether it waited or not).
  */
-export function afterPush(ctx: ServerContext, c: ClientState, wait: Promise<unknown> | undefined, keys: readonly string[], reply: () => void): void | Promise<unknown> {
+export function afterPush(
+  ctx: ServerContext, c: ClientState, wait: Promise<unknown> | undefined, keys: readonly string[], reply: () => void,
+): void | Promise<unknown> {
   if (wait === undefined) {
     reply();
     for (const k of keys) signalKey(ctx, k);
@@ -165,7 +167,9 @@ function whereArg(f: Frame, i: number): boolean {
 }
 
 /** Moves one element from `src` to `dst`; false when `src` is absent. */
-function moveFrom(ctx: ServerContext, src: string, dst: string, fromLeft: boolean, toLeft: boolean): false | { wait: Promise<unknown> | undefined; value: string } {
+function moveFrom(
+  ctx: ServerContext, src: string, dst: string, fromLeft: boolean, toLeft: boolean,
+): false | { wait: Promise<unknown> | undefined; value: string } {
   const w = ctx.ks.typedWrite(true);
   const s = w.open<ListValue>(src, T_LIST, false);
   if (s === undefined) return false;

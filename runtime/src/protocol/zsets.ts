@@ -292,7 +292,11 @@ function zremRange(by: By): Handler {
     const w = ctx.ks.typedWrite(false);
     const z = w.open<ZSetValue>(argStr(f, 1), T_ZSET, false);
     if (z === undefined) return ctx.out.int(0);
-    const [lo, hi] = sb !== undefined ? scoreRange(z, sb[0], sb[1]) : lb !== undefined ? lexRange(z, lb[0], lb[1]) : rankRange(z.size, rb![0], rb![1]);
+    let lo: number;
+    let hi: number;
+    if (sb !== undefined) [lo, hi] = scoreRange(z, sb[0], sb[1]);
+    else if (lb !== undefined) [lo, hi] = lexRange(z, lb[0], lb[1]);
+    else [lo, hi] = rankRange(z.size, rb![0], rb![1]);
     const n = z.deleteRange(lo, hi).length;
     return then(ctx, c, w.commit(), () => ctx.out.int(n));
   };
