@@ -29,7 +29,11 @@ const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
 
 const NAMES = ['GET', 'SET', 'DEL', 'INCR', 'INCRBYFLOAT', 'APPEND', 'SETRANGE', 'GETRANGE', 'MSET', 'MGET', 'EXPIRE', 'PEXPIRE', 'TTL', 'SCAN', 'KEYS',
   'MULTI', 'EXEC', 'DISCARD', 'WATCH', 'PING', 'ECHO', 'HELLO', 'AUTH', 'SELECT', 'INFO', 'COMMAND', 'CONFIG', 'GETEX', 'GETDEL', 'EXISTS', 'TYPE',
-  'STRLEN', 'DBSIZE', 'RANDOMKEY', 'RESET', 'QUIT', 'NOSUCH', 'set', 'gEt', ''];
+  'STRLEN', 'DBSIZE', 'RANDOMKEY', 'RESET', 'QUIT', 'NOSUCH', 'set', 'gEt', '',
+  // The data types (blocking pops left out: a random timeout of 0 would park the fuzzing connection for good).
+  'HSET', 'HGET', 'HGETALL', 'HDEL', 'HINCRBY', 'HINCRBYFLOAT', 'HSCAN', 'HRANDFIELD', 'LPUSH', 'RPUSH', 'LPOP', 'LRANGE', 'LSET',
+  'LREM', 'LTRIM', 'LMOVE', 'LPOS', 'SADD', 'SREM', 'SPOP', 'SRANDMEMBER', 'SINTERSTORE', 'SUNION', 'SDIFF', 'SSCAN', 'ZADD', 'ZINCRBY',
+  'ZRANGE', 'ZRANGEBYLEX', 'ZREVRANGEBYSCORE', 'ZPOPMIN', 'ZREMRANGEBYSCORE', 'ZREMRANGEBYRANK', 'ZSCAN', 'ZMSCORE'];
 
 function randomBytes(n: number): Buffer {
   const b = Buffer.allocUnsafe(n);
@@ -40,7 +44,8 @@ function randomBytes(n: number): Buffer {
 function randomArg(): Buffer {
   switch (int(8)) {
     case 0: return Buffer.from(String(int(2000) - 1000));
-    case 1: return Buffer.from(pick(['EX', 'PX', 'NX', 'XX', 'GET', 'KEEPTTL', 'MATCH', 'COUNT', '*', '3', '-1', '9223372036854775808', '1e400', 'nan']));
+    case 1: return Buffer.from(pick(['EX', 'PX', 'NX', 'XX', 'GET', 'KEEPTTL', 'MATCH', 'COUNT', '*', '3', '-1', '9223372036854775808', '1e400', 'nan',
+      'WITHSCORES', 'BYSCORE', 'BYLEX', 'REV', 'LIMIT', 'LEFT', 'RIGHT', 'RANK', 'MAXLEN', 'INCR', 'GT', 'CH', '(1', '[a', '-', '+', '-inf', '+inf']));
     case 2: return randomBytes(int(40));
     case 3: return Buffer.from(`key:${int(5000)}`);
     default: return Buffer.from(`k${int(300)}`);
