@@ -426,6 +426,11 @@ export class Keyspace {
     return this.hooks !== NO_PERSISTENCE;
   }
 
+  /** True when aggregate writes must reach persistence as encoded copies (false: changed in place). */
+  get persistsWrites(): boolean {
+    return this.hooks !== NO_PERSISTENCE && (this.hooks.persistsWrites?.() ?? true);
+  }
+
   /** True when writes go through persistence hooks (then `setBytes` must not be used). */
   get persistent(): boolean {
     return this.hooks !== NO_PERSISTENCE;
@@ -1003,7 +1008,7 @@ export class Keyspace {
     const defaultExp = this.options.defaultTtlMs !== 0 ? Date.now() + this.options.defaultTtlMs : 0;
     let v: TypedValue;
     if (replace || slot < 0) v = newValue(type);
-    else v = this.persistent ? this.objects.get(slot)!.v.clone() : this.objects.get(slot)!.v;
+    else v = this.persistsWrites ? this.objects.get(slot)!.v.clone() : this.objects.get(slot)!.v;
     return { key, type, v, mods: v.mods, existed: slot >= 0, replace, expiresAt: slot >= 0 && !replace ? this.expires[slot] : defaultExp };
   }
 
@@ -1013,7 +1018,7 @@ export class Keyspace {
     if (changed.length === 0) return undefined;
     const versions = changed.map(() => this.versions.next());
     const apply = () => changed.forEach((s, i) => this.applyStaged(s, versions[i]));
-    if (this.hooks === NO_PERSISTENCE) {
+    if (!this.persistsWrites) {
       apply();
       return undefined;
     }
@@ -1088,7 +1093,7 @@ export class Keyspace {
   /** EXPIRE and friends on an aggregate: the value is unchanged, its version grows (and the stores get it again). */
   private setTypedExpiry(slot: number, expiresAt: number): Promise<void> | undefined {
     const version = this.versions.next();
-    if (this.hooks === NO_PERSISTENCE) {
+    if (!this.persistsWrites) {
       this.setExpiresCol(slot, expiresAt);
       this.version[slot] = version;
       this.stats.writes++;
