@@ -341,8 +341,8 @@ const INITIAL_SLOTS = 1024;
  * against RSS by test/keyspace-types-memory.test.ts; it is kept up to date at
  * every change, so eviction and noeviction see aggregates as they see
  * strings (an aggregate is evicted, passivated and expired whole).
- * Writes go through `typedWrite`: without persistence the live value changes
- * in place; with persistence the command changes a copy, the copy is encoded
+ * Writes go through `typedWrite`: when writes reach no store (no hooks, or
+ * persistence mode none) the live value changes in place; otherwise the command changes a copy, the copy is encoded
  * (types.ts, versioned: docs/commands.md) and handed to the hooks as ONE
  * write (or a delete, when emptied) per key and version, and memory takes
  * the copy once the hooks allow, exactly like a string write. That copy and
