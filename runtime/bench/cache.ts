@@ -19,11 +19,13 @@ import { scriptsPubsubSection } from './scripts-pubsub';
 import { ensureRuntimeBuilt, killAll, MAIN_JS, redisVersion, REPO_ROOT, requireRedisTools } from './servers';
 import { throughputSection } from './throughput';
 import { tlsSection } from './tls';
+import { typesSection } from './types';
 
 /** Every section, in report order. Add a section here. */
 const SECTIONS: Record<string, Section> = {
   'throughput': throughputSection,
   'tls': tlsSection,
+  'types': typesSection,
   'memory': memorySection,
   'memory-bound': memoryBoundSection,
   'write-behind': writeBehindSection,

@@ -282,8 +282,8 @@ export async function coherenceSection(ctx: BenchContext): Promise<string> {
         writeBehind: { deadLetterPath: join(dir, 'dead-letter.jsonl') },
         ...(coherence ? { coherence: { enabled: true } } : {}),
       });
-      const make = (name: string, table: string, coherence: boolean) => ConfiguredCache.create(options.main, name, (dir) => ({
-        stores: { chain: [{ store: pgStoreConfig(pg, table) }] },
+      const make = (name: string, tableName: string, coherence: boolean) => ConfiguredCache.create(options.main, name, (dir) => ({
+        stores: { chain: [{ store: pgStoreConfig(pg, tableName) }] },
         persistence: persistence(dir, coherence),
       }));
       const plain = await make(`${mode} without coherence`, `bench_${mode.replace('-', '_')}_plain`, false);

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { Config, ConfigError, defaultConfig, loadConfig } from './config';
 import { PersistenceUnavailableError, QueueFullError } from './keyspace/hooks';
 import { OutOfMemoryError } from './keyspace/keyspace';
+import { ValueEncodingError } from './keyspace/types';
 import { createLogger } from './log';
 import { KeyspaceHooks, linksFromChain, Persistence } from './persistence';
 import { replayDeadLetters } from './persistence/dead-letter-replay';
@@ -93,7 +94,16 @@ export async function main(argv: readonly string[]): Promise<number> {
           maxEntries: ks.maxEntries || Number.MAX_SAFE_INTEGER,
           maxBytes: ks.maxBytes,
           expiryInUse: expiration,
-          applyEntry: (e) => { ks.insertLoaded(e); return true; },
+          applyEntry: (e) => {
+            try {
+              ks.insertLoaded(e);
+            } catch (err) {
+              // One unreadable stored value (corrupt, or from a newer encoding) must not stop the start: say which and go on.
+              if (!(err instanceof ValueEncodingError)) throw err;
+              cache.log.error({ err, key: e.key.toString('latin1').slice(0, 128) }, 'skipped a stored value this state-cache cannot read');
+            }
+            return true;
+          },
           observeVersion: (v) => ks.versions.observe(v),
           coherent: ks,
         },

@@ -32,7 +32,11 @@ const NAMES = ['GET', 'SET', 'DEL', 'INCR', 'INCRBYFLOAT', 'APPEND', 'SETRANGE',
   'STRLEN', 'DBSIZE', 'RANDOMKEY', 'RESET', 'QUIT', 'NOSUCH', 'set', 'gEt', '',
   'SETNX', 'GETSET', 'TIME', 'RENAME', 'RENAMENX', 'COPY', 'TOUCH', 'OBJECT', 'MEMORY', 'EXPIRETIME', 'PEXPIRETIME',
   'EVAL', 'EVALSHA', 'EVAL_RO', 'EVALSHA_RO', 'SCRIPT', 'EVAL', 'EVAL', 'SUBSCRIBE', 'PSUBSCRIBE', 'UNSUBSCRIBE', 'PUNSUBSCRIBE', 'PUBLISH', 'SPUBLISH',
-  'SSUBSCRIBE', 'PUBSUB'];
+  'SSUBSCRIBE', 'PUBSUB',
+  // The data types (blocking pops left out: a random timeout of 0 would park the fuzzing connection for good).
+  'HSET', 'HGET', 'HGETALL', 'HDEL', 'HINCRBY', 'HINCRBYFLOAT', 'HSCAN', 'HRANDFIELD', 'LPUSH', 'RPUSH', 'LPOP', 'LRANGE', 'LSET',
+  'LREM', 'LTRIM', 'LMOVE', 'LPOS', 'SADD', 'SREM', 'SPOP', 'SRANDMEMBER', 'SINTERSTORE', 'SUNION', 'SDIFF', 'SSCAN', 'ZADD', 'ZINCRBY',
+  'ZRANGE', 'ZRANGEBYLEX', 'ZREVRANGEBYSCORE', 'ZPOPMIN', 'ZREMRANGEBYSCORE', 'ZREMRANGEBYRANK', 'ZSCAN', 'ZMSCORE'];
 
 /** Scripts for EVAL (none loops: the loop is its own test below). */
 const SCRIPTS = ['return 1', 'return redis.call("GET", KEYS[1])', 'redis.call("SET", KEYS[1], ARGV[1]) return redis.call("INCR", KEYS[1])',
@@ -51,7 +55,8 @@ function randomArg(): Buffer {
   switch (int(9)) {
     case 0: return Buffer.from(String(int(2000) - 1000));
     case 8: return Buffer.from(pick(SCRIPTS));
-    case 1: return Buffer.from(pick(['EX', 'PX', 'NX', 'XX', 'GET', 'KEEPTTL', 'MATCH', 'COUNT', '*', '3', '-1', '9223372036854775808', '1e400', 'nan']));
+    case 1: return Buffer.from(pick(['EX', 'PX', 'NX', 'XX', 'GET', 'KEEPTTL', 'MATCH', 'COUNT', '*', '3', '-1', '9223372036854775808', '1e400', 'nan',
+      'WITHSCORES', 'BYSCORE', 'BYLEX', 'REV', 'LIMIT', 'LEFT', 'RIGHT', 'RANK', 'MAXLEN', 'INCR', 'GT', 'CH', '(1', '[a', '-', '+', '-inf', '+inf']));
     case 2: return randomBytes(int(40));
     case 3: return Buffer.from(`key:${int(5000)}`);
     default: return Buffer.from(`k${int(300)}`);

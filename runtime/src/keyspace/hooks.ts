@@ -66,6 +66,12 @@ export interface PersistenceHooks {
   passivate(entry: LoadedEntry): void;
   flush(deadline: number): Promise<void>;
   ready(): boolean;
+  /**
+   * False when writes reach no store (no persistence attached yet, or mode
+   * none): aggregates are then changed in place, with no copy and no encoding
+   * per command. Absent means true.
+   */
+  persistsWrites?(): boolean;
   status?(): object;
 }
 

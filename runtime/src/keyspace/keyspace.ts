@@ -1,5 +1,8 @@
 /* eslint-disable no-bitwise */ // integer math on the hot path (slot picks, clocks)
 import { EntryChange, LoadedEntry, NO_PERSISTENCE, PersistenceHooks } from './hooks';
+import {
+  accountedBytes, decodeValue, encodeString, encodeValue, newValue, T_STRING, TypedValue, TypeTag, WrongTypeError,
+} from './types';
 import { VersionClock } from './versions';
 
 /**
@@ -59,9 +62,9 @@ function classOf(n: number): number {
 /**
  * Column bytes per slot: version and expiry (8 each), access (4), LFU counter
  * (1) and minute (2), key hash (4), size class (1), chunk number, key and
- * value length (4 each); and the index, 4 bytes per 3/4 slot.
+ * value length (4 each), value type (1); and the index, 4 bytes per 3/4 slot.
  */
-const COLUMN_BYTES = 8 + 8 + 4 + 1 + 2 + 4 + 1 + 4 + 4 + 4;
+const COLUMN_BYTES = 8 + 8 + 4 + 1 + 2 + 4 + 1 + 4 + 4 + 4 + 1;
 const INDEX_PER_SLOT = 4 / 3;
 /** Columns grow by this factor, so up to 1/GROWTH of them is unused capacity. */
 const GROWTH = 1.25;
@@ -326,6 +329,28 @@ const INITIAL_SLOTS = 1024;
  *
  * Keys in the string API are binary strings (one char per byte, latin1), as
  * the protocol makes them: any byte sequence is a key.
+ *
+ * **Aggregates** (hash, list, set, sorted set; keyspace/types.ts). The type
+ * column tags each slot; an aggregate's slot keeps its key in a chunk as any
+ * entry does (a zero-length value), and its structure lives in `objects` on
+ * the V8 heap: a Map for hashes, a ring-buffer deque for lists, an array plus
+ * a member index for sets (O(1) random member), a member Map plus a
+ * score-ordered array for sorted sets (binary search for ranks and ranges).
+ * Each change is O(1) or O(log n) plus, for sorted sets, a pointer memmove;
+ * nothing is re-encoded per command in memory. The budget counts an
+ * aggregate as `accountedBytes`: a per-element estimate of its heap (strings,
+ * Map entries, array slots) times what V8 commits for that heap, checked
+ * against RSS by test/keyspace-types-memory.test.ts; it is kept up to date at
+ * every change, so eviction and noeviction see aggregates as they see
+ * strings (an aggregate is evicted, passivated and expired whole).
+ * Writes go through `typedWrite`: when writes reach no store (no hooks, or
+ * persistence mode none) the live value changes in place; otherwise the command changes a copy, the copy is encoded
+ * (types.ts, versioned: docs/commands.md) and handed to the hooks as ONE
+ * write (or a delete, when emptied) per key and version, and memory takes
+ * the copy once the hooks allow, exactly like a string write. That copy and
+ * encoding are O(n) in the aggregate's size: the price of one value per key
+ * in the stores (write-behind coalesces per key, so a queue of LPUSHes to one
+ * list still costs one store write per batch).
  */
 export class Keyspace {
   readonly stats = new KeyspaceStats();
@@ -348,6 +373,7 @@ export class Keyspace {
   private readonly chunkBuf = reserve(Int32Array, MAX_SLOTS);
   private readonly klenBuf = reserve(Int32Array, MAX_SLOTS);
   private readonly vlenBuf = reserve(Int32Array, MAX_SLOTS);
+  private readonly typeBuf = reserve(Uint8Array, MAX_SLOTS);
   private readonly indexBuf = reserve(Int32Array, Math.ceil(MAX_SLOTS * INDEX_PER_SLOT) + 1);
   private version = new Float64Array(0);
   private expires = new Float64Array(0);
@@ -362,6 +388,10 @@ export class Keyspace {
   private chunk = new Int32Array(0);
   private klen = new Int32Array(0);
   private vlen = new Int32Array(0);
+  /** Value type of the slot (T_STRING, T_HASH...): an aggregate's structure is in `objects`. */
+  private type = new Uint8Array(0);
+  /** The aggregate values by slot, with the bytes the budget counts for each (see the class comment). */
+  private readonly objects = new Map<number, { v: TypedValue; accounted: number }>();
   /** The index: slot + 1 per key, 0 empty. */
   private index = new Int32Array(0);
   /** index.length / 2^32: a hash's home position is hash * indexScale (no power-of-two size needed). */
@@ -407,6 +437,11 @@ export class Keyspace {
     return this.hooks !== NO_PERSISTENCE;
   }
 
+  /** True when aggregate writes must reach persistence as encoded copies (false: changed in place). */
+  get persistsWrites(): boolean {
+    return this.hooks !== NO_PERSISTENCE && (this.hooks.persistsWrites?.() ?? true);
+  }
+
   /** True when writes go through persistence hooks (then `setBytes` must not be used). */
   get persistent(): boolean {
     return this.hooks !== NO_PERSISTENCE || this.group !== undefined;
@@ -450,6 +485,7 @@ export class Keyspace {
     let n = 0;
     for (const a of this.arenas) if (a !== undefined) n += a.count * a.size;
     for (const b of this.bigs) if (b !== undefined) n += b.length + BIG_OVERHEAD;
+    for (const o of this.objects.values()) n += o.accounted;
     return n + this.slots * COLUMN_BYTES + this.index.length * 4;
   }
 
@@ -467,6 +503,7 @@ export class Keyspace {
     this.chunk = column(Int32Array, 4, this.chunkBuf, slots);
     this.klen = column(Int32Array, 4, this.klenBuf, slots);
     this.vlen = column(Int32Array, 4, this.vlenBuf, slots);
+    this.type = column(Uint8Array, 1, this.typeBuf, slots);
     const size = Math.ceil(slots * INDEX_PER_SLOT) + 1;
     this.index = column(Int32Array, 4, this.indexBuf, size);
     this.index.fill(0);
@@ -752,7 +789,7 @@ export class Keyspace {
       return undefined;
     }
     this.checkRoom(key, value.length);
-    const change: EntryChange = { kind: 'write', key: Buffer.from(key, 'latin1'), value: toBuffer(value), version, expiresAt };
+    const change: EntryChange = { kind: 'write', key: Buffer.from(key, 'latin1'), value: encodeString(toBuffer(value)), version, expiresAt };
     return this.persisted([key], [change], () => this.apply(key, value, expiresAt, version));
   }
 
@@ -766,12 +803,13 @@ export class Keyspace {
     const exp = this.options.defaultTtlMs !== 0 ? Date.now() + this.options.defaultTtlMs : 0;
     const versions = pairs.map(() => this.versions.next());
     for (const [k, v] of pairs) this.checkRoom(k, v.length);
-    const changes: EntryChange[] = pairs.map(([k, v], i) => ({ kind: 'write', key: Buffer.from(k, 'latin1'), value: toBuffer(v), version: versions[i], expiresAt: exp }));
+    const changes: EntryChange[] = pairs.map(([k, v], i) => ({ kind: 'write', key: Buffer.from(k, 'latin1'), value: encodeString(toBuffer(v)), version: versions[i], expiresAt: exp }));
     return this.persisted(pairs.map((p) => p[0]), changes, () => pairs.forEach(([k, v], i) => this.apply(k, v, exp, versions[i])));
   }
 
   /** Changes only the expiry of a live entry (EXPIRE, PERSIST, GETEX; PERSIST wins over the default lifespan); the version grows. */
   setExpiry(slot: number, expiresAt: number): Promise<void> | undefined {
+    if (this.type[slot] !== T_STRING) return this.setTypedExpiry(slot, expiresAt);
     const key = this.keyAt(slot)!;
     const value = this.value(slot);
     return this.set(key, value, expiresAt, false);
@@ -824,6 +862,7 @@ export class Keyspace {
     for (const a of this.arenas) a?.clear();
     this.bigs = [];
     this.bigFree = [];
+    this.objects.clear();
     this.high = 0;
     this.freeHead = -1;
     this.count = 0;
@@ -882,7 +921,7 @@ export class Keyspace {
     if (this.options.eviction === 'noeviction') {
       const n = this.keyBytes(key);
       const existing = this.indexFind(this.scratch, 0, n, hashBytes(this.scratch, 0, n));
-      const freed = existing < 0 ? 0 : entryBytes(this.klen[existing], this.vlen[existing]);
+      const freed = existing < 0 ? 0 : entryBytes(this.klen[existing], this.vlen[existing]) + (this.objects.get(existing)?.accounted ?? 0);
       if (this.options.maxBytes !== 0 && this.bytes - freed + need > this.options.maxBytes) throw new OutOfMemoryError();
       if (existing < 0 && this.options.maxEntries !== 0 && this.count >= this.options.maxEntries) throw new OutOfMemoryError();
     }
@@ -910,6 +949,7 @@ export class Keyspace {
     const cost = entryBytes(klen, vlen);
     if (slot >= 0) {
       if (this.version[slot] > version) return; // a newer write landed while this one waited
+      if (this.type[slot] !== T_STRING) this.dropObject(slot); // SET replaces a value of any type
       const old = entryBytes(klen, this.vlen[slot]);
       if (cost > old) this.makeRoom(cost - old, false, slot); // never evicts `slot` itself
       this.writeValue(slot, klen, vb, vs, vlen);
@@ -968,8 +1008,14 @@ export class Keyspace {
     const k = entry.key;
     const existing = this.indexFind(k, 0, k.length, hashBytes(k, 0, k.length));
     if (existing >= 0 && this.version[existing] >= entry.version) return;
+    const decoded = decodeValue(entry.value, k.latin1Slice(0, k.length));
     try {
-      this.applyBytes(k, 0, k.length, entry.value, 0, entry.value.length, entry.expiresAt, entry.version);
+      if (decoded.type === T_STRING) {
+        const v = decoded.value as Buffer;
+        this.applyBytes(k, 0, k.length, v, 0, v.length, entry.expiresAt, entry.version);
+      } else {
+        this.installTyped(k, decoded.value as TypedValue, entry.expiresAt, entry.version);
+      }
       this.stats.writes--; // a load is not a client write
       this.stats.loads++;
     } catch {
@@ -1034,6 +1080,154 @@ export class Keyspace {
     if (this.floors.size !== 0 && !this.locks.has(key) && !this.loading.has(key)) this.floors.delete(key);
   }
 
+  // ---- aggregate values (hash, list, set, sorted set) ---------------------------
+
+  /** The value type of a live slot (T_STRING...). */
+  typeAt(slot: number): TypeTag {
+    return this.type[slot] as TypeTag;
+  }
+
+  /** The aggregate value of a live slot whose type is not T_STRING. Read-only for callers: writes go through `typedWrite`. */
+  typedAt(slot: number): TypedValue {
+    return this.objects.get(slot)!.v;
+  }
+
+  /** The live aggregate of `key` for a read (touches it, counts a hit or miss), undefined when absent; throws WrongTypeError. */
+  readTyped<T extends TypedValue>(key: string, type: TypeTag): T | undefined {
+    const slot = this.lookup(key);
+    if (slot < 0) return undefined;
+    if (this.type[slot] !== type) throw new WrongTypeError();
+    return this.objects.get(slot)!.v as T;
+  }
+
+  /** A write to aggregates: open the keys, change the values, commit (see TypedWrite). */
+  typedWrite(denyOom: boolean): TypedWrite {
+    if (denyOom && this.options.maxBytes !== 0 && this.bytes > this.options.maxBytes) {
+      // Like Redis's denyoom commands: make room first (evicting), or refuse when nothing can go.
+      this.makeRoom(0, false, -1);
+    }
+    return new TypedWrite(this);
+  }
+
+  /** @internal TypedWrite.open / replace. */
+  stageTyped(key: string, type: TypeTag, create: boolean, replace: boolean): Staged | undefined {
+    const slot = replace ? this.find(key, false) : this.find(key);
+    if (!replace && slot >= 0 && this.type[slot] !== type) throw new WrongTypeError();
+    if (slot < 0 && !create && !replace) return undefined;
+    const defaultExp = this.options.defaultTtlMs !== 0 ? Date.now() + this.options.defaultTtlMs : 0;
+    let v: TypedValue;
+    if (replace || slot < 0) v = newValue(type);
+    else v = this.persistsWrites ? this.objects.get(slot)!.v.clone() : this.objects.get(slot)!.v;
+    return { key, type, v, mods: v.mods, existed: slot >= 0, replace, expiresAt: slot >= 0 && !replace ? this.expires[slot] : defaultExp };
+  }
+
+  /** @internal TypedWrite.commit: persists the changed values as one batch, then applies them. */
+  commitTyped(staged: readonly Staged[]): Promise<void> | undefined {
+    const changed = staged.filter((s) => (s.replace || s.v.mods !== s.mods) && (s.v.size > 0 || s.existed));
+    if (changed.length === 0) return undefined;
+    const versions = changed.map(() => this.versions.next());
+    const apply = () => changed.forEach((s, i) => this.applyStaged(s, versions[i]));
+    if (!this.persistsWrites) {
+      apply();
+      return undefined;
+    }
+    const changes: EntryChange[] = changed.map((s, i) => (s.v.size === 0
+      ? { kind: 'delete', key: Buffer.from(s.key, 'latin1'), version: versions[i] }
+      : { kind: 'write', key: Buffer.from(s.key, 'latin1'), value: encodeValue(s.v), version: versions[i], expiresAt: s.expiresAt }));
+    return this.persisted(changed.map((s) => s.key), changes, apply);
+  }
+
+  private applyStaged(s: Staged, version: number): void {
+    const slot = this.find(s.key, false);
+    if (s.v.size === 0) {
+      if (slot >= 0) {
+        this.removeSlot(slot);
+        this.stats.deletes++;
+      }
+      return;
+    }
+    const o = slot >= 0 ? this.objects.get(slot) : undefined;
+    if (o !== undefined && o.v === s.v) {
+      // Changed in place (memory only): account the difference.
+      if (this.version[slot] > version) return;
+      const cost = accountedBytes(s.v);
+      this.bytes += cost - o.accounted;
+      o.accounted = cost;
+      this.version[slot] = version;
+      this.stats.writes++;
+      if (s.replace) this.setExpiresCol(slot, s.expiresAt);
+      this.trimToBudget(slot);
+      return;
+    }
+    const k = Buffer.from(s.key, 'latin1');
+    this.installTyped(k, s.v, s.expiresAt, version);
+  }
+
+  /** Puts an aggregate at key `k` (replacing any value), unless memory has a newer version. */
+  private installTyped(k: Buffer, v: TypedValue, expiresAt: number, version: number): void {
+    this.applyBytes(k, 0, k.length, EMPTY, 0, 0, expiresAt, version);
+    const slot = this.indexFind(k, 0, k.length, hashBytes(k, 0, k.length));
+    if (slot < 0 || this.version[slot] !== version) return;
+    this.type[slot] = v.type;
+    const cost = accountedBytes(v);
+    this.objects.set(slot, { v, accounted: cost });
+    this.bytes += cost;
+    this.trimToBudget(slot);
+  }
+
+  /** Evicts other entries while over the byte budget; a value that grew past it alone stays (as in Redis, the next write is refused). */
+  private trimToBudget(keep: number): void {
+    if (this.options.maxBytes === 0 || this.bytes <= this.options.maxBytes || this.options.eviction === 'noeviction') return;
+    try {
+      this.makeRoom(0, false, keep);
+    } catch (e) {
+      if (!(e instanceof OutOfMemoryError)) throw e;
+    }
+  }
+
+  private dropObject(slot: number): void {
+    const o = this.objects.get(slot);
+    if (o !== undefined) {
+      this.bytes -= o.accounted;
+      this.objects.delete(slot);
+    }
+    this.type[slot] = T_STRING;
+  }
+
+  private setExpiresCol(slot: number, expiresAt: number): void {
+    if ((this.expires[slot] !== 0) !== (expiresAt !== 0)) this.ttlCount += expiresAt !== 0 ? 1 : -1;
+    this.expires[slot] = expiresAt;
+  }
+
+  /** EXPIRE and friends on an aggregate: the value is unchanged, its version grows (and the stores get it again). */
+  private setTypedExpiry(slot: number, expiresAt: number): Promise<void> | undefined {
+    const version = this.versions.next();
+    if (!this.persistsWrites) {
+      this.setExpiresCol(slot, expiresAt);
+      this.version[slot] = version;
+      this.stats.writes++;
+      return undefined;
+    }
+    const key = this.keyAt(slot)!;
+    const v = this.objects.get(slot)!.v;
+    const change: EntryChange = { kind: 'write', key: Buffer.from(key, 'latin1'), value: encodeValue(v), version, expiresAt };
+    return this.persisted([key], [change], () => {
+      const s = this.find(key, false);
+      if (s < 0 || this.version[s] > version) return;
+      this.setExpiresCol(s, expiresAt);
+      this.version[s] = version;
+      this.stats.writes++;
+    });
+  }
+
+  /** The value as the stores keep it (types/encoding: docs/commands.md). */
+  persistedValue(slot: number): Buffer {
+    if (this.type[slot] !== T_STRING) return encodeValue(this.objects.get(slot)!.v);
+    const view = this.viewOf(slot);
+    const start = this.offsetOf(slot) + CHUNK_HEADER + this.klen[slot];
+    return encodeString(Buffer.from(view.subarray(start, start + this.vlen[slot])));
+  }
+
   // ---- eviction and expiry ---------------------------------------------
 
   private makeRoom(need: number, newEntry: boolean, keep: number): void {
@@ -1083,7 +1277,7 @@ export class Keyspace {
       const kend = at + this.klen[slot];
       this.hooks.passivate({
         key: Buffer.from(view.subarray(at, kend)),
-        value: Buffer.from(view.subarray(kend, kend + this.vlen[slot])),
+        value: this.persistedValue(slot),
         version: this.version[slot],
         expiresAt: this.expires[slot],
       });
@@ -1101,6 +1295,7 @@ export class Keyspace {
     if (this.watches.size !== 0) this.watchedRemoved(slot);
     this.indexRemove(slot);
     this.bytes -= entryBytes(this.klen[slot], this.vlen[slot]);
+    if (this.type[slot] !== T_STRING) this.dropObject(slot);
     if (this.expires[slot] !== 0) this.ttlCount--;
     this.releaseChunk(this.cls[slot], this.chunk[slot]);
     this.cls[slot] = FREE;
@@ -1168,7 +1363,7 @@ export class Keyspace {
    * (0 when done) and the live keys seen. Keys present for the whole scan are
    * returned at least once (slots never move).
    */
-  scan(cursor: number, count: number, match: RegExp | undefined): [number, string[]] {
+  scan(cursor: number, count: number, match: RegExp | undefined, type?: number): [number, string[]] {
     const out: string[] = [];
     const now = Date.now();
     let s = cursor;
@@ -1177,7 +1372,7 @@ export class Keyspace {
       if (this.cls[s] !== FREE) {
         visited++;
         const e = this.expires[s];
-        if (!(e !== 0 && e <= now)) {
+        if (!(e !== 0 && e <= now) && (type === undefined || this.type[s] === type)) {
           const k = this.keyAt(s)!;
           if (match === undefined || match.test(k)) out.push(k);
         }
@@ -1296,7 +1491,9 @@ export class Keyspace {
   private snapshot(key: string): Snapshot {
     const slot = this.find(key, false);
     if (slot < 0) return null;
-    return { value: toBuffer(this.value(slot)), expiresAt: this.expires[slot], version: this.version[slot] };
+    // An aggregate written with persistence is replaced by a changed copy, never changed in place: keeping the old object is enough.
+    const typed = this.type[slot] !== T_STRING ? this.objects.get(slot)!.v : undefined;
+    return { value: typed === undefined ? toBuffer(this.value(slot)) : EMPTY, typed, expiresAt: this.expires[slot], version: this.version[slot] };
   }
 
   private restore(g: WriteGroup): void {
@@ -1306,6 +1503,10 @@ export class Keyspace {
       if (slot >= 0) this.removeSlot(slot);
       if (snap === null) continue;
       try {
+        if (snap.typed !== undefined) {
+          this.installTyped(kb, snap.typed, snap.expiresAt, snap.version);
+          continue;
+        }
         this.applyBytes(kb, 0, kb.length, snap.value, 0, snap.value.length, snap.expiresAt, snap.version);
         this.stats.writes--;
       } catch {
@@ -1321,12 +1522,62 @@ export class Keyspace {
 }
 
 /** A key's entry before a write group changed it (null: absent). */
-type Snapshot = { readonly value: Buffer; readonly expiresAt: number; readonly version: number } | null;
+type Snapshot = { readonly value: Buffer; readonly typed?: TypedValue; readonly expiresAt: number; readonly version: number } | null;
 
 interface WriteGroup {
   readonly undo: Map<string, Snapshot>;
   /** The last change per key, in order. */
   readonly changes: Map<string, EntryChange>;
+}
+
+/** A value opened by a TypedWrite. */
+export interface Staged {
+  readonly key: string;
+  readonly type: TypeTag;
+  /** The live value (memory only: changed in place) or a copy (persistence: applied after the stores have it). */
+  readonly v: TypedValue;
+  readonly mods: number;
+  readonly existed: boolean;
+  /** A STORE destination: replaces whatever the key held, its TTL too. */
+  readonly replace: boolean;
+  readonly expiresAt: number;
+}
+
+/**
+ * One command's write to aggregate values: `open` the keys (the value to
+ * change, created when asked), change them, `commit`. Values left unchanged
+ * cost nothing; changed ones get a new version each and reach persistence
+ * as one batch; a value left empty deletes its key (as Redis does).
+ */
+export class TypedWrite {
+  private readonly staged: Staged[] = [];
+
+  constructor(private readonly ks: Keyspace) {}
+
+  open<T extends TypedValue>(key: string, type: TypeTag, create: boolean): T | undefined {
+    const prev = this.staged.find((s) => s.key === key);
+    if (prev !== undefined) {
+      if (prev.type !== type) throw new WrongTypeError();
+      return prev.v as T;
+    }
+    const s = this.ks.stageTyped(key, type, create, false);
+    if (s === undefined) return undefined;
+    this.staged.push(s);
+    return s.v as T;
+  }
+
+  /** A new, empty value that replaces `key` at commit (an empty one deletes it). */
+  replace<T extends TypedValue>(key: string, type: TypeTag): T {
+    const i = this.staged.findIndex((s) => s.key === key);
+    if (i >= 0) this.staged.splice(i, 1);
+    const s = this.ks.stageTyped(key, type, true, true)!;
+    this.staged.push(s);
+    return s.v as T;
+  }
+
+  commit(): Promise<void> | undefined {
+    return this.ks.commitTyped(this.staged);
+  }
 }
 
 function toBuffer(v: Value): Buffer {

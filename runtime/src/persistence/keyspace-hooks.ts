@@ -66,6 +66,11 @@ export class KeyspaceHooks {
     this.persistence = persistence;
   }
 
+  persistsWrites(): boolean {
+    const p = this.persistence;
+    return p !== undefined && p.mode !== 'none';
+  }
+
   beforeChange(changes: readonly HookEntryChange[]): Promise<void> | undefined {
     this.settleLastSync();
     const p = this.persistence;

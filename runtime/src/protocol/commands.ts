@@ -1,15 +1,21 @@
 /* eslint-disable no-bitwise */ // byte-level command name hashing on the hot path
 import { hostname } from 'node:os';
+import { blockedClients } from './blocking';
 import { clientKey, DATABASES, dbPrefix, inDb, markMultiDb, multiDbUsed } from './databases';
+import { HASH_SPECS } from './hashes';
+import { LIST_SPECS } from './lists';
 import { dropSubscriptions, PUBSUB_SPECS, subscriptions } from './pubsub';
 import { ReplyWriter } from './resp';
 import { SCRIPTING_SPECS } from './scripting';
 import { configSet, runtimeConfigValues, SERVER_SPECS } from './server-commands';
+import { SET_SPECS } from './sets';
+import { ZSET_SPECS } from './zsets';
 import type { ClusterMap } from '../cluster/cluster';
 import { clusterCommand, clusterOk } from '../cluster/commands';
 import { globToRegExp } from '../keyspace/glob';
 import { PersistenceUnavailableError, QueueFullError } from '../keyspace/hooks';
 import { Keyspace, OutOfMemoryError, STRING_VALUE_MAX, Value } from '../keyspace/keyspace';
+import { T_STRING, TYPE_NAMES, ValueEncodingError, WrongTypeError } from '../keyspace/types';
 
 /** The arguments of one command: offsets into `args`. The RequestParser is one. */
 export interface Frame {
@@ -33,6 +39,13 @@ export const ERR_OOM = 'OOM command not allowed when used memory > \'maxmemory\'
 export const ERR_NOAUTH = 'NOAUTH Authentication required.';
 export const ERR_WRONGPASS = 'WRONGPASS invalid username-password pair or user is disabled.';
 export const ERR_EXECABORT = 'EXECABORT Transaction discarded because of previous errors.';
+export const ERR_WRONGTYPE = 'WRONGTYPE Operation against a key holding the wrong kind of value';
+
+/** `slot` (live or -1) for a command that reads a string value: throws WRONGTYPE when the key holds an aggregate. */
+function stringSlot(ks: Keyspace, slot: number): number {
+  if (slot >= 0 && ks.typeAt(slot) !== T_STRING) throw new WrongTypeError();
+  return slot;
+}
 
 /** Per-connection state the commands see. */
 export interface ClientState {
@@ -164,10 +177,10 @@ export function argInt(f: Frame, i: number): number {
   return n;
 }
 
-const INT64_MAX = 9223372036854775807n;
-const INT64_MIN = -9223372036854775808n;
+export const INT64_MAX = 9223372036854775807n;
+export const INT64_MIN = -9223372036854775808n;
 
-function parseInt64(s: string): bigint | null {
+export function parseInt64(s: string): bigint | null {
   if (s.length === 0 || s.length > 20 || !/^-?(0|[1-9][0-9]*)$/.test(s) || s === '-0') return null;
   const n = BigInt(s);
   return n > INT64_MAX || n < INT64_MIN ? null : n;
@@ -236,6 +249,7 @@ function bulkValue(ctx: ServerContext, slot: number): void {
 const get: Handler = (ctx, _c, f) => {
   const slot = ctx.ks.lookupBytes(f.args, f.starts[1], f.ends[1]);
   if (slot < 0) ctx.out.nil();
+  else if (ctx.ks.typeAt(slot) !== T_STRING) ctx.out.error(ERR_WRONGTYPE);
   else bulkValue(ctx, slot);
 };
 
@@ -261,7 +275,7 @@ const set: Handler = (ctx, c, f) => {
       expiryGiven = true;
     } else {throw new CommandError(ERR_SYNTAX);}
   }
-  const slot = ks.find(key);
+  const slot = getOld ? stringSlot(ks, ks.find(key)) : ks.find(key);
   const old = getOld ? (slot < 0 ? null : ks.value(slot)) : null;
   const reply = () => {
     if (getOld) {
@@ -295,7 +309,7 @@ const always = (): boolean => true;
 
 const getdel: Handler = (ctx, c, f) => {
   const key = argStr(f, 1);
-  const slot = ctx.ks.lookup(key);
+  const slot = stringSlot(ctx.ks, ctx.ks.lookup(key));
   if (slot < 0) return ctx.out.nil();
   const v = ctx.ks.value(slot);
   const r = ctx.ks.delete([key]);
@@ -311,7 +325,7 @@ const getex: Handler = (ctx, c, f) => {
       expiresAt = absoluteExpiry(opt, argInt(f, ++i), 'getex');
     } else {throw new CommandError(ERR_SYNTAX);}
   }
-  const slot = ctx.ks.lookup(key);
+  const slot = stringSlot(ctx.ks, ctx.ks.lookup(key));
   if (slot < 0) return ctx.out.nil();
   const v = ctx.ks.value(slot);
   if (expiresAt === undefined || (expiresAt === 0 && ctx.ks.expiresAt(slot) === 0)) return ctx.out.bulk(v);
@@ -322,7 +336,7 @@ const mget: Handler = (ctx, _c, f) => {
   ctx.out.arrayHeader(f.argc - 1);
   for (let i = 1; i < f.argc; i++) {
     const slot = ctx.ks.lookupBytes(f.args, f.starts[i], f.ends[i]);
-    if (slot < 0) ctx.out.nil();
+    if (slot < 0 || ctx.ks.typeAt(slot) !== T_STRING) ctx.out.nil();
     else bulkValue(ctx, slot);
   }
 };
@@ -406,7 +420,8 @@ function ttlGeneric(ms: boolean): Handler {
 }
 
 const type: Handler = (ctx, _c, f) => {
-  ctx.out.simple(ctx.ks.find(argStr(f, 1), false) < 0 ? 'none' : 'string');
+  const slot = ctx.ks.find(argStr(f, 1), false);
+  ctx.out.simple(slot < 0 ? 'none' : TYPE_NAMES[ctx.ks.typeAt(slot)]);
 };
 
 function incrGeneric(fixed: bigint | null, sign: 1n | -1n): Handler {
@@ -419,7 +434,7 @@ function incrGeneric(fixed: bigint | null, sign: 1n | -1n): Handler {
       if (sign < 0n && b === INT64_MIN) throw new CommandError('ERR decrement would overflow');
       by = b * sign;
     }
-    const slot = ctx.ks.find(key);
+    const slot = stringSlot(ctx.ks, ctx.ks.find(key));
     let cur = 0n;
     if (slot >= 0) {
       const v = ctx.ks.value(slot);
@@ -446,7 +461,7 @@ export function formatFloat(n: number): string {
 
 const FLOAT_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-function parseFloatStrict(s: string): number | null {
+export function parseFloatStrict(s: string): number | null {
   if (!FLOAT_RE.test(s)) return null;
   const n = Number(s);
   return Number.isFinite(n) ? n : null;
@@ -456,7 +471,7 @@ const incrbyfloat: Handler = (ctx, c, f) => {
   const key = argStr(f, 1);
   const by = parseFloatStrict(argStr(f, 2));
   if (by === null) throw new CommandError('ERR value is not a valid float');
-  const slot = ctx.ks.find(key);
+  const slot = stringSlot(ctx.ks, ctx.ks.find(key));
   let cur = 0;
   if (slot >= 0) {
     const p = parseFloatStrict(valueString(ctx.ks.value(slot)));
@@ -482,7 +497,7 @@ function concat(a: Value, b: Value): Value {
 const append: Handler = (ctx, c, f) => {
   const key = argStr(f, 1);
   const add = argValue(f, 2);
-  const slot = ctx.ks.find(key);
+  const slot = stringSlot(ctx.ks, ctx.ks.find(key));
   const cur: Value = slot < 0 ? '' : ctx.ks.value(slot);
   checkSize(ctx, cur.length + add.length);
   const next = concat(cur, add);
@@ -490,14 +505,14 @@ const append: Handler = (ctx, c, f) => {
 };
 
 const strlen: Handler = (ctx, _c, f) => {
-  const slot = ctx.ks.find(argStr(f, 1));
+  const slot = stringSlot(ctx.ks, ctx.ks.find(argStr(f, 1)));
   ctx.out.int(slot < 0 ? 0 : ctx.ks.valueLength(slot));
 };
 
 const getrange: Handler = (ctx, _c, f) => {
   let start = argInt(f, 2);
   let end = argInt(f, 3);
-  const slot = ctx.ks.find(argStr(f, 1));
+  const slot = stringSlot(ctx.ks, ctx.ks.find(argStr(f, 1)));
   if (slot < 0) return ctx.out.bulk('');
   const v = ctx.ks.value(slot);
   const len = v.length;
@@ -516,7 +531,7 @@ const setrange: Handler = (ctx, c, f) => {
   const offset = argInt(f, 2);
   if (offset < 0) throw new CommandError('ERR offset is out of range');
   const add = argValue(f, 3);
-  const slot = ctx.ks.find(key);
+  const slot = stringSlot(ctx.ks, ctx.ks.find(key));
   const cur: Value = slot < 0 ? '' : ctx.ks.value(slot);
   if (add.length === 0) return ctx.out.int(cur.length);
   checkSize(ctx, offset + add.length);
@@ -551,7 +566,8 @@ const scan: Handler = (ctx, c, f) => {
     } else {throw new CommandError(ERR_SYNTAX);}
   }
   if (match === undefined && c.db !== 0) match = globToRegExp(dbPrefix(c.db) + '*');
-  const [next, found] = typeFilter !== undefined && typeFilter !== 'string' ? [0, []] : ctx.ks.scan(cursor, count, match);
+  const wantType = typeFilter === undefined ? undefined : TYPE_NAMES.indexOf(typeFilter as typeof TYPE_NAMES[number]);
+  const [next, found] = ctx.ks.scan(cursor, count, match, wantType);
   const keys = ownKeys(ctx, c, found);
   ctx.out.arrayHeader(2);
   ctx.out.bulk(String(next));
@@ -880,7 +896,7 @@ export function infoText(ctx: ServerContext, wanted: readonly string[]): string 
   add('Clients', {
     connected_clients: ctx.clients.size,
     maxclients: ctx.maxClients,
-    blocked_clients: 0,
+    blocked_clients: blockedClients(ctx),
   });
   add('Memory', {
     used_memory: ks.usedBytes,
@@ -1090,6 +1106,10 @@ const SPECS: Spec[] = [
   ...SERVER_SPECS,
   ...SCRIPTING_SPECS,
   ...PUBSUB_SPECS,
+  ...HASH_SPECS,
+  ...LIST_SPECS,
+  ...SET_SPECS,
+  ...ZSET_SPECS,
 ];
 
 export const COMMANDS: readonly Command[] = SPECS.map((
@@ -1161,7 +1181,8 @@ export function commandKeys(cmd: Command, f: Frame): string[] {
 /** The reply text for an error thrown by a command; counts OOM errors in `stats` when given. */
 export function errorReply(e: unknown, stats?: ServerStats): string | undefined {
   if (stats !== undefined && e instanceof OutOfMemoryError) stats.oomErrors++;
-  if (e instanceof CommandError) return e.message;
+  if (e instanceof CommandError || e instanceof WrongTypeError) return e.message;
+  if (e instanceof ValueEncodingError) return `ERR ${e.message}`;
   if (e instanceof OutOfMemoryError) return ERR_OOM;
   if (e instanceof QueueFullError) return `QUEUEFULL ${e.message}`;
   if (e instanceof PersistenceUnavailableError) return `STOREUNAVAILABLE ${e.message}`;

@@ -1,4 +1,5 @@
 import { Socket } from 'node:net';
+import { cancelClient } from './blocking';
 import {
   ClientState, Command, commandKeys, ERR_EXECABORT, ERR_NOAUTH, errorReply, Frame, hasKeys, keyBounds, lookupCommand, replyLater,
   ServerContext, unknownCommandError, wrongArgsError,
@@ -67,6 +68,8 @@ export class Connection implements ClientState {
   lastCommandAt = Date.now();
   lastCommand = 'NULL';
   closeAfterReply = false;
+  /** True while the commands of an EXEC run (blocking commands then answer at once). */
+  inExec = false;
 
   private readonly parser: RequestParser;
   /** Unparsed input, kept from the start of an incomplete command. */
@@ -91,6 +94,7 @@ export class Connection implements ClientState {
     socket.on('close', () => {
       this.closing = true;
       this.unwatchAll();
+      cancelClient(this.host, this);
       this.host.closed(this);
       this.notifyIdle();
     });
@@ -488,12 +492,17 @@ export class Connection implements ClientState {
     out.arrayHeader(queued.length);
     ks.beginGroup();
     let stray: string | undefined;
-    for (const f of queued) {
-      const cmd = lookupCommand(f)!;
-      host.stats.calls[cmd.index]++;
-      host.stats.commandsProcessed++;
-      // Keys are loaded and unlocked, and a write group never waits: every command answers at once.
-      if (this.call(cmd, f, true) !== undefined) stray = cmd.name;
+    this.inExec = true; // blocking commands answer at once
+    try {
+      for (const f of queued) {
+        const cmd = lookupCommand(f)!;
+        host.stats.calls[cmd.index]++;
+        host.stats.commandsProcessed++;
+        // Keys are loaded and unlocked, and a write group never waits: every command answers at once.
+        if (this.call(cmd, f, true) !== undefined) stray = cmd.name;
+      }
+    } finally {
+      this.inExec = false;
     }
     let persisted: Promise<void> | undefined;
     try {
@@ -525,6 +534,15 @@ export class Connection implements ClientState {
   }
 
   private runQueued(queued: Frame[], from: number): void | Promise<unknown> {
+    this.inExec = true;
+    try {
+      return this.runQueuedFrom(queued, from);
+    } finally {
+      this.inExec = false;
+    }
+  }
+
+  private runQueuedFrom(queued: Frame[], from: number): void | Promise<unknown> {
     for (let i = from; i < queued.length; i++) {
       const f = queued[i];
       const cmd = lookupCommand(f)!;

@@ -8,6 +8,7 @@ import type { ClusterMap } from '../cluster/cluster';
 import { isLoopback } from '../config';
 import { PersistenceUnavailableError, QueueFullError } from '../keyspace/hooks';
 import { Keyspace, OutOfMemoryError, STRING_VALUE_MAX, Value } from '../keyspace/keyspace';
+import { T_STRING, TYPE_NAMES } from '../keyspace/types';
 
 /**
  * The HTTP side of state-cache:
@@ -273,6 +274,12 @@ export class HttpFrontend {
     const ks = this.o.ks;
     const slot = ks.lookup(key);
     if (slot < 0) return problem(res, 404, 'not_found', 'no such key');
+    const type = ks.typeAt(slot);
+    if (type !== T_STRING) {
+      // The REST API serves string values; an aggregate is read with its commands (docs/commands.md "REST view").
+      return problem(res, 409, 'wrong_type', `key holds a ${TYPE_NAMES[type]}: the REST API reads string values only, use the ${TYPE_NAMES[type]} commands over RESP`,
+        { 'X-Value-Type': TYPE_NAMES[type], 'ETag': etag(ks.versionOf(slot)) });
+    }
     const tag = etag(ks.versionOf(slot));
     const headers: Record<string, string> = { ETag: tag };
     const exp = ks.expiresAt(slot);

@@ -1,0 +1,91 @@
+import { BenchmarkRow, benchmarkArgs, BenchmarkRun, runBenchmark } from './redis-benchmark';
+import { BenchContext, fmtInt, fmtMs, fmtRatio, median, passMiss, table } from './report';
+import { BenchServer, RedisServer, StateCacheServer } from './servers';
+
+type Side = 'redis' | 'state-cache';
+type Mode = 'unpipelined' | 'pipelined';
+const MODES: readonly Mode[] = ['unpipelined', 'pipelined'];
+/** The same goals as SET/GET (throughput.ts). */
+const RPS_TARGET: Record<Mode, number> = { unpipelined: 0.8, pipelined: 0.6 };
+
+/** redis-benchmark's own hset, lpush, lpop, zadd tests, then HGET of the fields hset wrote. */
+const RUNS: ReadonlyArray<{ readonly tests: string; readonly command?: readonly string[] }> = [
+  { tests: 'hset,lpush,lpop,zadd' },
+  { tests: 'hget', command: ['HGET', 'myhash', 'element:__rand_int__'] },
+];
+const ROWS = ['HSET', 'HGET', 'LPUSH', 'LPOP', 'ZADD'] as const;
+
+/**
+ * HSET/HGET, LPUSH/LPOP and ZADD throughput of state-cache against
+ * redis-server, both running at once, alternating as the GET/SET section does.
+ */
+export async function typesSection(ctx: BenchContext): Promise<string> {
+  const { options } = ctx;
+  const redis = await RedisServer.create();
+  const cache = await StateCacheServer.create(options.main);
+  const servers: Record<Side, BenchServer> = { 'redis': redis, 'state-cache': cache };
+  const rows: Record<Side, Record<Mode, BenchmarkRow[][]>> = {
+    'redis': { unpipelined: [], pipelined: [] },
+    'state-cache': { unpipelined: [], pipelined: [] },
+  };
+  const run = (port: number, mode: Mode, which: typeof RUNS[number]): BenchmarkRun => ({
+    port,
+    tests: which.tests,
+    command: which.command,
+    clients: options.clients,
+    requests: mode === 'pipelined' ? options.pipelinedRequests : options.requests,
+    dataSize: options.valueBytes,
+    keyspace: options.keyspace,
+    pipeline: mode === 'pipelined' ? options.pipeline : 1,
+  });
+  try {
+    await redis.start();
+    await cache.start();
+    for (let round = 1; round <= options.rounds; round++) {
+      const order: Side[] = round % 2 === 1 ? ['redis', 'state-cache'] : ['state-cache', 'redis'];
+      for (const mode of MODES) {
+        for (const side of order) {
+          const result: BenchmarkRow[] = [];
+          for (const which of RUNS) result.push(...await runBenchmark(run(servers[side].port, mode, which)));
+          rows[side][mode].push(result);
+          ctx.log(`round ${round}/${options.rounds} ${mode} ${side}: ${result.map((r) => `${r.test.split(' ')[0]} ${fmtInt(r.rps)}/s`).join(', ')}`);
+        }
+      }
+    }
+  } finally {
+    await cache.stop();
+    await redis.stop();
+  }
+  const pick = (side: Side, mode: Mode, test: string) => rows[side][mode].map((result) => {
+    const row = result.find((r) => r.test.toUpperCase() === test || r.test.toUpperCase().startsWith(`${test} `));
+    if (!row) throw new Error(`no ${test} row for ${side} ${mode}`);
+    return row;
+  });
+  const summary: string[][] = [];
+  for (const mode of MODES) {
+    for (const test of ROWS) {
+      const r = pick('redis', mode, test);
+      const c = pick('state-cache', mode, test);
+      const med = (list: BenchmarkRow[], key: 'rps' | 'p99Ms') => median(list.map((row) => row[key]));
+      const ratio = med(c, 'rps') / med(r, 'rps');
+      const target = ctx.target({ section: 'types', name: `${test} ${mode} throughput`, ratio, limit: RPS_TARGET[mode], better: 'higher' });
+      summary.push([test, mode, fmtInt(med(r, 'rps')), fmtInt(med(c, 'rps')), `${fmtRatio(ratio)} ${passMiss(target)}`,
+        fmtMs(med(r, 'p99Ms')), fmtMs(med(c, 'p99Ms'))]);
+    }
+  }
+  const example = (mode: Mode) => RUNS.map((w) => `redis-benchmark ${benchmarkArgs(run(0, mode, w)).join(' ').replace('-p 0', '-p PORT')}`);
+  return [
+    '## Hashes, lists and sorted sets: throughput',
+    '',
+    `${options.rounds} rounds, alternating redis-server and state-cache as the GET/SET section does; medians over the rounds. Memory only (no persistence).`,
+    '',
+    '```',
+    ...example('unpipelined'),
+    ...example('pipelined'),
+    '```',
+    '',
+    table(['test', 'mode', 'Redis ops/s', 'state-cache ops/s', 'ratio', 'Redis p99', 'state-cache p99'], summary),
+    '',
+    `Targets: the same as SET/GET, ≥ ${RPS_TARGET.unpipelined}× Redis unpipelined and ≥ ${RPS_TARGET.pipelined}× pipelined.`,
+  ].join('\n');
+}

@@ -1,0 +1,164 @@
+/**
+ * Blocking pops (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BZPOPMIN, BZPOPMAX).
+ *
+ * A client whose keys are all empty is parked: its command handler returns a
+ * promise, so its connection reads nothing more from it (as in Redis, a
+ * blocked client's pipelined commands wait) while every other connection goes
+ * on. Nothing polls: a waiter is woken by `signalKey`, which the commands
+ * that add elements call once their write is applied, or by its timer. Waiters
+ * of a key are served first come, first served, each from the key that became
+ * ready, with its reply encoded on its own writer and delivered at once. A
+ * waiter whose client disconnects is dropped (`cancelClient`).
+ */
+import { ClientState, CommandError, errorReply, ServerContext } from './commands';
+import { ReplyWriter } from './resp';
+import { WrongTypeError } from '../keyspace/types';
+
+/** What serving a waiter did: nothing (the key is empty again), or the write to wait for and the reply to send after it. */
+export type Attempt = false | { readonly wait: Promise<unknown> | undefined; readonly reply: (out: ReplyWriter) => void };
+
+interface Waiter {
+  readonly c: ClientState;
+  readonly keys: readonly string[];
+  readonly attempt: (ctx: ServerContext, key: string) => Attempt;
+  timer: NodeJS.Timeout | undefined;
+  resolve: () => void;
+}
+
+class Registry {
+  readonly byKey = new Map<string, Waiter[]>();
+  readonly byClient = new Map<ClientState, Waiter>();
+  readonly ready: string[] = [];
+  serving = false;
+}
+
+const registries = new WeakMap<object, Registry>();
+
+function registry(ctx: ServerContext): Registry {
+  let r = registries.get(ctx.ks);
+  if (r === undefined) {
+    r = new Registry();
+    registries.set(ctx.ks, r);
+  }
+  return r;
+}
+
+/** Clients blocked now (INFO blocked_clients). */
+export function blockedClients(ctx: ServerContext): number {
+  return registries.get(ctx.ks)?.byClient.size ?? 0;
+}
+
+/** The timeout argument of a blocking command, in ms (0: forever); Redis's errors. */
+export function parseTimeout(s: string): number {
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) throw new CommandError('ERR timeout is not a float or out of range');
+  const n = Number(s);
+  if (!Number.isFinite(n)) throw new CommandError('ERR timeout is not a float or out of range');
+  if (n < 0) throw new CommandError('ERR timeout is negative');
+  return Math.ceil(n * 1000);
+}
+
+function finish(r: Registry, w: Waiter): void {
+  if (r.byClient.get(w.c) !== w) return;
+  r.byClient.delete(w.c);
+  if (w.timer !== undefined) clearTimeout(w.timer);
+  for (const k of w.keys) {
+    const list = r.byKey.get(k);
+    if (list === undefined) continue;
+    const i = list.indexOf(w);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) r.byKey.delete(k);
+  }
+}
+
+/**
+ * Parks `c` on `keys` until `attempt` serves it after a push, or `timeoutMs`
+ * (0: never) passes and `onTimeout` writes the timeout reply.
+ */
+export function block(
+  ctx: ServerContext, c: ClientState, keys: readonly string[], timeoutMs: number,
+  attempt: (ctx: ServerContext, key: string) => Attempt, onTimeout: (out: ReplyWriter) => void,
+): Promise<void> {
+  const r = registry(ctx);
+  return new Promise<void>((resolve) => {
+    const w: Waiter = { c, keys: [...new Set(keys)], attempt, timer: undefined, resolve };
+    r.byClient.set(c, w);
+    for (const k of w.keys) {
+      const list = r.byKey.get(k);
+      if (list === undefined) r.byKey.set(k, [w]);
+      else list.push(w);
+    }
+    if (timeoutMs > 0) {
+      w.timer = setTimeout(() => {
+        finish(r, w);
+        deliver(w.c, onTimeout);
+        resolve();
+      }, timeoutMs);
+    }
+  });
+}
+
+function deliver(c: ClientState, reply: (out: ReplyWriter) => void): void {
+  const out = new ReplyWriter();
+  out.resp3 = c.resp3;
+  reply(out);
+  c.deliver(out.take());
+}
+
+/** Drops `c`'s waiter (its connection closed). */
+export function cancelClient(ctx: ServerContext, c: ClientState): void {
+  const r = registries.get(ctx.ks);
+  const w = r?.byClient.get(c);
+  if (r === undefined || w === undefined) return;
+  finish(r, w);
+  w.resolve();
+}
+
+/** `key` may have elements now: serve its waiters. Call after the write is applied in memory. */
+export function signalKey(ctx: ServerContext, key: string): void {
+  const r = registries.get(ctx.ks);
+  if (r === undefined || !r.byKey.has(key)) return;
+  r.ready.push(key);
+  if (r.serving) return; // served by the loop below, after the current waiter
+  r.serving = true;
+  try {
+    while (r.ready.length > 0) serveKey(ctx, r, r.ready.shift()!);
+  } finally {
+    r.serving = false;
+  }
+}
+
+function serveKey(ctx: ServerContext, r: Registry, key: string): void {
+  const list = r.byKey.get(key);
+  while (list !== undefined && list.length > 0) {
+    const lock = ctx.ks.locks.get(key);
+    if (lock !== undefined) {
+      // A write to the key waits on persistence: serve once it is applied.
+      void lock.then(() => signalKey(ctx, key));
+      return;
+    }
+    const w = list[0];
+    let a: Attempt;
+    try {
+      a = w.attempt(ctx, key);
+    } catch (e) {
+      if (e instanceof WrongTypeError) return; // the key holds another type now: stay blocked, as Redis does
+      finish(r, w);
+      const text = errorReply(e) ?? `ERR internal error: ${(e as Error)?.message ?? String(e)}`;
+      deliver(w.c, (out) => out.error(text));
+      w.resolve();
+      continue;
+    }
+    if (a === false) return;
+    finish(r, w);
+    const served = a;
+    if (served.wait === undefined) {
+      deliver(w.c, served.reply);
+      w.resolve();
+    } else {
+      served.wait.then(() => deliver(w.c, served.reply), (e) => {
+        const text = errorReply(e) ?? `ERR internal error: ${(e as Error)?.message ?? String(e)}`;
+        deliver(w.c, (out) => out.error(text));
+      }).finally(() => w.resolve());
+    }
+  }
+}

@@ -1,0 +1,444 @@
+/** Sorted-set commands, BZPOPMIN / BZPOPMAX included (Redis 7.0 semantics; docs/commands.md "Sorted sets"). */
+import { Attempt, block, parseTimeout } from './blocking';
+import {
+  argInt, argStr, argUpper, CommandError, ERR_NOT_INT, ERR_SYNTAX, Frame, Handler, ServerContext, Spec, then,
+} from './commands';
+import { afterPush, inTransaction } from './lists';
+import { ReplyWriter } from './resp';
+import { ERR_RANGE, formatScore, parseScore, scanArgs, scanReply } from './typed-common';
+import { T_ZSET, ZNode, ZSetValue } from '../keyspace/types';
+
+const ERR_FLOAT = 'ERR value is not a valid float';
+const ERR_NAN = 'ERR resulting score is not a number (NaN)';
+const ERR_MINMAX = 'ERR min or max is not a float';
+const ERR_LEX = 'ERR min or max not valid string range item';
+
+function read(ctx: ServerContext, key: string): ZSetValue | undefined {
+  return ctx.ks.readTyped<ZSetValue>(key, T_ZSET);
+}
+
+function score(out: ReplyWriter, s: number): void {
+  out.double(formatScore(s));
+}
+
+/** Member and score pairs: flat in RESP2, [member, score] arrays in RESP3 (as Redis 7 replies WITHSCORES). */
+function pairsReply(out: ReplyWriter, nodes: readonly ZNode[], withScores: boolean): void {
+  if (!withScores) {
+    out.arrayHeader(nodes.length);
+    for (const n of nodes) out.bulk(n.m);
+    return;
+  }
+  if (out.resp3) {
+    out.arrayHeader(nodes.length);
+    for (const n of nodes) {
+      out.arrayHeader(2);
+      out.bulk(n.m);
+      score(out, n.s);
+    }
+    return;
+  }
+  out.arrayHeader(nodes.length * 2);
+  for (const n of nodes) {
+    out.bulk(n.m);
+    score(out, n.s);
+  }
+}
+
+// ---- ranges --------------------------------------------------------------------------
+
+interface ScoreBound { readonly v: number; readonly ex: boolean }
+
+function parseScoreBound(s: string): ScoreBound {
+  const ex = s.startsWith('(');
+  const v = parseScore(ex ? s.slice(1) : s);
+  if (v === null) throw new CommandError(ERR_MINMAX);
+  return { v, ex };
+}
+
+/** Lex bound: "-" and "+" are the ends (as -1 and 1), "[x" inclusive, "(x" exclusive. */
+interface LexBound { readonly inf: -1 | 0 | 1; readonly v: string; readonly ex: boolean }
+
+function parseLexBound(s: string): LexBound {
+  if (s === '-') return { inf: -1, v: '', ex: false };
+  if (s === '+') return { inf: 1, v: '', ex: false };
+  if (s.startsWith('[')) return { inf: 0, v: s.slice(1), ex: false };
+  if (s.startsWith('(')) return { inf: 0, v: s.slice(1), ex: true };
+  throw new CommandError(ERR_LEX);
+}
+
+/** [lo, hi) of the nodes whose score is within min..max. */
+function scoreRange(z: ZSetValue, min: ScoreBound, max: ScoreBound): [number, number] {
+  const lo = z.scoreBound(min.v, min.ex);
+  const hi = z.scoreBound(max.v, !max.ex);
+  return [lo, Math.max(lo, hi)];
+}
+
+function lexAbove(m: string, b: LexBound): boolean {
+  if (b.inf !== 0) return b.inf < 0;
+  return b.ex ? m > b.v : m >= b.v;
+}
+
+function lexBelow(m: string, b: LexBound): boolean {
+  if (b.inf !== 0) return b.inf > 0;
+  return b.ex ? m < b.v : m <= b.v;
+}
+
+/** [lo, hi) of the nodes within min..max by member (meaningful when all scores are equal, as in Redis). */
+function lexRange(z: ZSetValue, min: LexBound, max: LexBound): [number, number] {
+  const first = (pred: (m: string) => boolean): number => {
+    let lo = 0;
+    let hi = z.size;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (pred(z.nodes[mid].m)) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  };
+  const lo = first((m) => lexAbove(m, min));
+  const hi = first((m) => !lexBelow(m, max));
+  return [lo, Math.max(lo, hi)];
+}
+
+/** Rank range [start, end] clamped like Redis, as [lo, hi); empty when out of range. */
+function rankRange(size: number, start: number, end: number): [number, number] {
+  if (start < 0) start += size;
+  if (end < 0) end += size;
+  if (start < 0) start = 0;
+  if (start > end || start >= size) return [0, 0];
+  if (end >= size) end = size - 1;
+  return [start, end + 1];
+}
+
+type By = 'rank' | 'score' | 'lex';
+
+interface RangeSpec {
+  by: By;
+  rev: boolean;
+  withScores: boolean;
+  offset: number;
+  count: number;
+  limit: boolean;
+}
+
+/** Selects the nodes of a ZRANGE-family query; `a` and `b` are the two range arguments as given. */
+function selectRange(z: ZSetValue | undefined, a: string, b: string, r: RangeSpec): ZNode[] {
+  let lo: number;
+  let hi: number;
+  if (r.by === 'rank') {
+    const start = parseRankArg(a);
+    const end = parseRankArg(b);
+    if (z === undefined) return [];
+    [lo, hi] = rankRange(z.size, start, end);
+    if (r.rev) [lo, hi] = [z.size - hi, z.size - lo];
+  } else if (r.by === 'score') {
+    const min = parseScoreBound(r.rev ? b : a);
+    const max = parseScoreBound(r.rev ? a : b);
+    if (z === undefined) return [];
+    [lo, hi] = scoreRange(z, min, max);
+  } else {
+    const min = parseLexBound(r.rev ? b : a);
+    const max = parseLexBound(r.rev ? a : b);
+    if (z === undefined) return [];
+    [lo, hi] = lexRange(z, min, max);
+  }
+  let picked = z.nodes.slice(lo, hi);
+  if (r.rev) picked.reverse();
+  if (r.limit) {
+    if (r.offset < 0) return [];
+    picked = r.count < 0 ? picked.slice(r.offset) : picked.slice(r.offset, r.offset + r.count);
+  }
+  return picked;
+}
+
+function parseRankArg(s: string): number {
+  const n = /^-?(0|[1-9][0-9]*)$/.test(s) ? Number(s) : NaN;
+  if (!Number.isSafeInteger(n)) throw new CommandError(ERR_NOT_INT);
+  return n;
+}
+
+/** Parses [BYSCORE|BYLEX] [REV] [LIMIT o c] [WITHSCORES] from f[from..]; `legacy` fixes by/rev and allows only LIMIT and WITHSCORES. */
+function rangeOptions(f: Frame, from: number, legacy: { by: By; rev: boolean } | undefined): RangeSpec {
+  const r: RangeSpec = { by: legacy?.by ?? 'rank', rev: legacy?.rev ?? false, withScores: false, offset: 0, count: -1, limit: false };
+  let byScore = false;
+  let byLex = false;
+  for (let i = from; i < f.argc; i++) {
+    const o = argUpper(f, i);
+    if (o === 'WITHSCORES' && !(legacy?.by === 'lex')) {
+      r.withScores = true;
+    } else if (o === 'LIMIT' && i + 2 < f.argc && legacy?.by !== 'rank') {
+      r.offset = argInt(f, i + 1);
+      r.count = argInt(f, i + 2);
+      r.limit = true;
+      i += 2;
+    } else if (legacy === undefined && o === 'BYSCORE') {
+      byScore = true;
+    } else if (legacy === undefined && o === 'BYLEX') {
+      byLex = true;
+    } else if (legacy === undefined && o === 'REV') {
+      r.rev = true;
+    } else {
+      throw new CommandError(ERR_SYNTAX);
+    }
+  }
+  if (legacy !== undefined) return r;
+  if (byScore && byLex) throw new CommandError(ERR_SYNTAX);
+  if (byScore) r.by = 'score';
+  if (byLex) r.by = 'lex';
+  if (r.limit && r.by === 'rank') throw new CommandError('ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX');
+  if (r.withScores && r.by === 'lex') throw new CommandError('ERR syntax error, WITHSCORES not supported in combination with BYLEX');
+  return r;
+}
+
+function zrangeGeneric(legacy: { by: By; rev: boolean } | undefined): Handler {
+  return (ctx, _c, f) => {
+    const r = rangeOptions(f, 4, legacy);
+    const z = read(ctx, argStr(f, 1));
+    pairsReply(ctx.out, selectRange(z, argStr(f, 2), argStr(f, 3), r), r.withScores);
+  };
+}
+
+// ---- writes -----------------------------------------------------------------------------
+
+const zadd: Handler = (ctx, c, f) => {
+  let nx = false; let xx = false; let gt = false; let lt = false; let ch = false; let incr = false;
+  let i = 2;
+  for (; i < f.argc; i++) {
+    const o = argUpper(f, i);
+    if (o === 'NX') nx = true;
+    else if (o === 'XX') xx = true;
+    else if (o === 'GT') gt = true;
+    else if (o === 'LT') lt = true;
+    else if (o === 'CH') ch = true;
+    else if (o === 'INCR') incr = true;
+    else break;
+  }
+  const rest = f.argc - i;
+  if (rest === 0 || rest % 2 !== 0) throw new CommandError(ERR_SYNTAX);
+  if (nx && xx) throw new CommandError('ERR XX and NX options at the same time are not compatible');
+  if ((gt && nx) || (lt && nx) || (gt && lt)) throw new CommandError('ERR GT, LT, and/or NX options at the same time are not compatible');
+  if (incr && rest > 2) throw new CommandError('ERR INCR option supports a single increment-element pair');
+  const pairs: Array<[number, string]> = [];
+  for (let j = i; j < f.argc; j += 2) {
+    const s = parseScore(argStr(f, j));
+    if (s === null) throw new CommandError(ERR_FLOAT);
+    pairs.push([s, argStr(f, j + 1)]);
+  }
+  const key = argStr(f, 1);
+  const w = ctx.ks.typedWrite(true);
+  const z = w.open<ZSetValue>(key, T_ZSET, !xx);
+  let added = 0;
+  let changed = 0;
+  let result: number | undefined;
+  if (z !== undefined) {
+    for (const [s, m] of pairs) {
+      const cur = z.score(m);
+      if (cur !== undefined) {
+        if (nx) continue;
+        const next = incr ? cur + s : s;
+        if (Number.isNaN(next)) throw new CommandError(ERR_NAN);
+        if ((lt && next >= cur) || (gt && next <= cur)) continue;
+        result = next;
+        if (next !== cur) {
+          z.set(m, next);
+          changed++;
+        }
+      } else {
+        if (xx) continue;
+        z.set(m, s);
+        result = s;
+        added++;
+      }
+    }
+  }
+  return afterPush(ctx, c, w.commit(), added > 0 ? [key] : [], () => {
+    if (!incr) return ctx.out.int(ch ? added + changed : added);
+    if (result === undefined) return ctx.out.nil();
+    return score(ctx.out, result);
+  });
+};
+
+const zincrby: Handler = (ctx, c, f) => {
+  const by = parseScore(argStr(f, 2));
+  if (by === null) throw new CommandError(ERR_FLOAT);
+  const key = argStr(f, 1);
+  const w = ctx.ks.typedWrite(true);
+  const z = w.open<ZSetValue>(key, T_ZSET, true)!;
+  const m = argStr(f, 3);
+  const cur = z.score(m);
+  const next = (cur ?? 0) + by;
+  if (Number.isNaN(next)) throw new CommandError(ERR_NAN);
+  z.set(m, next);
+  return afterPush(ctx, c, w.commit(), cur === undefined ? [key] : [], () => score(ctx.out, next));
+};
+
+const zrem: Handler = (ctx, c, f) => {
+  const w = ctx.ks.typedWrite(false);
+  const z = w.open<ZSetValue>(argStr(f, 1), T_ZSET, false);
+  if (z === undefined) return ctx.out.int(0);
+  let n = 0;
+  for (let i = 2; i < f.argc; i++) if (z.delete(argStr(f, i))) n++;
+  return then(ctx, c, w.commit(), () => ctx.out.int(n));
+};
+
+function zremRange(by: By): Handler {
+  return (ctx, c, f) => {
+    const a = argStr(f, 2);
+    const b = argStr(f, 3);
+    // Arguments are checked before the key is looked up.
+    const sb = by === 'score' ? [parseScoreBound(a), parseScoreBound(b)] as const : undefined;
+    const lb = by === 'lex' ? [parseLexBound(a), parseLexBound(b)] as const : undefined;
+    const rb = by === 'rank' ? [parseRankArg(a), parseRankArg(b)] as const : undefined;
+    const w = ctx.ks.typedWrite(false);
+    const z = w.open<ZSetValue>(argStr(f, 1), T_ZSET, false);
+    if (z === undefined) return ctx.out.int(0);
+    let lo: number;
+    let hi: number;
+    if (sb !== undefined) [lo, hi] = scoreRange(z, sb[0], sb[1]);
+    else if (lb !== undefined) [lo, hi] = lexRange(z, lb[0], lb[1]);
+    else [lo, hi] = rankRange(z.size, rb![0], rb![1]);
+    const n = z.deleteRange(lo, hi).length;
+    return then(ctx, c, w.commit(), () => ctx.out.int(n));
+  };
+}
+
+// ---- reads ------------------------------------------------------------------------------
+
+const zscore: Handler = (ctx, _c, f) => {
+  const s = read(ctx, argStr(f, 1))?.score(argStr(f, 2));
+  if (s === undefined) ctx.out.nil();
+  else score(ctx.out, s);
+};
+
+const zmscore: Handler = (ctx, _c, f) => {
+  const z = read(ctx, argStr(f, 1));
+  ctx.out.arrayHeader(f.argc - 2);
+  for (let i = 2; i < f.argc; i++) {
+    const s = z?.score(argStr(f, i));
+    if (s === undefined) ctx.out.nil();
+    else score(ctx.out, s);
+  }
+};
+
+const zcard: Handler = (ctx, _c, f) => ctx.out.int(read(ctx, argStr(f, 1))?.size ?? 0);
+
+function zrank(rev: boolean): Handler {
+  return (ctx, _c, f) => {
+    const z = read(ctx, argStr(f, 1));
+    const r = z?.rank(argStr(f, 2));
+    if (r === undefined) return ctx.out.nil();
+    return ctx.out.int(rev ? z!.size - 1 - r : r);
+  };
+}
+
+const zcount: Handler = (ctx, _c, f) => {
+  const min = parseScoreBound(argStr(f, 2));
+  const max = parseScoreBound(argStr(f, 3));
+  const z = read(ctx, argStr(f, 1));
+  if (z === undefined) return ctx.out.int(0);
+  const [lo, hi] = scoreRange(z, min, max);
+  return ctx.out.int(hi - lo);
+};
+
+const zlexcount: Handler = (ctx, _c, f) => {
+  const min = parseLexBound(argStr(f, 2));
+  const max = parseLexBound(argStr(f, 3));
+  const z = read(ctx, argStr(f, 1));
+  if (z === undefined) return ctx.out.int(0);
+  const [lo, hi] = lexRange(z, min, max);
+  return ctx.out.int(hi - lo);
+};
+
+const zscan: Handler = (ctx, _c, f) => {
+  const { match } = scanArgs(f);
+  const flat: string[] = [];
+  for (const n of read(ctx, argStr(f, 1))?.nodes ?? []) flat.push(n.m, formatScore(n.s));
+  scanReply(ctx, flat, 2, match);
+};
+
+// ---- pops -------------------------------------------------------------------------------
+
+function popFrom(ctx: ServerContext, key: string, max: boolean, count: number): false | { wait: Promise<unknown> | undefined; nodes: ZNode[] } {
+  const w = ctx.ks.typedWrite(false);
+  const z = w.open<ZSetValue>(key, T_ZSET, false);
+  if (z === undefined) return false;
+  const n = Math.min(count, z.size);
+  const nodes = max ? z.deleteRange(z.size - n, z.size).reverse() : z.deleteRange(0, n);
+  return { wait: w.commit(), nodes };
+}
+
+function zpop(max: boolean): Handler {
+  return (ctx, c, f) => {
+    if (f.argc > 3) throw new CommandError(ERR_SYNTAX);
+    let count: number | undefined;
+    if (f.argc === 3) {
+      count = argInt(f, 2);
+      if (count < 0) throw new CommandError(ERR_RANGE);
+    }
+    const r = popFrom(ctx, argStr(f, 1), max, count ?? 1);
+    if (r === false) return ctx.out.arrayHeader(0);
+    return then(ctx, c, r.wait, () => {
+      if (count !== undefined) return pairsReply(ctx.out, r.nodes, true);
+      ctx.out.arrayHeader(r.nodes.length * 2);
+      for (const n of r.nodes) {
+        ctx.out.bulk(n.m);
+        score(ctx.out, n.s);
+      }
+      return undefined;
+    });
+  };
+}
+
+function bzpop(max: boolean): Handler {
+  return (ctx, c, f) => {
+    const timeout = parseTimeout(argStr(f, f.argc - 1));
+    const keys: string[] = [];
+    for (let i = 1; i < f.argc - 1; i++) keys.push(argStr(f, i));
+    const attempt = (cx: ServerContext, key: string): Attempt => {
+      const r = popFrom(cx, key, max, 1);
+      if (r === false || r.nodes.length === 0) return false;
+      return {
+        wait: r.wait,
+        reply: (out: ReplyWriter) => {
+          out.arrayHeader(3);
+          out.bulk(key);
+          out.bulk(r.nodes[0].m);
+          score(out, r.nodes[0].s);
+        },
+      };
+    };
+    for (const k of keys) {
+      const a = attempt(ctx, k);
+      if (a !== false) return then(ctx, c, a.wait, () => a.reply(ctx.out));
+    }
+    if (inTransaction(c)) return ctx.out.nilArray();
+    return block(ctx, c, keys, timeout, attempt, (out) => out.nilArray());
+  };
+}
+
+export const ZSET_SPECS: Spec[] = [
+  ['zadd', -4, 'write denyoom fast', [1, 1, 1], 'sorted-set', 'Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn\'t exist.', zadd],
+  ['zincrby', 4, 'write denyoom fast', [1, 1, 1], 'sorted-set', 'Increments the score of a member in a sorted set.', zincrby],
+  ['zrem', -3, 'write fast', [1, 1, 1], 'sorted-set', 'Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.', zrem],
+  ['zscore', 3, 'readonly fast', [1, 1, 1], 'sorted-set', 'Returns the score of a member in a sorted set.', zscore],
+  ['zmscore', -3, 'readonly fast', [1, 1, 1], 'sorted-set', 'Returns the score of one or more members in a sorted set.', zmscore],
+  ['zcard', 2, 'readonly fast', [1, 1, 1], 'sorted-set', 'Returns the number of members in a sorted set.', zcard],
+  ['zcount', 4, 'readonly fast', [1, 1, 1], 'sorted-set', 'Returns the count of members in a sorted set that have scores within a range.', zcount],
+  ['zlexcount', 4, 'readonly fast', [1, 1, 1], 'sorted-set', 'Returns the number of members in a sorted set within a lexicographical range.', zlexcount],
+  ['zrank', 3, 'readonly fast', [1, 1, 1], 'sorted-set', 'Returns the index of a member in a sorted set ordered by ascending scores.', zrank(false)],
+  ['zrevrank', 3, 'readonly fast', [1, 1, 1], 'sorted-set', 'Returns the index of a member in a sorted set ordered by descending scores.', zrank(true)],
+  ['zrange', -4, 'readonly', [1, 1, 1], 'sorted-set', 'Returns members in a sorted set within a range of indexes.', zrangeGeneric(undefined)],
+  ['zrevrange', -4, 'readonly', [1, 1, 1], 'sorted-set', 'Returns members in a sorted set within a range of indexes in reverse order.', zrangeGeneric({ by: 'rank', rev: true })],
+  ['zrangebyscore', -4, 'readonly', [1, 1, 1], 'sorted-set', 'Returns members in a sorted set within a range of scores.', zrangeGeneric({ by: 'score', rev: false })],
+  ['zrevrangebyscore', -4, 'readonly', [1, 1, 1], 'sorted-set', 'Returns members in a sorted set within a range of scores in reverse order.', zrangeGeneric({ by: 'score', rev: true })],
+  ['zrangebylex', -4, 'readonly', [1, 1, 1], 'sorted-set', 'Returns members in a sorted set within a lexicographical range.', zrangeGeneric({ by: 'lex', rev: false })],
+  ['zrevrangebylex', -4, 'readonly', [1, 1, 1], 'sorted-set', 'Returns members in a sorted set within a lexicographical range in reverse order.', zrangeGeneric({ by: 'lex', rev: true })],
+  ['zpopmin', -2, 'write fast', [1, 1, 1], 'sorted-set', 'Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.', zpop(false)],
+  ['zpopmax', -2, 'write fast', [1, 1, 1], 'sorted-set', 'Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.', zpop(true)],
+  ['bzpopmin', -3, 'write noscript blocking fast', [1, -2, 1], 'sorted-set', 'Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise.', bzpop(false)],
+  ['bzpopmax', -3, 'write noscript blocking fast', [1, -2, 1], 'sorted-set', 'Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.', bzpop(true)],
+  ['zremrangebyscore', 4, 'write', [1, 1, 1], 'sorted-set', 'Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.', zremRange('score')],
+  ['zremrangebyrank', 4, 'write', [1, 1, 1], 'sorted-set', 'Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.', zremRange('rank')],
+  ['zremrangebylex', 4, 'write', [1, 1, 1], 'sorted-set', 'Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.', zremRange('lex')],
+  ['zscan', -3, 'readonly', [1, 1, 1], 'sorted-set', 'Iterates over members and scores of a sorted set.', zscan],
+];
