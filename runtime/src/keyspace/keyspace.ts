@@ -1444,24 +1444,37 @@ export class Keyspace {
     return this.commitGroup();
   }
 
-  /** Opens a group for a caller that commits or rolls back itself (scripts). */
+  /**
+   * Opens a group for a caller that commits or rolls back itself (EXEC,
+   * scripts). Inside an open group it opens a nested one (a script in EXEC):
+   * its rollback undoes only its own writes, its commit hands them to the
+   * enclosing group.
+   */
   beginGroup(): void {
-    if (this.group !== undefined) throw new Error('a write group is already open');
-    this.group = { undo: new Map(), changes: new Map() };
+    this.group = { undo: new Map(), changes: new Map(), parent: this.group };
   }
 
   /** Puts memory back as it was when the open group began, and closes it. */
   rollbackGroup(): void {
     const g = this.group;
-    this.group = undefined;
     if (g === undefined) return;
+    this.group = g.parent;
     this.restore(g);
   }
 
-  /** Closes the open group and reports its changes to persistence (see writeGroup). */
+  /** Closes the open group and reports its changes to persistence (see writeGroup); a nested group's go to the enclosing one. */
   commitGroup(): Promise<void> | undefined {
     const g = this.group;
-    this.group = undefined;
+    this.group = g?.parent;
+    if (g?.parent !== undefined) {
+      const outer = g.parent;
+      for (const [k, snap] of g.undo) if (!outer.undo.has(k)) outer.undo.set(k, snap);
+      for (const [k, c] of g.changes) {
+        outer.changes.delete(k);
+        outer.changes.set(k, c);
+      }
+      return undefined;
+    }
     if (g === undefined || g.changes.size === 0 || this.hooks === NO_PERSISTENCE) return undefined;
     const changes = [...g.changes.values()];
     let wait: Promise<void> | undefined;
@@ -1528,6 +1541,8 @@ interface WriteGroup {
   readonly undo: Map<string, Snapshot>;
   /** The last change per key, in order. */
   readonly changes: Map<string, EntryChange>;
+  /** The enclosing group of a nested one. */
+  readonly parent?: WriteGroup;
 }
 
 /** A value opened by a TypedWrite. */

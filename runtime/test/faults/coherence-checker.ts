@@ -17,6 +17,12 @@ export interface CheckerOptions {
   readonly keys: number;
   /** Operations in all: writes, visibility probes and random reads. */
   readonly operations: number;
+  /**
+   * Writers go on past `operations` until this many writes were acknowledged:
+   * on a quiet machine the readers alone would use up the operations while
+   * each writer still waits for its write to be seen.
+   */
+  readonly minWrites?: number;
   readonly writers: number;
   readonly readers: number;
   /** A probe gives up after this long (the write counts as never seen: fails the check). */
@@ -80,7 +86,7 @@ export async function runChecker(o: CheckerOptions): Promise<CheckerResult> {
 
   const writer = async (w: number): Promise<void> => {
     const conns = o.ports.map(connect);
-    while (ops < o.operations) {
+    while (ops < o.operations || writes + writing.size < (o.minWrites ?? 0)) {
       const key = `k${Math.floor(Math.random() * o.keys)}`;
       if (writing.has(key)) continue;
       writing.add(key);
