@@ -67,6 +67,8 @@ export interface PersistenceHooks {
   flush(deadline: number): Promise<void>;
   ready(): boolean;
   status?(): object;
+  /** True when the hooks do nothing (no persistence mode, no stores): the keyspace then skips them (Keyspace.hooksChanged). */
+  memoryOnly?(): boolean;
 }
 
 /** Hooks of a memory-only cache: nothing waits, nothing loads. */
