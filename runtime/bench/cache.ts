@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { memorySection } from './memory';
 import { memoryBoundSection } from './memory-bound';
 import { coherenceSection, preloadSection, writeBehindSection, writeThroughSection } from './persistence';
-import { BenchContext, BenchOptions, describeTarget, fmtRatio, passMiss, Section, table, TargetResult } from './report';
+import { BenchContext, BenchOptions, describeTarget, fmtRatio, passMiss, recordedThroughput, Section, table, TargetResult } from './report';
 import { scriptsPubsubSection } from './scripts-pubsub';
 import { ensureRuntimeBuilt, killAll, MAIN_JS, redisVersion, REPO_ROOT, requireRedisTools } from './servers';
 import { throughputSection } from './throughput';
@@ -39,7 +39,10 @@ const USAGE = `usage: npm run bench:cache -- [options]
   --rounds N        alternating throughput rounds (default 3, at least 1)
   --requests N      requests per unpipelined run (default 100000; pipelined runs use 5x)
   --keys N          keys loaded for the memory section (default 1000000)
-  --quick           a short run to check the harness: 1 round, 20000 requests, 100000 keys
+  --quick           the regression check (under 2 minutes): the throughput section only, 1 round,
+                    20000 requests; prints the ratios, writes no report (unless --out is given) and
+                    fails when a throughput ratio is below 0.8x the one recorded in docs/benchmarks.md
+  --info            report a regression but exit 0 (CI: the machine is shared and noisy)
   --sections LIST   comma-separated, from: ${Object.keys(SECTIONS).join(', ')} (default all)
   --budgets LIST    MiB budgets of the memory-bound section's 100-byte runs (default 64,384,1024; --quick 64)
   --mixed LIST      MiB budgets of its 10 B - 64 KiB runs (default 64; --quick none; 'none' for none)
@@ -62,7 +65,18 @@ function mibList(name: string, value: string | undefined, fallback: number[]): n
   return mib.map((m) => m * 1024 * 1024);
 }
 
-function parseOptions(argv: string[]): { options: BenchOptions; sections: string[]; out: string; note?: string } {
+interface Parsed {
+  options: BenchOptions;
+  sections: string[];
+  /** Where the report goes; undefined: nowhere (--quick). */
+  out: string | undefined;
+  note?: string;
+  /** Compare throughput ratios with the recorded ones (--quick). */
+  check: boolean;
+  info: boolean;
+}
+
+function parseOptions(argv: string[]): Parsed {
   let parsed;
   try {
     parsed = parseArgs({
@@ -74,6 +88,7 @@ function parseOptions(argv: string[]): { options: BenchOptions; sections: string
         budgets: { type: 'string' },
         mixed: { type: 'string' },
         quick: { type: 'boolean', default: false },
+        info: { type: 'boolean', default: false },
         sections: { type: 'string' },
         out: { type: 'string' },
         main: { type: 'string' },
@@ -105,13 +120,13 @@ function parseOptions(argv: string[]): { options: BenchOptions; sections: string
     mixedBudgets: mibList('mixed', values.mixed, quick ? [] : [64]),
     main: values.main === undefined ? MAIN_JS : resolve(values.main),
   };
-  const sections = values.sections === undefined ? Object.keys(SECTIONS) : values.sections.split(',').map((s) => s.trim());
+  const sections = values.sections === undefined ? (quick ? ['throughput'] : Object.keys(SECTIONS)) : values.sections.split(',').map((s) => s.trim());
   const unknown = sections.filter((s) => !(s in SECTIONS));
   if (unknown.length > 0 || sections.length === 0) {
     throw new UsageError(`unknown section '${unknown.join(', ')}': choose from ${Object.keys(SECTIONS).join(', ')}`);
   }
-  const out = values.out === undefined ? join(REPO_ROOT, 'docs', 'benchmarks.md') : (isAbsolute(values.out) ? values.out : join(process.cwd(), values.out));
-  return { options, sections, out, note: values.note };
+  const out = values.out === undefined ? (quick ? undefined : RECORDED) : (isAbsolute(values.out) ? values.out : join(process.cwd(), values.out));
+  return { options, sections, out, note: values.note, check: quick, info: values.info === true };
 }
 
 function cpuModel(): string {
@@ -129,10 +144,34 @@ function gitCommit(): string {
   }
 }
 
+/** The report with the recorded figures (and the default output). */
+const RECORDED = join(REPO_ROOT, 'docs', 'benchmarks.md');
+/** A throughput ratio below this share of the recorded one is a regression. */
+const REGRESSION = 0.8;
+
+/** Lines comparing the measured throughput ratios with the recorded ones; `failed` when one is below REGRESSION of it. */
+function regressionCheck(results: readonly TargetResult[]): { lines: string[]; failed: boolean } {
+  const recorded = existsSync(RECORDED) ? recordedThroughput(readFileSync(RECORDED, 'utf8')) : new Map<string, number>();
+  const lines: string[] = [];
+  let failed = false;
+  for (const r of results) {
+    if (r.section !== 'throughput' || !r.name.endsWith(' throughput')) continue;
+    const was = recorded.get(r.name);
+    if (was === undefined) {
+      lines.push(`NO RECORD ${r.name} ${fmtRatio(r.ratio)}: docs/benchmarks.md records no ratio for it`);
+      continue;
+    }
+    const low = r.ratio < REGRESSION * was;
+    failed ||= low;
+    lines.push(`${low ? 'REGRESSION' : 'OK'} ${r.name} ${fmtRatio(r.ratio)} (recorded ${fmtRatio(was)}, floor ${fmtRatio(REGRESSION * was)})`);
+  }
+  return { lines, failed };
+}
+
 const fmtLoad = (load: number[]) => load.map((l) => l.toFixed(2)).join(' / ');
 
 async function main(): Promise<void> {
-  const { options, sections, out, note } = parseOptions(process.argv.slice(2));
+  const { options, sections, out, note, check, info } = parseOptions(process.argv.slice(2));
   const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)} [bench] ${line}`);
   requireRedisTools();
   if (options.main === MAIN_JS) ensureRuntimeBuilt(log);
@@ -177,11 +216,23 @@ async function main(): Promise<void> {
     table(['section', 'target', 'state-cache / Redis', 'goal', 'result'],
       results.map((r) => [r.section, r.name, fmtRatio(r.ratio), describeTarget(r), passMiss(r)])),
   ];
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${[header.join('\n'), ...parts].join('\n\n')}\n`);
+  if (out !== undefined) {
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${[header.join('\n'), ...parts].join('\n\n')}\n`);
+  }
 
+  log(`load average (1 / 5 / 15 min): ${fmtLoad(loadBefore)} before, ${fmtLoad(loadAfter)} after`);
   for (const r of results) console.log(`${passMiss(r)} ${r.section}: ${r.name} ${fmtRatio(r.ratio)} (goal ${describeTarget(r)})`);
-  log(`wrote ${relative(process.cwd(), out) || out} in ${seconds.toFixed(0)} s`);
+  if (out !== undefined) log(`wrote ${relative(process.cwd(), out) || out} in ${seconds.toFixed(0)} s`);
+  else log(`done in ${seconds.toFixed(0)} s (no report written: --quick; add --out FILE for one)`);
+  if (check) {
+    const { lines, failed } = regressionCheck(results);
+    for (const line of lines) console.log(line);
+    if (failed) {
+      console.log(`throughput below ${REGRESSION}x of the recorded figures${info ? ' (--info: reported, not failed)' : ''}`);
+      if (!info) process.exitCode = 1;
+    }
+  }
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

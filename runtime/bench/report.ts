@@ -78,3 +78,12 @@ export function table(header: readonly string[], rows: readonly (readonly string
   const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
+
+/** The recorded throughput ratios: the Targets table's `| throughput | SET unpipelined throughput | 0.73× |` rows. */
+export function recordedThroughput(markdown: string): Map<string, number> {
+  const recorded = new Map<string, number>();
+  for (const match of markdown.matchAll(/^\| throughput \| ((?:SET|GET) (?:unpipelined|pipelined) throughput) \| ([0-9.]+)× \|/gm)) {
+    recorded.set(match[1], Number(match[2]));
+  }
+  return recorded;
+}

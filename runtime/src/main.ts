@@ -111,6 +111,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         logger: cache.log,
       });
       hooks.attach(persistence);
+      // Without persistence mode and stores, the keyspace skips the hooks (the memory-only fast paths).
+      ks.hooksChanged();
     } catch (e) {
       if (e instanceof ConfigError) return configFailure(e);
       cache.log.fatal({ err: e }, 'state-cache could not start its persistence');

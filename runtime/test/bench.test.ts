@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { needs } from './tools';
 import { keyOf, valueOf } from '../bench/memory';
 import { runBenchmark, parseCsv } from '../bench/redis-benchmark';
-import { median, table } from '../bench/report';
+import { median, recordedThroughput, table } from '../bench/report';
 import { freePort, RedisServer } from '../bench/servers';
 
 const benchmark = needs('redis-benchmark');
@@ -49,6 +49,18 @@ describe('report helpers', () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 3, 2])).toBe(2.5);
     expect(() => median([])).toThrow('median of no values');
+  });
+
+  test('the recorded throughput ratios are read from the Targets table of docs/benchmarks.md', () => {
+    const md = [
+      '| section | target | state-cache / Redis | goal | result |',
+      '| --- | --- | --- | --- | --- |',
+      '| throughput | SET unpipelined throughput | 0.73× | ≥ 0.95× | MISS |',
+      '| throughput | SET unpipelined p99 latency | 3.46× | ≤ 1.5× | MISS |',
+      '| throughput | GET pipelined throughput | 0.38× | ≥ 0.75× | MISS |',
+      '| memory | RSS per key | 0.82× | ≤ 1.5× | PASS |',
+    ].join('\n');
+    expect([...recordedThroughput(md)]).toEqual([['SET unpipelined throughput', 0.73], ['GET pipelined throughput', 0.38]]);
   });
 
   test('markdown table', () => {

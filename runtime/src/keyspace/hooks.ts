@@ -73,6 +73,8 @@ export interface PersistenceHooks {
    */
   persistsWrites?(): boolean;
   status?(): object;
+  /** True when the hooks do nothing (no persistence mode, no stores): the keyspace then skips them (Keyspace.hooksChanged). */
+  memoryOnly?(): boolean;
 }
 
 /** Hooks of a memory-only cache: nothing waits, nothing loads. */

@@ -320,6 +320,13 @@ const INITIAL_SLOTS = 1024;
  *   compares the stored hash, then the length, then the bytes. Deletion
  *   shifts the following entries back (no tombstones). GET and SET look keys
  *   up straight from the request bytes, with no string made per command.
+ * - **Memory-only writes**: when the hooks have nothing to do (no hooks, or
+ *   `memoryOnly()` after persistence was attached: no mode, no stores), SET
+ *   goes from the request bytes into the arena (`setBytes`), and no write
+ *   builds a change record or copies key and value for persistence; the
+ *   protocol then skips the load-on-miss check too (`loadsOnMiss`). With
+ *   persistence, a command whose keys are all in memory is checked on its
+ *   bytes (`findBytes`) and makes no key string before it runs.
  *
  * Hand-written because this is the hot path: a `Map<string, number>` and
  * value strings cost ~2.5x their bytes on the heap plus the garbage of every
@@ -424,17 +431,20 @@ export class Keyspace {
   private readonly floors = new Map<string, number>();
   /** The open write group (a script, RENAME, COPY): changes applied to memory, reported to persistence together. */
   private group: WriteGroup | undefined;
+  /** The hooks have nothing to do (see hooksChanged()): writes, deletes and evictions skip them. */
+  private memoryOnly = true;
 
   constructor(
     private options: KeyspaceOptions = DEFAULT_KEYSPACE_OPTIONS,
     readonly hooks: PersistenceHooks = NO_PERSISTENCE,
   ) {
+    this.hooksChanged();
     this.grow(INITIAL_SLOTS);
   }
 
   /** True when misses may be loaded from persistence (the protocol then loads before running a command). */
   get loadsOnMiss(): boolean {
-    return this.hooks !== NO_PERSISTENCE;
+    return !this.memoryOnly;
   }
 
   /** True when aggregate writes must reach persistence as encoded copies (false: changed in place). */
@@ -444,7 +454,17 @@ export class Keyspace {
 
   /** True when writes go through persistence hooks (then `setBytes` must not be used). */
   get persistent(): boolean {
-    return this.hooks !== NO_PERSISTENCE || this.group !== undefined;
+    return !this.memoryOnly || this.group !== undefined;
+  }
+
+  /**
+   * Asks the hooks again whether they have anything to do (`memoryOnly()`),
+   * after persistence was attached to them: a server without persistence mode
+   * and stores then takes the memory-only paths (no load check, no change
+   * records, `setBytes`), as one built without hooks does.
+   */
+  hooksChanged(): void {
+    this.memoryOnly = this.hooks === NO_PERSISTENCE || this.hooks.memoryOnly?.() === true;
   }
 
   get size(): number {
@@ -784,7 +804,7 @@ export class Keyspace {
     }
     if (expiresAt === 0 && defaultTtl && this.options.defaultTtlMs !== 0) expiresAt = Date.now() + this.options.defaultTtlMs;
     const version = this.versions.next();
-    if (this.hooks === NO_PERSISTENCE && this.group === undefined) {
+    if (this.memoryOnly && this.group === undefined) {
       this.apply(key, value, expiresAt, version);
       return undefined;
     }
@@ -795,7 +815,7 @@ export class Keyspace {
 
   /** Sets several keys at once (MSET): one persistence batch. */
   setMany(pairs: ReadonlyArray<readonly [string, Value]>): Promise<void> | undefined {
-    if (this.hooks === NO_PERSISTENCE && this.group === undefined) {
+    if (this.memoryOnly && this.group === undefined) {
       const at = this.options.defaultTtlMs !== 0 ? Date.now() + this.options.defaultTtlMs : 0;
       for (const [k, v] of pairs) this.apply(k, v, at, this.versions.next());
       return undefined;
@@ -820,7 +840,7 @@ export class Keyspace {
    * existed; returns a promise when persistence makes the delete wait.
    */
   delete(keys: readonly string[]): number | Promise<number> {
-    if (this.hooks === NO_PERSISTENCE && this.group === undefined) {
+    if (this.memoryOnly && this.group === undefined) {
       let n = 0;
       for (const k of keys) {
         const slot = this.find(k, false);
@@ -856,7 +876,7 @@ export class Keyspace {
 
   /** Removes everything. */
   flush(): number | Promise<number> {
-    if (this.hooks !== NO_PERSISTENCE || this.group !== undefined) return this.delete(this.allKeys());
+    if (!this.memoryOnly || this.group !== undefined) return this.delete(this.allKeys());
     const n = this.count;
     for (let s = 0; this.watches.size !== 0 && s < this.high; s++) if (this.cls[s] !== FREE) this.watchedRemoved(s);
     for (const a of this.arenas) a?.clear();
@@ -1271,7 +1291,7 @@ export class Keyspace {
   }
 
   private evictSlot(slot: number): void {
-    if (this.hooks !== NO_PERSISTENCE) {
+    if (!this.memoryOnly) {
       const view = this.viewOf(slot);
       const at = this.offsetOf(slot) + CHUNK_HEADER;
       const kend = at + this.klen[slot];
@@ -1475,7 +1495,7 @@ export class Keyspace {
       }
       return undefined;
     }
-    if (g === undefined || g.changes.size === 0 || this.hooks === NO_PERSISTENCE) return undefined;
+    if (g === undefined || g.changes.size === 0 || this.memoryOnly) return undefined;
     const changes = [...g.changes.values()];
     let wait: Promise<void> | undefined;
     try {

@@ -135,6 +135,12 @@ export class KeyspaceHooks {
     return this.persistence?.status() ?? { mode: 'starting', ready: false, stores: [] };
   }
 
+  /** No persistence mode, no store to load from, no passivation: every hook would do nothing. */
+  memoryOnly(): boolean {
+    const p = this.persistence;
+    return p !== undefined && p.mode === 'none' && !p.hasStores && !p.passivationEnabled;
+  }
+
   private settleLastSync(): void {
     const last = this.lastSync;
     if (!last) return;

@@ -46,6 +46,19 @@ const TX_CONTROL = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset'
 let nextId = 1;
 
 /**
+ * True when every key of the command is in memory (no lock to wait for then
+ * means nothing to load either): checked on the request bytes, so a hit with
+ * persistence costs no key string (`commandKeys`) and no second lookup by string.
+ */
+function keysInMemory(ks: ConnectionHost['ks'], cmd: Command, f: Frame): boolean {
+  const [first, last, step] = keyBounds(cmd, f);
+  for (let i = first; i <= last && i < f.argc; i += step) {
+    if (ks.findBytes(f.args, f.starts[i], f.ends[i], false) < 0) return false;
+  }
+  return true;
+}
+
+/**
  * One RESP connection: reads commands from the socket, runs them, and writes
  * the replies of each read event in one socket write. A command that waits
  * (persistence) holds back the connection's following commands until its
@@ -273,7 +286,8 @@ export class Connection implements ClientState {
     const out = this.host.out;
     if (!out.pending) return;
     const produced = out.size;
-    this.deliver(out.take());
+    if (this.closing && this.socket.destroyed) out.take();
+    else if (!out.writeTo(this.socket)) this.deliver(out.take());
     // Counted before the kernel takes its share, like Redis counts its reply buffers.
     const queued = this.socket.writableLength;
     if (Math.max(queued, produced) > this.host.limits.outputMaxBytes) {
@@ -370,8 +384,11 @@ export class Connection implements ClientState {
   /** Runs a command once its keys are loaded (`loaded`: misses were already tried) and not locked by a waiting write. */
   private call(cmd: Command, f: Frame, loaded = false): void | Promise<unknown> {
     const ks = this.host.ks;
-    // Shard channels are routed like keys but are not keys: nothing to load or wait for.
-    if (hasKeys(cmd) && cmd.group !== 'pubsub' && (ks.locks.size > 0 || (ks.loadsOnMiss && !loaded))) {
+    // Shard channels are routed like keys but are not keys: nothing to load or wait for. With nothing
+    // locked, a blind write loads nothing and keys already in memory need no load.
+    const mayWait = hasKeys(cmd) && cmd.group !== 'pubsub' && (ks.locks.size > 0 || (ks.loadsOnMiss && !loaded))
+      && !(ks.locks.size === 0 && ((cmd.blind !== undefined && cmd.blind(f)) || keysInMemory(ks, cmd, f)));
+    if (mayWait) {
       // A blind write needs no old value: it waits for earlier writes to its keys, never for a store.
       const load = ks.loadsOnMiss && !loaded && (cmd.blind === undefined || !cmd.blind(f));
       const waits: Array<Promise<unknown>> = [];

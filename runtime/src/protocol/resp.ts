@@ -291,6 +291,13 @@ const CRLF = Buffer.from('\r\n');
 const SMALL_INTS: Buffer[] = [];
 for (let i = 0; i < 1024; i++) SMALL_INTS.push(Buffer.from(`:${i}\r\n`));
 
+/** What `ReplyWriter.writeTo` needs of a socket (a net.Socket). */
+export interface ReplySocket {
+  readonly writableLength: number;
+  readonly destroyed: boolean;
+  write(b: Buffer): unknown;
+}
+
 /**
  * The reply encoder: one growable buffer shared by all connections (the
  * server is single-threaded and flushes it to one socket at the end of each
@@ -320,6 +327,21 @@ export class ReplyWriter {
     this.len = 0;
     if (this.buf.length > 1024 * 1024) this.buf = Buffer.allocUnsafe(64 * 1024);
     return out;
+  }
+
+  /**
+   * Writes what was encoded since the last take to `socket` straight from
+   * the reply buffer (no copy), when it is all in that buffer; false (nothing
+   * written) otherwise. When the socket keeps the bytes (the kernel did not
+   * take them all at once), that buffer is the socket's now and the writer
+   * moves on to a new one.
+   */
+  writeTo(socket: ReplySocket): boolean {
+    if (this.chunks.length !== 0 || this.len === 0) return false;
+    socket.write(this.buf.subarray(0, this.len));
+    this.len = 0;
+    if (socket.writableLength !== 0 || socket.destroyed || this.buf.length > 1024 * 1024) this.buf = Buffer.allocUnsafe(64 * 1024);
+    return true;
   }
 
   /** Bytes encoded and not yet taken. */

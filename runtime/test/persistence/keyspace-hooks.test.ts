@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { entry, tempDir, TestStore, until } from './helpers';
+import { DEFAULT_KEYSPACE_OPTIONS, Keyspace } from '../../src/keyspace/keyspace';
 import { parsePersistenceConfig } from '../../src/persistence/config';
 import { PassivationError } from '../../src/persistence/errors';
 import { HookEntryChange, HookErrors, KeyspaceHooks } from '../../src/persistence/keyspace-hooks';
@@ -84,6 +85,34 @@ test('not ready, no loads and no waiting before persistence is attached', () => 
   expect(hooks.ready()).toBe(false);
   expect(hooks.load(Buffer.from('k'))).toBeUndefined();
   expect(hooks.beforeChange([{ kind: 'delete', key: Buffer.from('k'), version: 1 }])).toBeUndefined();
+});
+
+test('memoryOnly: only once attached to persistence without a mode, stores or passivation; the keyspace then skips the hooks', async () => {
+  const attach = async (raw: Record<string, any>, links: Array<{ store: TestStore; required: boolean; preload: boolean }>) => {
+    const hooks = new KeyspaceHooks(errors);
+    const ks = new Keyspace(DEFAULT_KEYSPACE_OPTIONS, hooks);
+    expect(hooks.memoryOnly()).toBe(false);
+    ks.hooksChanged();
+    expect(ks.persistent).toBe(true); // not attached yet: the hooks decide
+    p = await Persistence.start({
+      config: parsePersistenceConfig({ ...raw, writeBehind: { deadLetterPath: join(t.dir, 'dl.jsonl') } }),
+      links,
+      keyspace: { applyEntry: () => true, observeVersion: () => undefined, maxEntries: 100, maxBytes: 2 ** 20, expiryInUse: false },
+      registry: new Registry(),
+    });
+    hooks.attach(p);
+    ks.hooksChanged();
+    const memoryOnly = hooks.memoryOnly();
+    await p.close(100);
+    p = undefined;
+    return { memoryOnly, persistent: ks.persistent, loadsOnMiss: ks.loadsOnMiss };
+  };
+  expect(await attach({}, [])).toEqual({ memoryOnly: true, persistent: false, loadsOnMiss: false });
+  // A store to load misses from, a mode, or passivation: the hooks have work, the keyspace calls them.
+  expect(await attach({}, [{ store: new TestStore(), required: true, preload: false }]))
+    .toEqual({ memoryOnly: false, persistent: true, loadsOnMiss: true });
+  expect(await attach({ mode: 'write-behind' }, [{ store: new TestStore(), required: true, preload: false }]))
+    .toEqual({ memoryOnly: false, persistent: true, loadsOnMiss: true });
 });
 
 test('write-behind without journal: the hot path returns no promise; afterChange queues the write for the store', async () => {
