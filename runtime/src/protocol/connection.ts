@@ -220,7 +220,6 @@ export class Connection implements ClientState {
       while (pos < end && !this.closing) {
         const next = this.parser.parse(buf, pos, end);
         if (next < 0) break;
-        const cmdStart = pos;
         pos = next;
         if (this.parser.argc === 0) continue;
         n++;
@@ -235,7 +234,6 @@ export class Connection implements ClientState {
             this.replyError(e);
             this.resume();
           });
-          void cmdStart;
           host.recordLatency((performance.now() - t0) / 1000, n);
           return;
         }
