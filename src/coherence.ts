@@ -64,16 +64,6 @@ export interface StoreNotificationsOptions {
  */
 export class Coherence {
   /**
-   * Invalidation through the store's own engine: every batch a cache commits
-   * is announced (PostgreSQL: `pg_notify` in the same transaction), and every
-   * cache drops its copy of a key another one stored a newer version of.
-   * The default for more than one replica with a shared PostgreSQL store.
-   */
-  public static storeNotifications(options: StoreNotificationsOptions = {}): Coherence {
-    return new Coherence('store-notifications', options);
-  }
-
-  /**
    * Off. Refused with more than one replica on a shared store: use
    * `PER_POD_DATA` when each pod only reads keys it writes itself.
    */
@@ -85,6 +75,16 @@ export class Coherence {
    * and its keys are the client's), so no pod can see another's stale copy.
    */
   public static readonly PER_POD_DATA = new Coherence('per-pod-data', {});
+
+  /**
+   * Invalidation through the store's own engine: every batch a cache commits
+   * is announced (PostgreSQL: `pg_notify` in the same transaction), and every
+   * cache drops its copy of a key another one stored a newer version of.
+   * The default for more than one replica with a shared PostgreSQL store.
+   */
+  public static storeNotifications(options: StoreNotificationsOptions = {}): Coherence {
+    return new Coherence('store-notifications', options);
+  }
 
   private constructor(
     /** `store-notifications`, `none` or `per-pod-data`. */
@@ -124,7 +124,9 @@ const ANNOUNCING = new Set(['postgres']);
  * the data is per pod.
  * @internal
  */
-export function _renderCoherence(scope: Construct, given: Coherence | undefined, replicas: number, stores: readonly CacheStore[]): { [key: string]: any } | undefined {
+export function _renderCoherence(
+  scope: Construct, given: Coherence | undefined, replicas: number, stores: readonly CacheStore[],
+): { [key: string]: any } | undefined {
   const shared = stores.filter((s) => s.shared && !s.readOnly);
   const names = (ss: readonly CacheStore[]) => ss.map((s) => `"${s.name}"`).join(', ');
   const announcing = shared.filter((s) => ANNOUNCING.has(s.type));

@@ -403,7 +403,10 @@ describe('coherence across replicas', () => {
     cachedApp(c2, {
       cache: pgCache(c2),
       coherence: Coherence.storeNotifications({
-        maxUnvalidated: Duration.seconds(2), onOutage: OutageBehaviour.SERVE_STALE, heartbeat: Duration.millis(200), heartbeatTimeout: Duration.millis(600),
+        maxUnvalidated: Duration.seconds(2),
+        onOutage: OutageBehaviour.SERVE_STALE,
+        heartbeat: Duration.millis(200),
+        heartbeatTimeout: Duration.millis(600),
       }),
     });
     expect(configOf(c2).persistence.coherence).toEqual({ enabled: true, heartbeatMs: 200, heartbeatTimeoutMs: 600, maxUnvalidatedMs: 2000, onOutage: 'serve-stale' });
@@ -436,7 +439,8 @@ describe('coherence across replicas', () => {
     }, 'test/web: replicas 2 share the store(s) "cluster" with coherence off, so a write through one pod leaves stale copies in the others\' caches. '
       + 'Store(s) "cluster" cannot announce changes yet (only PostgreSQL stores do): use one replica, a CacheStore.postgres store, or coherence: Coherence.PER_POD_DATA if each pod only reads keys it writes itself'],
     ['store notifications with a file store', (c: ReturnType<typeof chart>) => cachedApp(c, {
-      cache: { writeMode: WriteMode.writeThrough(), stores: [CacheStore.file({ size: Size.gibibytes(1) })] }, coherence: Coherence.storeNotifications(),
+      cache: { writeMode: WriteMode.writeThrough(), stores: [CacheStore.file({ size: Size.gibibytes(1) })] },
+      coherence: Coherence.storeNotifications(),
     }), 'test/web: coherence through store notifications needs a written, shared PostgreSQL store, and no store is written and shared. '
       + 'Add a CacheStore.postgres store, or remove coherence (a file store is per pod by nature)'],
     ['a bound within the heartbeat timeout', (c: ReturnType<typeof chart>) => cachedApp(c, {
