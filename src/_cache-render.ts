@@ -400,6 +400,11 @@ function renderStore(scope: Construct, store: CacheStore, target: CacheTarget, o
       }
     }
     intIn(scope, `postgres ${where} poolSize`, o.poolSize, 1, 1000);
+    intIn(scope, `postgres ${where} poolMin`, o.poolMin, 0, 1000);
+    if (o.poolMin !== undefined && o.poolMin > (o.poolSize ?? 10)) {
+      fail(scope, `postgres ${where} poolMin ${o.poolMin} is more than poolSize ${o.poolSize ?? 10}`,
+        'The pool never opens more than poolSize connections: lower poolMin or raise poolSize');
+    }
     if (c.egressCidrs.length === 0) {
       fail(scope, `postgres ${where}: ExternalDatabase ${src.database.node.path} has no egress CIDRs (egressPolicy is false)`,
         'The cache pod\'s egress NetworkPolicy allows only its stores: give the ExternalDatabase its egressCidrs');
@@ -428,6 +433,7 @@ function renderStore(scope: Construct, store: CacheStore, target: CacheTarget, o
       table: o.table ?? 'state_cache_entries',
       tls,
       poolSize: o.poolSize ?? 10,
+      ...(o.poolMin !== undefined ? { poolMin: o.poolMin } : {}),
       connectTimeoutMs: millis(o.connectTimeout ?? Duration.seconds(5)),
       statementTimeoutMs: millis(o.statementTimeout ?? Duration.seconds(10)),
     };

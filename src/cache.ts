@@ -391,6 +391,16 @@ export interface PostgresCacheStoreOptions extends CacheStoreLinkOptions {
   readonly poolSize?: number;
 
   /**
+   * Connections each cache pod opens at start and keeps open while idle, at
+   * most `poolSize`. A new PostgreSQL connection costs tens to hundreds of ms,
+   * which the first reads and flushes of a burst would otherwise wait for;
+   * lower it where the database's `max_connections` is tight.
+   *
+   * @default - `poolSize` (a fixed-size pool)
+   */
+  readonly poolMin?: number;
+
+  /**
    * How long to wait for a connection before the store counts as unavailable.
    *
    * @default Duration.seconds(5)

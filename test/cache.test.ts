@@ -69,6 +69,7 @@ describe('rendering', () => {
         table: 'web',
         tls: { mode: 'verify-full', caFile: '/etc/state-cache/ca/postgres/ca.crt' },
         poolSize: 4,
+        poolMin: 2,
         connectTimeoutMs: 2000,
         statementTimeoutMs: 3000,
       },
@@ -234,6 +235,10 @@ const BAD: Array<[string, () => void, string]> = [
     'test/web: memory.maxSize and memory.limitFraction are both given. Give maxSize (a fixed budget) or limitFraction (a share of the container limit), not both'],
   ['a zero byte budget', () => cachedApp(chart(), { cache: { memory: { maxSize: Size.mebibytes(0) } } }),
     'test/web: memory.maxSize 0 bytes is not a positive whole number of bytes. Give a size such as Size.mebibytes(256)'],
+  ['a postgres pool keeping more connections than it opens', () => {
+    const c = chart();
+    cachedApp(c, { cache: { writeMode: WriteMode.writeThrough(), stores: [CacheStore.postgres(postgres(c), { user: 'u', poolSize: 4, poolMin: 5 })] } });
+  }, 'test/web: postgres store "postgres" poolMin 5 is more than poolSize 4. The pool never opens more than poolSize connections: lower poolMin or raise poolSize'],
   ['a TTL below a second', () => cachedApp(chart(), { cache: { expiry: { defaultTtl: Duration.millis(1500) } } }),
     'test/web: expiry.defaultTtl 1500ms is not a whole number of seconds of at least 1. state-cache counts expiry in seconds: give a duration such as Duration.minutes(10)'],
   ['a store name that is not a DNS label', () => cachedApp(chart(), { cache: { stores: [CacheStore.file({ size: Size.gibibytes(1), name: 'My_Store' })] } }),

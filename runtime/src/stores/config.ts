@@ -51,6 +51,7 @@ export const PostgresStoreConfigSchema = Type.Object({
   table: Type.Optional(Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$', default: 'state_cache_entries', description: 'Table of the entries (lower-case SQL identifier); created if missing.' })),
   tls: Type.Optional(PostgresTlsSchema),
   poolSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'Most connections the pool opens.' })),
+  poolMin: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, description: 'Connections opened at start and kept open while idle, at most poolSize. Default: poolSize (a fixed-size pool): a new PostgreSQL connection costs tens to hundreds of ms of both sides\' CPU, which the reads and flushes of a burst would otherwise wait for.' })),
   connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, default: 5000, description: 'How long to wait for a connection before the store counts as unavailable.' })),
   statementTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, default: 10000, description: 'Server-side statement_timeout of every statement.' })),
   iterateBatchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, default: 1000, description: 'Rows per page when iterating (preload).' })),
@@ -135,7 +136,7 @@ type RawLink = Static<typeof ChainLinkSchema>;
 export type SecretRefConfig = Static<typeof SecretRefSchema>;
 export type FileStoreConfig = Defaulted<Static<typeof FileStoreConfigSchema>, 'sync' | 'cacheSizeBytes' | 'compression'>;
 export type PostgresStoreConfig = Defaulted<Omit<RawPostgres, 'tls'>,
-'port' | 'schema' | 'table' | 'poolSize' | 'connectTimeoutMs' | 'statementTimeoutMs' | 'iterateBatchSize' | 'sweepIntervalMs'>
+'port' | 'schema' | 'table' | 'poolSize' | 'poolMin' | 'connectTimeoutMs' | 'statementTimeoutMs' | 'iterateBatchSize' | 'sweepIntervalMs'>
 & { tls: Defaulted<Static<typeof PostgresTlsSchema>, 'mode'> };
 export type RemoteStoreConfig = Defaulted<Omit<RawRemote, 'tls' | 'nodes' | 'wait'>,
 'mode' | 'database' | 'keyPrefix' | 'versioning' | 'connectTimeoutMs' | 'commandTimeoutMs'>

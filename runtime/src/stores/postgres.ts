@@ -145,6 +145,7 @@ export class PostgresStore implements CacheStore {
       password,
       ssl: this.tlsOptions(),
       max: c.poolSize,
+      min: Math.min(c.poolMin ?? c.poolSize, c.poolSize),
       connectionTimeoutMillis: c.connectTimeoutMs,
       statement_timeout: c.statementTimeoutMs,
       // A server that stops answering does not end a statement by its own timeout.
@@ -175,11 +176,27 @@ export class PostgresStore implements CacheStore {
 
   async start(): Promise<void> {
     await this.ensureTable();
+    await this.warmPool();
     if (this.config.sweepIntervalMs > 0) {
       this.sweeper = setInterval(() => { void this.sweep(); }, this.config.sweepIntervalMs);
       this.sweeper.unref();
     }
     this.context.logger.info({ store: this.name, table: this.table, host: this.config.host }, 'postgres store ready');
+  }
+
+  /**
+   * Opens the pool's poolMin connections now, so the first reads and the
+   * first write-behind batch after start do not each wait for a connection
+   * (measured: with connections opened on demand, three instances' first
+   * batches and loads were 100-400 ms late on a 2-core host).
+   * The pool keeps them open while idle.
+   */
+  private async warmPool(): Promise<void> {
+    const n = Math.min(this.config.poolMin ?? this.config.poolSize, this.config.poolSize);
+    const opened = await Promise.allSettled(Array.from({ length: n }, () => this.pool.connect()));
+    for (const o of opened) if (o.status === 'fulfilled') o.value.release();
+    const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** Creates the table if missing and checks the columns of an existing one. Retried after a failure. */
@@ -259,7 +276,7 @@ export class PostgresStore implements CacheStore {
   coherence(options: CoherenceOptions, listener: CoherenceListener): CoherenceChannel {
     this.announceAs = options.origin;
     this.listener?.close().catch(() => undefined);
-    const { max: _max, ...client } = this.poolConfig();
+    const { max: _max, min: _min, ...client } = this.poolConfig();
     const logger = this.context.logger;
     this.listener = new PostgresListener({ ...options, channel: this.channel, client: () => client, logger, store: this.name }, listener);
     this.listener.start();

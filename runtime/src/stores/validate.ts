@@ -66,6 +66,9 @@ export function validateChain(
       const code = checkWritableDirectory(dir);
       if (code !== undefined) problem(name, `directory ${dir} is not writable (${code}); mount a writable volume there (e.g. a PersistentVolumeClaim) or fix "directory"`);
     }
+    if (s.type === 'postgres' && s.poolMin !== undefined && s.poolMin > s.poolSize) {
+      problem(name, `"poolMin" ${s.poolMin} is more than "poolSize" ${s.poolSize}; the pool never opens more than poolSize connections: lower poolMin or raise poolSize`);
+    }
     if (s.type === 'remote' && s.mode === 'cluster' && s.database !== 0) {
       problem(name, `"database" is ${s.database}, but a Redis cluster has database 0 only; remove "database" or use mode "single"`);
     }

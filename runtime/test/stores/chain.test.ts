@@ -171,6 +171,12 @@ describe('impossible combinations are refused before anything starts', () => {
       + 'behind this one\'s back); use a file store for passivation or turn passivation off');
   });
 
+  test('a postgres pool that keeps more connections than it may open', async () => {
+    const pg = { type: 'postgres', name: 'db', host: '127.0.0.1', database: 'app', user: 'cache', poolSize: 4, poolMin: 5 };
+    expect(await refused([{ store: pg }])).toBe(
+      'store db: "poolMin" 5 is more than "poolSize" 4; the pool never opens more than poolSize connections: lower poolMin or raise poolSize');
+  });
+
   test('a file directory that cannot be written', async () => {
     const plain = join(root, 'a-file');
     writeFileSync(plain, 'x');

@@ -10,6 +10,7 @@ import { makeCerts, TestCerts, TestPostgres } from './servers';
 import { parseStoresConfig, PostgresStoreConfig } from '../../src/stores/config';
 import { createPostgresStore, PostgresStore } from '../../src/stores/postgres';
 import { StoreConfigError, StoreRejectedError, StoreUnavailableError } from '../../src/stores/store';
+import { until } from '../faults/postgres';
 
 jest.setTimeout(120_000);
 
@@ -50,6 +51,15 @@ beforeAll(async () => {
   await admin.query('CREATE EXTENSION pg_stat_statements');
 });
 
+// Each store holds its pool's poolMin connections open: close a test's stores after it, or the file would run past max_connections.
+const shared = new Set<PostgresStore>();
+afterEach(async () => {
+  for (const s of stores.splice(0)) {
+    if (shared.has(s)) stores.push(s);
+    else await s.close().catch(() => undefined);
+  }
+});
+
 afterAll(async () => {
   for (const s of stores) await s.close().catch(() => undefined);
   await admin?.end().catch(() => undefined);
@@ -61,6 +71,7 @@ describe('postgres store contract', () => {
   beforeAll(async () => {
     // Small pages, so iterate crosses page boundaries.
     store = pgStore({ iterateBatchSize: 4 }).store;
+    shared.add(store);
     await store.start();
   });
   beforeEach(() => store.clear());
@@ -86,6 +97,22 @@ test('start creates the documented table and its expiry index', async () => {
   // A second start (another replica) finds the table and accepts it.
   const again = pgStore({ table: 'schema_check' }).store;
   await expect(again.start()).resolves.toBeUndefined();
+});
+
+test('start opens poolMin connections, poolSize by default', async () => {
+  // Counted by backend pid: connections of stores closed before may still be on their way out.
+  const pids = async () => new Set<number>((await admin.query("SELECT pid FROM pg_stat_activity WHERE application_name = 'state-cache'")).rows.map((r) => r.pid));
+  const before = await pids();
+  const opened = async () => [...await pids()].filter((p) => !before.has(p)).length;
+  const { store } = pgStore({ table: 'warm', poolSize: 6, poolMin: 3 });
+  await store.start();
+  expect(await opened()).toBe(3);
+  const fixed = pgStore({ table: 'warm', poolSize: 4 }).store;
+  await fixed.start();
+  expect(await opened()).toBe(3 + 4);
+  await fixed.close();
+  await store.close();
+  await until(async () => await opened() === 0, 2000, 'the connections to close');
 });
 
 test('a batch of 1000 entries is one INSERT statement, and 1000 loads are one SELECT', async () => {
