@@ -288,6 +288,8 @@ const runtime = new typescript.TypeScriptProject({
 runtime.package.addField('private', true);
 // The runtime's hot paths (RESP parsing, CRC16 slots, CRC32 journal records) are bit arithmetic.
 runtime.eslint?.addRules({ 'no-bitwise': 'off' });
+// One direction of dependency (runtime/README.md): a cycle, even of types only, is an error.
+runtime.eslint?.addRules({ 'import/no-cycle': 'error' });
 // Tests that need a system tool (redis-server, redis-cli, ...) skip without it;
 // this reporter names each skip and prints the total, which CI requires to be 0.
 runtime.jest?.addReporter(new JestReporter('<rootDir>/test/tool-skips-reporter.js'));

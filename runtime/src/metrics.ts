@@ -1,6 +1,7 @@
 import { Counter, Gauge, collectDefaultMetrics, Registry, Metric, MetricObjectWithValues, MetricValue } from 'prom-client';
 import { Keyspace } from './keyspace/keyspace';
-import { COMMANDS, LATENCY_BUCKETS, ServerStats } from './protocol/commands';
+import { COMMANDS } from './protocol/command-table';
+import { LATENCY_BUCKETS, ServerStats } from './protocol/commands';
 
 /**
  * Prometheus metrics. The hot path counts in plain integers (ServerStats,

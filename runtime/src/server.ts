@@ -11,7 +11,8 @@ import { NO_PERSISTENCE, PersistenceHooks } from './keyspace/hooks';
 import { Keyspace } from './keyspace/keyspace';
 import { createLogger, Logger } from './log';
 import { createMetrics } from './metrics';
-import { COMMANDS, LATENCY_BUCKETS, ServerStats } from './protocol/commands';
+import { COMMANDS, lookupCommand } from './protocol/command-table';
+import { Command, Frame, LATENCY_BUCKETS, ServerStats } from './protocol/commands';
 import { Connection, ConnectionHost, ConnectionLimits } from './protocol/connection';
 import { HttpFrontend } from './protocol/http';
 import { dropSubscriptions } from './protocol/pubsub';
@@ -161,6 +162,10 @@ export class StateCache implements ConnectionHost {
 
   ready(): boolean {
     return this.stopping === undefined && this.ks.hooks.ready();
+  }
+
+  lookup(f: Frame): Command | undefined {
+    return lookupCommand(f);
   }
 
   /** Listens on both ports; resolves when both are bound. */

@@ -1,26 +1,9 @@
 import { isIP } from 'node:net';
-// Types only: protocol/commands imports these handlers for its table, so a
-// value import back would make the two modules' load order matter.
 import { ClusterMap, ERR_CLUSTER_DISABLED } from './cluster';
 import { SLOT_COUNT } from './slots';
-import type { ClientState, Frame, ServerContext } from '../protocol/commands';
+import { argStr, ClientState, Frame, parseIntStrict, ServerContext, wrongArgs } from '../protocol/commands';
 
 type Handler = (ctx: ServerContext, c: ClientState, f: Frame) => void;
-
-function arg(f: Frame, i: number): string {
-  return f.args.latin1Slice(f.starts[i], f.ends[i]);
-}
-
-function wrongArgs(sub: string): string {
-  return `ERR wrong number of arguments for 'cluster|${sub}' command`;
-}
-
-/** Redis's string2ll, as in the core's argument parsing. */
-function integer(s: string): number | null {
-  if (!/^-?(0|[1-9][0-9]*)$/.test(s) || s === '-0') return null;
-  const n = Number(s);
-  return Number.isSafeInteger(n) ? n : null;
-}
 
 /** Subcommands that change a Redis Cluster's topology: the map here is fixed by the StatefulSet. */
 const TOPOLOGY = new Set([
@@ -73,13 +56,13 @@ export const clusterCommand: Handler = (ctx, _c, f) => {
   const out = ctx.out;
   const cluster = ctx.cluster;
   if (cluster === undefined) return out.error(ERR_CLUSTER_DISABLED);
-  const sub = arg(f, 1).toUpperCase();
+  const sub = argStr(f, 1).toUpperCase();
   if (TOPOLOGY.has(sub)) {
     return out.error(`ERR CLUSTER ${sub} is not supported by state-cache: every pod owns the slots fixed by its StatefulSet ordinal and cluster.replicas; change the replicas and restart the pods to change the map`);
   }
   const arity = ARITY[sub];
-  if (arity === undefined) return out.error(`ERR unknown subcommand '${arg(f, 1).slice(0, 128)}'. Try CLUSTER HELP.`);
-  if (f.argc !== arity) return out.error(wrongArgs(sub.toLowerCase()));
+  if (arity === undefined) return out.error(`ERR unknown subcommand '${argStr(f, 1).slice(0, 128)}'. Try CLUSTER HELP.`);
+  if (f.argc !== arity) return out.error(wrongArgs(`cluster|${sub.toLowerCase()}`));
   switch (sub) {
     case 'INFO':
       return out.verbatim(cluster.infoText());
@@ -127,16 +110,16 @@ export const clusterCommand: Handler = (ctx, _c, f) => {
       }
       return undefined;
     case 'KEYSLOT':
-      return out.int(cluster.slotOfKey(arg(f, 2)));
+      return out.int(cluster.slotOfKey(argStr(f, 2)));
     case 'COUNTKEYSINSLOT': {
-      const slot = integer(arg(f, 2));
+      const slot = parseIntStrict(argStr(f, 2));
       if (slot === null) return out.error('ERR value is not an integer or out of range');
       if (slot < 0 || slot >= SLOT_COUNT) return out.error('ERR Invalid slot');
       return out.int(keysInSlot(ctx, cluster, slot, Infinity).length);
     }
     case 'GETKEYSINSLOT': {
-      const slot = integer(arg(f, 2));
-      const max = integer(arg(f, 3));
+      const slot = parseIntStrict(argStr(f, 2));
+      const max = parseIntStrict(argStr(f, 3));
       if (slot === null || max === null) return out.error('ERR value is not an integer or out of range');
       if (slot < 0 || slot >= SLOT_COUNT || max < 0) return out.error('ERR Invalid slot or number of keys');
       const keys = keysInSlot(ctx, cluster, slot, max);
@@ -146,7 +129,7 @@ export const clusterCommand: Handler = (ctx, _c, f) => {
     }
     case 'REPLICAS':
     case 'SLAVES': {
-      const id = arg(f, 2);
+      const id = argStr(f, 2);
       if (!cluster.nodes.some((n) => n.id === id)) return out.error(`ERR Unknown node ${id}`);
       return out.arrayHeader(0);
     }

@@ -1,7 +1,8 @@
 import { Socket } from 'node:net';
 import { cancelClient } from './blocking';
+import { lookupCommand } from './command-table';
 import {
-  ClientState, Command, commandKeys, ERR_EXECABORT, ERR_NOAUTH, errorReply, Frame, hasKeys, keyBounds, lookupCommand, replyLater,
+  ClientState, Command, CommandFlags, commandKeys, ERR_EXECABORT, ERR_NOAUTH, errorReply, Frame, hasKeys, keyBounds, replyLater,
   ServerContext, unknownCommandError, wrongArgsError,
 } from './commands';
 import { prefixKeys } from './databases';
@@ -348,7 +349,7 @@ export class Connection implements ClientState {
       out.error(`ERR Can't execute '${cmd.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);
       return undefined;
     }
-    if (!this.authenticated && !cmd.flags.includes('no_auth')) {
+    if (!this.authenticated && (cmd.bits & CommandFlags.NO_AUTH) === 0) {
       if (this.multi !== null) this.multiFailed = true;
       out.error(ERR_NOAUTH);
       return undefined;

@@ -25,7 +25,7 @@
 import { createHash } from 'node:crypto';
 import type { LuaEngine, LuaFactory } from 'wasmoon';
 import {
-  argStr, argUpper, ClientState, CommandError, errorReply, Frame, Handler, keyBounds, lookupCommand, parseIntStrict, replyLater,
+  argStr, argUpper, ClientState, CommandError, CommandFlags, errorReply, Frame, Handler, keyBounds, parseIntStrict, replyLater,
   ServerContext, Spec, wrongArgs,
 } from './commands';
 import { ReplyWriter } from './resp';
@@ -269,11 +269,11 @@ export class Scripting {
       ends[i - 1] = off;
     }
     const f: Frame = { argc: n, args: this.argsBuf, starts, ends };
-    const cmd = lookupCommand(f);
+    const cmd = ctx.lookup(f);
     if (cmd === undefined) return 'ERR Unknown Redis command called from script';
     if ((cmd.arity > 0 && n !== cmd.arity) || n < -cmd.arity) return 'ERR Wrong number of args calling Redis command from script';
-    if (cmd.flags.includes('noscript')) return 'ERR This Redis command is not allowed from script';
-    if (this.readOnly && cmd.flags.includes('write')) return 'ERR Write commands are not allowed from read-only scripts.';
+    if ((cmd.bits & CommandFlags.NOSCRIPT) !== 0) return 'ERR This Redis command is not allowed from script';
+    if (this.readOnly && (cmd.bits & CommandFlags.WRITE) !== 0) return 'ERR Write commands are not allowed from read-only scripts.';
     if (ctx.cluster !== undefined && cmd.firstKey !== 0) {
       const [first, last, step] = keyBounds(cmd, f);
       if (first <= last) {

@@ -1,13 +1,16 @@
 /**
  * Generic and string commands beyond the basics (SETNX, GETSET, RENAME,
  * COPY, TOUCH, OBJECT, MEMORY, EXPIRETIME...) and CONFIG SET: Redis 7.0
- * semantics, errors and reply shapes. Registered in the command table of
- * commands.ts (SERVER_SPECS).
+ * semantics, errors and reply shapes, and INFO and CONFIG (SERVER_SPECS, in
+ * the table of command-table.ts).
  */
+import { hostname } from 'node:os';
+import { blockedClients } from './blocking';
 import {
-  argInt, argStr, argUpper, argValue, CommandError, ERR_SYNTAX, Handler, parseIntStrict, policyName, ServerContext,
-  Spec, then, wrongArgs,
+  argInt, argStr, argUpper, argValue, CommandError, ERR_SYNTAX, Handler, parseIntStrict, SERVER_VERSION, ServerContext,
+  Spec, STATE_CACHE_VERSION, then, wrongArgs,
 } from './commands';
+import { globToRegExp } from '../keyspace/glob';
 import { entryBytes, EvictionPolicy, Keyspace } from '../keyspace/keyspace';
 
 const ERR_NO_SUCH_KEY = 'ERR no such key';
@@ -248,7 +251,142 @@ export function runtimeConfigValues(ctx: ServerContext): Record<string, string> 
   };
 }
 
+// ---- server introspection -------------------------------------------------------
+
+function human(n: number): string {
+  if (n < 1024) return `${n}B`;
+  const units = ['K', 'M', 'G', 'T'];
+  let v = n;
+  let u = -1;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(2)}${units[u]}`;
+}
+
+export function policyName(ks: Keyspace): string {
+  return ks.policy === 'noeviction' ? 'noeviction' : `allkeys-${ks.policy}`;
+}
+
+export function infoText(ctx: ServerContext, wanted: readonly string[]): string {
+  const ks = ctx.ks;
+  const mem = process.memoryUsage();
+  const uptime = Math.floor((Date.now() - ctx.startedAt) / 1000);
+  const all = wanted.length === 0 || wanted.includes('all') || wanted.includes('everything') || wanted.includes('default');
+  const sectionsOut: string[] = [];
+  const add = (name: string, fields: Record<string, string | number>) => {
+    if (!all && !wanted.includes(name.toLowerCase())) return;
+    sectionsOut.push(`# ${name}\r\n` + Object.entries(fields).map(([k, v]) => `${k}:${v}`).join('\r\n') + '\r\n');
+  };
+  add('Server', {
+    redis_version: SERVER_VERSION,
+    state_cache_version: STATE_CACHE_VERSION,
+    redis_mode: ctx.cluster !== undefined ? 'cluster' : 'standalone',
+    os: `${process.platform} ${process.arch}`,
+    arch_bits: 64,
+    process_id: process.pid,
+    tcp_port: ctx.respPort,
+    server_time_usec: Date.now() * 1000,
+    uptime_in_seconds: uptime,
+    uptime_in_days: Math.floor(uptime / 86400),
+    executable: process.argv[1] ?? '',
+    hostname: hostname(),
+  });
+  add('Clients', {
+    connected_clients: ctx.clients.size,
+    maxclients: ctx.maxClients,
+    blocked_clients: blockedClients(ctx),
+  });
+  add('Memory', {
+    used_memory: ks.usedBytes,
+    used_memory_human: human(ks.usedBytes),
+    used_memory_rss: mem.rss,
+    used_memory_rss_human: human(mem.rss),
+    used_memory_heap: mem.heapUsed,
+    used_memory_heap_total: mem.heapTotal,
+    used_memory_external: mem.external,
+    used_memory_allocated: ks.allocatedBytes,
+    maxmemory: ks.maxBytes,
+    maxmemory_human: human(ks.maxBytes),
+    maxmemory_policy: policyName(ks),
+    maxentries: ks.maxEntries,
+  });
+  add('Persistence', {
+    loading: ctx.ready() ? 0 : 1,
+    async_loading: 0,
+    rdb_changes_since_last_save: 0,
+    rdb_bgsave_in_progress: 0,
+    aof_enabled: 0,
+    aof_rewrite_in_progress: 0,
+  });
+  add('Stats', {
+    total_connections_received: ctx.stats.connectionsReceived,
+    total_commands_processed: ctx.stats.commandsProcessed,
+    rejected_connections: ctx.stats.connectionsRejected,
+    expired_keys: ks.stats.expirations,
+    evicted_keys: ks.stats.evictions,
+    keyspace_hits: ks.stats.hits,
+    keyspace_misses: ks.stats.misses,
+    keyspace_loads: ks.stats.loads,
+  });
+  add('Cluster', { cluster_enabled: ctx.cluster !== undefined ? 1 : 0 });
+  add('Keyspace', ks.size > 0 ? { db0: `keys=${ks.size},expires=${ks.keysWithTtl},avg_ttl=0` } : {});
+  return sectionsOut.join('\r\n');
+}
+
+const info: Handler = (ctx, _c, f) => {
+  const wanted: string[] = [];
+  for (let i = 1; i < f.argc; i++) wanted.push(argStr(f, i).toLowerCase());
+  ctx.out.verbatim(infoText(ctx, wanted));
+};
+
+function configValues(ctx: ServerContext): Record<string, string> {
+  return {
+    ...runtimeConfigValues(ctx),
+    'maxclients': String(ctx.maxClients),
+    'proto-max-bulk-len': String(ctx.maxBulkBytes),
+    'databases': '1',
+    'save': '',
+    'appendonly': 'no',
+    'port': String(ctx.respPort),
+    'timeout': '0',
+    'protected-mode': ctx.password === undefined ? 'yes' : 'no',
+    'cluster-enabled': ctx.cluster !== undefined ? 'yes' : 'no',
+  };
+}
+
+const config: Handler = (ctx, _c, f) => {
+  if (f.argc < 2) throw new CommandError(wrongArgs('config'));
+  const sub = argUpper(f, 1);
+  if (sub === 'GET') {
+    if (f.argc < 3) throw new CommandError(wrongArgs('config|get'));
+    const values = configValues(ctx);
+    const found = new Map<string, string>();
+    for (let i = 2; i < f.argc; i++) {
+      const re = globToRegExp(argStr(f, i).toLowerCase());
+      for (const [k, v] of Object.entries(values)) if (re.test(k)) found.set(k, v);
+    }
+    ctx.out.mapHeader(found.size);
+    for (const [k, v] of found) {
+      ctx.out.bulk(k);
+      ctx.out.bulk(v);
+    }
+    return undefined;
+  }
+  if (sub === 'RESETSTAT') {
+    Object.assign(ctx.ks.stats, { hits: 0, misses: 0, evictions: 0, expirations: 0 });
+    ctx.stats.commandsProcessed = 0;
+    return ctx.out.ok();
+  }
+  if (sub === 'SET') return configSet(ctx, f, (i) => argStr(f, i));
+  throw new CommandError(`ERR unknown subcommand '${argStr(f, 1)}'. Try CONFIG HELP.`);
+};
+
+
 export const SERVER_SPECS: Spec[] = [
+  ['info', -1, 'loading stale', [0, 0, 0], 'server', 'Returns information and statistics about the server.', info],
+  ['config', -2, 'admin noscript loading stale', [0, 0, 0], 'server', 'A container for server configuration commands.', config],
   ['setnx', 3, 'write denyoom fast', [1, 1, 1], 'string', 'Set the string value of a key only when the key doesn\'t exist.', setnx],
   ['getset', 3, 'write denyoom fast', [1, 1, 1], 'string', 'Returns the previous string value of a key after setting it to a new value.', getset],
   ['time', 1, 'loading stale fast', [0, 0, 0], 'server', 'Returns the server time.', time],
