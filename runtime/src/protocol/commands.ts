@@ -9,6 +9,7 @@ import { ReplyWriter } from './resp';
 import { SCRIPTING_SPECS } from './scripting';
 import { configSet, runtimeConfigValues, SERVER_SPECS } from './server-commands';
 import { SET_SPECS } from './sets';
+import { STREAM_SPECS } from './streams';
 import { ZSET_SPECS } from './zsets';
 import type { ClusterMap } from '../cluster/cluster';
 import { clusterCommand, clusterOk } from '../cluster/commands';
@@ -1110,6 +1111,7 @@ const SPECS: Spec[] = [
   ...LIST_SPECS,
   ...SET_SPECS,
   ...ZSET_SPECS,
+  ...STREAM_SPECS,
 ];
 
 export const COMMANDS: readonly Command[] = SPECS.map((
