@@ -413,7 +413,12 @@ export function idString(id: StreamId): string {
 export interface StreamEntry {
   readonly id: StreamId;
   readonly fields: readonly string[];
+  /** The node (Redis's listpack of up to 100 entries) it was appended to: what `~` trimming removes whole. */
+  readonly node: number;
 }
+
+/** Redis's default stream-node-max-entries. */
+export const STREAM_NODE_ENTRIES = 100;
 
 /** A delivered, not yet acknowledged entry of a consumer group (Redis's NACK). */
 export interface PendingEntry {
@@ -467,6 +472,9 @@ export class StreamValue {
   readonly groups = new Map<string, StreamGroup>();
   bytes = OBJECT_OVERHEAD;
   mods = 0;
+  /** The node being filled, and how many entries were appended to it (deleted ones count, as in Redis). */
+  private node = 0;
+  private inNode = 0;
 
   get size(): number {
     return this.entries.length;
@@ -486,7 +494,12 @@ export class StreamValue {
 
   /** Appends an entry whose ID is greater than lastId (the caller checks). */
   append(id: StreamId, fields: readonly string[]): void {
-    this.entries.push({ id, fields });
+    if (this.inNode >= STREAM_NODE_ENTRIES || this.entries.length === 0) {
+      this.node++;
+      this.inNode = 0;
+    }
+    this.inNode++;
+    this.entries.push({ id, fields, node: this.node });
     this.lastId = id;
     this.entriesAdded++;
     this.bytes += entryCost(fields);
@@ -589,6 +602,8 @@ export class StreamValue {
   clone(): StreamValue {
     const c = new StreamValue();
     c.entries = this.entries.slice(); // entries are immutable: shared
+    c.node = this.node;
+    c.inNode = this.inNode;
     c.lastId = this.lastId;
     c.maxDeletedId = this.maxDeletedId;
     c.entriesAdded = this.entriesAdded;

@@ -2,9 +2,10 @@
  * Stream commands (Redis 7.0 semantics; docs/commands.md "Streams"): XADD,
  * XLEN, XRANGE, XREVRANGE, XDEL, XTRIM, XREAD (BLOCK included).
  *
- * Approximate trimming (`~`) removes whole "nodes" as Redis does, emulated
- * as runs of 100 entries (Redis's default stream-node-max-entries): the
- * stream keeps at least the threshold, possibly up to 99 entries more.
+ * Approximate trimming (`~`) removes whole nodes as Redis does; a node here
+ * is a run of 100 appended entries (Redis's default stream-node-max-entries;
+ * its 4096-byte node limit is not emulated, so with large entries Redis's
+ * nodes are smaller and it trims closer to the threshold).
  */
 import { Attempt, block } from './blocking';
 import {
@@ -12,11 +13,11 @@ import {
 } from './commands';
 import { afterPush, inTransaction } from './lists';
 import { ReplyWriter } from './resp';
-import { cmpId, ID_MAX, ID_ZERO, idString, StreamEntry, StreamId, StreamValue, T_STREAM, U64_MAX } from '../keyspace/types';
+import {
+  cmpId, ID_MAX, ID_ZERO, idString, StreamEntry, StreamId, STREAM_NODE_ENTRIES, StreamValue, T_STREAM, U64_MAX,
+} from '../keyspace/types';
 
 const ERR_ID = 'ERR Invalid stream ID specified as stream command argument';
-/** Redis's default stream-node-max-entries: the granularity of `~` trimming. */
-const NODE_ENTRIES = 100;
 
 function read(ctx: ServerContext, key: string): StreamValue | undefined {
   return ctx.ks.readTyped<StreamValue>(key, T_STREAM);
@@ -175,21 +176,29 @@ function trimArgs(f: Frame, xadd: boolean): { a: TrimArgs; at: number } {
   if (limitGiven) {
     if (!a.approx) throw new CommandError('ERR syntax error, LIMIT cannot be used without the special ~ option');
   } else {
-    a.limit = a.approx ? 100 * NODE_ENTRIES : 0;
+    a.limit = a.approx ? 100 * STREAM_NODE_ENTRIES : 0;
   }
   return { a, at: i };
 }
 
 /** Trims per `a`; returns how many entries went. */
 function trim(s: StreamValue, a: TrimArgs): number {
-  let n: number;
-  if (a.strategy === 'maxlen') n = Math.max(0, s.size - a.maxlen);
-  else if (a.strategy === 'minid') n = s.lowerBound(a.minid);
-  else return 0;
-  if (a.approx) {
-    // Whole nodes only, and no more than LIMIT entries (0: no limit).
-    n -= n % NODE_ENTRIES;
-    if (a.limit > 0 && n > a.limit) n = a.limit - (a.limit % NODE_ENTRIES);
+  if (a.strategy === 'none') return 0;
+  let n = 0;
+  if (!a.approx) {
+    n = a.strategy === 'maxlen' ? Math.max(0, s.size - a.maxlen) : s.lowerBound(a.minid);
+  } else {
+    // Whole nodes from the head while they can go entirely (Redis's streamTrim), and no more than LIMIT entries (0: no limit).
+    while (n < s.size) {
+      const node = s.entries[n].node;
+      let end = n;
+      while (end < s.size && s.entries[end].node === node) end++;
+      const entries = end - n;
+      if (a.limit > 0 && n + entries > a.limit) break;
+      const whole = a.strategy === 'maxlen' ? s.size - n - entries >= a.maxlen : cmpId(s.entries[end - 1].id, a.minid) < 0;
+      if (!whole) break;
+      n = end;
+    }
   }
   s.trimHead(n);
   return n;
