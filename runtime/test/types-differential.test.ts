@@ -101,6 +101,20 @@ const STREAMS = [
   'xadd s 00018 b 2', 'xrange s 17 +', 'multi', 'xread block 0 streams s $', 'exec',
 ];
 
+/** Scripts using Redis's cjson and cmsgpack libraries (lua-codecs.ts), compared as replies. */
+const LUA_CODECS = [
+  'return cjson.encode({1, 2, 3})', 'return cjson.encode({a = 1})', 'return cjson.encode({})', 'return cjson.encode({"x", cjson.null, "y"})',
+  'return cjson.encode("a/b\\"c\\\\d\\n\\1\\127\\233z")', 'return cjson.encode({3.5, 1/3, 1e20, 123456789012345, 1700000000000, -2})',
+  'return {pcall(cjson.encode, {[1] = 1, [20] = 2})}', 'return cjson.encode({[1] = 1, [3] = 3})', 'return {pcall(cjson.encode, {f = function() end})}',
+  'return {pcall(cjson.encode, 0/0)}', 'return cjson.encode({a = {b = {c = {true, false}}}})', 'return cjson.encode({[2.5] = 1})',
+  'local t = cjson.decode(\'{"a":[1,2,{"b":null}],"c":"\\\\u00e9\\\\/"}\') return {t.a[1], t.a[2], tostring(t.a[3].b == cjson.null), t.c}',
+  'return cjson.decode(\'[1,2.5,"x",true,false]\')', 'return {tostring(cjson.decode("3")), tostring(cjson.decode("2.5")), type(cjson.null)}',
+  'return (pcall(cjson.decode, "{bad")) and 1 or 0', 'return cmsgpack.pack({1, 2, 3})', 'return cmsgpack.pack("abc", 5, -1, true, {a = 1})',
+  'return cmsgpack.pack(300, 70000, 5000000000, -200, -70000, 0)', 'return cmsgpack.pack(string.rep("x", 40), string.rep("y", 300))',
+  'local a, b = cmsgpack.unpack(cmsgpack.pack({1, 2, {x = "y"}}, "z")) return {a[1], a[3].x, b}',
+  'return {cmsgpack.unpack(cmsgpack.pack(-5, 1.5, "s"))}',
+];
+
 const redis = needs('redis-server');
 
 redis.describe('data types side by side with redis-server 7.0', () => {
@@ -118,6 +132,24 @@ redis.describe('data types side by side with redis-server 7.0', () => {
   });
 
   const families: Array<[string, string[]]> = [['hashes', HASHES], ['lists', LISTS], ['sets', SETS], ['sorted sets', ZSETS], ['streams', STREAMS]];
+
+  test('cjson and cmsgpack in scripts', async () => {
+    const run = async (port: number) => {
+      const c = await RawClient.open(port);
+      try {
+        return await c.run(LUA_CODECS.map((script) => ['eval', script, '0']));
+      } finally {
+        c.close();
+      }
+    };
+    const want = await run(ref.port);
+    const got = await run(server.respPort);
+    const diffs: string[] = [];
+    LUA_CODECS.forEach((script, i) => {
+      if (got[i] !== want[i]) diffs.push(`${script}\n  redis:       ${JSON.stringify(want[i])}\n  state-cache: ${JSON.stringify(got[i])}`);
+    });
+    expect(diffs).toEqual([]);
+  });
 
   for (const proto of [2, 3]) {
     for (const [family, seq] of families) {

@@ -48,10 +48,21 @@ const MAX_DEPTH = 1000;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** n.toExponential(p - 1), but an exact tie of an integer rounds half to even, as printf does. */
+function exponential(n: number, p: number): string {
+  const digits = Math.abs(n).toFixed(0);
+  if (!Number.isSafeInteger(n) || digits.length <= p || digits[p] !== '5' || /[^0]/.test(digits.slice(p + 1))) return n.toExponential(p - 1);
+  let head = BigInt(digits.slice(0, p));
+  if (head % 2n === 1n) head += 1n;
+  const h = head.toString();
+  const exp = digits.length - 1 + (h.length - p);
+  return `${n < 0 ? '-' : ''}${h[0]}.${h.slice(1, p)}e+${exp}`;
+}
+
 /** printf's %.<p>g for a finite double. */
 export function formatG(n: number, p: number): string {
   if (n === 0) return Object.is(n, -0) ? '-0' : '0';
-  const e = n.toExponential(p - 1);
+  const e = exponential(n, p);
   const at = e.indexOf('e');
   const exp = Number(e.slice(at + 1));
   if (exp < -4 || exp >= p) {
@@ -277,7 +288,8 @@ export class LuaCodecs {
       case T_NUMBER: {
         if (this.f('lua_isinteger')(L, idx)) {
           const v = BigInt(this.f('lua_tointegerx')(L, idx, 0));
-          return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : BigInt.asIntN(64, v);
+          // Beyond 32 bits as a bigint, so the codec writes int64 / uint64 as lua_cmsgpack does (not float64).
+          return v >= -0x80000000n && v <= 0xffffffffn ? Number(v) : BigInt.asIntN(64, v);
         }
         return this.f('lua_tonumberx')(L, idx, 0);
       }
