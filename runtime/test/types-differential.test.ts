@@ -1,5 +1,5 @@
 /**
- * Hashes, lists, sets and sorted sets against redis-server 7.0, side by side:
+ * Hashes, lists, sets, sorted sets and streams against redis-server 7.0, side by side:
  * the same command sequences on both, over RESP2 and RESP3, replies compared
  * byte for byte (order-insensitive only where Redis's order is its hash
  * table's). Errors, nils, empty arrays, RESP3 maps / sets / doubles included.
@@ -79,6 +79,42 @@ const ZSETS = [
   'zrange f 0 -1 withscores', 'type f', 'multi', 'bzpopmax empty 0', 'exec',
 ];
 
+/** Streams with explicit IDs (those made by `*` are clock-dependent and differ). */
+const STREAMS = [
+  'xadd s 1-1 a 1', 'xadd s 1-2 b 2 c 3', 'xadd s 1-* d 4', 'xadd s 2 e 5', 'xadd s 1-5 x 1', 'xadd s 0-0 x 1', 'xadd s 0-* x 1',
+  'xadd s 3-0 f', 'xadd s x-1 a 1', 'xadd s 3-x a 1', 'xadd s -1 a 1', 'xlen s', 'xlen nokey', 'xrange s - +', 'xrange s 1 1',
+  'xrange s (1-1 +', 'xrange s - (2-0', 'xrange s - + count 2', 'xrange s - + count 0', 'xrange s - + count -1', 'xrange s - + bogus',
+  'xrange s - + count x', 'xrange s + -', 'xrange nokey - +', 'xrange s abc +', 'xrange s (- +', 'xrange s - (0-0', 'xrevrange s + -',
+  'xrevrange s + - count 1', 'xrevrange s 1-2 1-1', 'xrevrange s (2-0 -', 'xdel s 1-2 9-9', 'xdel s bad', 'xdel nokey bad',
+  'xlen s', 'xrange s - +', 'xtrim s maxlen 3', 'xrange s - +', 'xtrim s minid 2', 'xrange s - +', 'xtrim s', 'xtrim s maxlen',
+  'xtrim s maxlen -1', 'xtrim s maxlen ~ 0', 'xtrim s maxlen = 0 limit 5', 'xtrim s maxlen ~ 0 limit 5', 'xtrim s bogus 1',
+  'xtrim s maxlen 1 minid 1', 'xtrim nokey maxlen 0', 'xtrim s minid x', 'xadd s nomkstream 9-0 a 1', 'xadd nokey2 nomkstream 1-1 a 1',
+  'exists nokey2', 'xadd s maxlen 1 10-0 z 1', 'xrange s - +', 'xadd s maxlen 1 minid 0 11-0 a 1', 'xadd s limit 5 12-0 a 1',
+  'xadd s maxlen ~ 100 limit 5 13-0 a 1', 'xadd s minid 13 14-0 a 1', 'xadd s maxlen = 5 15-0 a 1', 'xrange s - +', 'xtrim s maxlen 0',
+  'exists s', 'xlen s', 'type s', 'xrange s - +', 'xadd s 1-1 a 1', 'xadd s 15-* a 1', 'xadd s 16-* a 1', 'xadd s 16-* b 2',
+  'xread streams s 0', 'xread count 1 streams s 0-0', 'xread count 0 streams s 15', 'xread streams s $', 'xread streams s nokey 0 0',
+  'xread streams s', 'xread streams', 'xread bogus', 'xread block 10 streams nokey $', 'xread block -1 streams s 0',
+  'xread block x streams s 0', 'xread streams s >', 'xread group g c streams s 0', 'xread noack streams s 0', 'xread streams s 99-0',
+  'xread block 10 streams s 16-1', 'set str v', 'xadd str 1-1 a 1', 'xlen str', 'xrange str - +', 'xdel str 1-1', 'xtrim str maxlen 0',
+  'xread streams str 0', 'xread streams s str 0 0', 'xadd big 18446744073709551615-18446744073709551615 a 1', 'xadd big 18446744073709551615-* a 1',
+  'xadd big 18446744073709551616-0 a 1', 'xrange big - +', 'xrange big (18446744073709551615-18446744073709551615 +', 'xadd s 017-1 a 1',
+  'xadd s 00018 b 2', 'xrange s 17 +', 'multi', 'xread block 0 streams s $', 'exec',
+];
+
+/** Scripts using Redis's cjson and cmsgpack libraries (lua-codecs.ts), compared as replies. */
+const LUA_CODECS = [
+  'return cjson.encode({1, 2, 3})', 'return cjson.encode({a = 1})', 'return cjson.encode({})', 'return cjson.encode({"x", cjson.null, "y"})',
+  'return cjson.encode("a/b\\"c\\\\d\\n\\1\\127\\233z")', 'return cjson.encode({3.5, 1/3, 1e20, 123456789012345, 1700000000000, -2})',
+  'return {pcall(cjson.encode, {[1] = 1, [20] = 2})}', 'return cjson.encode({[1] = 1, [3] = 3})', 'return {pcall(cjson.encode, {f = function() end})}',
+  'return {pcall(cjson.encode, 0/0)}', 'return cjson.encode({a = {b = {c = {true, false}}}})', 'return cjson.encode({[2.5] = 1})',
+  'local t = cjson.decode(\'{"a":[1,2,{"b":null}],"c":"\\\\u00e9\\\\/"}\') return {t.a[1], t.a[2], tostring(t.a[3].b == cjson.null), t.c}',
+  'return cjson.decode(\'[1,2.5,"x",true,false]\')', 'return {tostring(cjson.decode("3")), tostring(cjson.decode("2.5")), type(cjson.null)}',
+  'return (pcall(cjson.decode, "{bad")) and 1 or 0', 'return cmsgpack.pack({1, 2, 3})', 'return cmsgpack.pack("abc", 5, -1, true, {a = 1})',
+  'return cmsgpack.pack(300, 70000, 5000000000, -200, -70000, 0)', 'return cmsgpack.pack(string.rep("x", 40), string.rep("y", 300))',
+  'local a, b = cmsgpack.unpack(cmsgpack.pack({1, 2, {x = "y"}}, "z")) return {a[1], a[3].x, b}',
+  'return {cmsgpack.unpack(cmsgpack.pack(-5, 1.5, "s"))}',
+];
+
 const redis = needs('redis-server');
 
 redis.describe('data types side by side with redis-server 7.0', () => {
@@ -95,7 +131,25 @@ redis.describe('data types side by side with redis-server 7.0', () => {
     await ref?.stop();
   });
 
-  const families: Array<[string, string[]]> = [['hashes', HASHES], ['lists', LISTS], ['sets', SETS], ['sorted sets', ZSETS]];
+  const families: Array<[string, string[]]> = [['hashes', HASHES], ['lists', LISTS], ['sets', SETS], ['sorted sets', ZSETS], ['streams', STREAMS]];
+
+  test('cjson and cmsgpack in scripts', async () => {
+    const run = async (port: number) => {
+      const c = await RawClient.open(port);
+      try {
+        return await c.run(LUA_CODECS.map((script) => ['eval', script, '0']));
+      } finally {
+        c.close();
+      }
+    };
+    const want = await run(ref.port);
+    const got = await run(server.respPort);
+    const diffs: string[] = [];
+    LUA_CODECS.forEach((script, i) => {
+      if (got[i] !== want[i]) diffs.push(`${script}\n  redis:       ${JSON.stringify(want[i])}\n  state-cache: ${JSON.stringify(got[i])}`);
+    });
+    expect(diffs).toEqual([]);
+  });
 
   for (const proto of [2, 3]) {
     for (const [family, seq] of families) {

@@ -14,8 +14,8 @@ import { LevelTestStore, tempDir, until } from './persistence/helpers';
 import { PersistenceUnavailableError, QueueFullError } from '../src/keyspace/hooks';
 import { OutOfMemoryError } from '../src/keyspace/keyspace';
 import {
-  decodeValue, encodeString, encodeValue, ENCODING_MAGIC, HashValue, ListValue, SetValue,
-  T_HASH, T_LIST, T_SET, T_STRING, T_ZSET, ValueEncodingError, ZSetValue,
+  decodeValue, encodeString, encodeValue, ENCODING_MAGIC, HashValue, ListValue, SetValue, StreamValue,
+  T_HASH, T_LIST, T_SET, T_STREAM, T_STRING, T_ZSET, ValueEncodingError, ZSetValue,
 } from '../src/keyspace/types';
 import { KeyspaceHooks, Persistence } from '../src/persistence';
 import { parsePersistenceConfig } from '../src/persistence/config';
@@ -130,6 +130,46 @@ test('write-behind with the journal: acknowledged aggregate writes survive a res
   const b = await start({ mode: 'write-behind', journal: { enabled: true } });
   await check(b.client);
   expect(await b.client.ttl('z')).toBeGreaterThan(900);
+});
+
+test('streams: stored as one type-5 value, reloaded whole by a new instance; an emptied stream stays', async () => {
+  const a = await start({ mode: 'write-through' });
+  await a.client.xadd('st', '1-1', 'a', '1');
+  await a.client.xadd('st', '2-0', 'b', '\u00ff', 'c', '');
+  await a.client.xadd('gone', '5-5', 'x', 'y');
+  await a.client.xdel('gone', '5-5');
+  const stored = decodeValue((await a.store.load(Buffer.from('st')))!.value, 'st');
+  expect(stored.type).toBe(T_STREAM);
+  expect((stored.value as StreamValue).entries.map((e) => e.fields)).toEqual([['a', '1'], ['b', Buffer.from('\u00ff').toString('latin1'), 'c', '']]);
+  await stop(open.pop()!);
+
+  const b = await start({ mode: 'write-through' });
+  expect(await b.client.xrange('st', '-', '+')).toEqual([['1-1', ['a', '1']], ['2-0', ['b', '\u00ff', 'c', '']]]);
+  expect(await b.client.type('gone')).toBe('stream');
+  expect(await b.client.xlen('gone')).toBe(0);
+  // The last ID survives, so IDs keep growing.
+  await expect(b.client.xadd('gone', '5-5', 'x', 'y')).rejects.toThrow('equal or smaller than the target stream top item');
+});
+
+test('the stream encoding round-trips counters, groups, consumers and pending entries', () => {
+  const v = new StreamValue();
+  v.append({ ms: 1n, seq: 0n }, ['f', 'v']);
+  v.append({ ms: 18446744073709551615n, seq: 7n }, ['g', '\u0000\u00ff']);
+  v.delete({ ms: 1n, seq: 0n });
+  const g = v.addGroup('grp', { ms: 1n, seq: 0n }, 1);
+  const c = v.consumer(g, 'alice', 1234).c;
+  v.deliver(g, c, { ms: 18446744073709551615n, seq: 7n }, 5678);
+  v.addGroup('empty', { ms: 0n, seq: 0n }, -1);
+  const back = decodeValue(encodeValue(v), 'k').value as StreamValue;
+  expect(back.entries).toEqual(v.entries.map((e) => ({ ...e, node: 1 })));
+  expect([back.lastId, back.maxDeletedId, back.entriesAdded]).toEqual([v.lastId, v.maxDeletedId, 2]);
+  expect([...back.groups.keys()]).toEqual(['grp', 'empty']);
+  const bg = back.groups.get('grp')!;
+  expect([bg.lastId, bg.entriesRead, back.groups.get('empty')!.entriesRead]).toEqual([{ ms: 1n, seq: 0n }, 1, -1]);
+  expect([...bg.pel.values()]).toEqual([{ id: { ms: 18446744073709551615n, seq: 7n }, consumer: 'alice', deliveredAt: 5678, deliveries: 1 }]);
+  expect(bg.consumers.get('alice')!.seenAt).toBe(1234);
+  expect(bg.consumers.get('alice')!.pending.size).toBe(1);
+  expect(() => decodeValue(encodeValue(v).subarray(0, 30), 'k')).toThrow(ValueEncodingError);
 });
 
 test('passivation: evicted aggregates go to the store and load back whole; preload brings them at start', async () => {

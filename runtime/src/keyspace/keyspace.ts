@@ -1,7 +1,7 @@
 /* eslint-disable no-bitwise */ // integer math on the hot path (slot picks, clocks)
 import { EntryChange, LoadedEntry, NO_PERSISTENCE, PersistenceHooks } from './hooks';
 import {
-  accountedBytes, decodeValue, encodeString, encodeValue, newValue, T_STRING, TypedValue, TypeTag, WrongTypeError,
+  accountedBytes, decodeValue, encodeString, encodeValue, isEmptied, newValue, T_STRING, TypedValue, TypeTag, WrongTypeError,
 } from './types';
 import { VersionClock } from './versions';
 
@@ -339,7 +339,7 @@ const INITIAL_SLOTS = 1024;
  * Keys in the string API are binary strings (one char per byte, latin1), as
  * the protocol makes them: any byte sequence is a key.
  *
- * **Aggregates** (hash, list, set, sorted set; keyspace/types.ts). The type
+ * **Aggregates** (hash, list, set, sorted set, stream; keyspace/types.ts). The type
  * column tags each slot; an aggregate's slot keeps its key in a chunk as any
  * entry does (a zero-length value), and its structure lives in `objects` on
  * the V8 heap: a Map for hashes, a ring-buffer deque for lists, an array plus
@@ -1145,7 +1145,7 @@ export class Keyspace {
 
   /** @internal TypedWrite.commit: persists the changed values as one batch, then applies them. */
   commitTyped(staged: readonly Staged[]): Promise<void> | undefined {
-    const changed = staged.filter((s) => (s.replace || s.v.mods !== s.mods) && (s.v.size > 0 || s.existed));
+    const changed = staged.filter((s) => (s.replace || s.v.mods !== s.mods) && (!isEmptied(s.v) || s.existed));
     if (changed.length === 0) return undefined;
     const versions = changed.map(() => this.versions.next());
     const apply = () => changed.forEach((s, i) => this.applyStaged(s, versions[i]));
@@ -1153,7 +1153,7 @@ export class Keyspace {
       apply();
       return undefined;
     }
-    const changes: EntryChange[] = changed.map((s, i) => (s.v.size === 0
+    const changes: EntryChange[] = changed.map((s, i) => (isEmptied(s.v)
       ? { kind: 'delete', key: Buffer.from(s.key, 'latin1'), version: versions[i] }
       : { kind: 'write', key: Buffer.from(s.key, 'latin1'), value: encodeValue(s.v), version: versions[i], expiresAt: s.expiresAt }));
     return this.persisted(changed.map((s) => s.key), changes, apply);
@@ -1161,7 +1161,7 @@ export class Keyspace {
 
   private applyStaged(s: Staged, version: number): void {
     const slot = this.find(s.key, false);
-    if (s.v.size === 0) {
+    if (isEmptied(s.v)) {
       if (slot >= 0) {
         this.removeSlot(slot);
         this.stats.deletes++;

@@ -1,5 +1,5 @@
 /**
- * The aggregate value types (hash, list, set, sorted set): their in-memory
+ * The aggregate value types (hash, list, set, sorted set, stream): their in-memory
  * structures, what they are accounted as, and their versioned binary
  * encoding for the stores.
  *
@@ -17,9 +17,10 @@ export const T_HASH = 1;
 export const T_LIST = 2;
 export const T_SET = 3;
 export const T_ZSET = 4;
-export type TypeTag = 0 | 1 | 2 | 3 | 4;
+export const T_STREAM = 5;
+export type TypeTag = 0 | 1 | 2 | 3 | 4 | 5;
 
-export const TYPE_NAMES = ['string', 'hash', 'list', 'set', 'zset'] as const;
+export const TYPE_NAMES = ['string', 'hash', 'list', 'set', 'zset', 'stream'] as const;
 
 /**
  * Heap cost estimates, 64-bit V8 without pointer compression (Node's build):
@@ -387,7 +388,246 @@ export class ZSetValue {
   }
 }
 
-export type TypedValue = HashValue | ListValue | SetValue | ZSetValue;
+// ---- stream ---------------------------------------------------------------------
+
+/** A stream entry ID: milliseconds and sequence, each an unsigned 64-bit integer (Redis takes the full range). */
+export interface StreamId {
+  readonly ms: bigint;
+  readonly seq: bigint;
+}
+
+export const U64_MAX = (1n << 64n) - 1n;
+export const ID_ZERO: StreamId = { ms: 0n, seq: 0n };
+export const ID_MAX: StreamId = { ms: U64_MAX, seq: U64_MAX };
+
+export function cmpId(a: StreamId, b: StreamId): number {
+  if (a.ms !== b.ms) return a.ms < b.ms ? -1 : 1;
+  return a.seq === b.seq ? 0 : a.seq < b.seq ? -1 : 1;
+}
+
+export function idString(id: StreamId): string {
+  return `${id.ms}-${id.seq}`;
+}
+
+/** An entry: its ID and its fields and values, flat (f1, v1, f2, v2...), never changed once added. */
+export interface StreamEntry {
+  readonly id: StreamId;
+  readonly fields: readonly string[];
+  /** The node (Redis's listpack of up to 100 entries) it was appended to: what `~` trimming removes whole. */
+  readonly node: number;
+}
+
+/** Redis's default stream-node-max-entries. */
+export const STREAM_NODE_ENTRIES = 100;
+
+/** A delivered, not yet acknowledged entry of a consumer group (Redis's NACK). */
+export interface PendingEntry {
+  readonly id: StreamId;
+  consumer: string;
+  deliveredAt: number;
+  deliveries: number;
+}
+
+export interface StreamConsumer {
+  readonly name: string;
+  seenAt: number;
+  /** Its pending entries by ID string (the same objects as the group's PEL). */
+  readonly pending: Map<string, PendingEntry>;
+}
+
+export interface StreamGroup {
+  readonly name: string;
+  lastId: StreamId;
+  /** Entries the group has read (Redis 7's counter for lag), -1 when unknown. */
+  entriesRead: number;
+  /** Pending entries by ID string. */
+  readonly pel: Map<string, PendingEntry>;
+  readonly consumers: Map<string, StreamConsumer>;
+}
+
+/** An entry's object, its ID (object + 2 bigints) and its fields array. */
+const STREAM_ENTRY = 160;
+/** A pending entry: its object and an entry in the group's and the consumer's Maps. */
+const PENDING_ENTRY = 64 + 2 * MAP_ENTRY + 48;
+const GROUP_OVERHEAD = 256;
+
+function entryCost(fields: readonly string[]): number {
+  let n = STREAM_ENTRY + ARRAY_SLOT;
+  for (const f of fields) n += ARRAY_SLOT + stringCost(f.length);
+  return n;
+}
+
+/**
+ * Entries in an array in ID order (appends are O(1), lookups by binary
+ * search; XDEL of an entry in the middle moves the pointers after it), the
+ * stream's counters, and its consumer groups. Unlike the other aggregates a
+ * stream stays when its last entry goes (XDEL, XTRIM), as in Redis.
+ */
+export class StreamValue {
+  readonly type = T_STREAM;
+  entries: StreamEntry[] = [];
+  lastId: StreamId = ID_ZERO;
+  maxDeletedId: StreamId = ID_ZERO;
+  entriesAdded = 0;
+  readonly groups = new Map<string, StreamGroup>();
+  bytes = OBJECT_OVERHEAD;
+  mods = 0;
+  /** The node being filled, and how many entries were appended to it (deleted ones count, as in Redis). */
+  private node = 0;
+  private inNode = 0;
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  /** First index whose ID is >= id. */
+  lowerBound(id: StreamId): number {
+    let lo = 0;
+    let hi = this.entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cmpId(this.entries[mid].id, id) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Appends an entry whose ID is greater than lastId (the caller checks). */
+  append(id: StreamId, fields: readonly string[]): void {
+    if (this.inNode >= STREAM_NODE_ENTRIES || this.entries.length === 0) {
+      this.node++;
+      this.inNode = 0;
+    }
+    this.inNode++;
+    this.entries.push({ id, fields, node: this.node });
+    this.lastId = id;
+    this.entriesAdded++;
+    this.bytes += entryCost(fields);
+    this.mods++;
+  }
+
+  delete(id: StreamId): boolean {
+    const i = this.lowerBound(id);
+    if (i >= this.entries.length || cmpId(this.entries[i].id, id) !== 0) return false;
+    this.bytes -= entryCost(this.entries[i].fields);
+    this.entries.splice(i, 1);
+    if (cmpId(id, this.maxDeletedId) > 0) this.maxDeletedId = id;
+    this.mods++;
+    return true;
+  }
+
+  /** Removes the oldest n entries. */
+  trimHead(n: number): void {
+    if (n <= 0) return;
+    for (let i = 0; i < n; i++) this.bytes -= entryCost(this.entries[i].fields);
+    this.entries.splice(0, n);
+    this.mods++;
+  }
+
+  /** Marks a change the methods here do not make (a group's last ID, the stream's last ID). */
+  touch(bytes = 0): void {
+    this.bytes += bytes;
+    this.mods++;
+  }
+
+  addGroup(name: string, lastId: StreamId, entriesRead: number): StreamGroup {
+    const g: StreamGroup = { name, lastId, entriesRead, pel: new Map(), consumers: new Map() };
+    this.groups.set(name, g);
+    this.touch(GROUP_OVERHEAD + stringCost(name.length));
+    return g;
+  }
+
+  deleteGroup(name: string): boolean {
+    const g = this.groups.get(name);
+    if (g === undefined) return false;
+    let b = GROUP_OVERHEAD + stringCost(name.length) + g.pel.size * PENDING_ENTRY;
+    for (const c of g.consumers.values()) b += GROUP_OVERHEAD + stringCost(c.name.length);
+    this.groups.delete(name);
+    this.touch(-b);
+    return true;
+  }
+
+  /** The consumer `name` of `g`, created when absent. */
+  consumer(g: StreamGroup, name: string, now: number): { c: StreamConsumer; created: boolean } {
+    let c = g.consumers.get(name);
+    if (c !== undefined) return { c, created: false };
+    c = { name, seenAt: now, pending: new Map() };
+    g.consumers.set(name, c);
+    this.touch(GROUP_OVERHEAD + stringCost(name.length));
+    return { c, created: true };
+  }
+
+  /** Deletes a consumer and its pending entries; returns how many it had. */
+  deleteConsumer(g: StreamGroup, name: string): number {
+    const c = g.consumers.get(name);
+    if (c === undefined) return 0;
+    const n = c.pending.size;
+    for (const k of c.pending.keys()) g.pel.delete(k);
+    g.consumers.delete(name);
+    this.touch(-(GROUP_OVERHEAD + stringCost(name.length) + n * PENDING_ENTRY));
+    return n;
+  }
+
+  /** Records the delivery of `id` to consumer `c`: a new pending entry, or the existing one moves to `c`. */
+  deliver(g: StreamGroup, c: StreamConsumer, id: StreamId, now: number): void {
+    const k = idString(id);
+    const p = g.pel.get(k);
+    if (p === undefined) {
+      const np: PendingEntry = { id, consumer: c.name, deliveredAt: now, deliveries: 1 };
+      g.pel.set(k, np);
+      c.pending.set(k, np);
+      this.touch(PENDING_ENTRY);
+      return;
+    }
+    if (p.consumer !== c.name) {
+      g.consumers.get(p.consumer)?.pending.delete(k);
+      p.consumer = c.name;
+      c.pending.set(k, p);
+    }
+    p.deliveredAt = now;
+    p.deliveries++;
+    this.touch();
+  }
+
+  ack(g: StreamGroup, id: StreamId): boolean {
+    const k = idString(id);
+    const p = g.pel.get(k);
+    if (p === undefined) return false;
+    g.pel.delete(k);
+    g.consumers.get(p.consumer)?.pending.delete(k);
+    this.touch(-PENDING_ENTRY);
+    return true;
+  }
+
+  clone(): StreamValue {
+    const c = new StreamValue();
+    c.entries = this.entries.slice(); // entries are immutable: shared
+    c.node = this.node;
+    c.inNode = this.inNode;
+    c.lastId = this.lastId;
+    c.maxDeletedId = this.maxDeletedId;
+    c.entriesAdded = this.entriesAdded;
+    for (const g of this.groups.values()) {
+      const ng: StreamGroup = { name: g.name, lastId: g.lastId, entriesRead: g.entriesRead, pel: new Map(), consumers: new Map() };
+      for (const con of g.consumers.values()) ng.consumers.set(con.name, { name: con.name, seenAt: con.seenAt, pending: new Map() });
+      for (const [k, p] of g.pel) {
+        const np = { ...p };
+        ng.pel.set(k, np);
+        ng.consumers.get(p.consumer)?.pending.set(k, np);
+      }
+      c.groups.set(g.name, ng);
+    }
+    c.bytes = this.bytes;
+    return c;
+  }
+}
+
+export type TypedValue = HashValue | ListValue | SetValue | ZSetValue | StreamValue;
+
+/** True when a changed value is empty so its key goes: any aggregate but a stream, which stays until DEL (as in Redis). */
+export function isEmptied(v: TypedValue): boolean {
+  return v.size === 0 && v.type !== T_STREAM;
+}
 
 export function newValue(type: TypeTag): TypedValue {
   switch (type) {
@@ -395,6 +635,7 @@ export function newValue(type: TypeTag): TypedValue {
     case T_LIST: return new ListValue();
     case T_SET: return new SetValue();
     case T_ZSET: return new ZSetValue();
+    case T_STREAM: return new StreamValue();
     default: throw new Error(`not an aggregate type: ${type}`);
   }
 }
@@ -409,7 +650,13 @@ export function newValue(type: TypeTag): TypedValue {
  * - string: the bytes as they are;
  * - hash: u32 count, then count x (u32 len, field bytes, u32 len, value bytes);
  * - list and set: u32 count, then count x (u32 len, bytes), list in order;
- * - zset: u32 count, then count x (f64 score, u32 len, member bytes), in rank order.
+ * - zset: u32 count, then count x (f64 score, u32 len, member bytes), in rank order;
+ * - stream (type 5): u64 last ID ms, u64 last ID seq, u64 max deleted ID ms, u64 its seq,
+ *   u64 entries added; u32 count, then count x (u64 ms, u64 seq, u32 n, n x (u32 len, bytes):
+ *   fields and values alternating), in ID order; u32 groups, then groups x (u32 len, name,
+ *   u64 last delivered ms, u64 seq, i64 entries read (-1: unknown), u32 consumers,
+ *   consumers x (u32 len, name, f64 seen time ms), u32 pending, pending x (u64 ms, u64 seq,
+ *   u32 len, consumer name, f64 delivery time ms, u32 delivery count)). A stream may be empty.
  *
  * Integers and doubles are little-endian. A string value is stored as its
  * plain bytes (so stores written before this encoding existed read the same)
@@ -444,6 +691,7 @@ export function encodeString(v: Buffer): Buffer {
 }
 
 export function encodeValue(v: TypedValue): Buffer {
+  if (v instanceof StreamValue) return encodeStream(v);
   let n = HEADER + 4;
   const strs: string[] = [];
   const scores: number[] = [];
@@ -490,6 +738,7 @@ export function decodeValue(b: Buffer, key: string): Decoded {
   if (b[4] !== ENCODING_VERSION) throw bad(`it has encoding version ${b[4]}, this state-cache reads version ${ENCODING_VERSION} (upgrade state-cache)`);
   const type = b[5];
   if (type === T_STRING) return { type: T_STRING, value: b.subarray(HEADER) };
+  if (type === T_STREAM) return { type: T_STREAM, value: decodeStream(b, bad) };
   if (type < T_HASH || type > T_ZSET) throw bad(`unknown type ${type}`);
   if (b.length < HEADER + 4) throw bad('truncated count');
   const count = b.readUInt32LE(HEADER);
@@ -512,7 +761,7 @@ export function decodeValue(b: Buffer, key: string): Decoded {
       v.pushRight(str());
     } else if (v instanceof SetValue) {
       v.add(str());
-    } else {
+    } else if (v instanceof ZSetValue) {
       if (o + 8 > b.length) throw bad('truncated score');
       const s = b.readDoubleLE(o);
       o += 8;
@@ -524,4 +773,153 @@ export function decodeValue(b: Buffer, key: string): Decoded {
   if (v.size === 0) throw bad('an empty aggregate');
   v.mods = 0;
   return { type: type as TypeTag, value: v };
+}
+
+/** Appends fixed-size and length-prefixed fields to a growing buffer (the stream encoding's writer). */
+class Writer {
+  buf = Buffer.allocUnsafe(256);
+  o = 0;
+
+  private room(n: number): void {
+    if (this.o + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.o + n));
+    this.buf.copy(next, 0, 0, this.o);
+    this.buf = next;
+  }
+
+  u32(n: number): void {
+    this.room(4);
+    this.o = this.buf.writeUInt32LE(n, this.o);
+  }
+
+  u64(n: bigint): void {
+    this.room(8);
+    this.o = this.buf.writeBigUInt64LE(n, this.o);
+  }
+
+  i64(n: number): void {
+    this.room(8);
+    this.o = this.buf.writeBigInt64LE(BigInt(n), this.o);
+  }
+
+  f64(n: number): void {
+    this.room(8);
+    this.o = this.buf.writeDoubleLE(n, this.o);
+  }
+
+  str(s: string): void {
+    this.u32(s.length);
+    this.room(s.length);
+    this.o += this.buf.latin1Write(s, this.o);
+  }
+
+  id(id: StreamId): void {
+    this.u64(id.ms);
+    this.u64(id.seq);
+  }
+}
+
+function encodeStream(v: StreamValue): Buffer {
+  const w = new Writer();
+  ENCODING_MAGIC.copy(w.buf, 0);
+  w.buf[4] = ENCODING_VERSION;
+  w.buf[5] = T_STREAM;
+  w.o = HEADER;
+  w.id(v.lastId);
+  w.id(v.maxDeletedId);
+  w.u64(BigInt(v.entriesAdded));
+  w.u32(v.entries.length);
+  for (const e of v.entries) {
+    w.id(e.id);
+    w.u32(e.fields.length);
+    for (const f of e.fields) w.str(f);
+  }
+  w.u32(v.groups.size);
+  for (const g of v.groups.values()) {
+    w.str(g.name);
+    w.id(g.lastId);
+    w.i64(g.entriesRead);
+    w.u32(g.consumers.size);
+    for (const c of g.consumers.values()) {
+      w.str(c.name);
+      w.f64(c.seenAt);
+    }
+    w.u32(g.pel.size);
+    for (const p of g.pel.values()) {
+      w.id(p.id);
+      w.str(p.consumer);
+      w.f64(p.deliveredAt);
+      w.u32(p.deliveries);
+    }
+  }
+  return w.buf.subarray(0, w.o);
+}
+
+function decodeStream(b: Buffer, bad: (why: string) => ValueEncodingError): StreamValue {
+  let o = HEADER;
+  const need = (n: number) => {
+    if (o + n > b.length) throw bad('truncated stream');
+  };
+  const u32 = () => {
+    need(4);
+    const n = b.readUInt32LE(o);
+    o += 4;
+    return n;
+  };
+  const u64 = () => {
+    need(8);
+    const n = b.readBigUInt64LE(o);
+    o += 8;
+    return n;
+  };
+  const f64 = () => {
+    need(8);
+    const n = b.readDoubleLE(o);
+    o += 8;
+    return n;
+  };
+  const str = () => {
+    const len = u32();
+    need(len);
+    const s = b.latin1Slice(o, o + len);
+    o += len;
+    return s;
+  };
+  const id = (): StreamId => ({ ms: u64(), seq: u64() });
+  const v = new StreamValue();
+  const lastId = id();
+  v.maxDeletedId = id();
+  const added = Number(u64());
+  const count = u32();
+  for (let i = 0; i < count; i++) {
+    const eid = id();
+    const n = u32();
+    const fields: string[] = [];
+    for (let j = 0; j < n; j++) fields.push(str());
+    if (v.entries.length > 0 && cmpId(eid, v.lastId) <= 0) throw bad('stream entries out of order');
+    v.append(eid, fields);
+  }
+  v.lastId = lastId;
+  v.entriesAdded = added;
+  const groups = u32();
+  for (let i = 0; i < groups; i++) {
+    const g = v.addGroup(str(), id(), 0);
+    g.entriesRead = Number(b.readBigInt64LE((need(8), o)));
+    o += 8;
+    const consumers = u32();
+    for (let j = 0; j < consumers; j++) {
+      const name = str();
+      v.consumer(g, name, f64());
+    }
+    const pending = u32();
+    for (let j = 0; j < pending; j++) {
+      const pid = id();
+      const c = v.consumer(g, str(), 0).c;
+      v.deliver(g, c, pid, f64());
+      g.pel.get(idString(pid))!.deliveries = u32();
+    }
+  }
+  if (o !== b.length) throw bad('trailing bytes');
+  v.mods = 0;
+  return v;
 }

@@ -12,6 +12,7 @@ import { PUBSUB_SPECS } from './pubsub';
 import { SCRIPTING_SPECS } from './scripting';
 import { SERVER_SPECS } from './server-commands';
 import { SET_SPECS } from './sets';
+import { STREAM_SPECS } from './streams';
 import { STRING_SPECS } from './strings';
 import { TRANSACTION_SPECS } from './transactions';
 import { ZSET_SPECS } from './zsets';
@@ -88,6 +89,7 @@ const SPECS: Spec[] = [
   ...LIST_SPECS,
   ...SET_SPECS,
   ...ZSET_SPECS,
+  ...STREAM_SPECS,
 ];
 
 export const COMMANDS: readonly Command[] = SPECS.map((

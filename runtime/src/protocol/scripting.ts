@@ -28,6 +28,7 @@ import {
   argStr, argUpper, ClientState, CommandError, CommandFlags, errorReply, Frame, Handler, keyBounds, parseIntStrict, replyLater,
   ServerContext, Spec, wrongArgs,
 } from './commands';
+import { LuaCodecs } from './lua-codecs';
 import { ReplyWriter } from './resp';
 import { runtimeSettings } from './server-commands';
 import type { Keyspace } from '../keyspace/keyspace';
@@ -198,6 +199,24 @@ export class Scripting {
       return 0;
     });
     this.fn('lua_setglobal')(L, this.cstr('redis'));
+    // Redis's cjson and cmsgpack (lua-codecs.ts).
+    const codecs = new LuaCodecs({
+      L,
+      fn: (name) => this.fn(name),
+      pushBytes: (b) => this.pushBytes(b),
+      bytesAt: (idx) => this.bytesAt(idx),
+      raise: (msg) => this.raise(msg),
+    });
+    this.fn('lua_createtable')(L, 0, 4);
+    cfn('encode', () => codecs.jsonEncode());
+    cfn('decode', () => codecs.jsonDecode());
+    this.fn('lua_pushlightuserdata')(L, 0);
+    this.setField(-2, 'null');
+    this.fn('lua_setglobal')(L, this.cstr('cjson'));
+    this.fn('lua_createtable')(L, 0, 2);
+    cfn('pack', () => codecs.msgpackPack());
+    cfn('unpack', () => codecs.msgpackUnpack());
+    this.fn('lua_setglobal')(L, this.cstr('cmsgpack'));
     this.runLua(PRELUDE);
     this.fn('lua_sethook')(L, m.addFunction(() => this.hook(), 'vii'), LUA_MASKCOUNT, HOOK_EVERY);
   }
