@@ -346,7 +346,7 @@ project.addTask('image:lint', {
   exec: 'bash scripts/image-lint.sh',
 });
 project.addTask('image:build', {
-  description: 'Build the state-cache image (buildah: on a local Node 20 base made first)',
+  description: 'Build the state-cache image (buildah: on a local Node 24 base made first)',
   exec: 'bash scripts/image-build.sh',
   receiveArgs: true,
 });

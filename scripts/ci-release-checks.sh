@@ -59,9 +59,15 @@ if wants node24; then
   # Compiled with the repository's own toolchain first (as npm test does), then jest under Node 24:
   # the tests' child processes (node lib/main.js) find the same node first on the PATH.
   (cd runtime && npx projen compile >/dev/null)
+  mkdir -p .tmp
   (cd runtime && PATH="$node_dir:$PATH" && export PATH \
     && [ "$(node --version)" = "$version" ] \
     && echo "node $(node --version) ($(command -v node))" \
-    && node node_modules/jest/bin/jest.js --ci --coverage=false)
+    && node node_modules/jest/bin/jest.js --ci --coverage=false) 2>&1 | tee .tmp/ci-node24.log
+  [ "${PIPESTATUS[0]}" = 0 ] || exit 1
+  # As .ci/run checks Node 20's run: no test skipped for a missing tool, and jest exited by itself.
+  skipped=$(grep -o 'tests skipped for missing tools: [0-9]*' .tmp/ci-node24.log | awk '{ print $NF }' | sort -n | tail -1)
+  [ "${skipped:-missing}" = 0 ] || { echo "Node 24 run: tests skipped for missing tools: ${skipped:-no total printed}" >&2; exit 1; }
+  if grep -q 'Jest did not exit' .tmp/ci-node24.log; then echo "Node 24 run: jest did not exit by itself" >&2; exit 1; fi
 fi
 step "done"

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { freePort } from './helpers';
 import { RunningCache, startCache, tempDir } from '../faults/harness';
+import { hasTool } from '../tools';
 
 /** One line of JSON from the child, or a failure after `ms`. */
 function nextLine(child: ChildProcess, ms: number): Promise<Record<string, unknown>> {
@@ -93,6 +94,8 @@ export class TestPostgres {
 /** A real redis-server on a free port, without persistence; it ends itself after 10 minutes at the latest. */
 export class TestRedis {
   static async start(args: string[] = [], port?: number): Promise<TestRedis> {
+    // At once, not after a start timeout: a test that gets here without the tool was not gated.
+    if (!hasTool('redis-server')) throw new Error('redis-server not found: gate the test with needs(\'redis-server\') from test/tools.ts');
     const r = new TestRedis(port ?? await freePort(), args);
     await r.restart();
     return r;
