@@ -18,10 +18,11 @@ class ToolSkipsReporter {
       const m = [r.title, ...r.ancestorTitles].map((t) => MARK.exec(t)).find(Boolean);
       if (m) reasons.set(m[1], (reasons.get(m[1]) ?? 0) + 1);
     }
-    for (const [reason, count] of reasons) {
-      this.total += count;
-      process.stderr.write(`${relative(this.rootDir, result.testFilePath)}: skipped ${count} test${count === 1 ? '' : 's'}: ${reason}\n`);
-    }
+    if (reasons.size === 0) return;
+    // One line per file, whatever mix of tools its tests need.
+    const count = [...reasons.values()].reduce((a, b) => a + b, 0);
+    this.total += count;
+    process.stderr.write(`${relative(this.rootDir, result.testFilePath)}: skipped ${count} test${count === 1 ? '' : 's'}: ${[...reasons.keys()].join('; ')}\n`);
   }
 
   onRunComplete() {
