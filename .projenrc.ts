@@ -58,6 +58,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     '@lezer/highlight@^1',
     'ajv@^8',
     'yaml@^2',
+    // TypeScript declarations of the runtime config, generated from runtime/config.schema.json.
+    'json-schema-to-typescript@^16',
   ],
   keywords: ['cdk8s', 'kubernetes', 'cache', 'redis', 'persistent-volume', 'database', 'write-behind'],
   // Only the npm target: the other registries are unreachable from our machines.
@@ -213,6 +215,17 @@ releaseWorkflow.file!.addOverride('jobs.release_npm.needs', ['release', 'release
 
 // Examples and scripts are TypeScript run with ts-node against the sources.
 project.addDevDeps('ts-node');
+
+// No import cycles in the library, value or type: import/no-cycle follows value
+// imports; test/import-cycles.test.ts follows type-only imports too.
+project.eslint?.addOverride({ files: ['src/**/*.ts'], rules: { 'import/no-cycle': ['error'] } });
+
+// The type of the config the constructs emit, generated from the runtime's schema
+// (test/runtime-config-types.test.ts fails when it is stale).
+project.addTask('gen:runtime-config', {
+  description: 'Regenerate src/_runtime-config.generated.ts from runtime/config.schema.json',
+  exec: 'ts-node --project test/tsconfig.json test/runtime-config-types.ts',
+});
 
 /**
  * state-cache, the runtime. Private, its own package.json, lockfile,

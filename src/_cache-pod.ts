@@ -4,6 +4,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { bytesOf, CacheEgress, ClaimTemplate, DATA_DIR, mebibytesAtLeast, RenderedCache } from './_cache-render';
 import { defaultResources, secureContainerContext, withDefaultResources } from './_pod-defaults';
+import type { StateCacheConfig } from './_runtime-config';
 import { toQuantity } from './_storage-drivers';
 import { fail } from './_validation';
 import { CacheImage } from './cache-image';
@@ -66,7 +67,7 @@ export function cacheResources(scope: Construct, rendered: RenderedCache, user: 
 }
 
 /** The full state-cache config and its checksum. */
-export function configJson(config: any): { json: string; sha256: string } {
+export function configJson(config: StateCacheConfig): { json: string; sha256: string } {
   const json = JSON.stringify(config, null, 2);
   return { json, sha256: createHash('sha256').update(json).digest('hex') };
 }
@@ -187,4 +188,34 @@ export function egressRules(scope: Construct, egress: CacheEgress[]): kplus.Netw
 export function addImagePullSecrets(workload: kplus.Workload, secrets: kplus.ISecret[] | undefined): void {
   if (!secrets || secrets.length === 0) return;
   ApiObject.of(workload).addJsonPatch(JsonPatch.add('/spec/template/spec/imagePullSecrets', secrets.map((s) => ({ name: s.name }))));
+}
+
+/** How long a cache pod's shutdown may take, and the grace period that covers it. */
+export interface ShutdownBudget {
+  /** The cache's own shutdown: its flush deadline (whole seconds) plus 5 seconds to close and exit. */
+  readonly shutdownSeconds: number;
+  /** The pod's termination grace period: the one given, or the budget plus 5 seconds. */
+  readonly grace: Duration;
+}
+
+/**
+ * The shutdown budget of a cache pod: the app drains first (a sidecar's app;
+ * none for a cluster), then the cache flushes within its deadline. A given
+ * grace period shorter than that is refused.
+ */
+export function shutdownBudget(scope: Construct, flushDeadline: Duration, options: { appDrain?: Duration; grace?: Duration }): ShutdownBudget {
+  const flushSeconds = Math.ceil(flushDeadline.toMilliseconds() / 1000);
+  const shutdownSeconds = flushSeconds + 5;
+  const drain = options.appDrain;
+  const required = (drain?.toSeconds() ?? 0) + shutdownSeconds;
+  const grace = options.grace ?? Duration.seconds(required + 5);
+  if (grace.toSeconds() < required) {
+    if (drain !== undefined) {
+      fail(scope, `terminationGracePeriod ${grace.toSeconds()}s is shorter than the app drain time (${drain.toSeconds()}s) plus the cache shutdown (flushDeadline ${flushSeconds}s + 5s)`,
+        `Give at least ${required}s (better ${required + 5}s), or shorten appDrainTime or cache.flushDeadline`);
+    }
+    fail(scope, `terminationGracePeriod ${grace.toSeconds()}s is shorter than the cache shutdown (flushDeadline ${flushSeconds}s + 5s)`,
+      `Give at least ${required}s, or shorten cache.flushDeadline`);
+  }
+  return { shutdownSeconds, grace };
 }

@@ -3,6 +3,7 @@ import { ApiObject, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { HTTP_PORT } from './_cache-pod';
+import type { StateCacheConfig } from './_runtime-config';
 import { PROMETHEUS_METRICS as P, STATE_CACHE_METRICS as M } from './_state-cache-metrics';
 import { fail, validateDnsLabel } from './_validation';
 import { CacheMonitoring } from './monitoring';
@@ -41,7 +42,7 @@ export interface MonitoredCache {
   /** The pods running state-cache. */
   readonly workload: kplus.Workload;
   /** The state-cache config, as in its ConfigMap. */
-  readonly config: any;
+  readonly config: StateCacheConfig;
   readonly replicas: number;
   /** The preload time budget the startup probe allows for (plus a minute). */
   readonly startupBudget: Duration;
@@ -228,13 +229,13 @@ interface Persistence {
   readonly passivation: boolean;
 }
 
-function persistenceOf(config: any): Persistence {
-  const chain: any[] = config?.stores?.chain ?? [];
+function persistenceOf(config: StateCacheConfig): Persistence {
+  const chain = config.stores?.chain ?? [];
   return {
-    writeBehind: config?.persistence?.mode === 'write-behind',
+    writeBehind: config.persistence?.mode === 'write-behind',
     requiredStores: chain.some((l) => l.mode === 'required'),
     anyStore: chain.length > 0,
-    passivation: config?.persistence?.passivation?.enabled === true,
+    passivation: config.persistence?.passivation?.enabled === true,
   };
 }
 

@@ -1,6 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import type { TlsConfig } from './_runtime-config';
 import { fail } from './_validation';
 
 /** The Secret a TLS listener reads, once bound to a cache. */
@@ -29,11 +30,11 @@ export const TLS_DIR = '/etc/state-cache-tls';
 export const TLS_SINCE = '0.1.0';
 
 /** The `tls` section of a state-cache config for a bound certificate, mounted at TLS_DIR. */
-export function stateCacheTlsSection(bound: BoundCacheTls): { [key: string]: any } {
+export function stateCacheTlsSection(bound: BoundCacheTls): TlsConfig {
   return {
     certFile: `${TLS_DIR}/tls.crt`,
     keyFile: `${TLS_DIR}/tls.key`,
-    ...(bound.mutual ? { caFile: `${TLS_DIR}/ca.crt`, clientAuth: 'require' } : {}),
+    ...(bound.mutual ? { caFile: `${TLS_DIR}/ca.crt`, clientAuth: 'require' as const } : {}),
   };
 }
 

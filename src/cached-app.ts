@@ -3,12 +3,13 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import {
   addClaimTemplates, addImagePullSecrets, addPdb, cacheContainerProps, cacheResources, CHECKSUM_ANNOTATION,
-  configJson, defaultCacheImage, egressRules, HTTP_PORT, mountCacheVolumes, PASSWORD_ENV, RESP_PORT, spreadReplicas,
+  configJson, defaultCacheImage, egressRules, HTTP_PORT, mountCacheVolumes, PASSWORD_ENV, RESP_PORT, shutdownBudget, spreadReplicas,
 } from './_cache-pod';
-import { renderCache } from './_cache-render';
+import { CacheEgress, renderCache, RenderedCache } from './_cache-render';
 import { addMonitoring } from './_monitoring';
 import { defaultResources, securePodContext, withDefaultResources, withSecureDefaults } from './_pod-defaults';
-import { checkTlsImage, serviceDnsNames, stateCacheTlsSection, TLS_DIR, tlsVolume } from './_tls';
+import type { StateCacheConfig } from './_runtime-config';
+import { BoundCacheTls, checkTlsImage, serviceDnsNames, stateCacheTlsSection, TLS_DIR, tlsVolume } from './_tls';
 import { fail, validatePort } from './_validation';
 import { CachePassword, CacheSettings } from './cache';
 import { CacheImage } from './cache-image';
@@ -234,125 +235,115 @@ export class CachedApp extends Construct {
 
   public constructor(scope: Construct, id: string, props: CachedAppProps) {
     super(scope, id);
-    const replicas = props.replicas ?? 1;
-    if (!Number.isInteger(replicas) || replicas < 1) {
-      fail(this, `replicas ${replicas} is not a whole number of at least 1`, 'Give replicas: 1 or more (each pod has its own cache)');
-    }
+    const replicas = checkReplicas(this, props.replicas ?? 1);
     const namespace = Chart.of(this).namespace;
-    const appPort = props.app.portNumber ?? props.app.ports?.[0]?.number;
-    if (appPort === undefined) {
-      fail(this, `app container "${props.app.name ?? 'app'}" has no port`, 'Give app.portNumber (or app.ports): the Service and NetworkPolicy serve it');
-    }
-    validatePort(this, 'app port', appPort);
-    if (appPort === RESP_PORT || appPort === HTTP_PORT || (props.tls !== undefined && appPort === SIDECAR_TLS_PORT)) {
-      fail(this, `app port ${appPort} is also a port of the cache sidecar (${RESP_PORT} RESP, ${HTTP_PORT} HTTP${props.tls ? `, ${SIDECAR_TLS_PORT} RESP over TLS` : ''})`,
-        'The app and the cache share the pod\'s network: give the app another port');
-    }
-    if (props.app.readiness === undefined || props.app.liveness === undefined) {
-      fail(this, `app container "${props.app.name ?? 'app'}" has no ${props.app.readiness === undefined ? 'readiness' : 'liveness'} probe`,
-        'Give app.readiness and app.liveness with different checks (e.g. Probe.fromHttpGet("/ready") and Probe.fromHttpGet("/healthz")): without them the app gets traffic before it is ready, and a hung app is never restarted');
-    }
-    const servicePort = props.servicePort ?? appPort;
-    validatePort(this, 'servicePort', servicePort);
+    const { appPort, servicePort } = checkAppPorts(this, props);
     const mode = props.sidecarMode ?? SidecarMode.NATIVE;
     const image = props.image ?? defaultCacheImage();
 
+    // The cache: its config sections, its container's size and its share of the shutdown.
     const settings = props.cache ?? {};
-    const rendered = renderCache(this, settings, { replicas, replicasWhat: 'replicas', namespace });
-    const coherence = _renderCoherence(this, props.coherence, replicas, settings.stores ?? []);
-    if (coherence) rendered.sections.persistence.coherence = coherence;
+    const rendered = renderSidecarCache(this, settings, props.coherence, replicas, namespace);
     const resources = cacheResources(this, rendered, props.cacheResources);
-
-    // Shutdown: the app drains, then the cache flushes within its deadline.
     const drain = props.appDrainTime ?? Duration.seconds(10);
-    const flushSeconds = Math.ceil(rendered.flushDeadline.toMilliseconds() / 1000);
-    const shutdownSeconds = flushSeconds + 5;
-    const required = drain.toSeconds() + shutdownSeconds;
-    const grace = props.terminationGracePeriod ?? Duration.seconds(required + 5);
-    if (grace.toSeconds() < required) {
-      fail(this, `terminationGracePeriod ${grace.toSeconds()}s is shorter than the app drain time (${drain.toSeconds()}s) plus the cache shutdown (flushDeadline ${flushSeconds}s + 5s)`,
-        `Give at least ${required}s (better ${required + 5}s), or shorten appDrainTime or cache.flushDeadline`);
-    }
+    const { shutdownSeconds, grace } = shutdownBudget(this, rendered.flushDeadline, { appDrain: drain, grace: props.terminationGracePeriod });
     this.terminationGracePeriod = grace;
 
+    // Secrets, certificate and config.
     const name = Names.toDnsLabel(this, { maxLen: 52 });
     const passwordSecret = props.password?._bind(this, `${name}-cache-password`, namespace);
-
     const perPod = rendered.claimTemplates.length > 0;
-    const tls = props.tls?._bind(this, `${name}-cache-tls`, namespace, serviceDnsNames(name, perPod ? `${name}-pods` : undefined, namespace));
+    const tls = bindSidecarTls(this, props, { name, namespace, perPod, image, passwordSecret });
     this.certificate = tls?.certificate;
-    if (tls !== undefined && props.monitoring !== undefined && (props.monitoring.scrape ?? true)) {
-      fail(this, 'monitoring.scrape is on with tls, but the PodMonitor the constructs emit scrapes /metrics over plain HTTP, and the cache then serves HTTPS only',
-        'Give monitoring: { scrape: false } (keep the rules and dashboard) and scrape with your own PodMonitor using scheme https and the CA, or drop tls');
-    }
-    if (tls !== undefined) {
-      checkTlsImage(this, image);
-      if (passwordSecret === undefined && !tls.mutual) {
-        fail(this, 'tls puts the cache on the pod network, but there is no password and the TLS is not mutual',
-          'Give password: CachePassword.fromSecret(...) (or mutual TLS), so that other pods must authenticate: without either, every key would be open to them');
-      }
-    } else if (props.cacheClientsFrom !== undefined) {
-      fail(this, `cacheClientsFrom (${props.cacheClientsFrom.length} peer(s)) is given, but tls is not`,
-        'Other pods reach the sidecar only over TLS: give tls: CacheTls.certManager({ issuer }) or CacheTls.fromSecret(secret), or drop cacheClientsFrom');
-    }
-    const config: any = {
-      // RESP on loopback: only the app in the same pod reaches the cache (with tls, others over TLS on the pod address).
-      server: {
-        bind: '127.0.0.1',
-        port: RESP_PORT,
-        protectedMode: true,
-        ...(tls ? { tlsPort: SIDECAR_TLS_PORT, tlsBind: '0.0.0.0' } : {}),
-      },
-      // HTTP on the pod address, for the kubelet's probes; protected mode keeps /v1/keys
-      // on loopback without a password, whatever the NetworkPolicy or the network plugin do.
-      http: { enabled: true, bind: '0.0.0.0', port: HTTP_PORT, ...(tls ? { tls: true } : {}) },
-      ...(tls ? { tls: stateCacheTlsSection(tls) } : {}),
-      auth: passwordSecret ? { passwordEnv: PASSWORD_ENV } : {},
-      ...rendered.sections,
-      shutdown: { timeoutSeconds: shutdownSeconds },
-    };
+    const config = sidecarConfig(rendered, tls, passwordSecret !== undefined, shutdownSeconds);
     const { json, sha256 } = configJson(config);
-    this.cacheConfig = config;
+    this.cacheConfig = config as { [key: string]: any };
     this.configMap = new kplus.ConfigMap(this, 'Config', {
       metadata: { name: `${name}-cache`, namespace },
       data: { 'config.json': json },
     });
 
-    const podProps = {
-      metadata: { name, namespace },
-      replicas,
-      securityContext: securePodContext(),
-      automountServiceAccountToken: false,
-      terminationGracePeriod: grace,
-      podMetadata: { annotations: { [CHECKSUM_ANNOTATION]: sha256 } },
-    };
-    let headless: kplus.Service | undefined;
-    if (perPod) {
-      headless = new kplus.Service(this, 'Headless', {
-        metadata: { name: `${name}-pods`, namespace },
-        clusterIP: 'None',
-        ports: [{ name: 'app', port: appPort, targetPort: appPort }],
-      });
-      this.workload = new kplus.StatefulSet(this, 'Workload', { ...podProps, service: headless });
-    } else {
-      this.workload = new kplus.Deployment(this, 'Workload', podProps);
-    }
+    // The pod: a StatefulSet when the cache needs a claim per pod, the cache and the app in it.
+    this.workload = this.createWorkload({ name, namespace, replicas, grace, sha256, perPod, appPort });
     const workload = this.workload;
-
-    const cacheEnv = [...rendered.env];
-    if (passwordSecret) cacheEnv.unshift([PASSWORD_ENV, kplus.EnvValue.fromSecretValue({ secret: passwordSecret, key: props.password!.key })]);
     const cacheProps = cacheContainerProps({
       image: image.reference,
       resources,
-      env: cacheEnv,
+      env: cacheEnv(rendered, passwordSecret, props.password),
       startupBudget: settings.preloadTimeBudget ?? Duration.seconds(30),
       restartPolicy: mode === SidecarMode.NATIVE ? kplus.ContainerRestartPolicy.ALWAYS : undefined,
       lifecycle: mode === SidecarMode.CONTAINER ? { preStop: kplus.Handler.fromCommand(waitForPortToClose(appPort, drain)) } : undefined,
       https: tls !== undefined,
       extraPorts: tls ? [{ name: 'resp-tls', number: SIDECAR_TLS_PORT }] : undefined,
     });
+    const appProps = this.appContainerProps(props, passwordSecret);
+    let containerPath: string;
+    if (mode === SidecarMode.NATIVE) {
+      this.cacheContainer = workload.addInitContainer(cacheProps);
+      this.appContainer = workload.addContainer(appProps);
+      containerPath = `/spec/template/spec/initContainers/${workload.initContainers.indexOf(this.cacheContainer)}`;
+    } else {
+      this.appContainer = workload.addContainer(appProps);
+      this.cacheContainer = workload.addContainer(cacheProps);
+      containerPath = `/spec/template/spec/containers/${workload.containers.indexOf(this.cacheContainer)}`;
+    }
+    // The app's read-only root needs a writable /tmp too, unless the user mounted one.
+    if (!this.appContainer.mounts.some((m) => m.path === '/tmp')) {
+      this.appContainer.mount('/tmp', kplus.Volume.fromEmptyDir(this, 'AppTmpVolume', 'app-tmp', { sizeLimit: Size.mebibytes(256) }));
+    }
+    mountCacheVolumes(this, workload, this.cacheContainer, this.configMap, rendered);
+    if (tls) this.cacheContainer.mount(TLS_DIR, tlsVolume(this, 'TlsVolume', tls, 'cache-tls'), { readOnly: true });
+    if (perPod) addClaimTemplates(this, workload as kplus.StatefulSet, containerPath, rendered.claimTemplates);
+    addImagePullSecrets(workload, props.imagePullSecrets);
 
-    // The app: the user's container with secure defaults and the cache connection.
+    // Around the pod: its Service, disruption budget, NetworkPolicy and monitoring.
+    this.service = this.createService(props, { name, namespace, appPort, servicePort, tls: tls !== undefined });
+    if (replicas > 1) {
+      addPdb(this, workload, namespace);
+      spreadReplicas(workload);
+    }
+    this.networkPolicy = this.createNetworkPolicy(props, { name, namespace, appPort, egress: rendered.egress });
+    for (const remote of rendered.remotes) remote.allowClient(workload);
+    if (props.monitoring) {
+      const objects = addMonitoring(this, props.monitoring, {
+        kind: 'sidecar',
+        name,
+        namespace,
+        workload,
+        config,
+        replicas,
+        startupBudget: settings.preloadTimeBudget ?? Duration.seconds(30),
+        metricsFrom: props.metricsFrom,
+      });
+      this.podMonitor = objects.podMonitor;
+      this.prometheusRule = objects.prometheusRule;
+      this.dashboard = objects.dashboard;
+    }
+  }
+
+  /** The Deployment, or the StatefulSet with its headless Service when the cache has a claim per pod. */
+  private createWorkload(o: {
+    name: string; namespace?: string; replicas: number; grace: Duration; sha256: string; perPod: boolean; appPort: number;
+  }): kplus.Workload {
+    const podProps = {
+      metadata: { name: o.name, namespace: o.namespace },
+      replicas: o.replicas,
+      securityContext: securePodContext(),
+      automountServiceAccountToken: false,
+      terminationGracePeriod: o.grace,
+      podMetadata: { annotations: { [CHECKSUM_ANNOTATION]: o.sha256 } },
+    };
+    if (!o.perPod) return new kplus.Deployment(this, 'Workload', podProps);
+    const headless = new kplus.Service(this, 'Headless', {
+      metadata: { name: `${o.name}-pods`, namespace: o.namespace },
+      clusterIP: 'None',
+      ports: [{ name: 'app', port: o.appPort, targetPort: o.appPort }],
+    });
+    return new kplus.StatefulSet(this, 'Workload', { ...podProps, service: headless });
+  }
+
+  /** The user's app container with the secure defaults and the cache connection (CACHE_HOST, CACHE_PORT, CACHE_PASSWORD, REDIS_URL). */
+  private appContainerProps(props: CachedAppProps, passwordSecret: kplus.ISecret | undefined): kplus.ContainerProps {
     const appEnv: { [name: string]: kplus.EnvValue } = { ...(props.app.envVariables ?? {}) };
     for (const taken of ['CACHE_HOST', 'CACHE_PORT', 'CACHE_PASSWORD', 'REDIS_URL']) {
       if (appEnv[taken] !== undefined) {
@@ -377,32 +368,19 @@ export class CachedApp extends Construct {
     if (appProps.name === 'state-cache') {
       fail(this, 'app container is named "state-cache"', 'That is the cache container\'s name: give the app container another name');
     }
+    return appProps;
+  }
 
-    let containerPath: string;
-    if (mode === SidecarMode.NATIVE) {
-      this.cacheContainer = workload.addInitContainer(cacheProps);
-      this.appContainer = workload.addContainer(appProps);
-      containerPath = `/spec/template/spec/initContainers/${workload.initContainers.indexOf(this.cacheContainer)}`;
-    } else {
-      this.appContainer = workload.addContainer(appProps);
-      this.cacheContainer = workload.addContainer(cacheProps);
-      containerPath = `/spec/template/spec/containers/${workload.containers.indexOf(this.cacheContainer)}`;
-    }
-    // The app's read-only root needs a writable /tmp too, unless the user mounted one.
-    if (!this.appContainer.mounts.some((m) => m.path === '/tmp')) {
-      this.appContainer.mount('/tmp', kplus.Volume.fromEmptyDir(this, 'AppTmpVolume', 'app-tmp', { sizeLimit: Size.mebibytes(256) }));
-    }
-    mountCacheVolumes(this, workload, this.cacheContainer, this.configMap, rendered);
-    if (tls) this.cacheContainer.mount(TLS_DIR, tlsVolume(this, 'TlsVolume', tls, 'cache-tls'), { readOnly: true });
-    if (perPod) addClaimTemplates(this, workload as kplus.StatefulSet, containerPath, rendered.claimTemplates);
-    addImagePullSecrets(workload, props.imagePullSecrets);
-
-    this.service = new kplus.Service(this, 'Service', {
-      metadata: { name, namespace },
-      selector: workload,
+  /** The app's Service (and the sidecar's TLS port), with session affinity when asked. */
+  private createService(
+    props: CachedAppProps, o: { name: string; namespace?: string; appPort: number; servicePort: number; tls: boolean },
+  ): kplus.Service {
+    const service = new kplus.Service(this, 'Service', {
+      metadata: { name: o.name, namespace: o.namespace },
+      selector: this.workload,
       ports: [
-        { name: 'app', port: servicePort, targetPort: appPort },
-        ...(tls ? [{ name: 'cache-tls', port: SIDECAR_TLS_PORT, targetPort: SIDECAR_TLS_PORT }] : []),
+        { name: 'app', port: o.servicePort, targetPort: o.appPort },
+        ...(o.tls ? [{ name: 'cache-tls', port: SIDECAR_TLS_PORT, targetPort: SIDECAR_TLS_PORT }] : []),
       ],
     });
     const affinity = props.sessionAffinity?.timeout;
@@ -414,50 +392,122 @@ export class CachedApp extends Construct {
       }
       // cdk8s-plus has no field for it. The L1 object maps the patched props to
       // the API's names afterwards (clientIp becomes clientIP).
-      ApiObject.of(this.service).addJsonPatch(
+      ApiObject.of(service).addJsonPatch(
         JsonPatch.add('/spec/sessionAffinity', 'ClientIP'),
         JsonPatch.add('/spec/sessionAffinityConfig', { clientIp: { timeoutSeconds: seconds } }),
       );
     }
+    return service;
+  }
 
-    if (replicas > 1) {
-      addPdb(this, workload, namespace);
-      spreadReplicas(workload);
-    }
-
+  /** Ingress to the app (and the cache's HTTP and TLS ports for who is named); egress to DNS and the stores. */
+  private createNetworkPolicy(
+    props: CachedAppProps, o: { name: string; namespace?: string; appPort: number; egress: CacheEgress[] },
+  ): kplus.NetworkPolicy {
     const ingressFrom = props.ingressFrom ?? [kplus.Pods.all(this, 'SameNamespace')];
     const restrictEgress = props.restrictEgress ?? true;
-    this.networkPolicy = new kplus.NetworkPolicy(this, 'NetworkPolicy', {
-      metadata: { name, namespace },
-      selector: workload,
+    return new kplus.NetworkPolicy(this, 'NetworkPolicy', {
+      metadata: { name: o.name, namespace: o.namespace },
+      selector: this.workload,
       ingress: {
         default: kplus.NetworkPolicyTrafficDefault.DENY,
         rules: [
-          ...ingressFrom.map((peer) => ({ peer, ports: [kplus.NetworkPolicyPort.tcp(appPort)] })),
+          ...ingressFrom.map((peer) => ({ peer, ports: [kplus.NetworkPolicyPort.tcp(o.appPort)] })),
           ...(props.metricsFrom ?? []).map((peer) => ({ peer, ports: [kplus.NetworkPolicyPort.tcp(HTTP_PORT)] })),
           ...(props.cacheClientsFrom ?? []).map((peer) => ({ peer, ports: [kplus.NetworkPolicyPort.tcp(SIDECAR_TLS_PORT)] })),
         ],
       },
-      egress: restrictEgress ? { default: kplus.NetworkPolicyTrafficDefault.DENY, rules: egressRules(this, rendered.egress) } : undefined,
+      egress: restrictEgress ? { default: kplus.NetworkPolicyTrafficDefault.DENY, rules: egressRules(this, o.egress) } : undefined,
     });
-    for (const remote of rendered.remotes) remote.allowClient(workload);
-
-    if (props.monitoring) {
-      const objects = addMonitoring(this, props.monitoring, {
-        kind: 'sidecar',
-        name,
-        namespace,
-        workload,
-        config,
-        replicas,
-        startupBudget: settings.preloadTimeBudget ?? Duration.seconds(30),
-        metricsFrom: props.metricsFrom,
-      });
-      this.podMonitor = objects.podMonitor;
-      this.prometheusRule = objects.prometheusRule;
-      this.dashboard = objects.dashboard;
-    }
   }
+}
+
+function checkReplicas(scope: Construct, replicas: number): number {
+  if (!Number.isInteger(replicas) || replicas < 1) {
+    fail(scope, `replicas ${replicas} is not a whole number of at least 1`, 'Give replicas: 1 or more (each pod has its own cache)');
+  }
+  return replicas;
+}
+
+/** The app's port (clear of the sidecar's), its probes, and the Service port. */
+function checkAppPorts(scope: Construct, props: CachedAppProps): { appPort: number; servicePort: number } {
+  const appPort = props.app.portNumber ?? props.app.ports?.[0]?.number;
+  if (appPort === undefined) {
+    fail(scope, `app container "${props.app.name ?? 'app'}" has no port`, 'Give app.portNumber (or app.ports): the Service and NetworkPolicy serve it');
+  }
+  validatePort(scope, 'app port', appPort);
+  if (appPort === RESP_PORT || appPort === HTTP_PORT || (props.tls !== undefined && appPort === SIDECAR_TLS_PORT)) {
+    fail(scope, `app port ${appPort} is also a port of the cache sidecar (${RESP_PORT} RESP, ${HTTP_PORT} HTTP${props.tls ? `, ${SIDECAR_TLS_PORT} RESP over TLS` : ''})`,
+      'The app and the cache share the pod\'s network: give the app another port');
+  }
+  if (props.app.readiness === undefined || props.app.liveness === undefined) {
+    fail(scope, `app container "${props.app.name ?? 'app'}" has no ${props.app.readiness === undefined ? 'readiness' : 'liveness'} probe`,
+      'Give app.readiness and app.liveness with different checks (e.g. Probe.fromHttpGet("/ready") and Probe.fromHttpGet("/healthz")): without them the app gets traffic before it is ready, and a hung app is never restarted');
+  }
+  const servicePort = props.servicePort ?? appPort;
+  validatePort(scope, 'servicePort', servicePort);
+  return { appPort, servicePort };
+}
+
+/** The cache settings rendered, with the coherence between the replicas' caches. */
+function renderSidecarCache(
+  scope: Construct, settings: CacheSettings, coherence: Coherence | undefined, replicas: number, namespace: string | undefined,
+): RenderedCache {
+  const rendered = renderCache(scope, settings, { replicas, replicasWhat: 'replicas', namespace });
+  const section = _renderCoherence(scope, coherence, replicas, settings.stores ?? []);
+  if (section) rendered.sections.persistence.coherence = section;
+  return rendered;
+}
+
+/** The sidecar's certificate, when `tls` is given, and the checks that TLS puts the cache on the pod network safely. */
+function bindSidecarTls(scope: Construct, props: CachedAppProps, o: {
+  name: string; namespace?: string; perPod: boolean; image: CacheImage; passwordSecret?: kplus.ISecret;
+}): BoundCacheTls | undefined {
+  const tls = props.tls?._bind(scope, `${o.name}-cache-tls`, o.namespace, serviceDnsNames(o.name, o.perPod ? `${o.name}-pods` : undefined, o.namespace));
+  if (tls !== undefined && props.monitoring !== undefined && (props.monitoring.scrape ?? true)) {
+    fail(scope, 'monitoring.scrape is on with tls, but the PodMonitor the constructs emit scrapes /metrics over plain HTTP, and the cache then serves HTTPS only',
+      'Give monitoring: { scrape: false } (keep the rules and dashboard) and scrape with your own PodMonitor using scheme https and the CA, or drop tls');
+  }
+  if (tls !== undefined) {
+    checkTlsImage(scope, o.image);
+    if (o.passwordSecret === undefined && !tls.mutual) {
+      fail(scope, 'tls puts the cache on the pod network, but there is no password and the TLS is not mutual',
+        'Give password: CachePassword.fromSecret(...) (or mutual TLS), so that other pods must authenticate: without either, every key would be open to them');
+    }
+  } else if (props.cacheClientsFrom !== undefined) {
+    fail(scope, `cacheClientsFrom (${props.cacheClientsFrom.length} peer(s)) is given, but tls is not`,
+      'Other pods reach the sidecar only over TLS: give tls: CacheTls.certManager({ issuer }) or CacheTls.fromSecret(secret), or drop cacheClientsFrom');
+  }
+  return tls;
+}
+
+/** The sidecar's state-cache config: listeners, TLS, auth, the rendered sections and the shutdown. */
+function sidecarConfig(rendered: RenderedCache, tls: BoundCacheTls | undefined, password: boolean, shutdownSeconds: number): StateCacheConfig {
+  return {
+    // RESP on loopback: only the app in the same pod reaches the cache (with tls, others over TLS on the pod address).
+    server: {
+      bind: '127.0.0.1',
+      port: RESP_PORT,
+      protectedMode: true,
+      ...(tls ? { tlsPort: SIDECAR_TLS_PORT, tlsBind: '0.0.0.0' } : {}),
+    },
+    // HTTP on the pod address, for the kubelet's probes; protected mode keeps /v1/keys
+    // on loopback without a password, whatever the NetworkPolicy or the network plugin do.
+    http: { enabled: true, bind: '0.0.0.0', port: HTTP_PORT, ...(tls ? { tls: true } : {}) },
+    ...(tls ? { tls: stateCacheTlsSection(tls) } : {}),
+    auth: password ? { passwordEnv: PASSWORD_ENV } : {},
+    ...rendered.sections,
+    shutdown: { timeoutSeconds: shutdownSeconds },
+  };
+}
+
+/** The cache container's environment: its own password first, then the stores'. */
+function cacheEnv(
+  rendered: RenderedCache, passwordSecret: kplus.ISecret | undefined, password: CachePassword | undefined,
+): Array<[string, kplus.EnvValue]> {
+  const env = [...rendered.env];
+  if (passwordSecret) env.unshift([PASSWORD_ENV, kplus.EnvValue.fromSecretValue({ secret: passwordSecret, key: password!.key })]);
+  return env;
 }
 
 /**

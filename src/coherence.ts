@@ -1,7 +1,8 @@
 import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
+import type { CoherenceConfig } from './_runtime-config';
 import { fail } from './_validation';
-import { CacheStore } from './cache';
+import { CacheStore } from './cache-store';
 
 /** What a cache does with copies it cannot validate while the notification channel is down. */
 export class OutageBehaviour {
@@ -126,7 +127,7 @@ const ANNOUNCING = new Set(['postgres']);
  */
 export function _renderCoherence(
   scope: Construct, given: Coherence | undefined, replicas: number, stores: readonly CacheStore[],
-): { [key: string]: any } | undefined {
+): CoherenceConfig | undefined {
   const shared = stores.filter((s) => s.shared && !s.readOnly);
   const names = (ss: readonly CacheStore[]) => ss.map((s) => `"${s.name}"`).join(', ');
   const announcing = shared.filter((s) => ANNOUNCING.has(s.type));
@@ -156,7 +157,7 @@ export function _renderCoherence(
     fail(scope, `coherence maxUnvalidated ${maxUnvalidatedMs}ms does not exceed heartbeatTimeout ${heartbeatTimeoutMs}ms`,
       'A silent channel is only noticed after heartbeatTimeout: give maxUnvalidated more than that');
   }
-  return { enabled: true, heartbeatMs, heartbeatTimeoutMs, maxUnvalidatedMs, onOutage: (o.onOutage ?? OutageBehaviour.DROP).value };
+  return { enabled: true, heartbeatMs, heartbeatTimeoutMs, maxUnvalidatedMs, onOutage: (o.onOutage ?? OutageBehaviour.DROP).value as CoherenceConfig['onOutage'] };
 }
 
 function ms(scope: Construct, what: string, d: Duration, min: number): number {

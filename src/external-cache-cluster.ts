@@ -3,23 +3,25 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import {
   addClaimTemplates, addImagePullSecrets, addPdb, cacheContainerProps, cacheResources, CHECKSUM_ANNOTATION,
-  configJson, defaultCacheImage, egressRules, HTTP_PORT, mountCacheVolumes, PASSWORD_ENV, RESP_PORT, spreadReplicas,
+  configJson, defaultCacheImage, egressRules, HTTP_PORT, mountCacheVolumes, PASSWORD_ENV, RESP_PORT, shutdownBudget, spreadReplicas,
 } from './_cache-pod';
 import { renderCache } from './_cache-render';
+import { checkConnect, checkEnvFree } from './_connect';
 import { addMonitoring } from './_monitoring';
 import { securePodContext } from './_pod-defaults';
+import type { StateCacheConfig } from './_runtime-config';
 import { BoundCacheTls, caVolume, checkTlsImage, serviceDnsNames, stateCacheTlsSection, TLS_DIR, tlsVolume } from './_tls';
 import { fail, validateDnsLabel } from './_validation';
 import { renderValkeyCluster, valkeyShape } from './_valkey-render';
-import { CachePassword, CacheSettings, IRemoteCache, RemoteCacheEndpoint } from './cache';
+import { CachePassword, CacheSettings } from './cache';
 import { CacheClusterEngine } from './cache-cluster-engine';
 import { CacheImage } from './cache-image';
 import { CacheTls } from './cache-tls';
 import { CacheMonitoring } from './monitoring';
+import { IRemoteCache, RemoteCacheEndpoint } from './remote-cache';
 
 /** The most pods a cluster can have: one hash slot each. */
 const MAX_REPLICAS = 16384;
-const ENV_PREFIX = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Properties of an ExternalCacheCluster. */
 export interface ExternalCacheClusterProps {
@@ -298,15 +300,9 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
     const settings = props.cache ?? {};
     const rendered = renderCache(this, settings, { replicas, self: this, replicasWhat: 'replicas of the cluster', namespace: this.namespace });
     const resources = cacheResources(this, rendered, props.cacheResources);
-    const flushSeconds = Math.ceil(rendered.flushDeadline.toMilliseconds() / 1000);
-    const shutdownSeconds = flushSeconds + 5;
-    const grace = props.terminationGracePeriod ?? Duration.seconds(shutdownSeconds + 5);
-    if (grace.toSeconds() < shutdownSeconds) {
-      fail(this, `terminationGracePeriod ${grace.toSeconds()}s is shorter than the cache shutdown (flushDeadline ${flushSeconds}s + 5s)`,
-        `Give at least ${shutdownSeconds}s, or shorten cache.flushDeadline`);
-    }
+    const { shutdownSeconds, grace } = shutdownBudget(this, rendered.flushDeadline, { grace: props.terminationGracePeriod });
 
-    const config: any = {
+    const config: StateCacheConfig = {
       // With TLS, TLS only: RESP over TLS on the same port, no plaintext port.
       server: this.tls
         ? { bind: '0.0.0.0', port: RESP_PORT, plaintext: false, tlsPort: RESP_PORT, protectedMode: true }
@@ -326,7 +322,7 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
       },
     };
     const { json, sha256 } = configJson(config);
-    this.cacheConfig = config;
+    this.cacheConfig = config as { [key: string]: any };
     this.configMap = new kplus.ConfigMap(this, 'Config', {
       metadata: { name: `${name}-config`, namespace: this.namespace },
       data: { 'config.json': json },
@@ -433,22 +429,16 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
    * default adds an egress NetworkPolicy allowing the cluster and DNS.
    */
   public connect(workload: kplus.AbstractPod, options: CacheClusterConnectOptions = {}): void {
-    if (this.clients.has(workload)) {
-      fail(this, `workload ${workload.node.path} is already connected`, 'Call connect() once per workload');
-    }
-    const ns = workload.metadata.namespace;
-    if (ns !== this.namespace) {
-      fail(this, `workload ${workload.node.path} is in namespace ${ns === undefined ? '(none)' : `"${ns}"`}, but the cluster is in ${this.namespace === undefined ? '(none)' : `"${this.namespace}"`}`,
-        'Pods read the password Secret from their own namespace: create the ExternalCacheCluster in the namespace of the workloads that connect to it');
-    }
     const prefix = options.envPrefix ?? '';
-    if (prefix !== '' && !ENV_PREFIX.test(prefix)) {
-      fail(this, `envPrefix "${prefix}" is not a valid start of an environment variable name`, 'Use letters, digits and "_", not starting with a digit, e.g. "SESSIONS_"');
-    }
-    const containers = options.containers ?? workload.containers;
-    if (containers.length === 0) {
-      fail(this, `workload ${workload.node.path} has no containers to connect`, 'Add its containers before calling connect()');
-    }
+    const containers = checkConnect(this, workload, {
+      connected: this.clients.has(workload),
+      what: 'the cluster',
+      namespace: this.namespace,
+      namespaceFix: 'Pods read the password Secret from their own namespace: create the ExternalCacheCluster in the namespace of the workloads that connect to it',
+      containers: options.containers,
+      envPrefix: prefix,
+      envPrefixExample: 'SESSIONS_',
+    });
     if (this.tls?.mutual) {
       fail(this, `workload ${workload.node.path} cannot be connected: the cluster's TLS is mutual, and connect() issues no client certificates`,
         'Mount a client certificate from the same CA into the workload and configure its client yourself, or drop mutual');
@@ -469,16 +459,7 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
       vars.push([p('CACHE_TLS'), kplus.EnvValue.fromValue('true')]);
       if (this.tls.caKey !== undefined) vars.push([p('CACHE_CA_FILE'), kplus.EnvValue.fromValue(`${caDir}/ca.crt`)]);
     }
-    for (const c of containers) {
-      if (!workload.containers.includes(c) && !workload.initContainers.includes(c)) {
-        fail(this, `container "${c.name}" does not belong to workload ${workload.node.path}`, 'Pass containers of that workload only');
-      }
-      const clash = vars.map(([n]) => n).filter((n) => c.env.variables[n] !== undefined);
-      if (clash.length > 0) {
-        fail(this, `container "${c.name}" of ${workload.node.path} already has environment variable(s) ${clash.join(', ')}`,
-          'Give connect() an envPrefix, e.g. "SESSIONS_", to connect several caches');
-      }
-    }
+    checkEnvFree(this, workload, containers, vars.map(([n]) => n), 'Give connect() an envPrefix, e.g. "SESSIONS_", to connect several caches');
     for (const c of containers) for (const [n, v] of vars) c.env.addVariable(n, v);
     if (this.tls?.caKey !== undefined) {
       const volume = caVolume(this, `ClientCa${this.clients.size}`, this.tls.secret, this.tls.caKey, `${prefix === '' ? 'cache' : prefix.toLowerCase().replace(/_+$/, '').replace(/_/g, '-')}-ca`.slice(0, 63));
@@ -488,7 +469,7 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
     if (options.egressPolicy ?? true) {
       const n = this.connected++;
       new kplus.NetworkPolicy(this, `ClientEgress${n}`, {
-        metadata: { namespace: ns },
+        metadata: { namespace: this.namespace },
         selector: workload,
         egress: {
           default: kplus.NetworkPolicyTrafficDefault.DENY,

@@ -1,9 +1,11 @@
 import { isIP } from 'net';
-import { ApiObject, Chart, Duration, Names } from 'cdk8s';
+import { Chart, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
+import { checkConnect, checkEnvFree } from './_connect';
+import { addExternalSecret } from './_external-secret';
 import { projectedVolume } from './_projected-volume';
-import { fail, isDnsSubdomain, validateCidr, validateDnsLabel, validateHostName, validatePort } from './_validation';
+import { fail, validateCidr, validateDnsLabel, validateHostName, validatePort } from './_validation';
 import { DatabaseCredentials } from './database-credentials';
 import { DatabaseEngine, TlsMode } from './database-engine';
 
@@ -395,7 +397,6 @@ function modeName(mode: TlsMode): string {
 
 const PORT_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
-const ENV_PREFIX = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * A database outside the cluster, named inside it.
@@ -513,34 +514,22 @@ export class ExternalDatabase extends Construct implements IExternalDatabase {
    * not allowed by this or another NetworkPolicy selecting it is blocked.
    */
   public connect(workload: kplus.AbstractPod, options: ConnectOptions = {}): void {
-    if (this.connected.has(workload)) {
-      fail(this, `workload ${workload.node.path} is already connected`, 'Call connect() once per workload');
-    }
     const workloadNamespace = workload.metadata.namespace;
     if (workloadNamespace !== undefined && this.namespace === undefined) {
       fail(this, `workload ${workload.node.path} is in namespace "${workloadNamespace}", but the database Service has no namespace`,
         `Give the ExternalDatabase namespace "${workloadNamespace}" (or put both in a chart with that namespace)`);
     }
-    if (workloadNamespace !== this.namespace) {
-      // secretKeyRefs and volumes resolve in the pod's own namespace.
-      fail(this, `workload ${workload.node.path} is in namespace ${workloadNamespace === undefined ? '(none)' : `"${workloadNamespace}"`}, `
-        + `but the database is in "${this.namespace}"`,
-      'Pods read the credentials and CA Secrets from their own namespace: create the ExternalDatabase in the namespace of the workloads that connect to it');
-    }
-    const containers = options.containers ?? workload.containers;
-    if (containers.length === 0) {
-      fail(this, `workload ${workload.node.path} has no containers to connect`, 'Add its containers before calling connect()');
-    }
-    for (const c of containers) {
-      if (!workload.containers.includes(c) && !workload.initContainers.includes(c)) {
-        fail(this, `container "${c.name}" does not belong to workload ${workload.node.path}`, 'Pass containers of that workload only');
-      }
-    }
     const prefix = options.envPrefix ?? '';
-    if (prefix !== '' && !ENV_PREFIX.test(prefix)) {
-      fail(this, `envPrefix "${prefix}" is not a valid start of an environment variable name`,
-        'Use letters, digits and "_", not starting with a digit, e.g. "ORDERS_"');
-    }
+    const containers = checkConnect(this, workload, {
+      connected: this.connected.has(workload),
+      what: 'the database',
+      namespace: this.namespace,
+      // secretKeyRefs and volumes resolve in the pod's own namespace.
+      namespaceFix: 'Pods read the credentials and CA Secrets from their own namespace: create the ExternalDatabase in the namespace of the workloads that connect to it',
+      containers: options.containers,
+      envPrefix: prefix,
+      envPrefixExample: 'ORDERS_',
+    });
     const bindingName = options.bindingName ?? this.name;
     if (options.serviceBinding) {
       validateDnsLabel(this, 'bindingName', bindingName);
@@ -557,14 +546,8 @@ export class ExternalDatabase extends Construct implements IExternalDatabase {
 
     if (withEnv) {
       const vars = this.envFor(prefix);
-      for (const c of containers) {
-        const existing = Object.keys(c.env.variables);
-        const clash = vars.map(([name]) => name).filter((name) => existing.includes(name));
-        if (clash.length > 0) {
-          fail(this, `container "${c.name}" of ${workload.node.path} already has environment variable(s) ${clash.join(', ')}`,
-            'Connect each database once; for several databases of the same engine give each connect() an envPrefix, e.g. "ORDERS_"');
-        }
-      }
+      checkEnvFree(this, workload, containers, vars.map(([name]) => name),
+        'Connect each database once; for several databases of the same engine give each connect() an envPrefix, e.g. "ORDERS_"');
       const ca = this.tlsCa?.secret && this.tlsCa.key
         ? kplus.Volume.fromSecret(this, `CaVolume${n}`, this.tlsCa.secret, {
           name: `${this.name}-ca`.slice(0, 63),
@@ -703,31 +686,17 @@ export class ExternalDatabase extends Construct implements IExternalDatabase {
     if (ext === undefined) {
       return { secret: credentials.secret!, usernameKey: credentials.usernameKey, passwordKey: credentials.passwordKey };
     }
-    if (ext.store === undefined || ext.store === null) {
-      fail(this, 'the ExternalSecret for the credentials has no store', 'Give store: SecretStoreRef.secretStore(name) or SecretStoreRef.clusterSecretStore(name)');
-    }
-    if (!isDnsSubdomain(ext.store.name)) {
-      fail(this, `secret store name "${ext.store.name}" is not a valid Kubernetes name`,
-        'Use the name of an existing SecretStore or ClusterSecretStore (lower-case letters, digits, "-" and ".")');
-    }
-    if (!ext.remoteKey) {
-      fail(this, 'the ExternalSecret for the credentials has an empty remoteKey', 'Give the key of the credentials in the store, e.g. "prod/orders-db"');
-    }
     const secretName = `${this.name}-credentials`.slice(0, 253);
-    const refresh = ext.refreshInterval ?? Duration.hours(1);
-    new ApiObject(this, 'ExternalSecret', {
-      apiVersion: 'external-secrets.io/v1',
-      kind: 'ExternalSecret',
-      metadata: { name: secretName, namespace: this.namespace },
-      spec: {
-        refreshInterval: `${refresh.toSeconds()}s`,
-        secretStoreRef: { kind: ext.store.kind, name: ext.store.name },
-        target: { name: secretName, creationPolicy: 'Owner' },
-        data: [
-          { secretKey: 'username', remoteRef: { key: ext.remoteKey, property: ext.usernameProperty ?? 'username' } },
-          { secretKey: 'password', remoteRef: { key: ext.remoteKey, property: ext.passwordProperty ?? 'password' } },
-        ],
-      },
+    addExternalSecret(this, 'ExternalSecret', {
+      name: secretName,
+      namespace: this.namespace,
+      source: ext,
+      what: 'the credentials',
+      remoteKeyFix: 'Give the key of the credentials in the store, e.g. "prod/orders-db"',
+      data: [
+        { secretKey: 'username', property: ext.usernameProperty ?? 'username' },
+        { secretKey: 'password', property: ext.passwordProperty ?? 'password' },
+      ],
     });
     return { secret: kplus.Secret.fromSecretName(this, 'Credentials', secretName), usernameKey: 'username', passwordKey: 'password' };
   }

@@ -6,9 +6,6 @@ import { fail, validateDnsSubdomain } from './_validation';
 import { StorageClass } from './storage-class';
 import { VolumeSource } from './volume-source';
 
-export * from './storage-class';
-export * from './volume-source';
-
 const RWO = kplus.PersistentVolumeAccessMode.READ_WRITE_ONCE;
 const ROX = kplus.PersistentVolumeAccessMode.READ_ONLY_MANY;
 const RWX = kplus.PersistentVolumeAccessMode.READ_WRITE_MANY;
