@@ -1,8 +1,6 @@
 #!/usr/bin/env node
 import { existsSync } from 'node:fs';
 import { Config, ConfigError, defaultConfig, loadConfig } from './config';
-import { PersistenceUnavailableError, QueueFullError } from './keyspace/hooks';
-import { OutOfMemoryError } from './keyspace/keyspace';
 import { ValueEncodingError } from './keyspace/types';
 import { createLogger } from './log';
 import { KeyspaceHooks, linksFromChain, Persistence } from './persistence';
@@ -48,13 +46,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     let hooks: KeyspaceHooks;
     try {
       config = file === undefined ? defaultConfig() : loadConfig(file);
-      // Persistence errors become the keyspace's own, which the protocols map
-      // to QUEUEFULL / 429, STOREUNAVAILABLE / 503 and OOM.
-      hooks = new KeyspaceHooks({
-        queueFull: (e) => new QueueFullError(e.message),
-        unavailable: (e) => new PersistenceUnavailableError(e.message, { cause: e }),
-        outOfMemory: () => new OutOfMemoryError(),
-      });
+      // The hooks raise the client-facing errors of errors.ts, which both front ends map.
+      hooks = new KeyspaceHooks();
       cache = new StateCache(config, { hooks, log: createLogger(config.log.level) });
     } catch (e) {
       return configFailure(e);

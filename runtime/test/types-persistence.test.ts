@@ -11,8 +11,6 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { startTestServer } from './helpers';
 import { LevelTestStore, tempDir, until } from './persistence/helpers';
-import { PersistenceUnavailableError, QueueFullError } from '../src/keyspace/hooks';
-import { OutOfMemoryError } from '../src/keyspace/keyspace';
 import {
   decodeValue, encodeString, encodeValue, ENCODING_MAGIC, HashValue, ListValue, SetValue, StreamValue,
   T_HASH, T_LIST, T_SET, T_STREAM, T_STRING, T_ZSET, ValueEncodingError, ZSetValue,
@@ -39,11 +37,7 @@ async function stop(o: { server: StateCache; p: Persistence; client: Redis; stor
 
 /** A state-cache wired as main.ts wires it, on the LevelDB at t.dir/level. */
 async function start(persistence: Record<string, any>, memory: Record<string, unknown> = {}) {
-  const hooks = new KeyspaceHooks({
-    queueFull: (e) => new QueueFullError(e.message),
-    unavailable: (e) => new PersistenceUnavailableError(e.message, { cause: e }),
-    outOfMemory: () => new OutOfMemoryError(),
-  });
+  const hooks = new KeyspaceHooks();
   const server = await startTestServer({ memory }, hooks);
   const store = new LevelTestStore(join(t.dir, 'level'));
   const ks = server.ks;

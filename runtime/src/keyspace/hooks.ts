@@ -88,18 +88,5 @@ export const NO_PERSISTENCE: PersistenceHooks = {
   status: () => ({ mode: 'none', ready: true, stores: [] }),
 };
 
-/** The write-behind queue is full and its policy is to reject. RESP: `-QUEUEFULL ...`, HTTP 429. */
-export class QueueFullError extends Error {
-  constructor(message = 'write-behind queue is full, retry later') {
-    super(message);
-    this.name = 'QueueFullError';
-  }
-}
-
-/** A required store could not take or give the entry. RESP: `-STOREUNAVAILABLE ...`, HTTP 503. */
-export class PersistenceUnavailableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'PersistenceUnavailableError';
-  }
-}
+/** What the hooks raise to the keyspace's callers (errors.ts maps them to RESP and HTTP). */
+export { QueueFullError, PersistenceUnavailableError } from '../errors';

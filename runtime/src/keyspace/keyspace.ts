@@ -1,4 +1,5 @@
 /* eslint-disable no-bitwise */ // integer math on the hot path (slot picks, clocks)
+import { OutOfMemoryError } from '../errors';
 import { EntryChange, LoadedEntry, NO_PERSISTENCE, PersistenceHooks } from './hooks';
 import {
   accountedBytes, decodeValue, encodeString, encodeValue, isEmptied, newValue, T_STRING, TypedValue, TypeTag, WrongTypeError,
@@ -267,13 +268,7 @@ export const DEFAULT_KEYSPACE_OPTIONS: KeyspaceOptions = {
   maxIdleMs: 0,
 };
 
-/** The write needs room and the policy is noeviction (or nothing could be evicted). */
-export class OutOfMemoryError extends Error {
-  constructor() {
-    super('command not allowed when used memory > \'maxmemory\'.');
-    this.name = 'OutOfMemoryError';
-  }
-}
+export { OutOfMemoryError };
 
 /** Counters published as metrics and INFO; plain integers to keep the hot path cheap. */
 export class KeyspaceStats {

@@ -1,3 +1,4 @@
+import { ValueEncodingError, WrongTypeError } from '../errors';
 /**
  * The aggregate value types (hash, list, set, sorted set, stream): their in-memory
  * structures, what they are accounted as, and their versioned binary
@@ -49,12 +50,7 @@ export function accountedBytes(v: { readonly bytes: number }): number {
 /** A sorted-set node: a 2-field object (40) plus a heap number for a non-integer score (16). */
 const ZNODE = 56;
 
-export class WrongTypeError extends Error {
-  constructor() {
-    super('WRONGTYPE Operation against a key holding the wrong kind of value');
-    this.name = 'WrongTypeError';
-  }
-}
+export { WrongTypeError, ValueEncodingError };
 
 // ---- hash ---------------------------------------------------------------------
 
@@ -667,13 +663,6 @@ export const ENCODING_MAGIC = Buffer.from([0xff, 0x53, 0x43, 0x56]); // "\xffSCV
 export const ENCODING_VERSION = 1;
 const HEADER = ENCODING_MAGIC.length + 2;
 
-/** A stored value this state-cache cannot read (corrupt, or written by a newer version). */
-export class ValueEncodingError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ValueEncodingError';
-  }
-}
 
 function hasMagic(b: Buffer): boolean {
   return b.length >= ENCODING_MAGIC.length && b[0] === 0xff && b[1] === 0x53 && b[2] === 0x43 && b[3] === 0x56;

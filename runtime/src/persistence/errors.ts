@@ -5,24 +5,20 @@
  */
 export { StoreUnavailableError, StoreRejectedError } from '../stores/store';
 
-/** The write-behind queue is full and the policy is `reject`, or `block` timed out. */
-export class QueueFullError extends Error {
-  public readonly code = 'QUEUEFULL';
-  constructor(message: string) {
-    super(message);
-    this.name = 'QueueFullError';
-  }
-}
+/** The write-behind queue is full and the policy is `reject`, or `block` timed out: the client-facing error itself. */
+export { QueueFullError } from '../errors';
+import { OutOfMemoryError } from '../errors';
 
 /**
  * An evicted entry could not be written to the stores, so it stays in memory
  * and the write that needed the room fails. The message starts like Redis'
  * OOM error so clients treat it the same way.
  */
-export class PassivationError extends Error {
+export class PassivationError extends OutOfMemoryError {
   public readonly code = 'OOM';
   constructor(message: string, options?: { cause?: unknown }) {
-    super(`OOM command not allowed: ${message}`, options);
+    super(`OOM command not allowed: ${message}`);
+    if (options?.cause !== undefined) this.cause = options.cause;
     this.name = 'PassivationError';
   }
 }

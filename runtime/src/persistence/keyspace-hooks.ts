@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
-import { PassivationError, QueueFullError } from './errors';
+import { QueueFullError } from './errors';
 import { JournalRecord } from './journal';
 import { Persistence } from './persistence';
 import { PreparedWrite } from './write-behind';
+import { PersistenceUnavailableError } from '../errors';
 import { StoredEntry } from '../stores/store';
 
 /**
@@ -40,17 +41,6 @@ export interface HookEntryDelete {
 }
 export type HookEntryChange = HookEntryWrite | HookEntryDelete;
 
-/** Maps persistence errors to the classes the protocol knows (the keyspace's error classes). */
-export interface HookErrors {
-  /** QueueFullError -> the protocol's queue-full error (RESP -QUEUEFULL, HTTP 429). */
-  queueFull(error: QueueFullError): Error;
-  /** A store failure (StoreUnavailableError, StoreRejectedError, JournalError) -> RESP -STOREUNAVAILABLE, HTTP 503. */
-  unavailable(error: Error): Error;
-  /** Eviction refused -> the protocol's OOM error. */
-  outOfMemory(error: PassivationError): Error;
-}
-
-const SAME_ERRORS: HookErrors = { queueFull: (e) => e, unavailable: (e) => e, outOfMemory: (e) => e };
 const EMPTY = Buffer.alloc(0);
 
 export class KeyspaceHooks {
@@ -59,7 +49,7 @@ export class KeyspaceHooks {
   /** A write prepared synchronously and not yet committed: if the next hook call finds it, memory refused it. */
   private lastSync: PreparedWrite | undefined;
 
-  constructor(private readonly errors: HookErrors = SAME_ERRORS, private readonly logger?: Logger) {}
+  constructor(private readonly logger?: Logger) {}
 
   /** Connects the started persistence layer (the keyspace exists first: persistence replays into it). */
   attach(persistence: Persistence): void {
@@ -111,13 +101,11 @@ export class KeyspaceHooks {
     return p.load(key).catch((err) => { throw this.map(err); });
   }
 
+  /** Throws PassivationError (an OutOfMemoryError to the client) when the entry cannot leave memory. */
   passivate(entry: StoredEntry): void {
-    try {
-      this.persistence?.passivate(entry);
-    } catch (err) {
-      throw this.errors.outOfMemory(err as PassivationError);
-    }
+    this.persistence?.passivate(entry);
   }
+
 
   async flush(deadline: number): Promise<void> {
     const p = this.persistence;
@@ -148,9 +136,10 @@ export class KeyspaceHooks {
     this.persistence?.queue?.abort(last); // no-op once committed
   }
 
+  /** A queue-full error reaches the client as it is; any other failure of persistence as STOREUNAVAILABLE. */
   private map(err: unknown): Error {
-    if (err instanceof QueueFullError) return this.errors.queueFull(err);
-    return this.errors.unavailable(err as Error);
+    if (err instanceof QueueFullError || err instanceof PersistenceUnavailableError) return err;
+    return new PersistenceUnavailableError((err as Error).message, { cause: err });
   }
 }
 

@@ -7,9 +7,8 @@
  */
 import type { ReplyWriter } from './resp';
 import type { ClusterMap } from '../cluster/cluster';
-import { PersistenceUnavailableError, QueueFullError } from '../keyspace/hooks';
-import { Keyspace, OutOfMemoryError, STRING_VALUE_MAX, Value } from '../keyspace/keyspace';
-import { ValueEncodingError, WrongTypeError } from '../keyspace/types';
+import { clientError, CommandError, OutOfMemoryError } from '../errors';
+import { Keyspace, STRING_VALUE_MAX, Value } from '../keyspace/keyspace';
 
 /** The arguments of one command: offsets into `args`. The RequestParser is one. */
 export interface Frame {
@@ -19,13 +18,7 @@ export interface Frame {
   readonly ends: Int32Array;
 }
 
-/** An error reply with its full Redis text (code first). */
-export class CommandError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CommandError';
-  }
-}
+export { CommandError };
 
 export const ERR_SYNTAX = 'ERR syntax error';
 export const ERR_NOT_INT = 'ERR value is not an integer or out of range';
@@ -301,13 +294,10 @@ export function commandKeys(cmd: Command, f: Frame): string[] {
   return out;
 }
 
-/** The reply text for an error thrown by a command; counts OOM errors in `stats` when given. */
+/** The RESP error text for an error a command threw (errors.ts), or undefined for a bug; counts OOM errors in `stats` when given. */
 export function errorReply(e: unknown, stats?: ServerStats): string | undefined {
+  const row = clientError(e);
+  if (row === undefined) return undefined;
   if (stats !== undefined && e instanceof OutOfMemoryError) stats.oomErrors++;
-  if (e instanceof CommandError || e instanceof WrongTypeError) return e.message;
-  if (e instanceof ValueEncodingError) return `ERR ${e.message}`;
-  if (e instanceof OutOfMemoryError) return ERR_OOM;
-  if (e instanceof QueueFullError) return `QUEUEFULL ${e.message}`;
-  if (e instanceof PersistenceUnavailableError) return `STOREUNAVAILABLE ${e.message}`;
-  return undefined;
+  return row.resp(e as Error);
 }

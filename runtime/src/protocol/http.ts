@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import type { ServerStats } from './commands';
 import type { ClusterMap } from '../cluster/cluster';
 import { isLoopback } from '../config';
-import { PersistenceUnavailableError, QueueFullError } from '../keyspace/hooks';
+import { clientError } from '../errors';
 import { Keyspace, OutOfMemoryError, STRING_VALUE_MAX, Value } from '../keyspace/keyspace';
 import { T_STRING, TYPE_NAMES } from '../keyspace/types';
 
@@ -99,7 +99,7 @@ function send(res: ServerResponse, status: number, body: object | string, header
   res.end(text);
 }
 
-function problem(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+function problem(res: ServerResponse, status: number, code: string, message: string, headers: Readonly<Record<string, string>> = {}): void {
   send(res, status, { error: code, message }, headers);
 }
 
@@ -125,13 +125,10 @@ function authorized(req: IncomingMessage, password: string): boolean {
 
 /** The error a write failed with, as an HTTP answer. */
 function writeFailure(res: ServerResponse, e: unknown, log: HttpOptions['log'], stats?: ServerStats): void {
-  if (e instanceof OutOfMemoryError) {
-    if (stats) stats.oomErrors++;
-    problem(res, 507, 'out_of_memory', 'the keyspace is full and the eviction policy is noeviction');
-  } else if (e instanceof QueueFullError) {
-    problem(res, 429, 'queue_full', e.message, { 'Retry-After': '1' });
-  } else if (e instanceof PersistenceUnavailableError) {
-    problem(res, 503, 'store_unavailable', e.message);
+  const row = clientError(e);
+  if (row !== undefined) {
+    if (stats && e instanceof OutOfMemoryError) stats.oomErrors++;
+    problem(res, row.status, row.code, row.detail?.(e as Error) ?? (e as Error).message, row.headers);
   } else {
     log.error({ err: e }, 'HTTP request failed unexpectedly');
     problem(res, 500, 'internal', (e as Error)?.message ?? String(e));

@@ -1,22 +1,18 @@
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { entry, tempDir, TestStore, until } from './helpers';
+import { OutOfMemoryError, PersistenceUnavailableError, QueueFullError } from '../../src/errors';
 import { DEFAULT_KEYSPACE_OPTIONS, Keyspace } from '../../src/keyspace/keyspace';
 import { parsePersistenceConfig } from '../../src/persistence/config';
 import { PassivationError } from '../../src/persistence/errors';
-import { HookEntryChange, HookErrors, KeyspaceHooks } from '../../src/persistence/keyspace-hooks';
+import { HookEntryChange, KeyspaceHooks } from '../../src/persistence/keyspace-hooks';
 import { Persistence } from '../../src/persistence/persistence';
 import { StoredEntry } from '../../src/stores/store';
 
-/** Stand-ins for the protocol's error classes, to check the mapping. */
-class ProtocolQueueFull extends Error {}
-class ProtocolUnavailable extends Error {}
-class ProtocolOom extends Error {}
-const errors: HookErrors = {
-  queueFull: (e) => new ProtocolQueueFull(e.message),
-  unavailable: (e) => new ProtocolUnavailable(e.message),
-  outOfMemory: (e) => new ProtocolOom(e.message),
-};
+/** The client-facing errors (errors.ts) the hooks raise, whatever failed in persistence. */
+const ProtocolQueueFull = QueueFullError;
+const ProtocolUnavailable = PersistenceUnavailableError;
+const ProtocolOom = OutOfMemoryError;
 
 /** Follows the keyspace's side of the hook contract: before, apply, after; apply may throw. */
 class HookedMemory {
@@ -58,7 +54,7 @@ interface Setup {
 }
 
 async function setup(raw: Record<string, any>, store = new TestStore()): Promise<Setup> {
-  const hooks = new KeyspaceHooks(errors);
+  const hooks = new KeyspaceHooks();
   const memory = new HookedMemory(hooks);
   p = await Persistence.start({
     config: parsePersistenceConfig({
@@ -81,7 +77,7 @@ async function setup(raw: Record<string, any>, store = new TestStore()): Promise
 }
 
 test('not ready, no loads and no waiting before persistence is attached', () => {
-  const hooks = new KeyspaceHooks(errors);
+  const hooks = new KeyspaceHooks();
   expect(hooks.ready()).toBe(false);
   expect(hooks.load(Buffer.from('k'))).toBeUndefined();
   expect(hooks.beforeChange([{ kind: 'delete', key: Buffer.from('k'), version: 1 }])).toBeUndefined();
@@ -89,7 +85,7 @@ test('not ready, no loads and no waiting before persistence is attached', () => 
 
 test('memoryOnly: only once attached to persistence without a mode, stores or passivation; the keyspace then skips the hooks', async () => {
   const attach = async (raw: Record<string, any>, links: Array<{ store: TestStore; required: boolean; preload: boolean }>) => {
-    const hooks = new KeyspaceHooks(errors);
+    const hooks = new KeyspaceHooks();
     const ks = new Keyspace(DEFAULT_KEYSPACE_OPTIONS, hooks);
     expect(hooks.memoryOnly()).toBe(false);
     ks.hooksChanged();
@@ -161,7 +157,9 @@ test('write-through: a store outage fails the change with the protocol error and
   await memory.set('a', '1');
   expect(store.value('a')).toBe('1');
   store.down = true;
-  await expect(memory.set('a', '2')).rejects.toThrow(new ProtocolUnavailable('store test unavailable: connection refused'));
+  const failed = memory.set('a', '2');
+  await expect(failed).rejects.toThrow(ProtocolUnavailable);
+  await expect(failed).rejects.toThrow('store test unavailable: connection refused');
   expect(memory.data.get('a')?.value.toString()).toBe('1');
 });
 
