@@ -3,10 +3,56 @@
  * zsets.ts). Loaded after commands.ts (which registers the families): nothing
  * here uses commands.ts at module load.
  */
-import { argStr, argUpper, CommandError, ERR_SYNTAX, Frame, parseIntStrict, ServerContext } from './commands';
+import { argStr, argUpper, CommandError, ERR_SYNTAX, Frame, KeyBounds, parseIntStrict, ServerContext } from './commands';
 import { globToRegExp } from '../keyspace/glob';
 
 export const ERR_RANGE = 'ERR value is out of range, must be positive';
+
+/**
+ * The key positions of `numkeys key [key ...]` with numkeys at `at` (LMPOP,
+ * ZUNION...), plus `extra` (a destination) when given. An invalid numkeys
+ * names no keys: the command answers its error.
+ */
+export function numkeysRange(at: number, extra?: number): (f: Frame) => KeyBounds {
+  return (f) => {
+    const n = at < f.argc ? parseIntStrict(argStr(f, at)) : null;
+    const last = n === null || n < 1 || at + n > f.argc - 1 ? at : at + n;
+    return extra === undefined ? [at + 1, last, 1] : [at + 1, last, 1, extra];
+  };
+}
+
+/** `numkeys` of LMPOP / ZMPOP / SINTERCARD: at least 1 (Redis's getRangeLong with its message). */
+export function parseNumkeys(f: Frame, i: number): number {
+  const n = parseIntStrict(argStr(f, i));
+  if (n === null || n < 1) throw new CommandError('ERR numkeys should be greater than 0');
+  return n;
+}
+
+/**
+ * LMPOP / ZMPOP's `numkeys key... <where> [COUNT n]` from `at`, checked in
+ * Redis's order: numkeys, <where> (`where` maps its upper-cased word, undefined:
+ * syntax error), then COUNT (1 by default).
+ */
+export function mpopArgs<T>(f: Frame, at: number, where: (word: string) => T | undefined): { keys: string[]; where: T; count: number } {
+  const n = parseNumkeys(f, at);
+  const whereAt = at + n + 1;
+  if (whereAt >= f.argc) throw new CommandError(ERR_SYNTAX);
+  const w = where(argUpper(f, whereAt));
+  if (w === undefined) throw new CommandError(ERR_SYNTAX);
+  let count = -1;
+  for (let j = whereAt + 1; j < f.argc; j++) {
+    if (count === -1 && argUpper(f, j) === 'COUNT' && j + 1 < f.argc) {
+      const c = parseIntStrict(argStr(f, ++j));
+      if (c === null || c < 1) throw new CommandError('ERR count should be greater than 0');
+      count = c;
+    } else {
+      throw new CommandError(ERR_SYNTAX);
+    }
+  }
+  const keys: string[] = [];
+  for (let i = at + 1; i < whereAt; i++) keys.push(argStr(f, i));
+  return { keys, where: w, count: count === -1 ? 1 : count };
+}
 
 /** HSCAN / SSCAN / ZSCAN options: cursor, MATCH, COUNT. */
 export function scanArgs(f: Frame): { cursor: number; match: RegExp | undefined; count: number } {
