@@ -4,7 +4,7 @@ import { blockedClients } from './blocking';
 import { clientKey, DATABASES, dbPrefix, inDb, markMultiDb, multiDbUsed } from './databases';
 import { HASH_SPECS } from './hashes';
 import { LIST_SPECS } from './lists';
-import { dropSubscriptions, PUBSUB_SPECS, subscriptions } from './pubsub';
+import { dropSubscriptions, PUBSUB_SPECS, subscriptionFields, subscriptions } from './pubsub';
 import { ReplyWriter } from './resp';
 import { SCRIPTING_SPECS } from './scripting';
 import { configSet, runtimeConfigValues, SERVER_SPECS } from './server-commands';
@@ -775,7 +775,7 @@ const reset: Handler = (ctx, c) => {
 export function clientLine(ctx: ServerContext, c: ClientState): string {
   const now = Date.now();
   return `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=-1 name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} `
-    + `idle=${Math.floor((now - c.lastCommandAt) / 1000)} flags=${c.multi !== null ? 'x' : 'N'} db=${c.db} sub=0 psub=0 ssub=0 `
+    + `idle=${Math.floor((now - c.lastCommandAt) / 1000)} flags=${(subscriptions(c) > 0 ? 'P' : '') + (c.multi !== null ? 'x' : '') || 'N'} db=${c.db} ${subscriptionFields(c)} `
     + `multi=${c.multi === null ? -1 : c.multi.length} watch=${c.watched?.size ?? 0} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 `
     + `rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.resp3 ? 3 : 2} `
     + `lib-name=${c.libName} lib-ver=${c.libVer}`;
