@@ -31,6 +31,10 @@ const HASHES = [
   'hscan h 0', 'hscan h 0 match f*', 'hscan h 0 count 0', 'hscan h x', 'hscan nokey 0', 'hrandfield nokey', 'hrandfield nokey 3',
   'hrandfield h 0', 'hrandfield h 2 withvalues x', 'hrandfield h 2 nope', 'type h', 'set s str', 'hget s f', 'hset s f v', 'hgetall s',
   'get h', 'append h x', 'incr h', 'strlen h', 'getrange h 0 1', 'mget h s', 'hdel h f1 f2 n fl a b', 'exists h', 'type h',
+  // *SCAN's order of checks: the cursor, the key (absent: an empty scan whatever the options), then the options.
+  'hscan nokey 0 count 0', 'hscan nokey 0 foo', 'hscan s x', 'hscan s 0 count 0', 'sscan nokey 0 match', 'zscan s 0 count x',
+  'hset h2 a 1', 'hscan h2 0 count 0', 'hscan h2 0 count x', 'hscan h2 0 match', 'hscan h2 -1', 'hscan h2 99 count 1000',
+  'hscan h2 +7', 'hscan h2 007', 'hscan h2 18446744073709551615', 'hscan h2 18446744073709551616', 'hscan h2 -', 'hscan h2 1.5',
 ];
 
 const LISTS = [

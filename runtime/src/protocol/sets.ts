@@ -3,7 +3,7 @@ import {
   argStr, argUpper, CommandError, ERR_SYNTAX, Frame, Handler, parseIntStrict, ServerContext, Spec, then,
 } from './commands';
 import {
-  distinctPicks, ERR_RANGE, numkeysRange, parseNumkeys, randomCount, randomIndex, scanArgs, scanReply,
+  distinctPicks, ERR_RANGE, numkeysRange, parseNumkeys, randomCount, randomIndex, scanReply,
 } from './typed-common';
 import { SetValue, T_SET } from '../keyspace/types';
 
@@ -163,10 +163,11 @@ const sintercard: Handler = (ctx, _c, f) => {
   return ctx.out.int(card);
 };
 
-const sscan: Handler = (ctx, _c, f) => {
-  const { match } = scanArgs(f);
-  scanReply(ctx, read(ctx, argStr(f, 1))?.items ?? [], 1, match);
-};
+const sscan: Handler = (ctx, _c, f) => scanReply(ctx, f, () => {
+  const s = read(ctx, argStr(f, 1));
+  if (s === undefined) return undefined;
+  return [{ size: s.size, mods: s.mods, members: () => s.items.slice() }, s];
+});
 
 export const SET_SPECS: Spec[] = [
   ['sadd', -3, 'write denyoom fast', [1, 1, 1], 'set', 'Adds one or more members to a set. Creates the key if it doesn\'t exist.', sadd],

@@ -7,7 +7,7 @@ import {
 import { afterPush, inTransaction } from './lists';
 import { ReplyWriter } from './resp';
 import {
-  distinctPicks, ERR_RANGE, formatScore, mpopArgs, numkeysRange, parseScore, randomCount, randomIndex, scanArgs, scanReply,
+  distinctPicks, ERR_RANGE, formatScore, mpopArgs, numkeysRange, parseScore, randomCount, randomIndex, scanReply,
 } from './typed-common';
 import { SetValue, T_SET, T_ZSET, WrongTypeError, ZNode, ZSetValue } from '../keyspace/types';
 
@@ -542,12 +542,11 @@ const zlexcount: Handler = (ctx, _c, f) => {
   return ctx.out.int(hi - lo);
 };
 
-const zscan: Handler = (ctx, _c, f) => {
-  const { match } = scanArgs(f);
-  const flat: string[] = [];
-  for (const n of read(ctx, argStr(f, 1))?.nodes ?? []) flat.push(n.m, formatScore(n.s));
-  scanReply(ctx, flat, 2, match);
-};
+const zscan: Handler = (ctx, _c, f) => scanReply(ctx, f, () => {
+  const z = read(ctx, argStr(f, 1));
+  if (z === undefined) return undefined;
+  return [{ size: z.size, mods: z.mods, members: () => z.nodes.map((n) => n.m), extra: (m) => formatScore(z.score(m)!) }, z];
+});
 
 const zrandmember: Handler = (ctx, _c, f) => {
   if (f.argc === 2) {
