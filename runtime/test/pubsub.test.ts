@@ -96,3 +96,30 @@ test('SSUBSCRIBE / SPUBLISH, and a subscriber that does not read is disconnected
   slow.destroy();
   expect(await pub.call('pubsub', 'numsub', 'flood')).toEqual(['flood', 0]);
 });
+
+test('CLIENT LIST and CLIENT INFO report sub= / psub= / ssub= and the P flag, as Redis 7.0 does', async () => {
+  const watcher = client();
+  const sub = client();
+  const id = await sub.client('ID') as number;
+  const line = async () => (await watcher.client('LIST') as string).split('\n').find((l) => l.startsWith(`id=${id} `))!;
+  expect(await line()).toContain(' flags=N db=0 sub=0 psub=0 ssub=0 ');
+  await sub.subscribe('a', 'b');
+  await sub.psubscribe('p*');
+  await sub.ssubscribe('s1');
+  expect(await line()).toContain(' flags=P db=0 sub=2 psub=1 ssub=1 ');
+  await sub.unsubscribe('a');
+  expect(await line()).toContain(' sub=1 psub=1 ssub=1 ');
+  await sub.unsubscribe('b');
+  await sub.punsubscribe('p*');
+  await sub.sunsubscribe('s1');
+  expect(await line()).toContain(' flags=N db=0 sub=0 psub=0 ssub=0 ');
+  // RESP3: subscribed and in MULTI at once (CLIENT INFO of the client itself).
+  const raw = connect(s.respPort, '127.0.0.1');
+  let text = '';
+  raw.on('data', (d) => { text += d.toString('latin1'); });
+  raw.write('HELLO 3\r\nSUBSCRIBE x\r\nCLIENT INFO\r\n');
+  const deadline = Date.now() + 5000;
+  while (!text.includes('txt:id=') && Date.now() < deadline) await sleep(10);
+  raw.destroy();
+  expect(text).toMatch(/txt:id=\d+ .* flags=P db=0 sub=1 psub=0 ssub=0 /);
+});

@@ -31,6 +31,10 @@ const HASHES = [
   'hscan h 0', 'hscan h 0 match f*', 'hscan h 0 count 0', 'hscan h x', 'hscan nokey 0', 'hrandfield nokey', 'hrandfield nokey 3',
   'hrandfield h 0', 'hrandfield h 2 withvalues x', 'hrandfield h 2 nope', 'type h', 'set s str', 'hget s f', 'hset s f v', 'hgetall s',
   'get h', 'append h x', 'incr h', 'strlen h', 'getrange h 0 1', 'mget h s', 'hdel h f1 f2 n fl a b', 'exists h', 'type h',
+  // *SCAN's order of checks: the cursor, the key (absent: an empty scan whatever the options), then the options.
+  'hscan nokey 0 count 0', 'hscan nokey 0 foo', 'hscan s x', 'hscan s 0 count 0', 'sscan nokey 0 match', 'zscan s 0 count x',
+  'hset h2 a 1', 'hscan h2 0 count 0', 'hscan h2 0 count x', 'hscan h2 0 match', 'hscan h2 -1', 'hscan h2 99 count 1000',
+  'hscan h2 +7', 'hscan h2 007', 'hscan h2 18446744073709551615', 'hscan h2 18446744073709551616', 'hscan h2 -', 'hscan h2 1.5',
 ];
 
 const LISTS = [
@@ -45,6 +49,18 @@ const LISTS = [
   'lpush s a', 'lmove m2 s left left', 'lmove s m2 left left', 'lrange s 0 1', 'blpop s 0', 'blpop nokey 0.01', 'blpop nokey -1',
   'blpop nokey abc', 'blpop m2 nokey 0', 'brpop nokey m2 0', 'blmove m2 m3 left right 0', 'blmove nokey m3 left right 0.01',
   'brpoplpush m2 m3 0', 'lrange m3 0 -1', 'ltrim m3 5 1', 'exists m3', 'type m2', 'multi', 'blpop empty 0', 'exec',
+  // LINSERT
+  'rpush il a b c', 'linsert il before b x', 'linsert il after c y', 'linsert il AFTER a a2', 'linsert il after nope z',
+  'linsert il middle b z', 'linsert nokey before a b', 'lrange il 0 -1', 'set istr v', 'linsert istr before a b',
+  'linsert istr middle a b', 'linsert il before a',
+  // LMPOP, BLMPOP
+  'rpush ml1 a b c', 'rpush ml2 d e', 'lmpop 2 nokey ml1 left', 'lmpop 2 ml1 ml2 right count 5', 'lmpop 1 ml2 LEFT COUNT 1',
+  'lmpop 2 nokey ml1 left', 'exists ml1', 'lmpop 0 ml2 left', 'lmpop abc ml2 left', 'lmpop -1 ml2 left', 'lmpop 2 ml2 left',
+  'lmpop 1 ml2 up', 'lmpop 1 ml2 left count 0', 'lmpop 1 ml2 left count x', 'lmpop 1 ml2 left count -3', 'lmpop 1 ml2 left count 1 count 2',
+  'lmpop 1 ml2 left foo', 'lmpop 1 ml2 up count 0', 'lmpop 2 istr ml2 left', 'rpush ml3 q', 'lmpop 2 ml3 istr left', 'lmpop 1 ml2',
+  'lmpop 99999999999 ml2 left', 'rpush bl a b c', 'blmpop 0 2 nokey bl right count 2', 'blmpop 0.01 1 nokey left', 'blmpop x 1 bl left',
+  'blmpop -1 1 bl left', 'blmpop 0 0 bl left', 'blmpop 0 1 bl up', 'blmpop 0 2 bl left', 'blmpop 0 1 istr left', 'blmpop 0 1 bl',
+  'multi', 'blmpop 0 1 empty left', 'lmpop 1 empty right', 'exec', 'blmpop 0 1 bl left count 5', 'exists bl',
 ];
 
 const SETS = [
@@ -55,6 +71,12 @@ const SETS = [
   'smembers t', 'sscan s 0', 'sscan s 0 match c*', 'sscan nokey 0', 'spop nokey', 'spop nokey 2', 'spop s -1', 'spop s 0',
   'srandmember nokey', 'srandmember nokey 5', 'srandmember s 0', 'srandmember s x', 'set str v', 'sadd str a', 'sinter s str',
   'sunionstore str s', 'type str', 'smembers str', 'sadd n 3 1 2', 'smembers n', 'srem t c d e b', 'exists t',
+  // SINTERCARD
+  'sadd c1 a b c d', 'sadd c2 b c d e', 'sadd c3 c d', 'sintercard 2 c1 c2', 'sintercard 3 c1 c2 c3', 'sintercard 2 c1 c2 limit 2',
+  'sintercard 2 c1 c2 LIMIT 0', 'sintercard 2 c1 c2 limit 9', 'sintercard 2 c1 nokey', 'sintercard 1 c1', 'sintercard 0 c1',
+  'sintercard -1 c1', 'sintercard x c1', 'sintercard 2 c1', 'sintercard 1 c1 limit -1', 'sintercard 1 c1 limit x', 'sintercard 1 c1 foo 1',
+  'sintercard 1 c1 limit', 'sintercard 1 c1 limit 1 limit 2', 'set cstr v', 'sintercard 2 c1 cstr', 'sintercard 2 nokey cstr',
+  'sintercard 2 cstr c1', 'sintercard 1',
 ];
 
 const ZSETS = [
@@ -77,6 +99,43 @@ const ZSETS = [
   'bzpopmin r nokey 0', 'bzpopmax nokey r 0', 'bzpopmin nokey 0.01', 'bzpopmin nokey x', 'set str v', 'zadd str 1 a',
   'zrange str 0 1', 'bzpopmin str 0', 'zremrangebyrank r 0 -1', 'exists r', 'zadd f 0.1 a 1e20 b -0 c 3.0 d 1e-5 e 123456789.125 f',
   'zrange f 0 -1 withscores', 'type f', 'multi', 'bzpopmax empty 0', 'exec',
+  // ZUNION, ZINTER, ZDIFF and their STORE forms (sets are inputs too, scoring 1)
+  'zadd za 1 a 2 b 3 c', 'zadd zb 10 b 20 c 30 d', 'sadd zs c d e', 'set zbad v',
+  'zunion 2 za zb', 'zunion 2 za zb withscores', 'zunion 3 za zb zs WITHSCORES', 'zunion 2 za zb weights 2 0.5 withscores',
+  'zunion 2 za zb aggregate min withscores', 'zunion 2 za zb aggregate MAX withscores', 'zunion 2 za zb withscores aggregate max weights 1 2',
+  'zinter 2 za zb withscores', 'zinter 3 za zb zs withscores', 'zinter 2 za nokey', 'zinter 2 za zb weights 1 -1 aggregate sum withscores',
+  'zinter 2 za za withscores', 'zdiff 2 za zb withscores', 'zdiff 2 zb zs', 'zdiff 3 zb za zs withscores', 'zdiff 1 nokey', 'zunion 1 nokey',
+  'zunion 2 nokey zs withscores', 'zunionstore zd 2 za zb', 'zrange zd 0 -1 withscores', 'zinterstore zd 2 za zb aggregate max',
+  'zrange zd 0 -1 withscores', 'zdiffstore zd 2 za zb', 'zrange zd 0 -1 withscores', 'zunionstore zd 2 zd zb weights 3 1',
+  'zrange zd 0 -1 withscores', 'zinterstore zd 2 za nokey', 'exists zd', 'zunionstore zbad2 1 zs', 'set zstr v', 'zunionstore zstr 1 za',
+  'type zstr', 'zunion 2 za zbad', 'zunionstore zd 2 za zbad', 'zinter 2 nokey zbad', 'zdiff 2 nokey zbad', 'zunion 2 za zbad foo',
+  'zunion 0 za', 'zunion -1 za', 'zunion x za', 'zunion 3 za zb', 'zunion 1 za weights 1 2', 'zunion 1 za weights x', 'zunion 1 za weights nan',
+  'zunion 1 za weights', 'zunion 1 za aggregate foo', 'zunion 1 za aggregate', 'zunion 1 za withscores foo', 'zunionstore zd 0 za',
+  'zunionstore zd 1 za withscores', 'zdiff 1 za weights 1', 'zdiff 1 za aggregate sum', 'zinter 1 za limit 1', 'zdiffstore zd 0 za',
+  'zinterstore zd', 'zunion 1',
+  'zadd zi 1 a', 'zadd zj inf a', 'zadd zk -inf a', 'zunion 2 zi zj weights 0 1 withscores', 'zunion 2 zj zk withscores',
+  'zinter 2 zj zk aggregate min withscores', 'zunion 1 zj weights 0 withscores', 'zinter 2 zj zk weights 0 1 aggregate max withscores',
+  'zadd zf 0.1 a 0.2 b', 'zadd zg 0.2 a 0.1 b', 'zunion 2 zf zg withscores', 'zunionstore zh 2 zf zg weights 1e300 1e300', 'zrange zh 0 -1 withscores',
+  // ZINTERCARD
+  'zintercard 2 za zb', 'zintercard 2 za zb limit 1', 'zintercard 2 za zb LIMIT 0', 'zintercard 3 za zb zs', 'zintercard 0 za',
+  'zintercard 2 za', 'zintercard x za', 'zintercard 1 za limit -1', 'zintercard 1 za limit x', 'zintercard 1 za withscores',
+  'zintercard 1 za weights 1', 'zintercard 2 za zbad', 'zintercard 2 nokey zbad',
+  // ZRANGESTORE
+  'zrangestore zr za 0 -1', 'zrange zr 0 -1 withscores', 'zrangestore zr zb (10 +inf byscore limit 0 1', 'zrange zr 0 -1 withscores',
+  'zrangestore zr zb 0 1 rev', 'zrange zr 0 -1 withscores', 'zadd zl 0 a 0 b 0 c', 'zrangestore zr zl [b + bylex', 'zrange zr 0 -1',
+  'zrangestore zr nokey 0 -1', 'exists zr', 'zrangestore zr za 0 1 withscores', 'zrangestore zr za 0 -1 limit 0 1',
+  'zrangestore zr za a b byscore', 'zrangestore zr zbad 0 1', 'zrangestore zr za', 'zrangestore zbad za 0 0', 'type zbad', 'set zbad v',
+  // ZMPOP, BZMPOP
+  'zadd zm1 1 a 2 b 3 c', 'zmpop 2 nokey zm1 min', 'zmpop 1 zm1 max count 5', 'zadd zm1 1 a 2 b 3 c', 'zmpop 1 zm1 MIN COUNT 2',
+  'zmpop 1 zm1 min', 'zmpop 1 zm1 min', 'zadd zm1 1 a', 'zmpop 0 zm1 min', 'zmpop 1 zm1 foo', 'zmpop 1 zm1 min count 0', 'zmpop 1 zm1 foo count 0',
+  'zmpop 1 zm1 min count 1 count 1', 'zmpop 2 zm1 min', 'zmpop 2 nokey zbad min', 'zmpop 2 zm1 zbad max', 'zmpop 1 zm1', 'zmpop x zm1 min',
+  'zadd zm2 1 a 2 b', 'bzmpop 0 2 nokey zm2 max count 1', 'bzmpop 0.01 1 nokey min', 'bzmpop x 1 zm2 min', 'bzmpop 0 0 zm2 min',
+  'bzmpop 0 1 zbad min', 'bzmpop 0 1 zm2 foo', 'bzmpop 0 1 zm2', 'multi', 'bzmpop 0 1 empty min', 'zmpop 1 empty max', 'exec',
+  'bzmpop 0 1 zm2 min count 9', 'exists zm2',
+  // ZRANDMEMBER's deterministic replies (the random ones: the property test below)
+  'zrandmember nokey', 'zrandmember nokey 3', 'zrandmember nokey 3 withscores', 'zrandmember za 0', 'zrandmember za 0 withscores',
+  'zrandmember za x', 'zrandmember za 1 withscores x', 'zrandmember za 1 foo', 'zrandmember za x foo', 'zrandmember zbad', 'zrandmember zbad 1',
+  'zadd one 5 m', 'zrandmember one', 'zrandmember one 1 withscores', 'zrandmember one -2 withscores', 'zrandmember one 3',
 ];
 
 /** Streams with explicit IDs (those made by `*` are clock-dependent and differ). */

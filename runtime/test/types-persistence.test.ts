@@ -232,3 +232,43 @@ test('with persistence mode none, aggregates change in place: no copy, no encodi
   expect(ms).toBeLessThan(5000);
   expect(await a.store.load(Buffer.from('big'))).toBeUndefined();
 });
+
+test('write-behind: ZUNIONSTORE, ZRANGESTORE, LMPOP and ZMPOP persist like other writes; the destination is a key like the others', async () => {
+  const a = await start({ mode: 'write-behind' });
+  await a.client.zadd('za', 1, 'a', 2, 'b');
+  await a.client.zadd('zb', 10, 'b', 20, 'c');
+  expect(await a.client.zunionstore('zd', 2, 'za', 'zb', 'WEIGHTS', 2, 1)).toBe(3);
+  expect(await a.client.zrangestore('zr', 'zb', 0, 0)).toBe(1);
+  expect(await a.client.zrangestore('zq', 'za', 0, 0)).toBe(1);
+  await a.client.rpush('l', 'a', 'b', 'c', 'd');
+  expect(await a.client.lmpop(1, 'l', 'LEFT', 'COUNT', 3)).toEqual(['l', ['a', 'b', 'c']]);
+  expect(await a.client.call('zmpop', '1', 'zb', 'MAX')).toEqual(['zb', [['c', '20']]]);
+  // SELECT 1: ZUNIONSTORE's destination (before numkeys) gets the database's prefix like its sources.
+  await a.client.select(1);
+  await a.client.zadd('x', 5, 'only');
+  expect(await a.client.zunionstore('d1', 1, 'x')).toBe(1);
+  await a.client.select(0);
+  expect(await a.client.exists('d1')).toBe(0);
+  await stop(open.pop()!); // flushes the write-behind queue
+
+  const b = await start({ mode: 'write-behind' });
+  expect(b.server.ks.size).toBe(0);
+  expect(await b.client.zrange('zd', 0, -1, 'WITHSCORES')).toEqual(['a', '2', 'b', '14', 'c', '20']);
+  expect(await b.client.zrange('zr', 0, -1, 'WITHSCORES')).toEqual(['b', '10']);
+  expect(await b.client.lrange('l', 0, -1)).toEqual(['d']);
+  expect(await b.client.zrange('zb', 0, -1)).toEqual(['b']);
+  expect(await b.store.load(Buffer.from('\xffdb1\xffd1', 'latin1'))).toBeDefined();
+  // An empty result deletes the destination, also in the store while it was not in memory (loaded first, as a command key).
+  expect(await b.store.load(Buffer.from('zq'))).toBeDefined();
+  expect(b.server.ks.find('zq', false)).toBeLessThan(0);
+  expect(await b.client.zinterstore('zq', 2, 'za', 'nokey')).toBe(0);
+  for (let i = 0; i < 100 && (await b.store.load(Buffer.from('zq'))) !== undefined; i++) await new Promise((r) => setTimeout(r, 50));
+  expect(await b.store.load(Buffer.from('zq'))).toBeUndefined();
+  // Popping the last elements deletes the key in the store.
+  expect(await b.client.lmpop(1, 'l', 'RIGHT')).toEqual(['l', ['d']]);
+  await stop(open.pop()!);
+
+  const c = await start({ mode: 'write-behind' });
+  expect(await c.client.exists('zq', 'l')).toBe(0);
+  expect(await c.client.zscore('zd', 'b')).toBe('14');
+});

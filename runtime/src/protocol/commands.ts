@@ -148,9 +148,12 @@ export interface Command {
    * is down. Absent: the command reads its keys.
    */
   readonly blind?: (f: Frame) => boolean;
-  /** Key positions [first, last, step] of an invocation, for commands whose keys move (EVAL's numkeys). */
-  readonly keyRange?: (f: Frame) => [number, number, number];
+  /** Key positions of an invocation, for commands whose keys move (EVAL's numkeys); see KeyBounds. */
+  readonly keyRange?: (f: Frame) => KeyBounds;
 }
+
+/** Keys at [first, last] every `step`, and `extra` outside that range (ZUNIONSTORE's destination, before numkeys). */
+export type KeyBounds = [first: number, last: number, step: number, extra?: number];
 
 /** True when `cmd` may name keys (fixed positions or movable). */
 export function hasKeys(cmd: Command): boolean {
@@ -158,7 +161,7 @@ export function hasKeys(cmd: Command): boolean {
 }
 
 /** The key positions [first, last, step] of `cmd` in `f` (last < first: none). */
-export function keyBounds(cmd: Command, f: Frame): [number, number, number] {
+export function keyBounds(cmd: Command, f: Frame): KeyBounds {
   if (cmd.keyRange !== undefined) return cmd.keyRange(f);
   const last = cmd.lastKey < 0 ? f.argc + cmd.lastKey : Math.min(cmd.lastKey, f.argc - 1);
   return [cmd.firstKey, last, cmd.step];
@@ -271,7 +274,7 @@ export const STATE_CACHE_VERSION: string = (require('../../package.json') as { v
  */
 export type Spec = [
   name: string, arity: number, flags: string, keys: [number, number, number], group: string, summary: string,
-  handler: Handler, blind?: (f: Frame) => boolean, keyRange?: (f: Frame) => [number, number, number],
+  handler: Handler, blind?: (f: Frame) => boolean, keyRange?: (f: Frame) => KeyBounds,
 ];
 
 /** Redis's unknown-command error text. */
@@ -288,8 +291,8 @@ export function wrongArgsError(cmd: Command): string {
 /** The keys a command touches (for load-on-miss and write locks). */
 export function commandKeys(cmd: Command, f: Frame): string[] {
   if (!hasKeys(cmd)) return [];
-  const [first, last, step] = keyBounds(cmd, f);
-  const out: string[] = [];
+  const [first, last, step, extra] = keyBounds(cmd, f);
+  const out: string[] = extra === undefined ? [] : [argStr(f, extra)];
   for (let i = first; i <= last && i < f.argc; i += step) out.push(argStr(f, i));
   return out;
 }

@@ -1,7 +1,7 @@
 /** Connection commands: PING, AUTH, HELLO, SELECT, CLIENT and the like. */
 import { argStr, argUpper, ClientState, CommandError, ERR_NOT_INT, ERR_SYNTAX, ERR_WRONGPASS, Handler, parseIntStrict, SERVER_VERSION, ServerContext, Spec, wrongArgs } from './commands';
 import { DATABASES, markMultiDb } from './databases';
-import { dropSubscriptions, subscriptions } from './pubsub';
+import { dropSubscriptions, subscriptionFields, subscriptions } from './pubsub';
 import { dropWatches } from './transactions';
 // ---- connection -----------------------------------------------------------
 
@@ -118,7 +118,7 @@ const reset: Handler = (ctx, c) => {
 export function clientLine(ctx: ServerContext, c: ClientState): string {
   const now = Date.now();
   return `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=-1 name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} `
-    + `idle=${Math.floor((now - c.lastCommandAt) / 1000)} flags=${c.multi !== null ? 'x' : 'N'} db=${c.db} sub=0 psub=0 ssub=0 `
+    + `idle=${Math.floor((now - c.lastCommandAt) / 1000)} flags=${(subscriptions(c) > 0 ? 'P' : '') + (c.multi !== null ? 'x' : '') || 'N'} db=${c.db} ${subscriptionFields(c)} `
     + `multi=${c.multi === null ? -1 : c.multi.length} watch=${c.watched?.size ?? 0} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 `
     + `rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.resp3 ? 3 : 2} `
     + `lib-name=${c.libName} lib-ver=${c.libVer}`;

@@ -6,6 +6,7 @@ import {
   ServerContext, unknownCommandError, wrongArgsError,
 } from './commands';
 import { prefixKeys } from './databases';
+import { routeKeys } from './key-routing';
 import { subscriptions, SUBSCRIBER_COMMANDS } from './pubsub';
 import { ProtocolError, RequestParser } from './resp';
 
@@ -52,7 +53,8 @@ let nextId = 1;
  * persistence costs no key string (`commandKeys`) and no second lookup by string.
  */
 function keysInMemory(ks: ConnectionHost['ks'], cmd: Command, f: Frame): boolean {
-  const [first, last, step] = keyBounds(cmd, f);
+  const [first, last, step, extra] = keyBounds(cmd, f);
+  if (extra !== undefined && ks.findBytes(f.args, f.starts[extra], f.ends[extra], false) < 0) return false;
   for (let i = first; i <= last && i < f.argc; i += step) {
     if (ks.findBytes(f.args, f.starts[i], f.ends[i], false) < 0) return false;
   }
@@ -356,13 +358,13 @@ export class Connection implements ClientState {
     }
     if (this.db !== 0 && hasKeys(cmd) && cmd.group !== 'pubsub') {
       // A selected database other than 0: its keys carry the database's prefix (databases.ts).
-      const [first, last, step] = keyBounds(cmd, f);
+      const [first, last, step, extra] = keyBounds(cmd, f);
       if (first <= last) f = prefixKeys(f, this.db, first, last, step);
+      if (extra !== undefined) f = prefixKeys(f, this.db, extra, extra, 1);
     }
     if (host.cluster !== undefined && hasKeys(cmd)) {
       // Cluster mode: keys of another pod's slots are MOVED, keys across slots CROSSSLOT (also when queued in MULTI).
-      const [first, last, step] = keyBounds(cmd, f);
-      const routed = host.cluster.route(f.args, f.starts, f.ends, first, last, step);
+      const routed = routeKeys(host.cluster, f, keyBounds(cmd, f));
       if (typeof routed === 'string') {
         if (this.multi !== null) this.multiFailed = true;
         out.error(routed);
@@ -541,8 +543,7 @@ export class Connection implements ClientState {
     for (const f of queued) {
       const cmd = lookupCommand(f)!;
       if (!hasKeys(cmd)) continue;
-      const [first, last, step] = keyBounds(cmd, f);
-      const routed = cluster.route(f.args, f.starts, f.ends, first, last, step, slot);
+      const routed = routeKeys(cluster, f, keyBounds(cmd, f), slot);
       if (typeof routed === 'string') return routed;
       slot = routed;
     }

@@ -3,7 +3,7 @@ import {
   argStr, CommandError, ERR_NOT_INT, formatFloat, Frame, Handler, INT64_MAX, INT64_MIN, parseFloatStrict, parseInt64,
   ServerContext, Spec, then, wrongArgs,
 } from './commands';
-import { distinctPicks, randomCount, randomIndex, scanArgs, scanReply } from './typed-common';
+import { distinctPicks, randomCount, randomIndex, scanReply } from './typed-common';
 import { HashValue, T_HASH } from '../keyspace/types';
 
 function read(ctx: ServerContext, f: Frame): HashValue | undefined {
@@ -119,13 +119,11 @@ const hincrbyfloat: Handler = (ctx, c, f) => {
   return then(ctx, c, w.commit(), () => ctx.out.bulk(s));
 };
 
-const hscan: Handler = (ctx, _c, f) => {
-  const { match } = scanArgs(f);
+const hscan: Handler = (ctx, _c, f) => scanReply(ctx, f, () => {
   const h = read(ctx, f);
-  const flat: string[] = [];
-  if (h !== undefined) for (const [k, v] of h.map) flat.push(k, v);
-  scanReply(ctx, flat, 2, match);
-};
+  if (h === undefined) return undefined;
+  return [{ size: h.size, mods: h.mods, members: () => [...h.map.keys()], extra: (m) => h.get(m)! }, h];
+});
 
 const hrandfield: Handler = (ctx, _c, f) => {
   if (f.argc > 4) throw new CommandError('ERR syntax error');

@@ -4,7 +4,7 @@ import {
   argInt, argStr, argUpper, ClientState, CommandError, ERR_SYNTAX, Frame, Handler, replyLater, ServerContext, Spec, then,
 } from './commands';
 import { ReplyWriter } from './resp';
-import { ERR_RANGE } from './typed-common';
+import { ERR_RANGE, mpopArgs, numkeysRange } from './typed-common';
 import { ListValue, T_LIST } from '../keyspace/types';
 
 function read(ctx: ServerContext, f: Frame): ListValue | undefined {
@@ -233,7 +233,62 @@ const lpos: Handler = (ctx, _c, f) => {
   return undefined;
 };
 
+const linsert: Handler = (ctx, c, f) => {
+  const where = argUpper(f, 2);
+  if (where !== 'BEFORE' && where !== 'AFTER') throw new CommandError(ERR_SYNTAX);
+  const w = ctx.ks.typedWrite(true);
+  const l = w.open<ListValue>(argStr(f, 1), T_LIST, false);
+  if (l === undefined) return ctx.out.int(0);
+  const items = l.toArray();
+  const i = items.indexOf(argStr(f, 3));
+  if (i < 0) return ctx.out.int(-1);
+  items.splice(where === 'AFTER' ? i + 1 : i, 0, argStr(f, 4));
+  l.replaceAll(items); // O(n), as LINSERT is in Redis
+  return then(ctx, c, w.commit(), () => ctx.out.int(items.length));
+};
+
+const leftRight = (word: string): boolean | undefined => (word === 'LEFT' ? true : word === 'RIGHT' ? false : undefined);
+
+/** LMPOP / BLMPOP's reply: [key, [elements]]. */
+function mpopReply(out: ReplyWriter, key: string, values: readonly string[]): void {
+  out.arrayHeader(2);
+  out.bulk(key);
+  out.arrayHeader(values.length);
+  for (const v of values) out.bulk(v);
+}
+
+/** Pops from the first non-empty list of `keys` (WRONGTYPE for a wrong type met before it), as LMPOP does. */
+function mpopAttempt(left: boolean, count: number) {
+  return (cx: ServerContext, key: string): Attempt => {
+    const r = popFrom(cx, key, left, count);
+    if (r === false || r.values.length === 0) return false;
+    return { wait: r.wait, reply: (out: ReplyWriter) => mpopReply(out, key, r.values) };
+  };
+}
+
+const lmpop: Handler = (ctx, c, f) => {
+  const { keys, where, count } = mpopArgs(f, 1, leftRight);
+  const attempt = mpopAttempt(where, count);
+  for (const k of keys) {
+    const a = attempt(ctx, k);
+    if (a !== false) return then(ctx, c, a.wait, () => a.reply(ctx.out));
+  }
+  return ctx.out.nilArray();
+};
+
 // ---- blocking ------------------------------------------------------------------------
+
+const blmpop: Handler = (ctx, c, f) => {
+  const timeout = parseTimeout(argStr(f, 1));
+  const { keys, where, count } = mpopArgs(f, 2, leftRight);
+  const attempt = mpopAttempt(where, count);
+  for (const k of keys) {
+    const a = attempt(ctx, k);
+    if (a !== false) return then(ctx, c, a.wait, () => a.reply(ctx.out));
+  }
+  if (inTransaction(c)) return ctx.out.nilArray();
+  return block(ctx, c, keys, timeout, attempt, (out) => out.nilArray());
+};
 
 function blockingPop(left: boolean): Handler {
   return (ctx, c, f) => {
@@ -298,6 +353,9 @@ export const LIST_SPECS: Spec[] = [
   ['lmove', 5, 'write denyoom', [1, 2, 1], 'list', 'Returns an element after popping it from one list and pushing it to another.', moveGeneric(undefined)],
   ['rpoplpush', 3, 'write denyoom', [1, 2, 1], 'list', 'Returns the last element of a list after removing and pushing it to another list.', moveGeneric([false, true])],
   ['lpos', -3, 'readonly', [1, 1, 1], 'list', 'Returns the index of matching elements in a list.', lpos],
+  ['linsert', 5, 'write denyoom', [1, 1, 1], 'list', 'Inserts an element before or after another element in a list.', linsert],
+  ['lmpop', -4, 'write movablekeys', [0, 0, 0], 'list', 'Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.', lmpop, undefined, numkeysRange(1)],
+  ['blmpop', -5, 'write noscript blocking movablekeys', [0, 0, 0], 'list', 'Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.', blmpop, undefined, numkeysRange(2)],
   ['blpop', -3, 'write noscript blocking', [1, -2, 1], 'list', 'Removes and returns the first element in a list. Blocks until an element is available otherwise.', blockingPop(true)],
   ['brpop', -3, 'write noscript blocking', [1, -2, 1], 'list', 'Removes and returns the last element in a list. Blocks until an element is available otherwise.', blockingPop(false)],
   ['blmove', 6, 'write denyoom noscript blocking', [1, 2, 1], 'list', 'Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise.', blockingMove(undefined)],

@@ -64,6 +64,12 @@ export function subscriptions(c: ClientState): number {
   return s === undefined ? 0 : s.channel.size + s.pattern.size + s.shard.size;
 }
 
+/** CLIENT LIST / CLIENT INFO's `sub=`, `psub=`, `ssub=` fields of `c`. */
+export function subscriptionFields(c: ClientState): string {
+  const s = SUBS.get(c);
+  return `sub=${s?.channel.size ?? 0} psub=${s?.pattern.size ?? 0} ssub=${s?.shard.size ?? 0}`;
+}
+
 /** Commands a RESP2 connection in subscriber mode may run. */
 export const SUBSCRIBER_COMMANDS = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe', 'ping', 'quit', 'reset']);
 

@@ -25,9 +25,11 @@
 import { createHash } from 'node:crypto';
 import type { LuaEngine, LuaFactory } from 'wasmoon';
 import {
-  argStr, argUpper, ClientState, CommandError, CommandFlags, errorReply, Frame, Handler, keyBounds, parseIntStrict, replyLater,
+  argStr, argUpper, ClientState, commandKeys, CommandError, CommandFlags, errorReply, Frame, Handler, hasKeys, keyBounds, parseIntStrict,
+  replyLater,
   ServerContext, Spec, wrongArgs,
 } from './commands';
+import { routeKeys } from './key-routing';
 import { LuaCodecs } from './lua-codecs';
 import { ReplyWriter } from './resp';
 import { runtimeSettings } from './server-commands';
@@ -293,10 +295,10 @@ export class Scripting {
     if ((cmd.arity > 0 && n !== cmd.arity) || n < -cmd.arity) return 'ERR Wrong number of args calling Redis command from script';
     if ((cmd.bits & CommandFlags.NOSCRIPT) !== 0) return 'ERR This Redis command is not allowed from script';
     if (this.readOnly && (cmd.bits & CommandFlags.WRITE) !== 0) return 'ERR Write commands are not allowed from read-only scripts.';
-    if (ctx.cluster !== undefined && cmd.firstKey !== 0) {
-      const [first, last, step] = keyBounds(cmd, f);
-      if (first <= last) {
-        const routed = ctx.cluster.route(f.args, f.starts, f.ends, first, last, step, this.slot);
+    if (ctx.cluster !== undefined && hasKeys(cmd)) {
+      const bounds = keyBounds(cmd, f);
+      if (bounds[0] <= bounds[1] || bounds[3] !== undefined) {
+        const routed = routeKeys(ctx.cluster, f, bounds, this.slot);
         if (typeof routed === 'string') {
           return routed.startsWith('CROSSSLOT')
             ? 'ERR Script attempted to access keys that do not hash to the same slot'
@@ -305,10 +307,9 @@ export class Scripting {
         this.slot = routed;
       }
     }
-    if (cmd.firstKey !== 0 && this.ks.locks.size > 0) {
-      const [first, last, step] = keyBounds(cmd, f);
-      for (let i = first; i <= last; i += step) {
-        if (this.ks.locks.has(argStr(f, i))) return `ERR script touched key '${argStr(f, i)}', which has a write waiting on persistence: declare the keys a script uses in KEYS`;
+    if (hasKeys(cmd) && this.ks.locks.size > 0) {
+      for (const k of commandKeys(cmd, f)) {
+        if (this.ks.locks.has(k)) return `ERR script touched key '${k}', which has a write waiting on persistence: declare the keys a script uses in KEYS`;
       }
     }
     ctx.stats.calls[cmd.index]++;

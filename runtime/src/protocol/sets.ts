@@ -1,8 +1,10 @@
 /** Set commands (Redis 7.0 semantics; docs/commands.md "Sets"). */
 import {
-  argStr, CommandError, ERR_SYNTAX, Frame, Handler, ServerContext, Spec, then,
+  argStr, argUpper, CommandError, ERR_SYNTAX, Frame, Handler, parseIntStrict, ServerContext, Spec, then,
 } from './commands';
-import { distinctPicks, ERR_RANGE, randomCount, randomIndex, scanArgs, scanReply } from './typed-common';
+import {
+  distinctPicks, ERR_RANGE, numkeysRange, parseNumkeys, randomCount, randomIndex, scanReply,
+} from './typed-common';
 import { SetValue, T_SET } from '../keyspace/types';
 
 function read(ctx: ServerContext, key: string): SetValue | undefined {
@@ -135,10 +137,37 @@ function algebraStore(op: Op): Handler {
   };
 }
 
-const sscan: Handler = (ctx, _c, f) => {
-  const { match } = scanArgs(f);
-  scanReply(ctx, read(ctx, argStr(f, 1))?.items ?? [], 1, match);
+/** SINTERCARD numkeys key... [LIMIT n]: the intersection's size, counting stops at n (0: no limit). */
+const sintercard: Handler = (ctx, _c, f) => {
+  const n = parseNumkeys(f, 1);
+  if (n > f.argc - 2) throw new CommandError('ERR Number of keys can\'t be greater than number of args');
+  let limit = 0;
+  for (let j = 2 + n; j < f.argc; j++) {
+    if (argUpper(f, j) === 'LIMIT' && j + 1 < f.argc) {
+      const l = parseIntStrict(argStr(f, ++j));
+      if (l === null || l < 0) throw new CommandError('ERR LIMIT can\'t be negative');
+      limit = l;
+    } else {
+      throw new CommandError(ERR_SYNTAX);
+    }
+  }
+  const sets: Array<SetValue | undefined> = [];
+  for (let i = 2; i < 2 + n; i++) sets.push(read(ctx, argStr(f, i)));
+  if (sets.some((s) => s === undefined)) return ctx.out.int(0);
+  const sorted = [...(sets as SetValue[])].sort((a, b) => a.size - b.size);
+  let card = 0;
+  for (const m of sorted[0].items) {
+    if (!sorted.every((s) => s.has(m))) continue;
+    if (++card === limit) break;
+  }
+  return ctx.out.int(card);
 };
+
+const sscan: Handler = (ctx, _c, f) => scanReply(ctx, f, () => {
+  const s = read(ctx, argStr(f, 1));
+  if (s === undefined) return undefined;
+  return [{ size: s.size, mods: s.mods, members: () => s.items.slice() }, s];
+});
 
 export const SET_SPECS: Spec[] = [
   ['sadd', -3, 'write denyoom fast', [1, 1, 1], 'set', 'Adds one or more members to a set. Creates the key if it doesn\'t exist.', sadd],
@@ -156,5 +185,6 @@ export const SET_SPECS: Spec[] = [
   ['sinterstore', -3, 'write denyoom', [1, -1, 1], 'set', 'Stores the intersect of multiple sets in a key.', algebraStore('inter')],
   ['sunionstore', -3, 'write denyoom', [1, -1, 1], 'set', 'Stores the union of multiple sets in a key.', algebraStore('union')],
   ['sdiffstore', -3, 'write denyoom', [1, -1, 1], 'set', 'Stores the difference of multiple sets in a key.', algebraStore('diff')],
+  ['sintercard', -3, 'readonly movablekeys', [0, 0, 0], 'set', 'Returns the number of members of the intersect of multiple sets.', sintercard, undefined, numkeysRange(1)],
   ['sscan', -3, 'readonly', [1, 1, 1], 'set', 'Iterates over members of a set.', sscan],
 ];

@@ -3,15 +3,73 @@
  * zsets.ts). Loaded after commands.ts (which registers the families): nothing
  * here uses commands.ts at module load.
  */
-import { argStr, argUpper, CommandError, ERR_SYNTAX, Frame, parseIntStrict, ServerContext } from './commands';
+import { argStr, argUpper, CommandError, ERR_SYNTAX, Frame, KeyBounds, parseIntStrict, ServerContext } from './commands';
 import { globToRegExp } from '../keyspace/glob';
 
 export const ERR_RANGE = 'ERR value is out of range, must be positive';
 
-/** HSCAN / SSCAN / ZSCAN options: cursor, MATCH, COUNT. */
-export function scanArgs(f: Frame): { cursor: number; match: RegExp | undefined; count: number } {
-  const cursor = parseIntStrict(argStr(f, 2));
-  if (cursor === null || cursor < 0) throw new CommandError('ERR invalid cursor');
+/**
+ * The key positions of `numkeys key [key ...]` with numkeys at `at` (LMPOP,
+ * ZUNION...), plus `extra` (a destination) when given. An invalid numkeys
+ * names no keys: the command answers its error.
+ */
+export function numkeysRange(at: number, extra?: number): (f: Frame) => KeyBounds {
+  return (f) => {
+    const n = at < f.argc ? parseIntStrict(argStr(f, at)) : null;
+    const last = n === null || n < 1 || at + n > f.argc - 1 ? at : at + n;
+    return extra === undefined ? [at + 1, last, 1] : [at + 1, last, 1, extra];
+  };
+}
+
+/** `numkeys` of LMPOP / ZMPOP / SINTERCARD: at least 1 (Redis's getRangeLong with its message). */
+export function parseNumkeys(f: Frame, i: number): number {
+  const n = parseIntStrict(argStr(f, i));
+  if (n === null || n < 1) throw new CommandError('ERR numkeys should be greater than 0');
+  return n;
+}
+
+/**
+ * LMPOP / ZMPOP's `numkeys key... <where> [COUNT n]` from `at`, checked in
+ * Redis's order: numkeys, <where> (`where` maps its upper-cased word, undefined:
+ * syntax error), then COUNT (1 by default).
+ */
+export function mpopArgs<T>(f: Frame, at: number, where: (word: string) => T | undefined): { keys: string[]; where: T; count: number } {
+  const n = parseNumkeys(f, at);
+  const whereAt = at + n + 1;
+  if (whereAt >= f.argc) throw new CommandError(ERR_SYNTAX);
+  const w = where(argUpper(f, whereAt));
+  if (w === undefined) throw new CommandError(ERR_SYNTAX);
+  let count = -1;
+  for (let j = whereAt + 1; j < f.argc; j++) {
+    if (count === -1 && argUpper(f, j) === 'COUNT' && j + 1 < f.argc) {
+      const c = parseIntStrict(argStr(f, ++j));
+      if (c === null || c < 1) throw new CommandError('ERR count should be greater than 0');
+      count = c;
+    } else {
+      throw new CommandError(ERR_SYNTAX);
+    }
+  }
+  const keys: string[] = [];
+  for (let i = at + 1; i < whereAt; i++) keys.push(argStr(f, i));
+  return { keys, where: w, count: count === -1 ? 1 : count };
+}
+
+/**
+ * The cursor of HSCAN / SSCAN / ZSCAN, read as Redis 7.0 reads it (strtoul):
+ * an unsigned 64-bit number, a sign allowed and a negative one wrapped, ''
+ * as 0. Any cursor past 2^32 - 1 is past every member hash: the scan ends.
+ */
+function scanCursor(f: Frame): number {
+  const m = /^([+-]?)([0-9]*)$/.exec(argStr(f, 2));
+  if (m === null || (m[2] === '' && m[1] !== '')) throw new CommandError('ERR invalid cursor');
+  let v = BigInt(m[2] === '' ? 0 : m[2]);
+  if (v >= 2n ** 64n) throw new CommandError('ERR invalid cursor');
+  if (m[1] === '-' && v !== 0n) v = 2n ** 64n - v;
+  return v > 2n ** 32n ? 2 ** 32 : Number(v);
+}
+
+/** HSCAN / SSCAN / ZSCAN options: MATCH, COUNT. */
+function scanOptions(f: Frame): { match: RegExp | undefined; count: number } {
   let match: RegExp | undefined;
   let count = 10;
   for (let i = 3; i < f.argc; i++) {
@@ -29,23 +87,124 @@ export function scanArgs(f: Frame): { cursor: number; match: RegExp | undefined;
       throw new CommandError(ERR_SYNTAX);
     }
   }
-  return { cursor, match, count };
+  return { match, count };
 }
 
 /**
- * Replies to a *SCAN of an aggregate: everything that matches, in one reply,
- * with cursor 0. Redis does the same for its small encodings (listpack,
- * intset); COUNT is a hint, so clients iterate correctly either way, and
- * every element present for the whole scan is returned exactly once.
+ * HSCAN / SSCAN / ZSCAN (docs/commands.md "Cursors of HSCAN, SSCAN and ZSCAN").
+ *
+ * A value of at most SCAN_ONE_REPLY elements is answered whole, in its
+ * order, with cursor 0, whatever the cursor: Redis does the same for its
+ * small encodings (listpack, intset). A larger value is walked in the order
+ * of a 32-bit hash of its members: the cursor is the lowest hash not yet
+ * returned; a step returns the members with the next COUNT hashes (all the
+ * members of the last hash, so a hash is never split) and the cursor after
+ * them, 0 at the end. A member's hash never changes, so one present for the
+ * whole scan is returned exactly once however the value changes between
+ * steps; members added or removed meanwhile may or may not be. MATCH filters
+ * a step's members after they are picked, so a step may return none with a
+ * cursor other than 0, as in Redis.
+ *
+ * The members sorted by hash are kept per value (weakly, dropped when a scan
+ * ends or the value changes): a step on an unchanged value costs
+ * O(log n + COUNT); after a change, the next step sorts again, O(n log n).
  */
-export function scanReply(ctx: ServerContext, items: readonly string[], stride: 1 | 2, match: RegExp | undefined): void {
+export const SCAN_ONE_REPLY = 128;
+
+interface ScanIndex {
+  readonly mods: number;
+  readonly hashes: Uint32Array;
+  readonly members: string[];
+}
+
+const SCAN_INDEXES = new WeakMap<object, ScanIndex>();
+
+/** FNV-1a over the member's bytes. */
+function memberHash(m: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < m.length; i++) h = Math.imul(h ^ m.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+function buildScanIndex(mods: number, members: readonly string[]): ScanIndex {
+  const n = members.length;
+  const hs = new Uint32Array(n);
+  for (let i = 0; i < n; i++) hs[i] = memberHash(members[i]);
+  let order: ArrayLike<number>;
+  if (n < 2 ** 21) {
+    // hash * 2^21 + index is exact in a double: a typed-array sort, no comparator calls.
+    const keys = new Float64Array(n);
+    for (let i = 0; i < n; i++) keys[i] = hs[i] * 2 ** 21 + i;
+    keys.sort();
+    order = keys.map((k) => k % 2 ** 21);
+  } else {
+    order = Array.from({ length: n }, (_, i) => i).sort((a, b) => hs[a] - hs[b]);
+  }
+  const hashes = new Uint32Array(n);
+  const sorted = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    hashes[i] = hs[order[i]];
+    sorted[i] = members[order[i]];
+  }
+  return { mods, hashes, members: sorted };
+}
+
+/** An aggregate as *SCAN sees it: its members, in its own order, and what a member's reply adds (HSCAN's value, ZSCAN's score). */
+export interface Scannable {
+  readonly size: number;
+  readonly mods: number;
+  members(): string[];
+  extra?(member: string): string;
+}
+
+/**
+ * Answers one *SCAN step for the arguments of `f`; `read` looks the key up (undefined: absent) and gives
+ * the value's view and the value itself (the index's key). Checked in Redis's order: the cursor, the key
+ * (an absent one answers an empty scan whatever the options), then MATCH and COUNT.
+ */
+export function scanReply(ctx: ServerContext, f: Frame, read: () => [Scannable, object] | undefined): void {
+  const cursor = scanCursor(f);
+  const found = read();
+  if (found === undefined) {
+    ctx.out.arrayHeader(2);
+    ctx.out.bulk('0');
+    ctx.out.arrayHeader(0);
+    return;
+  }
+  const { match, count } = scanOptions(f);
+  const [v, key] = found;
+  let picked: readonly string[];
+  let next = 0;
+  if (v.size <= SCAN_ONE_REPLY) {
+    picked = v.members();
+  } else {
+    let ix = SCAN_INDEXES.get(key);
+    if (ix === undefined || ix.mods !== v.mods) {
+      ix = buildScanIndex(v.mods, v.members());
+      SCAN_INDEXES.set(key, ix);
+    }
+    const { hashes, members } = ix;
+    let lo = 0;
+    let hi = hashes.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (hashes[mid] < cursor) lo = mid + 1;
+      else hi = mid;
+    }
+    let end = Math.min(lo + count, hashes.length);
+    while (end < hashes.length && end > lo && hashes[end] === hashes[end - 1]) end++;
+    picked = members.slice(lo, end);
+    if (end < hashes.length) next = hashes[end - 1] + 1;
+    else SCAN_INDEXES.delete(key);
+  }
   const out: string[] = [];
-  for (let i = 0; i < items.length; i += stride) {
-    if (match !== undefined && !match.test(items[i])) continue;
-    for (let j = 0; j < stride; j++) out.push(items[i + j]);
+  for (const m of picked) {
+    if (match !== undefined && !match.test(m)) continue;
+    out.push(m);
+    if (v.extra !== undefined) out.push(v.extra(m));
   }
   ctx.out.arrayHeader(2);
-  ctx.out.bulk('0');
+  ctx.out.bulk(String(next));
   ctx.out.arrayHeader(out.length);
   for (const x of out) ctx.out.bulk(x);
 }

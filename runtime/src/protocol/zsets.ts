@@ -1,12 +1,15 @@
 /** Sorted-set commands, BZPOPMIN / BZPOPMAX included (Redis 7.0 semantics; docs/commands.md "Sorted sets"). */
 import { Attempt, block, parseTimeout } from './blocking';
 import {
-  argInt, argStr, argUpper, CommandError, ERR_NOT_INT, ERR_SYNTAX, Frame, Handler, ServerContext, Spec, then,
+  argInt, argStr, argUpper, ClientState, CommandError, ERR_NOT_INT, ERR_SYNTAX, Frame, Handler, parseIntStrict, ServerContext, Spec,
+  then,
 } from './commands';
 import { afterPush, inTransaction } from './lists';
 import { ReplyWriter } from './resp';
-import { ERR_RANGE, formatScore, parseScore, scanArgs, scanReply } from './typed-common';
-import { T_ZSET, ZNode, ZSetValue } from '../keyspace/types';
+import {
+  distinctPicks, ERR_RANGE, formatScore, mpopArgs, numkeysRange, parseScore, randomCount, randomIndex, scanReply,
+} from './typed-common';
+import { SetValue, T_SET, T_ZSET, WrongTypeError, ZNode, ZSetValue } from '../keyspace/types';
 
 const ERR_FLOAT = 'ERR value is not a valid float';
 const ERR_NAN = 'ERR resulting score is not a number (NaN)';
@@ -157,14 +160,17 @@ function parseRankArg(s: string): number {
   return n;
 }
 
-/** Parses [BYSCORE|BYLEX] [REV] [LIMIT o c] [WITHSCORES] from f[from..]; `legacy` fixes by/rev and allows only LIMIT and WITHSCORES. */
-function rangeOptions(f: Frame, from: number, legacy: { by: By; rev: boolean } | undefined): RangeSpec {
+/**
+ * Parses [BYSCORE|BYLEX] [REV] [LIMIT o c] [WITHSCORES] from f[from..]; `legacy` fixes by/rev and allows only LIMIT and
+ * WITHSCORES; `store` (ZRANGESTORE) refuses WITHSCORES.
+ */
+function rangeOptions(f: Frame, from: number, legacy: { by: By; rev: boolean } | undefined, store = false): RangeSpec {
   const r: RangeSpec = { by: legacy?.by ?? 'rank', rev: legacy?.rev ?? false, withScores: false, offset: 0, count: -1, limit: false };
   let byScore = false;
   let byLex = false;
   for (let i = from; i < f.argc; i++) {
     const o = argUpper(f, i);
-    if (o === 'WITHSCORES' && !(legacy?.by === 'lex')) {
+    if (o === 'WITHSCORES' && !(legacy?.by === 'lex') && !store) {
       r.withScores = true;
     } else if (o === 'LIMIT' && i + 2 < f.argc && legacy?.by !== 'rank') {
       r.offset = argInt(f, i + 1);
@@ -197,6 +203,193 @@ function zrangeGeneric(legacy: { by: By; rev: boolean } | undefined): Handler {
     pairsReply(ctx.out, selectRange(z, argStr(f, 2), argStr(f, 3), r), r.withScores);
   };
 }
+
+/** Redis's order of sorted-set nodes: by score, then by member bytes. */
+function byScoreThenMember(a: ZNode, b: ZNode): number {
+  if (a.s !== b.s) return a.s < b.s ? -1 : 1;
+  return a.m < b.m ? -1 : a.m > b.m ? 1 : 0;
+}
+
+/**
+ * Replaces `dst` with `nodes` (any order; none deletes it, whatever it held), replies its size and wakes
+ * the BZPOP waiters of `dst`, as the *STORE commands do in Redis.
+ */
+function storeNodes(ctx: ServerContext, c: ClientState, dst: string, nodes: readonly ZNode[]): void | Promise<unknown> {
+  const sorted = [...nodes].sort(byScoreThenMember); // inserting in order appends: O(n log n) in all
+  const w = ctx.ks.typedWrite(true);
+  const z = w.replace<ZSetValue>(dst, T_ZSET);
+  for (const n of sorted) z.set(n.m, n.s);
+  const size = z.size;
+  return afterPush(ctx, c, w.commit(), size > 0 ? [dst] : [], () => ctx.out.int(size));
+}
+
+const zrangestore: Handler = (ctx, c, f) => {
+  const r = rangeOptions(f, 5, undefined, true);
+  const nodes = selectRange(read(ctx, argStr(f, 2)), argStr(f, 3), argStr(f, 4), r);
+  return storeNodes(ctx, c, argStr(f, 1), nodes);
+};
+
+// ---- ZUNION, ZINTER, ZDIFF, their STORE forms, ZINTERCARD ----------------------------------
+
+type ZOp = 'union' | 'inter' | 'diff';
+type Aggregate = 'SUM' | 'MIN' | 'MAX';
+
+/** An input of the set operations: a sorted set, or a set whose members score 1 (as Redis allows). */
+interface ZSource {
+  readonly v: ZSetValue | SetValue | undefined;
+  weight: number;
+}
+
+function sourceSize(s: ZSource): number {
+  return s.v?.size ?? 0;
+}
+
+function* sourceNodes(v: ZSetValue | SetValue): Generator<ZNode> {
+  if (v instanceof ZSetValue) yield* v.nodes;
+  else for (const m of v.items) yield { m, s: 1 };
+}
+
+function sourceScore(v: ZSetValue | SetValue, m: string): number | undefined {
+  if (v instanceof ZSetValue) return v.score(m);
+  return v.has(m) ? 1 : undefined;
+}
+
+function readSource(ctx: ServerContext, key: string): ZSetValue | SetValue | undefined {
+  const slot = ctx.ks.lookup(key);
+  if (slot < 0) return undefined;
+  const t = ctx.ks.typeAt(slot);
+  if (t !== T_ZSET && t !== T_SET) throw new WrongTypeError();
+  return ctx.ks.typedAt(slot) as ZSetValue | SetValue;
+}
+
+/** Redis's zunionInterAggregate: an inf + -inf sum is 0, MIN / MAX keep the target against a NaN. */
+function aggregate(target: number, val: number, how: Aggregate): number {
+  if (how === 'SUM') {
+    const t = target + val;
+    return Number.isNaN(t) ? 0 : t;
+  }
+  if (how === 'MIN') return val < target ? val : target;
+  return val > target ? val : target;
+}
+
+interface ZOpArgs {
+  readonly sources: ZSource[];
+  readonly how: Aggregate;
+  readonly withScores: boolean;
+  readonly limit: number;
+}
+
+/**
+ * Parses `numkeys key... [WEIGHTS w...] [AGGREGATE SUM|MIN|MAX] [WITHSCORES] [LIMIT n]` from `at` in
+ * Redis's order (zunionInterDiffGenericCommand): numkeys, the keys' types, then the options that `op`,
+ * `store` and `card` (ZINTERCARD) allow.
+ */
+function zopArgs(ctx: ServerContext, f: Frame, at: number, name: string, op: ZOp, store: boolean, card: boolean): ZOpArgs {
+  const n = parseIntStrict(argStr(f, at));
+  if (n === null) throw new CommandError(ERR_NOT_INT);
+  if (n < 1) throw new CommandError(`ERR at least 1 input key is needed for '${name}' command`);
+  if (n > f.argc - (at + 1)) throw new CommandError(ERR_SYNTAX);
+  const sources: ZSource[] = [];
+  for (let i = at + 1; i <= at + n; i++) sources.push({ v: readSource(ctx, argStr(f, i)), weight: 1 });
+  let how: Aggregate = 'SUM';
+  let withScores = false;
+  let limit = 0;
+  let j = at + 1 + n;
+  while (j < f.argc) {
+    const remaining = f.argc - j;
+    const o = argUpper(f, j);
+    if (op !== 'diff' && !card && remaining >= n + 1 && o === 'WEIGHTS') {
+      j++;
+      for (const src of sources) {
+        const w = parseScore(argStr(f, j++));
+        if (w === null) throw new CommandError('ERR weight value is not a float');
+        src.weight = w;
+      }
+    } else if (op !== 'diff' && !card && remaining >= 2 && o === 'AGGREGATE') {
+      const a = argUpper(f, j + 1);
+      if (a !== 'SUM' && a !== 'MIN' && a !== 'MAX') throw new CommandError(ERR_SYNTAX);
+      how = a;
+      j += 2;
+    } else if (!store && !card && o === 'WITHSCORES') {
+      withScores = true;
+      j++;
+    } else if (card && remaining >= 2 && o === 'LIMIT') {
+      const l = parseIntStrict(argStr(f, j + 1));
+      if (l === null || l < 0) throw new CommandError('ERR LIMIT can\'t be negative');
+      limit = l;
+      j += 2;
+    } else {
+      throw new CommandError(ERR_SYNTAX);
+    }
+  }
+  return { sources, how, withScores, limit };
+}
+
+/** The result of a set operation, unordered; for ZINTERCARD (`limit` >= 0), stops after `limit` members (0: all). */
+function zop(op: ZOp, a: ZOpArgs, cardLimit = -1): ZNode[] {
+  const srcs = op === 'diff' ? a.sources : [...a.sources].sort((x, y) => sourceSize(x) - sourceSize(y)); // stable, as Redis's
+  const out: ZNode[] = [];
+  const first = srcs[0];
+  if (op === 'inter') {
+    if (first.v === undefined || first.v.size === 0) return out;
+    outer: for (const n of sourceNodes(first.v)) {
+      let acc = first.weight * n.s;
+      if (Number.isNaN(acc)) acc = 0;
+      for (let j = 1; j < srcs.length; j++) {
+        const v = srcs[j].v;
+        const s = v === undefined ? undefined : sourceScore(v, n.m);
+        if (s === undefined) continue outer;
+        acc = aggregate(acc, s * srcs[j].weight, a.how);
+      }
+      out.push({ m: n.m, s: acc });
+      if (out.length === cardLimit) break;
+    }
+    return out;
+  }
+  if (op === 'union') {
+    const acc = new Map<string, number>();
+    for (const src of srcs) {
+      if (src.v === undefined) continue;
+      for (const n of sourceNodes(src.v)) {
+        let weighted = src.weight * n.s;
+        if (Number.isNaN(weighted)) weighted = 0;
+        const cur = acc.get(n.m);
+        acc.set(n.m, cur === undefined ? weighted : aggregate(cur, weighted, a.how));
+      }
+    }
+    for (const [m, s] of acc) out.push({ m, s });
+    return out;
+  }
+  if (first.v === undefined) return out;
+  for (const n of sourceNodes(first.v)) {
+    let kept = true;
+    for (let j = 1; j < srcs.length && kept; j++) {
+      const v = srcs[j].v;
+      if (v !== undefined && sourceScore(v, n.m) !== undefined) kept = false;
+    }
+    if (kept) out.push({ m: n.m, s: n.s });
+  }
+  return out;
+}
+
+function zopRead(op: ZOp, name: string): Handler {
+  return (ctx, _c, f) => {
+    const a = zopArgs(ctx, f, 1, name, op, false, false);
+    pairsReply(ctx.out, zop(op, a).sort(byScoreThenMember), a.withScores);
+  };
+}
+
+function zopStore(op: ZOp, name: string): Handler {
+  return (ctx, c, f) => {
+    const a = zopArgs(ctx, f, 2, name, op, true, false);
+    return storeNodes(ctx, c, argStr(f, 1), zop(op, a));
+  };
+}
+
+const zintercard: Handler = (ctx, _c, f) => {
+  const a = zopArgs(ctx, f, 1, 'zintercard', 'inter', false, true);
+  ctx.out.int(zop('inter', a, a.limit).length);
+};
 
 // ---- writes -----------------------------------------------------------------------------
 
@@ -349,11 +542,27 @@ const zlexcount: Handler = (ctx, _c, f) => {
   return ctx.out.int(hi - lo);
 };
 
-const zscan: Handler = (ctx, _c, f) => {
-  const { match } = scanArgs(f);
-  const flat: string[] = [];
-  for (const n of read(ctx, argStr(f, 1))?.nodes ?? []) flat.push(n.m, formatScore(n.s));
-  scanReply(ctx, flat, 2, match);
+const zscan: Handler = (ctx, _c, f) => scanReply(ctx, f, () => {
+  const z = read(ctx, argStr(f, 1));
+  if (z === undefined) return undefined;
+  return [{ size: z.size, mods: z.mods, members: () => z.nodes.map((n) => n.m), extra: (m) => formatScore(z.score(m)!) }, z];
+});
+
+const zrandmember: Handler = (ctx, _c, f) => {
+  if (f.argc === 2) {
+    const z = read(ctx, argStr(f, 1));
+    if (z === undefined) return ctx.out.nil();
+    return ctx.out.bulk(z.nodes[randomIndex(z.size)].m);
+  }
+  const count = randomCount(f, 2);
+  if (f.argc > 4 || (f.argc === 4 && argUpper(f, 3) !== 'WITHSCORES')) throw new CommandError(ERR_SYNTAX);
+  const withScores = f.argc === 4;
+  const z = read(ctx, argStr(f, 1));
+  if (z === undefined || count === 0) return ctx.out.arrayHeader(0);
+  // A positive count: distinct members; a negative one: -count picks that may repeat (as Redis).
+  const picks = count > 0 ? distinctPicks(z.size, count) : Array.from({ length: -count }, () => randomIndex(z.size));
+  pairsReply(ctx.out, picks.map((i) => z.nodes[i]), withScores);
+  return undefined;
 };
 
 // ---- pops -------------------------------------------------------------------------------
@@ -416,6 +625,43 @@ function bzpop(max: boolean): Handler {
   };
 }
 
+const minMax = (word: string): boolean | undefined => (word === 'MIN' ? false : word === 'MAX' ? true : undefined);
+
+/** ZMPOP / BZMPOP's reply: [key, [[member, score]...]], nested in RESP2 too. */
+function zmpopReply(out: ReplyWriter, key: string, nodes: readonly ZNode[]): void {
+  out.arrayHeader(2);
+  out.bulk(key);
+  out.arrayHeader(nodes.length);
+  for (const n of nodes) {
+    out.arrayHeader(2);
+    out.bulk(n.m);
+    score(out, n.s);
+  }
+}
+
+function zmpopAttempt(max: boolean, count: number) {
+  return (cx: ServerContext, key: string): Attempt => {
+    const r = popFrom(cx, key, max, count);
+    if (r === false || r.nodes.length === 0) return false;
+    return { wait: r.wait, reply: (out: ReplyWriter) => zmpopReply(out, key, r.nodes) };
+  };
+}
+
+/** ZMPOP (`blocking` false) and BZMPOP: pop from the first non-empty sorted set of the keys. */
+function zmpop(blocking: boolean): Handler {
+  return (ctx, c, f) => {
+    const timeout = blocking ? parseTimeout(argStr(f, 1)) : 0;
+    const { keys, where, count } = mpopArgs(f, blocking ? 2 : 1, minMax);
+    const attempt = zmpopAttempt(where, count);
+    for (const k of keys) {
+      const a = attempt(ctx, k);
+      if (a !== false) return then(ctx, c, a.wait, () => a.reply(ctx.out));
+    }
+    if (!blocking || inTransaction(c)) return ctx.out.nilArray();
+    return block(ctx, c, keys, timeout, attempt, (out) => out.nilArray());
+  };
+}
+
 export const ZSET_SPECS: Spec[] = [
   ['zadd', -4, 'write denyoom fast', [1, 1, 1], 'sorted-set', 'Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn\'t exist.', zadd],
   ['zincrby', 4, 'write denyoom fast', [1, 1, 1], 'sorted-set', 'Increments the score of a member in a sorted set.', zincrby],
@@ -441,4 +687,15 @@ export const ZSET_SPECS: Spec[] = [
   ['zremrangebyrank', 4, 'write', [1, 1, 1], 'sorted-set', 'Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.', zremRange('rank')],
   ['zremrangebylex', 4, 'write', [1, 1, 1], 'sorted-set', 'Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.', zremRange('lex')],
   ['zscan', -3, 'readonly', [1, 1, 1], 'sorted-set', 'Iterates over members and scores of a sorted set.', zscan],
+  ['zrangestore', -5, 'write denyoom', [1, 2, 1], 'sorted-set', 'Stores a range of members from sorted set in a key.', zrangestore],
+  ['zunion', -3, 'readonly movablekeys', [0, 0, 0], 'sorted-set', 'Returns the union of multiple sorted sets.', zopRead('union', 'zunion'), undefined, numkeysRange(1)],
+  ['zinter', -3, 'readonly movablekeys', [0, 0, 0], 'sorted-set', 'Returns the intersect of multiple sorted sets.', zopRead('inter', 'zinter'), undefined, numkeysRange(1)],
+  ['zdiff', -3, 'readonly movablekeys', [0, 0, 0], 'sorted-set', 'Returns the difference between multiple sorted sets.', zopRead('diff', 'zdiff'), undefined, numkeysRange(1)],
+  ['zunionstore', -4, 'write denyoom movablekeys', [0, 0, 0], 'sorted-set', 'Stores the union of multiple sorted sets in a key.', zopStore('union', 'zunionstore'), undefined, numkeysRange(2, 1)],
+  ['zinterstore', -4, 'write denyoom movablekeys', [0, 0, 0], 'sorted-set', 'Stores the intersect of multiple sorted sets in a key.', zopStore('inter', 'zinterstore'), undefined, numkeysRange(2, 1)],
+  ['zdiffstore', -4, 'write denyoom movablekeys', [0, 0, 0], 'sorted-set', 'Stores the difference of multiple sorted sets in a key.', zopStore('diff', 'zdiffstore'), undefined, numkeysRange(2, 1)],
+  ['zintercard', -3, 'readonly movablekeys', [0, 0, 0], 'sorted-set', 'Returns the number of members of the intersect of multiple sorted sets.', zintercard, undefined, numkeysRange(1)],
+  ['zrandmember', -2, 'readonly', [1, 1, 1], 'sorted-set', 'Returns one or more random members from a sorted set.', zrandmember],
+  ['zmpop', -4, 'write movablekeys', [0, 0, 0], 'sorted-set', 'Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.', zmpop(false), undefined, numkeysRange(1)],
+  ['bzmpop', -5, 'write noscript blocking movablekeys', [0, 0, 0], 'sorted-set', 'Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.', zmpop(true), undefined, numkeysRange(2)],
 ];
