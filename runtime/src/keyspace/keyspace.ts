@@ -1041,6 +1041,35 @@ export class Keyspace {
   }
 
   /**
+   * What an operation on `keys` waits for before it runs, for every front end
+   * (RESP, REST): earlier changes to the keys still on their way to
+   * persistence (their locks), then, when `load`, a load of each key missing
+   * from memory, then any lock taken meanwhile. Undefined when there is
+   * nothing to wait for (the common case, checked without allocating). Rejects
+   * when a load fails (store unavailable).
+   */
+  settle(keys: readonly string[], load: boolean): Promise<void> | undefined {
+    load &&= this.loadsOnMiss;
+    let waits = false;
+    for (const k of keys) if (this.locks.has(k) || (load && this.find(k, false) < 0)) waits = true;
+    if (!waits) return undefined;
+    return (async () => {
+      let loaded = !load;
+      for (;;) {
+        const locks = keys.map((k) => this.locks.get(k)).filter((p) => p !== undefined);
+        if (locks.length > 0) {
+          await Promise.all(locks);
+          continue;
+        }
+        if (loaded) return;
+        loaded = true; // once: a key the stores do not have stays missing
+        const loads = keys.map((k) => this.loadMissing(k)).filter((p) => p !== undefined);
+        if (loads.length > 0) await Promise.all(loads);
+      }
+    })();
+  }
+
+  /**
    * Starts loading `key` from persistence when it is not in memory; returns the
    * promise to wait for, or undefined when nothing is to be loaded. Loads are
    * single-flight per key.

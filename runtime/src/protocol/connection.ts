@@ -391,18 +391,10 @@ export class Connection implements ClientState {
       && !(ks.locks.size === 0 && ((cmd.blind !== undefined && cmd.blind(f)) || keysInMemory(ks, cmd, f)));
     if (mayWait) {
       // A blind write needs no old value: it waits for earlier writes to its keys, never for a store.
-      const load = ks.loadsOnMiss && !loaded && (cmd.blind === undefined || !cmd.blind(f));
-      const waits: Array<Promise<unknown>> = [];
-      for (const k of commandKeys(cmd, f)) {
-        const lock = ks.locks.get(k);
-        if (lock !== undefined) {waits.push(lock);} else if (load) {
-          const p = ks.loadMissing(k);
-          if (p !== undefined) waits.push(p);
-        }
-      }
-      if (waits.length > 0) {
+      const wait = ks.settle(commandKeys(cmd, f), !loaded && (cmd.blind === undefined || !cmd.blind(f)));
+      if (wait !== undefined) {
         const copy = freeze(f);
-        return Promise.all(waits).then(() => {
+        return wait.then(() => {
           this.host.out.resp3 = this.resp3;
           const r = this.call(cmd, copy, true);
           // A synchronous reply goes out now; a waiting one delivers itself.
@@ -487,14 +479,8 @@ export class Connection implements ClientState {
     for (const f of queued) {
       const cmd = lookupCommand(f)!;
       if (!hasKeys(cmd) || cmd.group === 'pubsub') continue;
-      const load = !loaded && (cmd.blind === undefined || !cmd.blind(f));
-      for (const k of commandKeys(cmd, f)) {
-        const lock = ks.locks.get(k);
-        if (lock !== undefined) {waits.push(lock);} else if (load) {
-          const p = ks.loadMissing(k);
-          if (p !== undefined) waits.push(p);
-        }
-      }
+      const wait = ks.settle(commandKeys(cmd, f), !loaded && (cmd.blind === undefined || !cmd.blind(f)));
+      if (wait !== undefined) waits.push(wait);
     }
     if (waits.length > 0) {
       return Promise.all(waits).then(() => {

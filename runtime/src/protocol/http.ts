@@ -248,22 +248,7 @@ export class HttpFrontend {
    * write: PUT without If-Match / If-None-Match), for a load from persistence.
    */
   private async settle(key: string, loadMissing = true): Promise<void> {
-    const ks = this.o.ks;
-    let loaded = !loadMissing;
-    for (;;) {
-      const lock = ks.locks.get(key);
-      if (lock !== undefined) {
-        await lock;
-        continue;
-      }
-      const load = ks.loadsOnMiss && !loaded ? ks.loadMissing(key) : undefined;
-      if (load !== undefined) {
-        loaded = true;
-        await load;
-        continue;
-      }
-      return;
-    }
+    await this.o.ks.settle([key], loadMissing);
   }
 
   private async read(req: IncomingMessage, res: ServerResponse, key: string): Promise<void> {
