@@ -68,10 +68,9 @@ export class KeyspaceHooks {
     if (p.mode === 'write-through') {
       return p.writeMany(changes.map(toStored)).catch((err) => { throw this.map(err); });
     }
-    const queue = p.queue!;
     let prepared: PreparedWrite | Promise<PreparedWrite>;
     try {
-      prepared = queue.prepare(changes.map(toRecord));
+      prepared = p.prepare(changes.map(toRecord));
     } catch (err) {
       throw this.map(err);
     }
@@ -83,7 +82,7 @@ export class KeyspaceHooks {
     return prepared.then((ready) => {
       this.prepared.set(changes, ready);
       // Memory applies the change in the microtask after this one; if it threw, give the room back.
-      setImmediate(() => queue.abort(ready));
+      setImmediate(() => p.abort(ready));
     }, (err) => { throw this.map(err); });
   }
 
@@ -92,7 +91,7 @@ export class KeyspaceHooks {
     if (!prepared) return;
     this.prepared.delete(changes);
     if (this.lastSync === prepared) this.lastSync = undefined;
-    this.persistence?.queue?.commit(prepared);
+    this.persistence?.commit(prepared);
   }
 
   load(key: Buffer): Promise<StoredEntry | undefined> | undefined {
@@ -133,7 +132,7 @@ export class KeyspaceHooks {
     const last = this.lastSync;
     if (!last) return;
     this.lastSync = undefined;
-    this.persistence?.queue?.abort(last); // no-op once committed
+    this.persistence?.abort(last); // no-op once committed
   }
 
   /** A queue-full error reaches the client as it is; any other failure of persistence as STOREUNAVAILABLE. */

@@ -12,7 +12,7 @@ import { PersistenceMetrics } from './metrics';
 import { Passivation } from './passivation';
 import { preload, PreloadResult, purgeStores } from './preload';
 import { validatePersistence } from './validate';
-import { FlushReport, WriteBehind } from './write-behind';
+import { FlushReport, PreparedWrite, WriteBehind } from './write-behind';
 import { PersistOp, WriteThrough } from './write-through';
 import { StoredDelete, StoredEntry, StoreUnavailableError } from '../stores/store';
 
@@ -156,6 +156,26 @@ export class Persistence {
   }
 
   /** The write-behind queues, for the keyspace adapter's two-phase writes. */
+  /**
+   * Write-behind's two phases around a change to memory (the keyspace hooks'
+   * beforeChange / afterChange): `prepare` takes room in the queue and appends
+   * to the journal, synchronously when nothing waits; `commit` queues it for
+   * the stores once memory changed; `abort` gives the room back when memory
+   * refused. Write-behind only.
+   */
+  prepare(records: readonly JournalRecord[]): PreparedWrite | Promise<PreparedWrite> {
+    if (!this.writeBehind) throw new Error('prepare() is for write-behind');
+    return this.writeBehind.prepare(records);
+  }
+
+  commit(prepared: PreparedWrite): void {
+    this.writeBehind?.commit(prepared);
+  }
+
+  abort(prepared: PreparedWrite): void {
+    this.writeBehind?.abort(prepared);
+  }
+
   get queue(): WriteBehind | undefined {
     return this.writeBehind;
   }
