@@ -115,7 +115,7 @@ export class Persistence {
   }
 
   /** Resolves when the stores have the write as the mode requires; rejects with a distinct error otherwise. */
-  write(entry: StoredEntry): Promise<void> {
+  private write(entry: StoredEntry): Promise<void> {
     if (this.closing) return Promise.reject(new PersistenceClosedError());
     if (this.writeThrough) return this.writeThrough.write(entry);
     if (this.writeBehind) return this.writeBehind.write(entry);
@@ -133,7 +133,7 @@ export class Persistence {
     await Promise.all(ops.map((op) => (op.kind === 'set' ? this.write(op.entry) : this.delete(op.del))));
   }
 
-  delete(del: StoredDelete): Promise<void> {
+  private delete(del: StoredDelete): Promise<void> {
     if (this.closing) return Promise.reject(new PersistenceClosedError());
     if (this.writeThrough) return this.writeThrough.delete(del);
     if (this.writeBehind) return this.writeBehind.delete(del);
@@ -218,12 +218,6 @@ export class Persistence {
         ...(pending[l.store.name] !== undefined ? { pending: pending[l.store.name] } : {}),
       })),
     };
-  }
-
-  /** Resolves when evicted entries may leave memory; rejects with PassivationError (OOM) otherwise. */
-  evict(entries: readonly StoredEntry[]): Promise<void> {
-    if (!this.passivation) return Promise.resolve();
-    return this.passivation.evict(entries);
   }
 
   /** Synchronous passivation check before an evicted entry leaves memory; throws PassivationError (OOM) to keep it. */

@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     for (let i = 0; ; i++) {
       const key = `w${w}-${i % 40}`;
       const version = ++clock;
-      await p.write({ key: Buffer.from(key), value: Buffer.from(`value-${version}`), version, expiresAt: 0 });
+      await p.writeMany([{ kind: 'set', entry: { key: Buffer.from(key), value: Buffer.from(`value-${version}`), version, expiresAt: 0 } }]);
       // Pipes are written synchronously on Linux: the line is out before the next write starts.
       process.stdout.write(`ack ${key} ${version}\n`);
     }

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
+import type { Persistence } from '../../src/persistence/persistence';
 import {
   BatchResult, CacheStore, StoreCharacteristics, StoredDelete, StoredEntry, StoreRejectedError, StoreUnavailableError,
 } from '../../src/stores/store';
@@ -17,6 +18,16 @@ export function entry(key: string, value: string, version: number, expiresAt = 0
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** One write through persistence as the keyspace hands it over (Persistence.writeMany). */
+export function persist(p: Persistence, e: StoredEntry): Promise<void> {
+  return p.writeMany([{ kind: 'set', entry: e }]);
+}
+
+/** One delete through persistence (Persistence.writeMany). */
+export function persistDelete(p: Persistence, del: StoredDelete): Promise<void> {
+  return p.writeMany([{ kind: 'delete', del }]);
+}
 
 /** Polls until `cond` is true or fails after `ms`. */
 export async function until(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {

@@ -1,7 +1,7 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { entry, LevelTestStore, tempDir, TestStore, until } from './helpers';
+import { entry, LevelTestStore, persist, persistDelete, tempDir, TestStore, until } from './helpers';
 import { parsePersistenceConfig } from '../../src/persistence/config';
 import { PersistenceClosedError, PersistenceConfigError } from '../../src/persistence/errors';
 import { KeyspaceSink, Persistence } from '../../src/persistence/persistence';
@@ -45,13 +45,13 @@ test('write-behind with journal on a real LevelDB: acknowledged, flushed on clos
     registry,
   });
   expect(await p.ready()).toBe(true);
-  await Promise.all(Array.from({ length: 100 }, (_, i) => p.write(entry(`k${i}`, `v${i}`, i + 1))));
-  await p.delete({ key: Buffer.from('k0'), version: 200 });
+  await Promise.all(Array.from({ length: 100 }, (_, i) => persist(p, entry(`k${i}`, `v${i}`, i + 1))));
+  await persistDelete(p, { key: Buffer.from('k0'), version: 200 });
   expect(p.journalStats!.records).toBe(101);
   expect(p.journalStats!.commits).toBeLessThan(101);
   expect(await p.close(5000)).toEqual({ remaining: 0, timedOut: false });
   expect(readdirSync(join(t.dir, 'journal'))).toEqual([]);
-  await expect(p.write(entry('late', 'v', 300))).rejects.toBeInstanceOf(PersistenceClosedError);
+  await expect(persist(p, entry('late', 'v', 300))).rejects.toBeInstanceOf(PersistenceClosedError);
   expect(await p.ready()).toBe(false);
   expect(await registry.metrics()).toMatch(/state_cache_persistence_journal_fsyncs_total \d+/);
 
@@ -93,10 +93,10 @@ test('unflushed writes are replayed into memory and the queue at start, before r
   store.down = true;
   expect(await p.ready()).toBe(true); // a required store that does not answer leaves readiness alone...
   expect(p.status().stores[0].up).toBe(false); // ...and shows in /status and state_cache_store_up
-  await p.write(entry('a', '1', 10));
-  await p.write(entry('a', '2', 11));
-  await p.write(entry('b', 'short-lived', 12));
-  await p.delete({ key: Buffer.from('b'), version: 13 });
+  await persist(p, entry('a', '1', 10));
+  await persist(p, entry('a', '2', 11));
+  await persist(p, entry('b', 'short-lived', 12));
+  await persistDelete(p, { key: Buffer.from('b'), version: 13 });
   expect(await p.close(50)).toEqual({ remaining: 2, timedOut: true });
 
   store.down = false;
@@ -146,7 +146,7 @@ test('write-through on a real LevelDB: the write resolves only once the store ha
     keyspace: new MapKeyspace(),
     registry: new Registry(),
   });
-  await Promise.all(Array.from({ length: 50 }, (_, i) => p.write(entry(`k${i}`, `v${i}`, i + 1))));
+  await Promise.all(Array.from({ length: 50 }, (_, i) => persist(p, entry(`k${i}`, `v${i}`, i + 1))));
   for (let i = 0; i < 50; i++) expect((await level.load(Buffer.from(`k${i}`)))?.value.toString()).toBe(`v${i}`);
   await p.close(1000);
 });
@@ -186,7 +186,7 @@ test('mode none: writes resolve without touching stores; misses still load from 
   store.data.set('k', entry('k', 'v', 5));
   const links = [{ store, required: true, preload: false }];
   const p = await Persistence.start({ config: config({}), links, keyspace: new MapKeyspace(), registry: new Registry() });
-  await p.write(entry('n', 'v', 6));
+  await persist(p, entry('n', 'v', 6));
   expect(store.batches).toHaveLength(0);
   expect((await p.load(Buffer.from('k')))?.version).toBe(5);
   await p.close(10);
