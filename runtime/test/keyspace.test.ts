@@ -245,7 +245,7 @@ describe('persistence hooks', () => {
     expect(k.value(k.find('a'))).toBe('v1');
     expect(h.after).toHaveLength(1);
     const change = h.changes[0][0];
-    expect(change.kind).toBe('write');
+    expect(change.kind).toBe('set');
     expect(change.version).toBe(k.currentVersion('a'));
     h.before = () => Promise.reject(new PersistenceUnavailableError('store db down'));
     await expect(k.set('a', 'v2', 0)).rejects.toThrow('store db down');
@@ -257,7 +257,7 @@ describe('persistence hooks', () => {
     const h = new RecordingHooks();
     const k = ks({}, h);
     expect(k.set('a', 'v1', 0)).toBeUndefined();
-    expect(h.after[0][0]).toMatchObject({ kind: 'write', version: k.currentVersion('a') });
+    expect(h.after[0][0]).toMatchObject({ kind: 'set', version: k.currentVersion('a') });
     expect((h.after[0][0] as { value: Buffer }).value.toString()).toBe('v1');
     h.before = () => {
       throw new QueueFullError();

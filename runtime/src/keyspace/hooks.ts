@@ -34,8 +34,9 @@
  * Expired entries are not reported: stores keep `expiresAt` and never return
  * an expired entry. FLUSHDB / FLUSHALL report one delete per key.
  */
+/** A change's kinds are the journal's and the stores' words too: 'set' and 'delete'. */
 export interface EntryWrite {
-  readonly kind: 'write';
+  readonly kind: 'set';
   readonly key: Buffer;
   readonly value: Buffer;
   readonly version: number;

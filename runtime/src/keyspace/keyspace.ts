@@ -806,7 +806,7 @@ export class Keyspace {
       return undefined;
     }
     this.checkRoom(key, value.length);
-    const change: EntryChange = { kind: 'write', key: Buffer.from(key, 'latin1'), value: encodeString(toBuffer(value)), version, expiresAt };
+    const change: EntryChange = { kind: 'set', key: Buffer.from(key, 'latin1'), value: encodeString(toBuffer(value)), version, expiresAt };
     return this.persisted([key], [change], () => this.apply(key, value, expiresAt, version));
   }
 
@@ -820,7 +820,7 @@ export class Keyspace {
     const exp = this.options.defaultTtlMs !== 0 ? Date.now() + this.options.defaultTtlMs : 0;
     const versions = pairs.map(() => this.versions.next());
     for (const [k, v] of pairs) this.checkRoom(k, v.length);
-    const changes: EntryChange[] = pairs.map(([k, v], i) => ({ kind: 'write', key: Buffer.from(k, 'latin1'), value: encodeString(toBuffer(v)), version: versions[i], expiresAt: exp }));
+    const changes: EntryChange[] = pairs.map(([k, v], i) => ({ kind: 'set', key: Buffer.from(k, 'latin1'), value: encodeString(toBuffer(v)), version: versions[i], expiresAt: exp }));
     return this.persisted(pairs.map((p) => p[0]), changes, () => pairs.forEach(([k, v], i) => this.apply(k, v, exp, versions[i])));
   }
 
@@ -1179,7 +1179,7 @@ export class Keyspace {
     }
     const changes: EntryChange[] = changed.map((s, i) => (isEmptied(s.v)
       ? { kind: 'delete', key: Buffer.from(s.key, 'latin1'), version: versions[i] }
-      : { kind: 'write', key: Buffer.from(s.key, 'latin1'), value: encodeValue(s.v), version: versions[i], expiresAt: s.expiresAt }));
+      : { kind: 'set', key: Buffer.from(s.key, 'latin1'), value: encodeValue(s.v), version: versions[i], expiresAt: s.expiresAt }));
     return this.persisted(changed.map((s) => s.key), changes, apply);
   }
 
@@ -1256,7 +1256,7 @@ export class Keyspace {
     }
     const key = this.keyAt(slot)!;
     const v = this.objects.get(slot)!.v;
-    const change: EntryChange = { kind: 'write', key: Buffer.from(key, 'latin1'), value: encodeValue(v), version, expiresAt };
+    const change: EntryChange = { kind: 'set', key: Buffer.from(key, 'latin1'), value: encodeValue(v), version, expiresAt };
     return this.persisted([key], [change], () => {
       const s = this.find(key, false);
       if (s < 0 || this.version[s] > version) return;

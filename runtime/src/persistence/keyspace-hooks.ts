@@ -4,14 +4,14 @@ import { JournalRecord } from './journal';
 import { Persistence } from './persistence';
 import { PreparedWrite } from './write-behind';
 import { PersistenceUnavailableError } from '../errors';
+import type { EntryChange, EntryDelete, EntryWrite } from '../keyspace/hooks';
 import { StoredEntry } from '../stores/store';
 
 /**
  * The adapter between the keyspace's persistence hooks
  * (runtime/src/keyspace/hooks.ts: beforeChange / afterChange / load /
- * passivate / flush / ready) and the persistence layer. The types below are
- * structurally those of the hooks, so `new KeyspaceHooks(...)` can be passed
- * where the keyspace expects its `PersistenceHooks`.
+ * passivate / flush / ready) and the persistence layer: `new KeyspaceHooks()`
+ * is the keyspace's `PersistenceHooks`.
  *
  * - write-through: beforeChange returns the group commit's promise; memory
  *   changes only if every required store took the change.
@@ -27,19 +27,10 @@ import { StoredEntry } from '../stores/store';
  *   fails with the OOM error) instead of risking the entry.
  */
 
-export interface HookEntryWrite {
-  readonly kind: 'write';
-  readonly key: Buffer;
-  readonly value: Buffer;
-  readonly version: number;
-  readonly expiresAt: number;
-}
-export interface HookEntryDelete {
-  readonly kind: 'delete';
-  readonly key: Buffer;
-  readonly version: number;
-}
-export type HookEntryChange = HookEntryWrite | HookEntryDelete;
+/** The keyspace's change types (keyspace/hooks.ts), under the names persistence has used. */
+export type HookEntryWrite = EntryWrite;
+export type HookEntryDelete = EntryDelete;
+export type HookEntryChange = EntryChange;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -143,13 +134,13 @@ export class KeyspaceHooks {
 }
 
 function toStored(c: HookEntryChange): { kind: 'set'; entry: StoredEntry } | { kind: 'delete'; del: { key: Buffer; version: number } } {
-  return c.kind === 'write'
+  return c.kind === 'set'
     ? { kind: 'set', entry: { key: c.key, value: c.value, version: c.version, expiresAt: c.expiresAt } }
     : { kind: 'delete', del: { key: c.key, version: c.version } };
 }
 
 function toRecord(c: HookEntryChange): JournalRecord {
-  return c.kind === 'write'
+  return c.kind === 'set'
     ? { kind: 'set', key: c.key, value: c.value, version: c.version, expiresAt: c.expiresAt }
     : { kind: 'delete', key: c.key, value: EMPTY, version: c.version, expiresAt: 0 };
 }

@@ -21,7 +21,7 @@ class HookedMemory {
   private clock = 0;
   constructor(readonly hooks: KeyspaceHooks) {}
   set(key: string, value: string): Promise<void> | undefined {
-    const change: HookEntryChange = { kind: 'write', key: Buffer.from(key), value: Buffer.from(value), version: ++this.clock, expiresAt: 0 };
+    const change: HookEntryChange = { kind: 'set', key: Buffer.from(key), value: Buffer.from(value), version: ++this.clock, expiresAt: 0 };
     const changes = [change];
     const apply = (): void => {
       if (this.failNextApply) { this.failNextApply = false; throw new Error('OOM'); }
