@@ -46,7 +46,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     let hooks: KeyspaceHooks;
     try {
       config = file === undefined ? defaultConfig() : loadConfig(file);
-      // The hooks raise the client-facing errors of errors.ts, which both front ends map.
+      // The hooks raise the client-facing errors of vocabulary.ts, which both front ends map.
       hooks = new KeyspaceHooks();
       cache = new StateCache(config, { hooks, log: createLogger(config.log.level) });
     } catch (e) {

@@ -34,31 +34,15 @@
  * Expired entries are not reported: stores keep `expiresAt` and never return
  * an expired entry. FLUSHDB / FLUSHALL report one delete per key.
  */
-/** A change's kinds are the journal's and the stores' words too: 'set' and 'delete'. */
-export interface EntryWrite {
-  readonly kind: 'set';
-  readonly key: Buffer;
-  readonly value: Buffer;
-  readonly version: number;
-  /** Absolute expiry in ms since the epoch; 0 means never. */
-  readonly expiresAt: number;
-}
+import type { Entry, EntryChange as VocabularyChange } from '../vocabulary';
 
-export interface EntryDelete {
-  readonly kind: 'delete';
-  readonly key: Buffer;
-  readonly version: number;
-}
-
-export type EntryChange = EntryWrite | EntryDelete;
+/** A change's kinds are the journal's and the stores' words too: 'set' and 'delete' (vocabulary.ts). */
+export type EntryChange = VocabularyChange;
+export type EntryWrite = Extract<EntryChange, { kind: 'set' }>;
+export type EntryDelete = Extract<EntryChange, { kind: 'delete' }>;
 
 /** An entry handed to or loaded from persistence. */
-export interface LoadedEntry {
-  readonly key: Buffer;
-  readonly value: Buffer;
-  readonly version: number;
-  readonly expiresAt: number;
-}
+export type LoadedEntry = Entry;
 
 export interface PersistenceHooks {
   beforeChange(changes: readonly EntryChange[]): Promise<void> | undefined;
@@ -90,4 +74,4 @@ export const NO_PERSISTENCE: PersistenceHooks = {
 };
 
 /** What the hooks raise to the keyspace's callers (errors.ts maps them to RESP and HTTP). */
-export { QueueFullError, PersistenceUnavailableError } from '../errors';
+export { QueueFullError, PersistenceUnavailableError } from '../vocabulary';

@@ -1,5 +1,5 @@
 /* eslint-disable no-bitwise */ // integer math on the hot path (slot picks, clocks)
-import { OutOfMemoryError } from '../errors';
+import { OutOfMemoryError } from '../vocabulary';
 import { EntryChange, LoadedEntry, NO_PERSISTENCE, PersistenceHooks } from './hooks';
 import {
   accountedBytes, decodeValue, encodeString, encodeValue, isEmptied, newValue, T_STRING, TypedValue, TypeTag, WrongTypeError,

@@ -1,4 +1,4 @@
-import { ValueEncodingError, WrongTypeError } from '../errors';
+import { ValueEncodingError, WrongTypeError } from '../vocabulary';
 /**
  * The aggregate value types (hash, list, set, sorted set, stream): their in-memory
  * structures, what they are accounted as, and their versioned binary

@@ -6,8 +6,8 @@
 export { StoreUnavailableError, StoreRejectedError } from '../stores/store';
 
 /** The write-behind queue is full and the policy is `reject`, or `block` timed out: the client-facing error itself. */
-export { QueueFullError } from '../errors';
-import { OutOfMemoryError } from '../errors';
+export { QueueFullError } from '../vocabulary';
+import { OutOfMemoryError } from '../vocabulary';
 
 /**
  * An evicted entry could not be written to the stores, so it stays in memory

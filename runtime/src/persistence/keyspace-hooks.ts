@@ -3,9 +3,9 @@ import { QueueFullError } from './errors';
 import { JournalRecord } from './journal';
 import { Persistence } from './persistence';
 import { PreparedWrite } from './write-behind';
-import { PersistenceUnavailableError } from '../errors';
 import type { EntryChange, EntryDelete, EntryWrite } from '../keyspace/hooks';
 import { StoredEntry } from '../stores/store';
+import { PersistenceUnavailableError } from '../vocabulary';
 
 /**
  * The adapter between the keyspace's persistence hooks

@@ -7,8 +7,8 @@
  */
 import type { ReplyWriter } from './resp';
 import type { ClusterMap } from '../cluster/cluster';
-import { clientError, CommandError, OutOfMemoryError } from '../errors';
 import { Keyspace, STRING_VALUE_MAX, Value } from '../keyspace/keyspace';
+import { clientError, CommandError, OutOfMemoryError } from '../vocabulary';
 
 /** The arguments of one command: offsets into `args`. The RequestParser is one. */
 export interface Frame {

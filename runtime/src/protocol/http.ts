@@ -6,9 +6,9 @@ import { Registry } from 'prom-client';
 import type { ServerStats } from './commands';
 import type { ClusterMap } from '../cluster/cluster';
 import { isLoopback } from '../config';
-import { clientError } from '../errors';
 import { Keyspace, OutOfMemoryError, STRING_VALUE_MAX, Value } from '../keyspace/keyspace';
 import { T_STRING, TYPE_NAMES } from '../keyspace/types';
+import { clientError } from '../vocabulary';
 
 /**
  * The HTTP side of state-cache:

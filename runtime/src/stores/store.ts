@@ -8,22 +8,14 @@
  * never goes below a version it has seen). Versioned stores use it to apply
  * writes conditionally, so a late batch never overwrites a newer value.
  */
+import type { Deletion, Entry } from '../vocabulary';
 
 /** One entry as a store holds it. */
-export interface StoredEntry {
-  readonly key: Buffer;
-  readonly value: Buffer;
-  /** Monotonic per key; a safe integer. */
-  readonly version: number;
-  /** Absolute expiry in ms since the epoch; 0 means never. */
-  readonly expiresAt: number;
-}
+/** An entry as a store keeps it (vocabulary.ts). */
+export type StoredEntry = Entry;
 
 /** A delete, conditional on the version the keyspace had when it deleted. */
-export interface StoredDelete {
-  readonly key: Buffer;
-  readonly version: number;
-}
+export type StoredDelete = Deletion;
 
 /** What a store declares about itself; the persistence layer checks combinations at start. */
 export interface StoreCharacteristics {

@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { entry, tempDir, TestStore, until } from './helpers';
-import { OutOfMemoryError, PersistenceUnavailableError, QueueFullError } from '../../src/errors';
 import { DEFAULT_KEYSPACE_OPTIONS, Keyspace } from '../../src/keyspace/keyspace';
 import { parsePersistenceConfig } from '../../src/persistence/config';
 import { PassivationError } from '../../src/persistence/errors';
 import { HookEntryChange, KeyspaceHooks } from '../../src/persistence/keyspace-hooks';
 import { Persistence } from '../../src/persistence/persistence';
 import { StoredEntry } from '../../src/stores/store';
+import { OutOfMemoryError, PersistenceUnavailableError, QueueFullError } from '../../src/vocabulary';
 
 /** The client-facing errors (errors.ts) the hooks raise, whatever failed in persistence. */
 const ProtocolQueueFull = QueueFullError;

@@ -1,9 +1,9 @@
-import {
-  clientError, CommandError, OutOfMemoryError, PersistenceUnavailableError, QueueFullError, ValueEncodingError, WrongTypeError,
-} from '../src/errors';
 import { PassivationError } from '../src/persistence/errors';
 import { errorReply } from '../src/protocol/commands';
 import { StoreUnavailableError } from '../src/stores/store';
+import {
+  clientError, CommandError, OutOfMemoryError, PersistenceUnavailableError, QueueFullError, ValueEncodingError, WrongTypeError,
+} from '../src/vocabulary';
 
 /** One table, every cause its own answer on both front ends. */
 test.each([

@@ -1,9 +1,29 @@
 /**
- * The errors a client sees, and how each answers on RESP and over HTTP: one
- * class per cause, one row per class in CLIENT_ERRORS. A leaf of the runtime
- * (it imports nothing), so the keyspace, persistence and both front ends
- * raise and map the same classes, with no glue between layers.
+ * The runtime's shared words, used alike by the keyspace, persistence, the
+ * stores and both front ends: an entry, a change to one, and the errors a
+ * client sees with how each answers on RESP and over HTTP (one class per
+ * cause, one row per class in CLIENT_ERRORS). A leaf: it imports nothing, so
+ * every layer can use it without glue between layers.
  */
+
+/** One key's value as memory, the journal and the stores hold it. */
+export interface Entry {
+  readonly key: Buffer;
+  readonly value: Buffer;
+  /** Monotonic per key; a safe integer. */
+  readonly version: number;
+  /** Absolute expiry in ms since the epoch; 0 means never. */
+  readonly expiresAt: number;
+}
+
+/** A delete, conditional on the version the keyspace had when it deleted. */
+export interface Deletion {
+  readonly key: Buffer;
+  readonly version: number;
+}
+
+/** A change to one key, as the keyspace reports it to persistence: the kinds are the journal's and the stores' words. */
+export type EntryChange = ({ readonly kind: 'set' } & Entry) | ({ readonly kind: 'delete' } & Deletion);
 
 /** A command error with its full Redis text, code first (`ERR syntax error`). */
 export class CommandError extends Error {
