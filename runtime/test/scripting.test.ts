@@ -128,7 +128,7 @@ test('a script\'s writes reach persistence as one batch; its declared keys are l
     .toBeNull();
   expect(loads).toEqual(expect.arrayContaining(['a', 'b', 'stored']));
   expect(batches).toHaveLength(1);
-  expect(batches[0].map((c) => `${c.kind}:${c.key.toString()}`)).toEqual(['write:b', 'write:a', 'delete:stored']);
+  expect(batches[0].map((c) => `${c.kind}:${c.key.toString()}`)).toEqual(['set:b', 'set:a', 'delete:stored']);
   expect(await r.mget('a', 'b')).toEqual(['2', '2']);
   expect(await evalr('return redis.call("GET", KEYS[1])', ['stored'])).toBe('from-store');
 });

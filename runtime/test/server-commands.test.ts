@@ -52,7 +52,7 @@ test('RENAME and RENAMENX keep the TTL and reach persistence as one batch', asyn
   await r.set('a', 'v', 'EX', 100);
   batches.length = 0;
   expect(await r.rename('a', 'b')).toBe('OK');
-  expect(batches).toEqual([['write:b', 'delete:a']]);
+  expect(batches).toEqual([['set:b', 'delete:a']]);
   expect(await r.get('b')).toBe('v');
   expect(await r.ttl('b')).toBeGreaterThan(90);
   expect(await r.exists('a')).toBe(0);

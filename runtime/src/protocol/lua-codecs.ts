@@ -36,12 +36,13 @@ export interface LuaApi {
   raise(msg: string): number;
 }
 
-const T_NIL = 0;
-const T_BOOLEAN = 1;
-const T_LIGHTUSERDATA = 2;
-const T_NUMBER = 3;
-const T_STRING = 4;
-const T_TABLE = 5;
+/** Lua's value type tags (lua.h), shared with scripting.ts. */
+export const T_NIL = 0;
+export const T_BOOLEAN = 1;
+export const T_LIGHTUSERDATA = 2;
+export const T_NUMBER = 3;
+export const T_STRING = 4;
+export const T_TABLE = 5;
 const TYPE_NAMES = ['nil', 'boolean', 'userdata', 'number', 'string', 'table', 'function', 'userdata', 'thread'];
 /** lua-cjson's encode_max_depth and decode_max_depth. */
 const MAX_DEPTH = 1000;

@@ -30,7 +30,7 @@ import {
   ServerContext, Spec, wrongArgs,
 } from './commands';
 import { routeKeys } from './key-routing';
-import { LuaCodecs } from './lua-codecs';
+import { LuaCodecs, T_BOOLEAN, T_NIL, T_NUMBER, T_STRING, T_TABLE } from './lua-codecs';
 import { ReplyWriter } from './resp';
 import { runtimeSettings } from './server-commands';
 import type { Keyspace } from '../keyspace/keyspace';
@@ -39,11 +39,6 @@ import type { Keyspace } from '../keyspace/keyspace';
 export const SCRIPT_MEMORY_BYTES = 64 * 1024 * 1024;
 
 const LUA_REGISTRYINDEX = -1000000 - 1000;
-const T_NIL = 0;
-const T_BOOLEAN = 1;
-const T_NUMBER = 3;
-const T_STRING = 4;
-const T_TABLE = 5;
 const LUA_MASKCOUNT = 8;
 const HOOK_EVERY = 10000;
 const MAX_DEPTH = 64;
