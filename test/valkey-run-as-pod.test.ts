@@ -244,7 +244,13 @@ redis.describe('examples/valkey-cluster.ts run as its pods would', () => {
   /** Converged, and every pod ready by its own readiness probe. */
   const healthy = async (): Promise<boolean> => {
     await converged();
-    for (const p of live()) if (!(await probe(p, 'readinessProbe'))) throw new Error(`${p.name}: readiness probe failed`);
+    for (const p of live()) {
+      if (await probe(p, 'readinessProbe')) continue;
+      // Say why (the probe checks cluster_state, and a replica's link to its primary).
+      const why = await Promise.all([cli(p.address, port, 'CLUSTER', 'INFO'), cli(p.address, port, 'INFO', 'replication')]
+        .map((q) => q.then((out) => out.split('\n').filter((l) => /^(cluster_state|role|master_host|master_port|master_link_status|master_link_down_since_seconds):/.test(l)).join(' '), (e: Error) => e.message)));
+      throw new Error(`${p.name}: readiness probe failed (${why.join(' ').replace(/\r/g, '')})`);
+    }
     return true;
   };
   /** Ordinal -> role and (for replicas) the ordinal of its primary, slot ranges of primaries. */
