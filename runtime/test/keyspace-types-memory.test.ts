@@ -10,8 +10,14 @@ import { imageEnv } from '../bench/churn';
  * large one (300k elements), 12-byte elements. They live on the V8 heap, so
  * their accounted size is a conservative estimate: the heap they use times
  * what V8 commits for it (types.ts HEAP_FACTOR). Measured with the image's
- * environment: RSS 0.45-0.9x the accounted size (lower with the image's V8
+ * environment: RSS 0.38-0.85x the accounted size (lower with the image's V8
  * flags than without), heap 0.35-0.55x.
+ *
+ * "Not wildly over" is checked against the heap, not RSS: the RSS gained can
+ * be little more than the heap when the new objects land on pages the warm-up
+ * had already made resident (list (small) once measured 72 bytes of RSS per
+ * element against 64 of heap and 184 accounted), while the heap used is the
+ * same in every run to within 3 %.
  */
 const PROBE = join(__dirname, 'fixtures', 'types-memory-probe.js');
 const hasBuild = existsSync(join(__dirname, '..', 'lib', 'keyspace', 'types.js'));
@@ -27,5 +33,6 @@ maybe.each(CASES)('%s (%s): RSS stays within the accounted bytes, and the accoun
   expect(r.perElementHeap).toBeLessThan(r.perElementAccounted);
   // The budget must never undercount what the process gains (it keeps the pod from being OOM-killed).
   expect(r.perElementRss).toBeLessThanOrEqual(r.perElementAccounted * 1.05);
-  expect(r.perElementAccounted).toBeLessThan(r.perElementRss * 2.5);
+  // Measured 1.9-2.9x the heap; past 3.2x the budget would evict far too early.
+  expect(r.perElementAccounted).toBeLessThan(r.perElementHeap * 3.2);
 });
