@@ -60,7 +60,7 @@ export function validatePersistence(config: PersistenceConfig, links: readonly S
   if (co.enabled) {
     const announcing = links.filter((l) => l.store.characteristics.shareable && l.store.coherence !== undefined);
     if (announcing.length === 0) {
-      problems.push(`persistence.coherence.enabled needs a shared store that announces changes (a postgres store, or a single-node remote store with CLIENT TRACKING); ${links.length === 0 ? 'no store is configured' : `store(s) ${names(links)} cannot`}: `
+      problems.push(`persistence.coherence.enabled needs a shared store that announces changes (a postgres store, or a remote store on a server with CLIENT TRACKING); ${links.length === 0 ? 'no store is configured' : `store(s) ${names(links)} cannot`}: `
         + 'add the shared postgres store, or turn coherence off if every instance has its own store (a file store is per pod)');
     }
     if (co.heartbeatTimeoutMs <= co.heartbeatMs) {

@@ -1,4 +1,4 @@
-import { Redis, RedisOptions } from 'ioredis';
+import { Cluster, Redis, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { CoherenceChannel, CoherenceListener, CoherenceOptions } from './store';
 
@@ -12,8 +12,8 @@ import type { CoherenceChannel, CoherenceListener, CoherenceOptions } from './st
  * applies the same drop-if-newer rule. A flush (a message without keys) makes
  * every cached key suspect. Heartbeat: PING on the same connection.
  *
- * Single-node servers only (redis-server, Valkey, KeyDB); in a cluster every
- * primary would need its own tracking connection.
+ * In a cluster a server only names the keys it owns, so ClusterTracker keeps
+ * one RemoteTracker per primary.
  */
 
 const RECONNECT_MIN_MS = 100;
@@ -27,13 +27,16 @@ export interface TrackerOptions extends CoherenceOptions {
   readonly prefix: Buffer;
   readonly logger: Logger;
   readonly store: string;
+  /** The node tracked, in logs (cluster mode). */
+  readonly node?: string;
 }
 
 export class RemoteTracker implements CoherenceChannel {
   private client: Redis | undefined;
   private up_ = false;
   private closed = false;
-  private lastHeard = Date.now();
+  /** When the channel last provably worked (ms since the epoch). */
+  lastHeard = Date.now();
   private heartbeat: NodeJS.Timeout | undefined;
   private retry: NodeJS.Timeout | undefined;
   private attempt = 0;
@@ -79,7 +82,7 @@ export class RemoteTracker implements CoherenceChannel {
     this.up_ = true;
     this.reportedDown = false;
     this.lastHeard = Date.now();
-    o.logger.info({ store: o.store }, 'coherence: tracking other clients\' writes (CLIENT TRACKING BCAST)');
+    o.logger.info({ store: o.store, node: o.node }, 'coherence: tracking other clients\' writes (CLIENT TRACKING BCAST)');
     this.heartbeat = setInterval(() => this.beat(client), o.heartbeatMs);
     this.heartbeat.unref();
     this.listener.channelUp();
@@ -117,7 +120,7 @@ export class RemoteTracker implements CoherenceChannel {
     this.up_ = false;
     if (wasUp || !this.reportedDown) {
       this.reportedDown = true;
-      this.options.logger.warn({ store: this.options.store, reason }, 'coherence: tracking channel down; cached copies are bounded by coherence.maxUnvalidatedMs');
+      this.options.logger.warn({ store: this.options.store, node: this.options.node, reason }, 'coherence: tracking channel down; cached copies are bounded by coherence.maxUnvalidatedMs');
       this.listener.channelDown(reason, this.lastHeard);
     }
     const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** this.attempt++);
@@ -136,5 +139,95 @@ export class RemoteTracker implements CoherenceChannel {
       c.on('error', () => undefined);
       c.disconnect();
     }
+  }
+}
+
+/**
+ * Coherence over a Redis Cluster (Valkey, redis-server, state-cache in
+ * cluster mode): a server only names the keys of its own slots, so every
+ * primary gets its own RemoteTracker. The set follows the cluster client's
+ * view of the primaries, checked every heartbeat: a failover or a scale-out
+ * brings a primary whose tracking starts late, so the channel reports down
+ * until every primary is tracked, and up again after (the listener then
+ * re-validates what it cached meanwhile).
+ */
+export class ClusterTracker implements CoherenceChannel {
+  private readonly trackers = new Map<string, RemoteTracker>();
+  private up_ = false;
+  private reportedDown = false;
+  private closed = false;
+  private readonly refreshTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly options: Omit<TrackerOptions, 'redis'> & { readonly redis: RedisOptions },
+    private readonly cluster: Cluster,
+    private readonly listener: CoherenceListener,
+  ) {
+    this.refreshTimer = setInterval(() => this.refresh(), options.heartbeatMs);
+    this.refreshTimer.unref();
+  }
+
+  get up(): boolean {
+    return this.up_;
+  }
+
+  start(): void {
+    this.refresh();
+  }
+
+  /** Tracks the primaries the cluster client knows now, and stops tracking the ones it dropped. */
+  private refresh(): void {
+    if (this.closed) return;
+    const primaries = new Map<string, { host: string; port: number }>();
+    for (const node of this.cluster.nodes('master')) {
+      const { host, port } = node.options;
+      if (host !== undefined && port !== undefined) primaries.set(`${host}:${port}`, { host, port });
+    }
+    for (const [address, tracker] of this.trackers) {
+      if (!primaries.has(address)) {
+        this.trackers.delete(address);
+        void tracker.close();
+      }
+    }
+    for (const [address, { host, port }] of primaries) {
+      if (this.trackers.has(address)) continue;
+      const tracker = new RemoteTracker({ ...this.options, redis: { ...this.options.redis, host, port }, node: address }, {
+        invalidated: (invalidation) => this.listener.invalidated(invalidation),
+        channelUp: () => this.update(),
+        channelDown: () => this.update(true),
+      });
+      this.trackers.set(address, tracker);
+      tracker.start();
+    }
+    this.update();
+  }
+
+  /**
+   * Up when every known primary is tracked. Down is reported when it was up,
+   * or once when a tracker fails before it ever was (as a single tracker does).
+   */
+  private update(failed = false): void {
+    if (this.closed) return;
+    const trackers = [...this.trackers.entries()];
+    const down = trackers.filter(([, t]) => !t.up);
+    const up = trackers.length > 0 && down.length === 0;
+    if (up && !this.up_) {
+      this.up_ = true;
+      this.reportedDown = false;
+      this.listener.channelUp();
+    } else if (!up && (this.up_ || (failed && !this.reportedDown))) {
+      this.up_ = false;
+      this.reportedDown = true;
+      const lastHeard = Math.min(Date.now(), ...down.map(([, t]) => t.lastHeard));
+      this.listener.channelDown(trackers.length === 0 ? 'the cluster client knows no primary' : `not tracking ${down.map(([a]) => a).join(', ')}`, lastHeard);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.refreshTimer);
+    this.up_ = false;
+    await Promise.all([...this.trackers.values()].map((t) => t.close()));
+    this.trackers.clear();
   }
 }

@@ -3,7 +3,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { Cluster, Redis, RedisOptions, ReplyError } from 'ioredis';
 import type { RemoteStoreConfig } from './config';
 import type { StoreContext } from './context';
-import { RemoteTracker } from './remote-tracking';
+import { ClusterTracker, RemoteTracker } from './remote-tracking';
 import {
   BatchResult, CacheStore, CoherenceChannel, CoherenceListener, CoherenceOptions, StoreCharacteristics, StoreConfigError, StoredDelete, StoredEntry,
   StoreRejectedError, StoreUnavailableError,
@@ -131,7 +131,7 @@ export class RemoteStore implements CacheStore {
   private readonly client: Client;
   private readonly prefix: Buffer;
   private readonly redisOptions: RedisOptions;
-  private tracker?: RemoteTracker;
+  private tracker?: RemoteTracker | ClusterTracker;
   /** The last connection error; ioredis rejects commands with a generic "Connection is closed". */
   private lastConnectionError?: string;
 
@@ -425,17 +425,18 @@ export class RemoteStore implements CacheStore {
   /**
    * Coherence through the server's CLIENT TRACKING (BCAST, this store's key
    * prefix): every change any client makes is named to this instance, which
-   * reads the stored version and drops older copies. Single mode only.
+   * reads the stored version and drops older copies. In a cluster, one
+   * tracking connection per primary.
    */
   coherence(options: CoherenceOptions, listener: CoherenceListener): CoherenceChannel {
-    if (this.config.mode === 'cluster') {
-      throw new StoreConfigError(this.name, 'coherence with a remote store in cluster mode is not supported yet (each primary would need its own tracking connection); use a single-node server, a postgres store, or turn coherence off');
-    }
     void this.tracker?.close();
-    const logger = this.context.logger;
-    this.tracker = new RemoteTracker({ ...options, redis: this.redisOptions, prefix: this.prefix, logger, store: this.name }, listener);
-    this.tracker.start();
-    return this.tracker;
+    const tracking = { ...options, redis: this.redisOptions, prefix: this.prefix, logger: this.context.logger, store: this.name };
+    const tracker = this.client instanceof Cluster
+      ? new ClusterTracker(tracking, this.client, listener)
+      : new RemoteTracker(tracking, listener);
+    this.tracker = tracker;
+    tracker.start();
+    return tracker;
   }
 
   async versionsOf(keys: readonly Buffer[]): Promise<Array<number | undefined>> {

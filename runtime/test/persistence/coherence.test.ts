@@ -251,14 +251,14 @@ describe('config', () => {
 
   test('coherence needs a shared store that announces: a file store is per pod', () => {
     expect(problems({ mode: 'write-through', coherence: { enabled: true } }, links(new TestStore('file')))).toEqual([
-      'persistence.coherence.enabled needs a shared store that announces changes (a postgres store, or a single-node remote store with CLIENT TRACKING); store(s) file cannot: '
+      'persistence.coherence.enabled needs a shared store that announces changes (a postgres store, or a remote store on a server with CLIENT TRACKING); store(s) file cannot: '
       + 'add the shared postgres store, or turn coherence off if every instance has its own store (a file store is per pod)',
     ]);
   });
 
   test('the heartbeat and the bound must nest', () => {
     expect(problems({ mode: 'none', coherence: { enabled: true, heartbeatMs: 1000, heartbeatTimeoutMs: 1000, maxUnvalidatedMs: 900 } }, [])).toEqual([
-      'persistence.coherence.enabled needs a shared store that announces changes (a postgres store, or a single-node remote store with CLIENT TRACKING); no store is configured: '
+      'persistence.coherence.enabled needs a shared store that announces changes (a postgres store, or a remote store on a server with CLIENT TRACKING); no store is configured: '
       + 'add the shared postgres store, or turn coherence off if every instance has its own store (a file store is per pod)',
       'persistence.coherence.heartbeatTimeoutMs (1000) must exceed heartbeatMs (1000): raise heartbeatTimeoutMs',
       'persistence.coherence.maxUnvalidatedMs (900) must exceed heartbeatTimeoutMs (1000), or a silent channel could not be noticed in time: raise maxUnvalidatedMs',

@@ -1,12 +1,15 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { entry, testContext } from './helpers';
-import { TestRedis } from './servers';
+import { TestRedis, TestRedisCluster } from './servers';
+import { keySlot } from '../../src/cluster/slots';
 import { Keyspace } from '../../src/keyspace/keyspace';
 import { Coherence } from '../../src/persistence/coherence';
 import { parsePersistenceConfig } from '../../src/persistence/config';
 import { parseStoresConfig, RemoteStoreConfig } from '../../src/stores/config';
 import { createRemoteStore, RemoteStore } from '../../src/stores/remote';
-import { StoreConfigError } from '../../src/stores/store';
 import { until } from '../persistence/helpers';
 import { needs } from '../tools';
 
@@ -88,9 +91,86 @@ needs('redis-server').describe('remote store coherence on redis-server', () => {
     expect(ks.find('k')).toBe(-1);
   });
 
-  test('cluster mode is refused with its reason', () => {
-    const store = remote({ mode: 'cluster' });
-    expect(() => coherent(store, new Keyspace())).toThrow(new StoreConfigError('r',
-      'coherence with a remote store in cluster mode is not supported yet (each primary would need its own tracking connection); use a single-node server, a postgres store, or turn coherence off'));
+});
+
+needs('redis-server', 'redis-cli').describe('remote store coherence on a Redis Cluster', () => {
+  let cluster: TestRedisCluster;
+  let dir: string;
+  const stores: RemoteStore[] = [];
+  const coherences: Coherence[] = [];
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sc-tracking-cluster-'));
+    cluster = await TestRedisCluster.start(dir);
+  });
+  afterAll(async () => {
+    for (const c of coherences) await c.close();
+    for (const s of stores) await s.close();
+    await cluster?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function remote(): RemoteStore {
+    const nodes = cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port }));
+    const c = parseStoresConfig({ chain: [{ store: { type: 'remote', name: 'r', mode: 'cluster', nodes, keyPrefix: 'app:' } }] }).chain[0].store;
+    const store = createRemoteStore(c as RemoteStoreConfig, testContext().context);
+    stores.push(store);
+    return store;
+  }
+
+  test('every primary is tracked: writes to keys of all three drop the older copies', async () => {
+    const writer = remote();
+    const reader = remote();
+    await writer.start();
+    await reader.start();
+    // Keys spread over the slots of all three primaries (each primary only names its own keys).
+    const keys = Array.from({ length: 30 }, (_, i) => `k${i}`);
+    await writer.writeBatch(keys.map((k) => entry(k, 'v1', 10)));
+    const ks = new Keyspace();
+    for (const k of keys) ks.insertLoaded(entry(k, 'v1', 10));
+    const c = Coherence.start({
+      config: parsePersistenceConfig({ coherence: { enabled: true, heartbeatMs: 100, heartbeatTimeoutMs: 1000, maxUnvalidatedMs: 10_000, onOutage: 'serve-stale' } }).coherence,
+      mode: 'write-through',
+      links: [{ store: reader, required: true, preload: false }],
+      keyspace: ks,
+      queued: () => undefined,
+      registry: new Registry(),
+    });
+    coherences.push(c);
+    await until(() => c.up, 10_000, 'every primary tracked');
+    const owners = new Set(keys.map((k) => { const slot = keySlot(Buffer.from(`app:${k}`)); return slot < 5461 ? 0 : slot < 10923 ? 1 : 2; }));
+    expect(owners.size).toBe(3);
+    await writer.writeBatch(keys.map((k) => entry(k, 'v2', 20)));
+    await until(() => keys.every((k) => ks.find(k) < 0), 5000, 'every older copy dropped');
+  });
+
+  test('a primary that restarts takes the channel down; tracked again, the cached keys are re-validated', async () => {
+    const writer = remote();
+    const reader = remote();
+    await writer.start();
+    await reader.start();
+    await writer.writeBatch([entry('r1', 'v1', 10)]);
+    const ks = new Keyspace();
+    ks.insertLoaded(entry('r1', 'v1', 10));
+    ks.insertLoaded(entry('gone', 'v1', 10)); // cached but not stored: re-validation drops it
+    const c = Coherence.start({
+      config: parsePersistenceConfig({ coherence: { enabled: true, heartbeatMs: 100, heartbeatTimeoutMs: 1000, maxUnvalidatedMs: 60_000, onOutage: 'serve-stale' } }).coherence,
+      mode: 'write-through',
+      links: [{ store: reader, required: true, preload: false }],
+      keyspace: ks,
+      queued: () => undefined,
+      registry: new Registry(),
+    });
+    coherences.push(c);
+    await until(() => c.up, 10_000, 'every primary tracked');
+    // Restart a primary that does not own r1 (redis-cli --cluster create gives each node a third of the slots, in order).
+    const slot = keySlot(Buffer.from('app:r1'));
+    const owner = slot < 5461 ? 0 : slot < 10923 ? 1 : 2;
+    const node = cluster.nodes[(owner + 1) % 3];
+    await node.stop();
+    await until(() => !c.up, 5000, 'the channel down with one primary gone');
+    await node.restart();
+    await until(() => c.up, 20_000, 'every primary tracked again');
+    await until(() => ks.find('gone') < 0, 5000, 'the unstored copy dropped by the re-validation');
+    expect(ks.find('r1')).toBeGreaterThanOrEqual(0);
   });
 });
