@@ -17,6 +17,7 @@ import { Connection, ConnectionHost, ConnectionLimits } from './protocol/connect
 import { HttpFrontend } from './protocol/http';
 import { dropSubscriptions } from './protocol/pubsub';
 import { ReplyWriter } from './protocol/resp';
+import { trackingOff } from './protocol/tracking';
 import { loadTlsMaterial, secureContextOptions, TlsMaterial, TlsReloader } from './tls';
 
 export interface StartOptions {
@@ -232,6 +233,7 @@ export class StateCache implements ConnectionHost {
   closed(c: Connection): void {
     this.clients.delete(c.id);
     dropSubscriptions(this, c);
+    trackingOff(this, c);
   }
 
   recordLatency(seconds: number, n: number): void {

@@ -270,6 +270,18 @@ export const DEFAULT_KEYSPACE_OPTIONS: KeyspaceOptions = {
 
 export { OutOfMemoryError };
 
+/**
+ * Told of every change to a key: a write, delete, expiry, eviction or a copy
+ * dropped for coherence (CLIENT TRACKING, protocol/tracking.ts). Set only
+ * while some client tracks, so otherwise a change costs one check.
+ */
+export interface KeyChangeListener {
+  /** `key` as stored (with a database prefix) changed or left memory. */
+  changed(key: string): void;
+  /** Every key left memory (FLUSHALL / FLUSHDB). */
+  flushed(): void;
+}
+
 /** Counters published as metrics and INFO; plain integers to keep the hot path cheap. */
 export class KeyspaceStats {
   hits = 0;
@@ -410,6 +422,10 @@ export class Keyspace {
   private freeHead = -1;
   /** WATCHed keys: how many clients watch each, and how often it was removed meanwhile (see watch()). */
   private readonly watches = new Map<string, { watchers: number; removals: number }>();
+  /** Told of every change while some client tracks keys (CLIENT TRACKING), else undefined. */
+  keyWatcher: KeyChangeListener | undefined;
+  /** Set while a load fills a missing key: not a change anyone cached (evictions it causes still are). */
+  private quietWrite = false;
   private high = 0;
   private count = 0;
   private bytes = 0;
@@ -873,6 +889,7 @@ export class Keyspace {
 
   /** Removes everything. */
   flush(): number | Promise<number> {
+    this.keyWatcher?.flushed();
     if (!this.memoryOnly || this.group !== undefined) return this.delete(this.allKeys());
     const n = this.count;
     for (let s = 0; this.watches.size !== 0 && s < this.high; s++) if (this.cls[s] !== FREE) this.watchedRemoved(s);
@@ -995,6 +1012,7 @@ export class Keyspace {
     this.version[slot] = version;
     this.access[slot] = this.tick(now);
     this.stats.writes++;
+    if (this.keyWatcher !== undefined && !this.quietWrite) this.keyWatcher.changed(kb.latin1Slice(ks, ke));
   }
 
   /** Replaces the value of a live slot: in place when the size class stays, else in a new chunk (the key copied over). */
@@ -1026,6 +1044,7 @@ export class Keyspace {
     const existing = this.indexFind(k, 0, k.length, hashBytes(k, 0, k.length));
     if (existing >= 0 && this.version[existing] >= entry.version) return;
     const decoded = decodeValue(entry.value, k.latin1Slice(0, k.length));
+    this.quietWrite = existing < 0;
     try {
       if (decoded.type === T_STRING) {
         const v = decoded.value as Buffer;
@@ -1037,6 +1056,8 @@ export class Keyspace {
       this.stats.loads++;
     } catch {
       // No room and nothing evictable: serve the loaded entry's absence rather than fail the read.
+    } finally {
+      this.quietWrite = false;
     }
   }
 
@@ -1202,6 +1223,7 @@ export class Keyspace {
       this.version[slot] = version;
       this.stats.writes++;
       if (s.replace) this.setExpiresCol(slot, s.expiresAt);
+      this.keyWatcher?.changed(s.key);
       this.trimToBudget(slot);
       return;
     }
@@ -1252,6 +1274,7 @@ export class Keyspace {
       this.setExpiresCol(slot, expiresAt);
       this.version[slot] = version;
       this.stats.writes++;
+      this.keyWatcher?.changed(this.keyAt(slot)!);
       return undefined;
     }
     const key = this.keyAt(slot)!;
@@ -1263,6 +1286,7 @@ export class Keyspace {
       this.setExpiresCol(s, expiresAt);
       this.version[s] = version;
       this.stats.writes++;
+      this.keyWatcher?.changed(key);
     });
   }
 
@@ -1339,6 +1363,7 @@ export class Keyspace {
 
   private removeSlot(slot: number): void {
     if (this.watches.size !== 0) this.watchedRemoved(slot);
+    if (this.keyWatcher !== undefined) this.keyWatcher.changed(this.keyAt(slot)!);
     this.indexRemove(slot);
     this.bytes -= entryBytes(this.klen[slot], this.vlen[slot]);
     if (this.type[slot] !== T_STRING) this.dropObject(slot);

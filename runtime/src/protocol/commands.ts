@@ -50,9 +50,26 @@ export interface ClientState {
   lastCommandAt: number;
   lastCommand: string;
   closeAfterReply: boolean;
+  /** CLIENT TRACKING's settings while on, else null (tracking.ts). */
+  tracking: TrackingState | null;
   kill(): void;
   /** Output encoded after the command's read event (a command that waited). */
   deliver(chunks: Buffer[]): void;
+}
+
+/** One client's tracking settings (CLIENT TRACKING on ...; tracking.ts). */
+export interface TrackingState {
+  readonly bcast: boolean;
+  readonly optin: boolean;
+  readonly optout: boolean;
+  readonly noloop: boolean;
+  /** The client id invalidations go to; 0: this connection (RESP3). */
+  readonly redirect: number;
+  readonly prefixes: string[];
+  /** CLIENT CACHING yes / no, for the next command only. */
+  caching: boolean | undefined;
+  /** The redirect target went away (CLIENT TRACKINGINFO's broken_redirect). */
+  brokenRedirect: boolean;
 }
 
 /** What commands need from the server. */

@@ -2,6 +2,7 @@
 import { argStr, argUpper, ClientState, CommandError, ERR_NOT_INT, ERR_SYNTAX, ERR_WRONGPASS, Handler, parseIntStrict, SERVER_VERSION, ServerContext, Spec, wrongArgs } from './commands';
 import { DATABASES, markMultiDb } from './databases';
 import { dropSubscriptions, subscriptionFields, subscriptions } from './pubsub';
+import { clientCaching, clientGetRedir, clientTracking, clientTrackingInfo, trackingFields, trackingOff } from './tracking';
 import { dropWatches } from './transactions';
 // ---- connection -----------------------------------------------------------
 
@@ -104,6 +105,7 @@ const quit: Handler = (ctx, c) => {
 
 const reset: Handler = (ctx, c) => {
   dropSubscriptions(ctx, c);
+  trackingOff(ctx, c);
   c.multi = null;
   c.multiFailed = false;
   dropWatches(ctx, c);
@@ -118,9 +120,9 @@ const reset: Handler = (ctx, c) => {
 export function clientLine(ctx: ServerContext, c: ClientState): string {
   const now = Date.now();
   return `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=-1 name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} `
-    + `idle=${Math.floor((now - c.lastCommandAt) / 1000)} flags=${(subscriptions(c) > 0 ? 'P' : '') + (c.multi !== null ? 'x' : '') || 'N'} db=${c.db} ${subscriptionFields(c)} `
+    + `idle=${Math.floor((now - c.lastCommandAt) / 1000)} flags=${(subscriptions(c) > 0 ? 'P' : '') + (c.multi !== null ? 'x' : '') + trackingFields(c).flags || 'N'} db=${c.db} ${subscriptionFields(c)} `
     + `multi=${c.multi === null ? -1 : c.multi.length} watch=${c.watched?.size ?? 0} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 `
-    + `rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.resp3 ? 3 : 2} `
+    + `rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=${trackingFields(c).redir} resp=${c.resp3 ? 3 : 2} `
     + `lib-name=${c.libName} lib-ver=${c.libVer}`;
   void ctx;
 }
@@ -187,11 +189,20 @@ const client: Handler = (ctx, c, f) => {
       }
       return ctx.out.int(killed);
     }
+    case 'TRACKING':
+      return clientTracking(ctx, c, f);
+    case 'CACHING':
+      return clientCaching(ctx, c, f);
+    case 'GETREDIR':
+      return clientGetRedir(ctx, c);
+    case 'TRACKINGINFO':
+      return clientTrackingInfo(ctx, c);
     case 'NO-EVICT':
     case 'NO-TOUCH':
       return ctx.out.ok();
     case 'HELP':
-      return ctx.out.value(['CLIENT <subcommand>', 'SETNAME <name>', 'GETNAME', 'ID', 'INFO', 'LIST', 'SETINFO <LIB-NAME|LIB-VER> <value>', 'KILL <addr> | KILL [ID <id>] [ADDR <addr>] [LADDR <addr>] [SKIPME yes|no]']);
+      return ctx.out.value(['CLIENT <subcommand>', 'SETNAME <name>', 'GETNAME', 'ID', 'INFO', 'LIST', 'SETINFO <LIB-NAME|LIB-VER> <value>', 'KILL <addr> | KILL [ID <id>] [ADDR <addr>] [LADDR <addr>] [SKIPME yes|no]',
+        'TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]] [OPTIN] [OPTOUT] [NOLOOP]', 'CACHING (YES|NO)', 'GETREDIR', 'TRACKINGINFO']);
     default:
       throw new CommandError(`ERR unknown subcommand '${argStr(f, 1)}'. Try CLIENT HELP.`);
   }

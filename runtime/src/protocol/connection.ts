@@ -3,12 +3,13 @@ import { cancelClient } from './blocking';
 import { lookupCommand } from './command-table';
 import {
   ClientState, Command, CommandFlags, commandKeys, ERR_EXECABORT, ERR_NOAUTH, errorReply, Frame, hasKeys, keyBounds, replyLater,
-  ServerContext, unknownCommandError, wrongArgsError,
+  ServerContext, TrackingState, unknownCommandError, wrongArgsError,
 } from './commands';
 import { prefixKeys } from './databases';
 import { routeKeys } from './key-routing';
 import { subscriptions, SUBSCRIBER_COMMANDS } from './pubsub';
 import { ProtocolError, RequestParser } from './resp';
+import { beforeCommand } from './tracking';
 
 export interface ConnectionLimits {
   readonly maxBulkBytes: number;
@@ -78,6 +79,7 @@ export class Connection implements ClientState {
   multi: Frame[] | null = null;
   multiFailed = false;
   watched: Map<string, number> | null = null;
+  tracking: TrackingState | null = null;
   readonly addr: string;
   readonly laddr: string;
   readonly createdAt = Date.now();
@@ -403,6 +405,7 @@ export class Connection implements ClientState {
         });
       }
     }
+    if (ks.keyWatcher !== undefined) beforeCommand(ks, this, cmd, f);
     try {
       const r = cmd.handler(this.host, this, f);
       if (r !== undefined) return r;

@@ -8,8 +8,10 @@ import { keySlot } from '../../src/cluster/slots';
 import { Keyspace } from '../../src/keyspace/keyspace';
 import { Coherence } from '../../src/persistence/coherence';
 import { parsePersistenceConfig } from '../../src/persistence/config';
+import { StateCache } from '../../src/server';
 import { parseStoresConfig, RemoteStoreConfig } from '../../src/stores/config';
 import { createRemoteStore, RemoteStore } from '../../src/stores/remote';
+import { startTestServer } from '../helpers';
 import { until } from '../persistence/helpers';
 import { needs } from '../tools';
 
@@ -91,6 +93,51 @@ needs('redis-server').describe('remote store coherence on redis-server', () => {
     expect(ks.find('k')).toBe(-1);
   });
 
+});
+
+describe('remote store coherence on state-cache itself (its CLIENT TRACKING)', () => {
+  let server: StateCache;
+  const stores: RemoteStore[] = [];
+  const coherences: Coherence[] = [];
+  beforeAll(async () => { server = await startTestServer(); });
+  afterAll(async () => {
+    for (const c of coherences) await c.close();
+    for (const s of stores) await s.close();
+    await server.close();
+  });
+
+  function remote(): RemoteStore {
+    const c = parseStoresConfig({ chain: [{ store: { type: 'remote', name: 'r', nodes: [{ host: '127.0.0.1', port: server.respPort }], keyPrefix: 'app:' } }] }).chain[0].store;
+    const store = createRemoteStore(c as RemoteStoreConfig, testContext().context);
+    stores.push(store);
+    return store;
+  }
+
+  test('another client\'s write drops the older copy; an equal version stays; a delete drops it', async () => {
+    const writer = remote();
+    const reader = remote();
+    await writer.start();
+    await reader.start();
+    await writer.writeBatch([entry('a', 'v1', 10), entry('same', 'v1', 10), entry('d', 'v1', 10)]);
+    const ks = new Keyspace();
+    for (const k of ['a', 'same', 'd']) ks.insertLoaded(entry(k, 'v1', 10));
+    const c = Coherence.start({
+      config: parsePersistenceConfig({ coherence: { enabled: true, heartbeatMs: 100, heartbeatTimeoutMs: 1000, maxUnvalidatedMs: 10_000, onOutage: 'drop' } }).coherence,
+      mode: 'write-through',
+      links: [{ store: reader, required: true, preload: false }],
+      keyspace: ks,
+      queued: () => undefined,
+      registry: new Registry(),
+    });
+    coherences.push(c);
+    await until(() => c.up, 5000, 'the tracking channel up');
+    await writer.writeBatch([entry('a', 'v2', 20)]);
+    await until(() => ks.find('a') < 0, 2000, 'a dropped');
+    await writer.writeBatch([entry('same', 'v1', 10)]); // not newer: the script leaves it
+    await writer.deleteBatch([{ key: b('d'), version: 30 }]);
+    await until(() => ks.find('d') < 0, 2000, 'd dropped');
+    expect(ks.find('same')).toBeGreaterThanOrEqual(0);
+  });
 });
 
 needs('redis-server', 'redis-cli').describe('remote store coherence on a Redis Cluster', () => {
