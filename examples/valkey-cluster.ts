@@ -48,10 +48,11 @@ export default class ValkeyClusterExample extends Chart {
     });
 
     new CachedApp(this, 'carts', {
-      // One replica: a remote store does not announce changes yet, so the near
-      // caches of several replicas would serve each other's stale copies
-      // (refused without coherence: see docs/caching.md#coherence-across-replicas).
-      replicas: 1,
+      // Three replicas, each with its near cache: the cluster names every
+      // changed key to them (CLIENT TRACKING, one connection per primary), so
+      // no replica serves another's stale copy (coherence is on by default
+      // here: see docs/caching.md#coherence-across-replicas).
+      replicas: 3,
       app: {
         name: 'carts',
         image: 'ghcr.io/example/carts:3.4.0',

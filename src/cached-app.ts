@@ -187,7 +187,8 @@ export interface CachedAppProps {
    * data is per pod (`Coherence.PER_POD_DATA`).
    *
    * @default - Coherence.storeNotifications() with more than one replica and a
-   * written, shared PostgreSQL store; otherwise Coherence.NONE
+   * written, shared store that announces changes (PostgreSQL, a remote server
+   * with CLIENT TRACKING); otherwise Coherence.NONE
    */
   readonly coherence?: Coherence;
 

@@ -78,10 +78,12 @@ export class Coherence {
   public static readonly PER_POD_DATA = new Coherence('per-pod-data', {});
 
   /**
-   * Invalidation through the store's own engine: every batch a cache commits
-   * is announced (PostgreSQL: `pg_notify` in the same transaction), and every
-   * cache drops its copy of a key another one stored a newer version of.
-   * The default for more than one replica with a shared PostgreSQL store.
+   * Invalidation through the store's own engine: every change is announced
+   * (PostgreSQL: `pg_notify` in the batch's transaction; a remote Redis,
+   * Valkey or state-cache server: `CLIENT TRACKING`, per primary in a
+   * cluster), and every cache drops its copy of a key another one stored a
+   * newer version of. The default for more than one replica with a written,
+   * shared store that announces.
    */
   public static storeNotifications(options: StoreNotificationsOptions = {}): Coherence {
     return new Coherence('store-notifications', options);
@@ -116,8 +118,12 @@ export class SessionAffinity {
   ) {}
 }
 
-/** Store types whose runtime store announces its batches. */
-const ANNOUNCING = new Set(['postgres']);
+/** Whether the runtime store of `s` announces changes: PostgreSQL (pg_notify), a remote server with CLIENT TRACKING. */
+function announces(s: CacheStore): boolean {
+  const source = s._source;
+  if (source.kind === 'postgres') return true;
+  return source.kind === 'remote' && (source.remote.remoteCacheEndpoint.supportsTracking ?? true);
+}
 
 /**
  * The runtime's `persistence.coherence` section for a CachedApp, or undefined
@@ -130,7 +136,7 @@ export function _renderCoherence(
 ): CoherenceConfig | undefined {
   const shared = stores.filter((s) => s.shared && !s.readOnly);
   const names = (ss: readonly CacheStore[]) => ss.map((s) => `"${s.name}"`).join(', ');
-  const announcing = shared.filter((s) => ANNOUNCING.has(s.type));
+  const announcing = shared.filter(announces);
   const coherence = given ?? (replicas > 1 && announcing.length > 0 ? Coherence.storeNotifications() : Coherence.NONE);
   if (coherence.kind === 'per-pod-data') return undefined;
   if (coherence.kind === 'none') {
@@ -138,13 +144,13 @@ export function _renderCoherence(
       fail(scope, `replicas ${replicas} share the store(s) ${names(shared)} with coherence off, so a write through one pod leaves stale copies in the others' caches`,
         announcing.length > 0
           ? 'Remove coherence (Coherence.storeNotifications() is the default here), or give coherence: Coherence.PER_POD_DATA if each pod only reads keys it writes itself'
-          : `Store(s) ${names(shared)} cannot announce changes yet (only PostgreSQL stores do): use one replica, a CacheStore.postgres store, or coherence: Coherence.PER_POD_DATA if each pod only reads keys it writes itself`);
+          : `Store(s) ${names(shared)} cannot announce changes (PostgreSQL stores and remote stores on a server with CLIENT TRACKING do): use one replica, a store that announces, or coherence: Coherence.PER_POD_DATA if each pod only reads keys it writes itself`);
     }
     return undefined;
   }
   if (announcing.length === 0) {
-    fail(scope, `coherence through store notifications needs a written, shared PostgreSQL store, and ${shared.length === 0 ? 'no store is written and shared' : `store(s) ${names(shared)} cannot announce changes`}`,
-      'Add a CacheStore.postgres store, or remove coherence (a file store is per pod by nature)');
+    fail(scope, `coherence through store notifications needs a written, shared store that announces changes (PostgreSQL, or a remote server with CLIENT TRACKING), and ${shared.length === 0 ? 'no store is written and shared' : `store(s) ${names(shared)} cannot announce changes`}`,
+      'Add a CacheStore.postgres or CacheStore.remote store, or remove coherence (a file store is per pod by nature)');
   }
   const o = coherence.options;
   const heartbeatMs = ms(scope, 'coherence heartbeat', o.heartbeat ?? Duration.seconds(1), 10);

@@ -265,6 +265,8 @@ export class ExternalCacheCluster extends Construct implements IRemoteCache {
       cluster: true,
       // state-cache and Valkey both run Lua scripts, so remote stores on either write versioned.
       supportsScripting: true,
+      // Both name changed keys to the near caches' coherence (CLIENT TRACKING, per primary).
+      supportsTracking: true,
       replicasPerPrimary: valkey?.replicasPerPrimary ?? 0,
       passwordSecret: this.passwordSecret,
       passwordKey: this.passwordKey,

@@ -52,6 +52,15 @@ export interface RemoteCacheEndpoint {
   readonly supportsScripting?: boolean;
 
   /**
+   * Whether the server names changed keys to clients that ask (`CLIENT
+   * TRACKING`, Redis 6 and later), which coherence between the near caches
+   * of several replicas needs. Redis, Valkey and state-cache do.
+   *
+   * @default true
+   */
+  readonly supportsTracking?: boolean;
+
+  /**
    * The Secret holding the password.
    *
    * @default - no password
@@ -162,6 +171,17 @@ export interface RemoteCacheEndpointProps {
    * @default - plaintext
    */
   readonly tls?: RemoteCacheTls;
+
+  /**
+   * Whether the server has `CLIENT TRACKING` (Redis 6 and later, Valkey,
+   * KeyDB, state-cache): then the near caches of several replicas stay
+   * coherent through it. Set false for a server without it (Redis 5, some
+   * managed proxies); several replicas are then refused unless the data is
+   * per pod.
+   *
+   * @default true
+   */
+  readonly supportsTracking?: boolean;
 }
 
 /** A Redis-protocol server described by its address. */
@@ -177,6 +197,7 @@ export class RemoteCache implements IRemoteCache {
       egressCidrs: props.egressCidrs,
       port,
       tls: props.tls,
+      supportsTracking: props.supportsTracking ?? true,
     });
   }
 

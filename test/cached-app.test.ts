@@ -4,8 +4,8 @@ import { AddressInfo, createServer, Server } from 'node:net';
 import { Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import {
-  CacheImage, CachePassword, CacheStore, Coherence, ExternalCacheCluster, IRemoteCache, OutageBehaviour, PersistentStore, SecretStoreRef,
-  SessionAffinity, SidecarMode, WriteMode,
+  CacheClusterEngine, CacheImage, CachePassword, CacheStore, Coherence, ExternalCacheCluster, IRemoteCache, OutageBehaviour, PersistentStore, SecretStoreRef,
+  RemoteCache, SessionAffinity, SidecarMode, WriteMode,
 } from '../src';
 import { appContainer, cachedApp, chart, postgres, secret } from './cache-fixtures';
 import { synthAndCheck } from './manifest-checks';
@@ -412,6 +412,17 @@ describe('coherence across replicas', () => {
     expect(configOf(c2).persistence.coherence).toEqual({ enabled: true, heartbeatMs: 200, heartbeatTimeoutMs: 600, maxUnvalidatedMs: 2000, onOutage: 'serve-stale' });
   });
 
+  test('on by default for replicas on a remote cache cluster (CLIENT TRACKING), on either engine', () => {
+    for (const engine of [undefined, CacheClusterEngine.valkey()]) {
+      const c = chart();
+      const cluster = new ExternalCacheCluster(c, 'cache', { replicas: 6, password: CachePassword.fromSecret(secret(c, 'pw')), engine });
+      cachedApp(c, { replicas: 2, cache: { writeMode: WriteMode.writeThrough(), stores: [CacheStore.remote(cluster, { name: 'cluster' })] } });
+      const configs = byKind(synthAndCheck(c), 'ConfigMap').filter((m) => m.data?.['config.json']).map((m) => JSON.parse(m.data['config.json']));
+      const near = configs.find((cfg) => JSON.stringify(cfg.stores ?? {}).includes('"type":"remote"'));
+      expect(near.persistence.coherence).toEqual({ enabled: true, heartbeatMs: 1000, heartbeatTimeoutMs: 3000, maxUnvalidatedMs: 5000, onOutage: 'drop' });
+    }
+  });
+
   test('PER_POD_DATA turns it off with several replicas', () => {
     const c = chart();
     cachedApp(c, { replicas: 3, cache: pgCache(c), coherence: Coherence.PER_POD_DATA });
@@ -433,16 +444,16 @@ describe('coherence across replicas', () => {
     ['coherence off with replicas on a shared PostgreSQL store', (c: ReturnType<typeof chart>) => cachedApp(c, { replicas: 3, cache: pgCache(c), coherence: Coherence.NONE }),
       'test/web: replicas 3 share the store(s) "postgres" with coherence off, so a write through one pod leaves stale copies in the others\' caches. '
       + 'Remove coherence (Coherence.storeNotifications() is the default here), or give coherence: Coherence.PER_POD_DATA if each pod only reads keys it writes itself'],
-    ['replicas on a remote store, which cannot announce changes yet', (c: ReturnType<typeof chart>) => {
-      const cluster = new ExternalCacheCluster(c, 'cache', { replicas: 3, password: CachePassword.fromSecret(secret(c, 'pw')) });
-      cachedApp(c, { replicas: 2, cache: { writeMode: WriteMode.writeThrough(), stores: [CacheStore.remote(cluster, { name: 'cluster' })] } });
-    }, 'test/web: replicas 2 share the store(s) "cluster" with coherence off, so a write through one pod leaves stale copies in the others\' caches. '
-      + 'Store(s) "cluster" cannot announce changes yet (only PostgreSQL stores do): use one replica, a CacheStore.postgres store, or coherence: Coherence.PER_POD_DATA if each pod only reads keys it writes itself'],
+    ['replicas on a remote server without CLIENT TRACKING', (c: ReturnType<typeof chart>) => {
+      const old = RemoteCache.fromEndpoint({ host: 'redis5.example.com', egressCidrs: ['192.0.2.0/24'], supportsTracking: false });
+      cachedApp(c, { replicas: 2, cache: { writeMode: WriteMode.writeThrough(), stores: [CacheStore.remote(old, { name: 'old' })] } });
+    }, 'test/web: replicas 2 share the store(s) "old" with coherence off, so a write through one pod leaves stale copies in the others\' caches. '
+      + 'Store(s) "old" cannot announce changes (PostgreSQL stores and remote stores on a server with CLIENT TRACKING do): use one replica, a store that announces, or coherence: Coherence.PER_POD_DATA if each pod only reads keys it writes itself'],
     ['store notifications with a file store', (c: ReturnType<typeof chart>) => cachedApp(c, {
       cache: { writeMode: WriteMode.writeThrough(), stores: [CacheStore.file({ size: Size.gibibytes(1) })] },
       coherence: Coherence.storeNotifications(),
-    }), 'test/web: coherence through store notifications needs a written, shared PostgreSQL store, and no store is written and shared. '
-      + 'Add a CacheStore.postgres store, or remove coherence (a file store is per pod by nature)'],
+    }), 'test/web: coherence through store notifications needs a written, shared store that announces changes (PostgreSQL, or a remote server with CLIENT TRACKING), and no store is written and shared. '
+      + 'Add a CacheStore.postgres or CacheStore.remote store, or remove coherence (a file store is per pod by nature)'],
     ['a bound within the heartbeat timeout', (c: ReturnType<typeof chart>) => cachedApp(c, {
       cache: pgCache(c), coherence: Coherence.storeNotifications({ maxUnvalidated: Duration.seconds(3) }),
     }), 'test/web: coherence maxUnvalidated 3000ms does not exceed heartbeatTimeout 3000ms. A silent channel is only noticed after heartbeatTimeout: give maxUnvalidated more than that'],
