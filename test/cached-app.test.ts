@@ -4,8 +4,8 @@ import { AddressInfo, createServer, Server } from 'node:net';
 import { Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import {
-  CacheClusterEngine, CacheImage, CachePassword, CacheStore, Coherence, ExternalCacheCluster, IRemoteCache, OutageBehaviour, PersistentStore, SecretStoreRef,
-  RemoteCache, SessionAffinity, SidecarMode, WriteMode,
+  CacheClusterEngine, CacheImage, CachePassword, CacheStore, Coherence, ExternalCacheCluster, IRemoteCache, OutageBehaviour, PersistentStore,
+  RemoteCache, SecretStoreRef, SessionAffinity, SidecarMode, WriteMode,
 } from '../src';
 import { appContainer, cachedApp, chart, postgres, secret } from './cache-fixtures';
 import { synthAndCheck } from './manifest-checks';
