@@ -106,7 +106,8 @@ describe('bounded staleness, 3 instances on one remote state-cache (its CLIENT T
     const server = await startCache(t.dir, { server: { port: 0 }, http: { port: 0 } }, 'remote');
     caches.push(server);
     const remote = { type: 'remote', name: 'remote', nodes: [{ host: '127.0.0.1', port: server.respPort }], keyPrefix: 'app:' };
-    const nodes = await start({ table: 'unused', mode: 'write-through', persistence: { coherence: COHERENCE }, extra: { stores: { chain: [{ store: remote }] } } }, ['a', 'b', 'c']);
+    const stores = { chain: [{ store: remote }] };
+    const nodes = await start({ table: 'unused', mode: 'write-through', persistence: { coherence: COHERENCE }, extra: { stores } }, ['a', 'b', 'c']);
     await upEverywhere(nodes);
     const r = await runChecker({ ports: nodes.map((n) => n.cache.respPort), keys: 200, operations: 10_000, minWrites: 400, writers: 4, readers: 4, probeTimeoutMs: 2000 });
     await report('remote write-through', r, nodes);
