@@ -109,7 +109,8 @@ describe('bounded staleness, 3 instances on one remote state-cache (its CLIENT T
     const stores = { chain: [{ store: remote }] };
     const nodes = await start({ table: 'unused', mode: 'write-through', persistence: { coherence: COHERENCE }, extra: { stores } }, ['a', 'b', 'c']);
     await upEverywhere(nodes);
-    const r = await runChecker({ ports: nodes.map((n) => n.cache.respPort), keys: 200, operations: 10_000, minWrites: 400, writers: 4, readers: 4, probeTimeoutMs: 2000 });
+    const ports = nodes.map((n) => n.cache.respPort);
+    const r = await runChecker({ ports, keys: 200, operations: 10_000, minWrites: 400, writers: 4, readers: 4, probeTimeoutMs: 2000 });
     await report('remote write-through', r, nodes);
     // The server names keys without versions: the listener reads them (one MGET per burst) before it drops, so two round trips.
     expectWithin(r, 50, 2);
