@@ -146,6 +146,66 @@ redis.describe('consumer groups and XINFO side by side with redis-server 7.0', (
     }
   }
 
+  /**
+   * A blocking scenario on both servers: `blockers` are sent on their own
+   * connections (each waits until the server counts it blocked), then `then`
+   * runs on another, a command at a time; returns every reply, blockers' last.
+   */
+  async function scenario(port: number, proto: number, setup: string[], blockers: string[], then: string[]): Promise<string[]> {
+    const main = await RawClient.open(port);
+    const clients: RawClient[] = [];
+    try {
+      await main.run([['flushall'], ['hello', String(proto)]]);
+      const out = await main.run(setup.map((x) => x.split(' ')));
+      const pending: Array<Promise<string[]>> = [];
+      for (const [i, cmd] of blockers.entries()) {
+        const c = await RawClient.open(port);
+        clients.push(c);
+        await c.run([['hello', String(proto)]]);
+        pending.push(c.run([cmd.split(' ')]));
+        for (let tries = 0; ; tries++) {
+          const info = await main.call('info', 'clients');
+          if (new RegExp(`blocked_clients:${i + 1}\\r\\n`).test(info)) break;
+          if (tries > 200) throw new Error(`not blocked: ${cmd}`);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      }
+      // One at a time, as a client waiting for each reply sends them (see docs/commands.md on pipelined DEL + XADD).
+      for (const cmd of then) out.push(await main.call(...cmd.split(' ')));
+      for (const p of pending) out.push(...await p);
+      return out;
+    } finally {
+      main.close();
+      for (const c of clients) c.close();
+    }
+  }
+
+  const BLOCKING: Array<[string, string[], string[], string[]]> = [
+    ['XADD wakes one group reader per entry, in order; an XREAD waiting past the new entry does not hold up the ones after it',
+      ['xgroup create s g $ mkstream'],
+      ['xreadgroup group g c1 block 0 streams s >', 'xread block 0 streams s 99-0', 'xreadgroup group g c2 block 0 count 1 streams s >', 'xread block 0 streams s $'],
+      ['xadd s 5-0 a 1', 'xadd s 6-0 b 2', 'xadd s 100-0 c 3', 'xpending s g', 'xinfo groups s']],
+    ['NOACK while blocked: delivered, nothing pending', ['xgroup create s g $ mkstream'], ['xreadgroup group g c block 0 noack streams s >'],
+      ['xadd s 1-0 a 1', 'xpending s g']],
+    ['XGROUP DESTROY while blocked: NOGROUP', ['xgroup create s g $ mkstream'], ['xreadgroup group g c block 0 streams s >'], ['xgroup destroy s g', 'xadd s 1-0 a 1']],
+    ['DEL while blocked: UNBLOCKED', ['xgroup create s g $ mkstream'], ['xreadgroup group g c block 0 streams s >'], ['del s', 'xadd s 1-0 a 1']],
+    ['the key overwritten by another type while blocked: UNBLOCKED', ['xgroup create s g $ mkstream'], ['xreadgroup group g c block 0 streams s >'], ['set s x']],
+    ['deleted and re-created in one transaction: NOGROUP', ['xgroup create s g $ mkstream'], ['xreadgroup group g c block 0 streams s >'],
+      ['multi', 'del s', 'xadd s 1-0 a 1', 'exec']],
+    ['the timeout answers nil; a plain XREAD waiter is not affected by DEL', ['xgroup create s g $ mkstream'],
+      ['xreadgroup group g c block 50 streams s >', 'xread block 0 streams s $'], ['del s', 'xadd s 1-0 a 1']],
+  ];
+
+  for (const proto of [2, 3]) {
+    for (const [name, setup, blockers, then] of BLOCKING) {
+      test(`blocked XREADGROUP over RESP${proto}: ${name}`, async () => {
+        const want = await scenario(ref.port, proto, setup, blockers, then);
+        const got = await scenario(server.respPort, proto, setup, blockers, then);
+        expect(got.map(maskClocks)).toEqual(want.map(maskClocks));
+      });
+    }
+  }
+
   test('COMMAND INFO of the group commands matches Redis (name, arity, flags, key positions)', async () => {
     const names = ['xreadgroup', 'xgroup', 'xack', 'xpending', 'xclaim', 'xautoclaim', 'xinfo', 'xread', 'xadd'];
     const run = async (port: number) => {

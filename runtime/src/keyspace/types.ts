@@ -976,8 +976,8 @@ function decodeStream(b: Buffer, version: number, bad: (why: string) => ValueEnc
       if (c === undefined) throw bad(`a pending entry of group '${g.name}' names an unknown consumer`);
       if (g.pel.has(idString(pid))) throw bad(`a pending entry of group '${g.name}' is listed twice`);
       const at = f64();
-      const count = version === 1 ? u32() : Number(u64());
-      v.claim(g, c, pid, at, () => count);
+      const deliveries = version === 1 ? u32() : Number(u64());
+      v.claim(g, c, pid, at, () => deliveries);
     }
   }
   if (o !== b.length) throw bad('trailing bytes');

@@ -439,8 +439,8 @@ function estimateEntriesRead(s: StreamValue, id: StreamId): number {
 function lag(s: StreamValue, g: StreamGroup): number | undefined {
   if (s.entriesAdded === 0) return 0;
   if (g.entriesRead !== -1 && !hasTombstones(s, g.lastId)) return s.entriesAdded - g.entriesRead;
-  const read = estimateEntriesRead(s, g.lastId);
-  return read === -1 ? undefined : s.entriesAdded - read;
+  const counter = estimateEntriesRead(s, g.lastId);
+  return counter === -1 ? undefined : s.entriesAdded - counter;
 }
 
 function intOrNil(out: ReplyWriter, n: number | undefined): void {
