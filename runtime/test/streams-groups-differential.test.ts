@@ -105,6 +105,13 @@ const MANY = Array.from({ length: 250 }, (_, i) => `xadd m ${i + 1}-0 f ${i}`).c
   'xpending m g', 'xpending m g 100 130 5', 'xautoclaim m g c 0 0 count 3', 'xack m g 110-0 111-0 112-0', 'xpending m g 100 130 5 a',
 ]);
 
+/** In database 1 keys carry a prefix inside state-cache (databases.ts): replies and errors name them as the client does. */
+const DATABASE = [
+  'select 1', 'xgroup create s g $ mkstream', 'xadd s 1-0 a 1', 'xreadgroup group g c streams s >', 'xread streams s 0', 'xpending s nog',
+  'xreadgroup group nog c streams s >', 'xinfo consumers s nog', 'xclaim s nog c 0 1-0', 'xautoclaim s nog c 0 0', 'xgroup createconsumer s nog c',
+  'xgroup setid s nog 0', 'xinfo groups s', 'select 0', 'exists s',
+];
+
 const redis = needs('redis-server');
 
 redis.describe('consumer groups and XINFO side by side with redis-server 7.0', () => {
@@ -121,7 +128,7 @@ redis.describe('consumer groups and XINFO side by side with redis-server 7.0', (
     await ref?.stop();
   });
 
-  const families: Array<[string, string[]]> = [['groups', GROUPS], ['entries-read, lag and XINFO', INFO], ['250 entries', MANY]];
+  const families: Array<[string, string[]]> = [['groups', GROUPS], ['entries-read, lag and XINFO', INFO], ['250 entries', MANY], ['database 1', DATABASE]];
 
   for (const proto of [2, 3]) {
     for (const [family, seq] of families) {

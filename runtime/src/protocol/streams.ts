@@ -20,6 +20,7 @@ import { Attempt, block } from './blocking';
 import {
   argStr, argUpper, ClientState, CommandError, ERR_NOT_INT, ERR_SYNTAX, Frame, Handler, KeyBounds, parseInt64, ServerContext, Spec, then, wrongArgs,
 } from './commands';
+import { clientKey } from './databases';
 import { afterPush, inTransaction } from './lists';
 import { ReplyWriter } from './resp';
 import {
@@ -364,7 +365,7 @@ const xread: Handler = (ctx, c, f) => {
   const parts: Array<[string, StreamEntry[]]> = [];
   for (let i = 0; i < n; i++) {
     const got = newer(read(ctx, keys[i]), i);
-    if (got.length > 0) parts.push([keys[i], got]);
+    if (got.length > 0) parts.push([clientKey(keys[i], c.db), got]);
   }
   if (parts.length > 0) return streamsReply(ctx.out, parts);
   if (timeout === -1 || inTransaction(c)) return ctx.out.nilArray();
@@ -372,7 +373,7 @@ const xread: Handler = (ctx, c, f) => {
     const i = keys.indexOf(key);
     const got = newer(read(cx, key), i);
     if (got.length === 0) return 'pass'; // this reader waits for later entries; the next may be served
-    return { wait: undefined, reply: (out) => streamsReply(out, [[key, got]]) };
+    return { wait: undefined, reply: (out) => streamsReply(out, [[clientKey(key, c.db), got]]) };
   };
   return block(ctx, c as ClientState, keys, timeout, attempt, (out) => out.nilArray());
 };
@@ -382,8 +383,9 @@ const xread: Handler = (ctx, c, f) => {
 /** XREAD's blocked count when none is given (Redis's XREAD_BLOCKED_DEFAULT_COUNT). */
 const BLOCKED_DEFAULT_COUNT = 1000;
 
-function noGroup(key: string, group: string): CommandError {
-  return new CommandError(`NOGROUP No such key '${key}' or consumer group '${group}'`);
+/** Keys in replies and errors are named as the client names them (without its database's prefix, databases.ts). */
+function noGroup(c: ClientState, key: string, group: string): CommandError {
+  return new CommandError(`NOGROUP No such key '${clientKey(key, c.db)}' or consumer group '${group}'`);
 }
 
 /** Redis's addReplySubcommandSyntaxError. */
@@ -544,7 +546,7 @@ const xgroup: Handler = (ctx, c, f) => {
     }
     g = s.groups.get(name);
     if (g === undefined && (sub === 'SETID' || sub === 'CREATECONSUMER' || sub === 'DELCONSUMER')) {
-      throw new CommandError(`NOGROUP No such consumer group '${name}' for key name '${key}'`);
+      throw new CommandError(`NOGROUP No such consumer group '${name}' for key name '${clientKey(key, c.db)}'`);
     }
   }
   if (sub === 'CREATE' && f.argc <= 8) {
@@ -669,7 +671,7 @@ const xreadgroup: Handler = (ctx, c, f) => {
     const key = argStr(f, streamsAt + i);
     const s = read(ctx, key);
     if (s === undefined || !s.groups.has(gname)) {
-      throw new CommandError(`NOGROUP No such key '${key}' or consumer group '${gname}' in XREADGROUP with GROUP option`);
+      throw new CommandError(`NOGROUP No such key '${clientKey(key, c.db)}' or consumer group '${gname}' in XREADGROUP with GROUP option`);
     }
     const arg = argStr(f, streamsAt + n + i);
     keys.push(key);
@@ -695,7 +697,7 @@ const xreadgroup: Handler = (ctx, c, f) => {
     const cons = consumerFor(s, g, consumer, now);
     const got = from === undefined ? readNew(s, g, cons, count, noack, now) : readHistory(s, g, cons, from, count, now);
     if (s.mods === mods) refreshed.push([keys[i], now]);
-    parts.push([keys[i], got]);
+    parts.push([clientKey(keys[i], c.db), got]);
   }
   if (parts.length > 0) {
     keepSeenTimes(ctx, gname, consumer, refreshed);
@@ -719,7 +721,7 @@ const xreadgroup: Handler = (ctx, c, f) => {
     const g = s.groups.get(gname)!;
     const at = Date.now();
     const got = readNew(s, g, consumerFor(s, g, consumer, at), blockedCount, noack, at);
-    return { wait: bw.commit(), reply: (out) => groupStreamsReply(out, [[key, got]]) };
+    return { wait: bw.commit(), reply: (out) => groupStreamsReply(out, [[clientKey(key, c.db), got]]) };
   };
   return block(ctx, c as ClientState, keys, timeout, attempt, (out) => out.nilArray());
 };
@@ -750,7 +752,7 @@ const xack: Handler = (ctx, c, f) => {
   return then(ctx, c, w.commit(), () => ctx.out.int(n));
 };
 
-const xpending: Handler = (ctx, _c, f) => {
+const xpending: Handler = (ctx, c, f) => {
   if (f.argc !== 3 && (f.argc < 6 || f.argc > 9)) throw new CommandError(ERR_SYNTAX);
   let minIdle = 0;
   let count = 0;
@@ -773,7 +775,7 @@ const xpending: Handler = (ctx, _c, f) => {
   const gname = argStr(f, 2);
   const s = read(ctx, key);
   const g = s?.groups.get(gname);
-  if (g === undefined) throw noGroup(key, gname);
+  if (g === undefined) throw noGroup(c, key, gname);
   const out = ctx.out;
   if (f.argc === 3) {
     out.arrayHeader(4);
@@ -836,7 +838,7 @@ const xclaim: Handler = (ctx, c, f) => {
   const w = ctx.ks.typedWrite(false);
   const s = w.open<StreamValue>(key, T_STREAM, false);
   const g = s?.groups.get(gname);
-  if (s === undefined || g === undefined) throw noGroup(key, gname);
+  if (s === undefined || g === undefined) throw noGroup(c, key, gname);
   const minIdle = Math.max(0, int64Arg(f, 4, 'ERR Invalid min-idle-time argument for XCLAIM'));
   const ids: StreamId[] = [];
   let j = 5;
@@ -925,7 +927,7 @@ const xautoclaim: Handler = (ctx, c, f) => {
   const w = ctx.ks.typedWrite(false);
   const s = w.open<StreamValue>(key, T_STREAM, false);
   const g = s?.groups.get(gname);
-  if (s === undefined || g === undefined) throw noGroup(key, gname);
+  if (s === undefined || g === undefined) throw noGroup(c, key, gname);
   const now = Date.now();
   const name = argStr(f, 3);
   const list = pendingInOrder(g); // a snapshot: changes below replace the group's ordered copy, not this array
@@ -1047,7 +1049,7 @@ function xinfoStream(out: ReplyWriter, f: Frame, s: StreamValue): void {
   }
 }
 
-const xinfo: Handler = (ctx, _c, f) => {
+const xinfo: Handler = (ctx, c, f) => {
   const sub = subcommand(f, 'xinfo', XINFO_ARITY);
   if (sub === 'HELP') return help(ctx.out, 'XINFO', XINFO_HELP);
   const key = argStr(f, 2);
@@ -1057,7 +1059,7 @@ const xinfo: Handler = (ctx, _c, f) => {
   if (sub === 'CONSUMERS') {
     const gname = argStr(f, 3);
     const g = s.groups.get(gname);
-    if (g === undefined) throw new CommandError(`NOGROUP No such consumer group '${gname}' for key name '${key}'`);
+    if (g === undefined) throw new CommandError(`NOGROUP No such consumer group '${gname}' for key name '${clientKey(key, c.db)}'`);
     const now = Date.now();
     const consumers = byName(g.consumers);
     out.arrayHeader(consumers.length);
