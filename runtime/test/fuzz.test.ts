@@ -36,7 +36,9 @@ const NAMES = ['GET', 'SET', 'DEL', 'INCR', 'INCRBYFLOAT', 'APPEND', 'SETRANGE',
   // The data types (blocking pops left out: a random timeout of 0 would park the fuzzing connection for good).
   'HSET', 'HGET', 'HGETALL', 'HDEL', 'HINCRBY', 'HINCRBYFLOAT', 'HSCAN', 'HRANDFIELD', 'LPUSH', 'RPUSH', 'LPOP', 'LRANGE', 'LSET',
   'LREM', 'LTRIM', 'LMOVE', 'LPOS', 'SADD', 'SREM', 'SPOP', 'SRANDMEMBER', 'SINTERSTORE', 'SUNION', 'SDIFF', 'SSCAN', 'ZADD', 'ZINCRBY',
-  'ZRANGE', 'ZRANGEBYLEX', 'ZREVRANGEBYSCORE', 'ZPOPMIN', 'ZREMRANGEBYSCORE', 'ZREMRANGEBYRANK', 'ZSCAN', 'ZMSCORE'];
+  'ZRANGE', 'ZRANGEBYLEX', 'ZREVRANGEBYSCORE', 'ZPOPMIN', 'ZREMRANGEBYSCORE', 'ZREMRANGEBYRANK', 'ZSCAN', 'ZMSCORE',
+  // Streams and consumer groups (BLOCK is not among the random words, so XREAD / XREADGROUP answer at once).
+  'XADD', 'XRANGE', 'XDEL', 'XTRIM', 'XREAD', 'XGROUP', 'XREADGROUP', 'XACK', 'XPENDING', 'XCLAIM', 'XAUTOCLAIM', 'XINFO'];
 
 /** Scripts for EVAL (none loops: the loop is its own test below). */
 const SCRIPTS = ['return 1', 'return redis.call("GET", KEYS[1])', 'redis.call("SET", KEYS[1], ARGV[1]) return redis.call("INCR", KEYS[1])',
@@ -56,7 +58,9 @@ function randomArg(): Buffer {
     case 0: return Buffer.from(String(int(2000) - 1000));
     case 8: return Buffer.from(pick(SCRIPTS));
     case 1: return Buffer.from(pick(['EX', 'PX', 'NX', 'XX', 'GET', 'KEEPTTL', 'MATCH', 'COUNT', '*', '3', '-1', '9223372036854775808', '1e400', 'nan',
-      'WITHSCORES', 'BYSCORE', 'BYLEX', 'REV', 'LIMIT', 'LEFT', 'RIGHT', 'RANK', 'MAXLEN', 'INCR', 'GT', 'CH', '(1', '[a', '-', '+', '-inf', '+inf']));
+      'WITHSCORES', 'BYSCORE', 'BYLEX', 'REV', 'LIMIT', 'LEFT', 'RIGHT', 'RANK', 'MAXLEN', 'INCR', 'GT', 'CH', '(1', '[a', '-', '+', '-inf', '+inf',
+      'CREATE', 'SETID', 'DESTROY', 'CREATECONSUMER', 'DELCONSUMER', 'MKSTREAM', 'ENTRIESREAD', 'GROUP', 'STREAMS', 'NOACK', '>', '$', '0-0',
+      '18446744073709551615-18446744073709551615', 'IDLE', 'TIME', 'RETRYCOUNT', 'FORCE', 'JUSTID', 'LASTID', 'STREAM', 'GROUPS', 'CONSUMERS', 'FULL']));
     case 2: return randomBytes(int(40));
     case 3: return Buffer.from(`key:${int(5000)}`);
     default: return Buffer.from(`k${int(300)}`);

@@ -85,6 +85,51 @@ describe.each([2, 3] as const)('node-redis over RESP%i', (RESP) => {
     }
   });
 
+  test('stream consumer groups through its helpers (which parse every reply shape, RESP2 arrays and RESP3 maps)', async () => {
+    const k = `grp${RESP}`;
+    expect(await c.xGroupCreate(k, 'workers', '0', { MKSTREAM: true })).toBe('OK');
+    await c.xAdd(k, '1-0', { job: 'a' });
+    await c.xAdd(k, '2-0', { job: 'b' });
+    await c.xAdd(k, '3-0', { job: 'c' });
+    const got = await c.xReadGroup('workers', 'w1', { key: k, id: '>' }, { COUNT: 2 });
+    expect(JSON.parse(JSON.stringify(got))).toEqual(RESP === 2
+      ? [{ name: k, messages: [{ id: '1-0', message: { job: 'a' } }, { id: '2-0', message: { job: 'b' } }] }]
+      : { [k]: [['1-0', ['job', 'a']], ['2-0', ['job', 'b']]] }); // node-redis 5 leaves RESP3's entries as they come
+    expect(await c.xAck(k, 'workers', '1-0')).toBe(1);
+    const summary = await c.xPending(k, 'workers');
+    expect(summary).toEqual({ pending: 1, firstId: '2-0', lastId: '2-0', consumers: [{ name: 'w1', deliveriesCounter: 1 }] });
+    const rows = await c.xPendingRange(k, 'workers', '-', '+', 10);
+    expect(rows.map((r) => [r.id, r.consumer, r.deliveriesCounter])).toEqual([['2-0', 'w1', 1]]);
+    expect(rows[0].millisecondsSinceLastDelivery).toBeGreaterThanOrEqual(0);
+    const claimed = await c.xClaim(k, 'workers', 'w2', 0, '2-0');
+    expect(JSON.parse(JSON.stringify(claimed))).toEqual([{ id: '2-0', message: { job: 'b' } }]);
+    const auto = await c.xAutoClaim(k, 'workers', 'w3', 0, '0-0', { COUNT: 10 });
+    expect(auto.nextId).toBe('0-0');
+    expect(auto.messages.map((m) => m?.id)).toEqual(['2-0']);
+    expect(auto.deletedMessages).toEqual([]);
+    const groups = await c.xInfoGroups(k);
+    expect(groups.map((g) => [g.name, g.consumers, g.pending, g['last-delivered-id'], g['entries-read'], g.lag]))
+      .toEqual([['workers', 3, 1, '2-0', 2, 1]]); // lag: 3-0 not read yet
+    const consumers = await c.xInfoConsumers(k, 'workers');
+    expect(consumers.map((x) => [x.name, x.pending])).toEqual([['w1', 0], ['w2', 0], ['w3', 1]]);
+    const info = await c.xInfoStream(k);
+    expect([info.length, info.groups, info['last-generated-id'], info['first-entry']?.id, info['last-entry']?.id]).toEqual([3, 1, '3-0', '1-0', '3-0']);
+    // A blocked reader is woken by XADD from another connection (3-0 is still new for the group: read first, else nothing blocks).
+    expect(JSON.stringify(await c.xReadGroup('workers', 'w1', { key: k, id: '>' }))).toContain('3-0');
+    const reader = client();
+    await reader.connect();
+    try {
+      const waiting = reader.xReadGroup('workers', 'w4', { key: k, id: '>' }, { BLOCK: 0, COUNT: 5 });
+      await sleep(50);
+      await c.xAdd(k, '4-0', { job: 'd' });
+      const woke = JSON.parse(JSON.stringify(await waiting));
+      expect(RESP === 2 ? woke[0].messages.map((m: { id: string }) => m.id) : woke[k].map((m: string[]) => m[0])).toEqual(['4-0']);
+    } finally {
+      reader.destroy();
+    }
+    expect(await c.xGroupDestroy(k, 'workers')).toBe(1);
+  });
+
   test('SCAN iterator sees every key', async () => {
     const k = `s${RESP}:`;
     await c.mSet(Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`${k}${i}`, 'x'])));

@@ -12,7 +12,7 @@ import { Registry } from 'prom-client';
 import { startTestServer } from './helpers';
 import { LevelTestStore, tempDir, until } from './persistence/helpers';
 import {
-  decodeValue, encodeString, encodeValue, ENCODING_MAGIC, HashValue, ListValue, SetValue, StreamValue,
+  decodeValue, encodeString, encodeValue, ENCODING_MAGIC, HashValue, ListValue, SetValue, STREAM_ENCODING_VERSION, StreamValue,
   T_HASH, T_LIST, T_SET, T_STREAM, T_STRING, T_ZSET, ValueEncodingError, ZSetValue,
 } from '../src/keyspace/types';
 import { KeyspaceHooks, Persistence } from '../src/persistence';
@@ -149,21 +149,126 @@ test('the stream encoding round-trips counters, groups, consumers and pending en
   const v = new StreamValue();
   v.append({ ms: 1n, seq: 0n }, ['f', 'v']);
   v.append({ ms: 18446744073709551615n, seq: 7n }, ['g', '\u0000\u00ff']);
+  v.append({ ms: 18446744073709551615n, seq: 9n }, ['h', '']);
   v.delete({ ms: 1n, seq: 0n });
   const g = v.addGroup('grp', { ms: 1n, seq: 0n }, 1);
   const c = v.consumer(g, 'alice', 1234).c;
-  v.deliver(g, c, { ms: 18446744073709551615n, seq: 7n }, 5678);
+  v.consumer(g, 'idle', 99);
+  // Claimed out of ID order: stored (and read back) in ID order, as Redis's PEL iterates.
+  v.claim(g, c, { ms: 18446744073709551615n, seq: 9n }, 6000, () => 1);
+  // A delivery count past 32 bits (XCLAIM RETRYCOUNT takes any 64-bit count): version 2 keeps it.
+  v.claim(g, c, { ms: 18446744073709551615n, seq: 7n }, 5678, () => 2 ** 40 + 3);
   v.addGroup('empty', { ms: 0n, seq: 0n }, -1);
-  const back = decodeValue(encodeValue(v), 'k').value as StreamValue;
+  const stored = encodeValue(v);
+  expect([stored[4], stored[5]]).toEqual([STREAM_ENCODING_VERSION, T_STREAM]);
+  const back = decodeValue(stored, 'k').value as StreamValue;
   expect(back.entries).toEqual(v.entries.map((e) => ({ ...e, node: 1 })));
-  expect([back.lastId, back.maxDeletedId, back.entriesAdded]).toEqual([v.lastId, v.maxDeletedId, 2]);
+  expect([back.lastId, back.maxDeletedId, back.entriesAdded]).toEqual([v.lastId, v.maxDeletedId, 3]);
   expect([...back.groups.keys()]).toEqual(['grp', 'empty']);
   const bg = back.groups.get('grp')!;
   expect([bg.lastId, bg.entriesRead, back.groups.get('empty')!.entriesRead]).toEqual([{ ms: 1n, seq: 0n }, 1, -1]);
-  expect([...bg.pel.values()]).toEqual([{ id: { ms: 18446744073709551615n, seq: 7n }, consumer: 'alice', deliveredAt: 5678, deliveries: 1 }]);
+  expect([...bg.pel.values()]).toEqual([
+    { id: { ms: 18446744073709551615n, seq: 7n }, consumer: 'alice', deliveredAt: 5678, deliveries: 2 ** 40 + 3 },
+    { id: { ms: 18446744073709551615n, seq: 9n }, consumer: 'alice', deliveredAt: 6000, deliveries: 1 },
+  ]);
   expect(bg.consumers.get('alice')!.seenAt).toBe(1234);
-  expect(bg.consumers.get('alice')!.pending.size).toBe(1);
-  expect(() => decodeValue(encodeValue(v).subarray(0, 30), 'k')).toThrow(ValueEncodingError);
+  expect(bg.consumers.get('alice')!.pending.size).toBe(2);
+  expect(bg.consumers.get('idle')).toEqual({ name: 'idle', seenAt: 99, pending: new Map() });
+  // Memory accounting is the same whether built by commands or decoded, and grows with the groups.
+  expect(back.bytes).toBe(v.bytes);
+  const bare = new StreamValue();
+  for (const e of v.entries) bare.append(e.id, e.fields);
+  expect(v.bytes - bare.bytes).toBeGreaterThan(2 * 200);
+  expect(back.mods).toBe(0);
+  expect(() => decodeValue(stored.subarray(0, 30), 'k')).toThrow(ValueEncodingError);
+  expect(() => decodeValue(stored.subarray(0, stored.length - 1), 'k')).toThrow('truncated stream');
+});
+
+test('a version-1 stream (u32 delivery counts) still decodes; a pending entry naming no consumer is refused', () => {
+  const parts: Buffer[] = [ENCODING_MAGIC, Buffer.from([1, T_STREAM])];
+  const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); parts.push(b); };
+  const u64 = (n: bigint) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(n); parts.push(b); };
+  const f64 = (n: number) => { const b = Buffer.alloc(8); b.writeDoubleLE(n); parts.push(b); };
+  const str = (s: string) => { u32(s.length); parts.push(Buffer.from(s, 'latin1')); };
+  const v1 = (pendingConsumer: string) => {
+    parts.length = 2;
+    u64(5n); u64(0n); u64(0n); u64(0n); u64(1n); // last ID 5-0, max deleted 0-0, entries added 1
+    u32(1); u64(5n); u64(0n); u32(2); str('f'); str('v'); // one entry
+    u32(1); str('g'); u64(5n); u64(0n); u64(1n); // group g at 5-0, entries read 1
+    u32(1); str('c'); f64(1000); // consumer c seen at 1000
+    u32(1); u64(5n); u64(0n); str(pendingConsumer); f64(2000); u32(3); // pending 5-0, delivered at 2000, 3 times
+    return Buffer.concat(parts);
+  };
+  const back = decodeValue(v1('c'), 'old').value as StreamValue;
+  const g = back.groups.get('g')!;
+  expect([g.lastId, g.entriesRead]).toEqual([{ ms: 5n, seq: 0n }, 1]);
+  expect([...g.pel.values()]).toEqual([{ id: { ms: 5n, seq: 0n }, consumer: 'c', deliveredAt: 2000, deliveries: 3 }]);
+  expect(g.consumers.get('c')!.pending.size).toBe(1);
+  expect(() => decodeValue(v1('nobody'), 'bad')).toThrow('the stored value of key \'bad\' cannot be read: a pending entry of group \'g\' names an unknown consumer');
+});
+
+test('consumer groups persist: XGROUP, XREADGROUP, XACK, XCLAIM changes reach the store; XPENDING and XINFO do not write', async () => {
+  const a = await start({ mode: 'write-through' });
+  const r = a.client;
+  await r.xadd('q', '1-0', 'job', 'a');
+  await r.xadd('q', '2-0', 'job', 'b');
+  await r.xadd('q', '3-0', 'job', 'c');
+  expect(await r.xgroup('CREATE', 'q', 'workers', '0')).toBe('OK');
+  expect(await r.xgroup('CREATE', 'q', 'audit', '$', 'ENTRIESREAD', '3')).toBe('OK');
+  expect(await r.xreadgroup('GROUP', 'workers', 'w1', 'COUNT', 2, 'STREAMS', 'q', '>')).toEqual([['q', [['1-0', ['job', 'a']], ['2-0', ['job', 'b']]]]]);
+  expect(await r.xreadgroup('GROUP', 'workers', 'w2', 'STREAMS', 'q', '>')).toEqual([['q', [['3-0', ['job', 'c']]]]]);
+  expect(await r.xack('q', 'workers', '1-0')).toBe(1);
+  expect(await r.xclaim('q', 'workers', 'w2', 0, '2-0', 'RETRYCOUNT', 5)).toEqual([['2-0', ['job', 'b']]]);
+  expect(await r.xgroup('CREATECONSUMER', 'q', 'workers', 'spare')).toBe(1);
+  const ks = a.server.ks;
+  const version = ks.versionOf(ks.find('q'));
+  const stored = (await a.store.load(Buffer.from('q')))!;
+  expect(stored.version).toBe(version);
+  // Reads of the group state change nothing: no new version, nothing written.
+  await r.xpending('q', 'workers');
+  await r.xpending('q', 'workers', '-', '+', 10);
+  await r.xinfo('GROUPS', 'q');
+  await r.xinfo('CONSUMERS', 'q', 'workers');
+  await r.xinfo('STREAM', 'q', 'FULL');
+  expect(await r.xreadgroup('GROUP', 'workers', 'w1', 'STREAMS', 'q', '>')).toBeNull();
+  expect(ks.versionOf(ks.find('q'))).toBe(version);
+  expect((await a.store.load(Buffer.from('q')))!.version).toBe(version);
+  const pendingBefore = await r.xpending('q', 'workers', '-', '+', 10);
+  await stop(open.pop()!);
+
+  const b = await start({ mode: 'write-through' });
+  const s = b.client;
+  expect(b.server.ks.size).toBe(0);
+  // Loaded on miss, whole: groups, consumers, the PEL with owners and delivery counts.
+  expect((await s.xpending('q', 'workers', '-', '+', 10) as unknown[][]).map((row) => [row[0], row[1], row[3]]))
+    .toEqual((pendingBefore as unknown[][]).map((row) => [row[0], row[1], row[3]]));
+  expect(await s.xpending('q', 'workers')).toEqual([2, '2-0', '3-0', [['w2', '2']]]);
+  expect((await s.xinfo('CONSUMERS', 'q', 'workers') as unknown[][]).map((x) => x[1])).toEqual(['spare', 'w1', 'w2']);
+  const groups = await s.xinfo('GROUPS', 'q') as unknown[][];
+  expect(groups.map((x) => [x[1], x[7], x[9], x[11]])).toEqual([['audit', '3-0', 3, 0], ['workers', '3-0', 3, 0]]);
+  // And the group goes on where it was.
+  await s.xadd('q', '4-0', 'job', 'd');
+  expect(await s.xreadgroup('GROUP', 'workers', 'w1', 'STREAMS', 'q', '>')).toEqual([['q', [['4-0', ['job', 'd']]]]]);
+  expect(await s.xreadgroup('GROUP', 'audit', 'x', 'STREAMS', 'q', '>')).toEqual([['q', [['4-0', ['job', 'd']]]]]);
+  expect(await s.xgroup('DESTROY', 'q', 'audit')).toBe(1);
+  await stop(open.pop()!);
+
+  const c = await start({ mode: 'write-through' });
+  expect(await c.client.xinfo('GROUPS', 'q').then((g) => (g as unknown[][]).map((x) => x[1]))).toEqual(['workers']);
+  expect(await c.client.xpending('q', 'workers')).toEqual([3, '2-0', '4-0', [['w1', '1'], ['w2', '2']]]);
+});
+
+test('write-behind with the journal: an acknowledged XREADGROUP / XACK survives a restart', async () => {
+  const a = await start({ mode: 'write-behind', journal: { enabled: true } });
+  await a.client.xadd('j', '1-0', 'a', '1');
+  await a.client.xadd('j', '2-0', 'b', '2');
+  await a.client.xgroup('CREATE', 'j', 'g', '0');
+  await a.client.xreadgroup('GROUP', 'g', 'c', 'STREAMS', 'j', '>');
+  await a.client.xack('j', 'g', '1-0');
+  await stop(open.pop()!);
+  const b = await start({ mode: 'write-behind', journal: { enabled: true } });
+  expect(await b.client.xpending('j', 'g')).toEqual([1, '2-0', '2-0', [['c', '1']]]);
+  expect(await b.client.xreadgroup('GROUP', 'g', 'c', 'STREAMS', 'j', '0')).toEqual([['j', [['2-0', ['b', '2']]]]]);
 });
 
 test('passivation: evicted aggregates go to the store and load back whole; preload brings them at start', async () => {
@@ -191,8 +296,8 @@ test('the encoding: strings that look like an encoded value round-trip, a newer 
   expect(stored.length).toBe(looksEncoded.length + 6);
   expect(decodeValue(stored, 'k')).toEqual({ type: T_STRING, value: looksEncoded });
   expect(decodeValue(Buffer.from('plain'), 'k')).toEqual({ type: T_STRING, value: Buffer.from('plain') });
-  expect(() => decodeValue(Buffer.concat([ENCODING_MAGIC, Buffer.from([2, 1, 0, 0, 0, 0])]), 'k2'))
-    .toThrow(new ValueEncodingError('the stored value of key \'k2\' cannot be read: it has encoding version 2, this state-cache reads version 1 (upgrade state-cache)'));
+  expect(() => decodeValue(Buffer.concat([ENCODING_MAGIC, Buffer.from([3, 1, 0, 0, 0, 0])]), 'k2'))
+    .toThrow(new ValueEncodingError('the stored value of key \'k2\' cannot be read: it has encoding version 3, this state-cache reads versions 1 and 2 (upgrade state-cache)'));
   expect(() => decodeValue(Buffer.concat([ENCODING_MAGIC, Buffer.from([1, 2, 5, 0, 0, 0])]), 'k3'))
     .toThrow('the stored value of key \'k3\' cannot be read: truncated length');
   expect(() => decodeValue(Buffer.concat([ENCODING_MAGIC, Buffer.from([1, 7])]), 'k4')).toThrow('unknown type 7');
@@ -213,7 +318,7 @@ test('the encoding: strings that look like an encoded value round-trip, a newer 
 test('an unreadable stored value answers a distinct error on load, naming the key', async () => {
   const a = await start({ mode: 'write-through' });
   await a.store.writeBatch([{ key: Buffer.from('future'), value: Buffer.concat([ENCODING_MAGIC, Buffer.from([9, 1])]), version: 1, expiresAt: 0 }]);
-  await expect(a.client.hgetall('future')).rejects.toThrow('ERR the stored value of key \'future\' cannot be read: it has encoding version 9, this state-cache reads version 1 (upgrade state-cache)');
+  await expect(a.client.hgetall('future')).rejects.toThrow('ERR the stored value of key \'future\' cannot be read: it has encoding version 9, this state-cache reads versions 1 and 2 (upgrade state-cache)');
 });
 
 test('with persistence mode none, aggregates change in place: no copy, no encoding, O(1) pushes on a 100k-element list', async () => {

@@ -2,7 +2,7 @@
 import { OutOfMemoryError } from '../vocabulary';
 import { EntryChange, LoadedEntry, NO_PERSISTENCE, PersistenceHooks } from './hooks';
 import {
-  accountedBytes, decodeValue, encodeString, encodeValue, isEmptied, newValue, T_STRING, TypedValue, TypeTag, WrongTypeError,
+  accountedBytes, decodeValue, encodeString, encodeValue, isEmptied, newValue, T_STREAM, T_STRING, TypedValue, TypeTag, WrongTypeError,
 } from './types';
 import { VersionClock } from './versions';
 
@@ -436,6 +436,13 @@ export class Keyspace {
 
   /** Keys with a change waiting on persistence; other writes to them wait. */
   readonly locks = new Map<string, Promise<unknown>>();
+  /**
+   * Told the key of a stream value that leaves its slot (deleted, expired,
+   * evicted, overwritten, or replaced by its changed copy under persistence),
+   * in the middle of that change: the protocol's blocked XREADGROUP clients
+   * (blocking.ts) look at the key again once the command is done.
+   */
+  onStreamDropped: ((key: string) => void) | undefined;
   private readonly loading = new Map<string, Promise<void>>();
   /**
    * Versions announced by other instances for keys with a write or a load in
@@ -1253,11 +1260,12 @@ export class Keyspace {
     }
   }
 
-  private dropObject(slot: number): void {
+  private dropObject(slot: number, passivated = false): void {
     const o = this.objects.get(slot);
     if (o !== undefined) {
       this.bytes -= o.accounted;
       this.objects.delete(slot);
+      if (o.v.type === T_STREAM && !passivated && this.onStreamDropped !== undefined) this.onStreamDropped(this.keyAt(slot)!);
     }
     this.type[slot] = T_STRING;
   }
@@ -1352,7 +1360,7 @@ export class Keyspace {
         expiresAt: this.expires[slot],
       });
     }
-    this.removeSlot(slot);
+    this.removeSlot(slot, !this.memoryOnly);
     this.stats.evictions++;
   }
 
@@ -1361,12 +1369,13 @@ export class Keyspace {
     this.stats.expirations++;
   }
 
-  private removeSlot(slot: number): void {
+  /** Frees a slot; `passivated`: its value lives on in the stores (so no stream waiter hears of it). */
+  private removeSlot(slot: number, passivated = false): void {
     if (this.watches.size !== 0) this.watchedRemoved(slot);
     if (this.keyWatcher !== undefined) this.keyWatcher.changed(this.keyAt(slot)!);
     this.indexRemove(slot);
     this.bytes -= entryBytes(this.klen[slot], this.vlen[slot]);
-    if (this.type[slot] !== T_STRING) this.dropObject(slot);
+    if (this.type[slot] !== T_STRING) this.dropObject(slot, passivated);
     if (this.expires[slot] !== 0) this.ttlCount--;
     this.releaseChunk(this.cls[slot], this.chunk[slot]);
     this.cls[slot] = FREE;

@@ -420,7 +420,9 @@ export const STREAM_NODE_ENTRIES = 100;
 export interface PendingEntry {
   readonly id: StreamId;
   consumer: string;
+  /** When it was last delivered (ms since the epoch). */
   deliveredAt: number;
+  /** How many times it was delivered (Redis's delivery_count, exact up to 2^53). */
   deliveries: number;
 }
 
@@ -439,12 +441,37 @@ export interface StreamGroup {
   /** Pending entries by ID string. */
   readonly pel: Map<string, PendingEntry>;
   readonly consumers: Map<string, StreamConsumer>;
+  /** The PEL in ID order, built when asked (`pendingInOrder`) and dropped by any change to the PEL's membership. */
+  sorted?: PendingEntry[];
+}
+
+/** The pending entries of `g` (or of its consumer `c`) in ID order, as Redis's PEL radix trees iterate them. */
+export function pendingInOrder(g: StreamGroup, c?: StreamConsumer): readonly PendingEntry[] {
+  if (g.sorted === undefined) g.sorted = [...g.pel.values()].sort((a, b) => cmpId(a.id, b.id));
+  return c === undefined ? g.sorted : g.sorted.filter((p) => p.consumer === c.name);
+}
+
+/** First index of `list` (ID-ordered) whose ID is >= id. */
+export function pendingLowerBound(list: readonly PendingEntry[], id: StreamId): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cmpId(list[mid].id, id) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Names in Redis's order (its radix trees: byte order; names are latin1 strings, one char per byte). */
+export function byName<T extends { readonly name: string }>(m: ReadonlyMap<string, T>): T[] {
+  return [...m.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** An entry's object, its ID (object + 2 bigints) and its fields array. */
 const STREAM_ENTRY = 160;
-/** A pending entry: its object and an entry in the group's and the consumer's Maps. */
-const PENDING_ENTRY = 64 + 2 * MAP_ENTRY + 48;
+/** A pending entry: its object, an entry in the group's and the consumer's Maps, and a slot in the ID-ordered copy. */
+const PENDING_ENTRY = 64 + 2 * MAP_ENTRY + 48 + ARRAY_SLOT;
 const GROUP_OVERHEAD = 256;
 
 function entryCost(fields: readonly string[]): number {
@@ -543,7 +570,7 @@ export class StreamValue {
     return true;
   }
 
-  /** The consumer `name` of `g`, created when absent. */
+  /** The consumer `name` of `g`, created when absent (its seen time `now`). */
   consumer(g: StreamGroup, name: string, now: number): { c: StreamConsumer; created: boolean } {
     let c = g.consumers.get(name);
     if (c !== undefined) return { c, created: false };
@@ -559,40 +586,71 @@ export class StreamValue {
     if (c === undefined) return 0;
     const n = c.pending.size;
     for (const k of c.pending.keys()) g.pel.delete(k);
+    if (n > 0) g.sorted = undefined;
     g.consumers.delete(name);
     this.touch(-(GROUP_OVERHEAD + stringCost(name.length) + n * PENDING_ENTRY));
     return n;
   }
 
-  /** Records the delivery of `id` to consumer `c`: a new pending entry, or the existing one moves to `c`. */
-  deliver(g: StreamGroup, c: StreamConsumer, id: StreamId, now: number): void {
+  /**
+   * Makes `id` pending for consumer `c`: a new pending entry, or the
+   * existing one moves to `c`; either way with delivery time `at` and
+   * delivery count `deliveries` (a function of the old count, 0 when new).
+   */
+  claim(g: StreamGroup, c: StreamConsumer, id: StreamId, at: number, deliveries: (old: number) => number): PendingEntry {
     const k = idString(id);
-    const p = g.pel.get(k);
+    let p = g.pel.get(k);
     if (p === undefined) {
-      const np: PendingEntry = { id, consumer: c.name, deliveredAt: now, deliveries: 1 };
-      g.pel.set(k, np);
-      c.pending.set(k, np);
+      p = { id, consumer: c.name, deliveredAt: at, deliveries: deliveries(0) };
+      g.pel.set(k, p);
+      c.pending.set(k, p);
+      g.sorted = undefined;
       this.touch(PENDING_ENTRY);
-      return;
+      return p;
     }
     if (p.consumer !== c.name) {
       g.consumers.get(p.consumer)?.pending.delete(k);
       p.consumer = c.name;
       c.pending.set(k, p);
     }
-    p.deliveredAt = now;
-    p.deliveries++;
+    p.deliveredAt = at;
+    p.deliveries = deliveries(p.deliveries);
     this.touch();
+    return p;
   }
 
+  /** Removes `id` from the group's PEL (and its consumer's); false when it was not pending. */
   ack(g: StreamGroup, id: StreamId): boolean {
     const k = idString(id);
     const p = g.pel.get(k);
     if (p === undefined) return false;
     g.pel.delete(k);
     g.consumers.get(p.consumer)?.pending.delete(k);
+    g.sorted = undefined;
     this.touch(-PENDING_ENTRY);
     return true;
+  }
+
+  /** True when an entry with this ID is in the stream. */
+  has(id: StreamId): boolean {
+    const i = this.lowerBound(id);
+    return i < this.entries.length && cmpId(this.entries[i].id, id) === 0;
+  }
+
+  /** Redis's first_id: the first entry's ID, 0-0 when the stream is empty. */
+  get firstId(): StreamId {
+    return this.entries.length > 0 ? this.entries[0].id : ID_ZERO;
+  }
+
+  /** The nodes holding entries (Redis's radix-tree-keys: a node goes when its last entry does). */
+  get nodeCount(): number {
+    let n = 0;
+    let last = -1;
+    for (const e of this.entries) {
+      if (e.node !== last) n++;
+      last = e.node;
+    }
+    return n;
   }
 
   clone(): StreamValue {
@@ -647,12 +705,18 @@ export function newValue(type: TypeTag): TypedValue {
  * - hash: u32 count, then count x (u32 len, field bytes, u32 len, value bytes);
  * - list and set: u32 count, then count x (u32 len, bytes), list in order;
  * - zset: u32 count, then count x (f64 score, u32 len, member bytes), in rank order;
- * - stream (type 5): u64 last ID ms, u64 last ID seq, u64 max deleted ID ms, u64 its seq,
- *   u64 entries added; u32 count, then count x (u64 ms, u64 seq, u32 n, n x (u32 len, bytes):
- *   fields and values alternating), in ID order; u32 groups, then groups x (u32 len, name,
- *   u64 last delivered ms, u64 seq, i64 entries read (-1: unknown), u32 consumers,
- *   consumers x (u32 len, name, f64 seen time ms), u32 pending, pending x (u64 ms, u64 seq,
- *   u32 len, consumer name, f64 delivery time ms, u32 delivery count)). A stream may be empty.
+ * - stream (type 5, written with format version 2): u64 last ID ms, u64 last ID seq, u64 max
+ *   deleted ID ms, u64 its seq, u64 entries added; u32 count, then count x (u64 ms, u64 seq,
+ *   u32 n, n x (u32 len, bytes): fields and values alternating), in ID order; u32 groups, then
+ *   groups x (u32 len, name, u64 last delivered ms, u64 seq, i64 entries read (-1: unknown),
+ *   u32 consumers, consumers x (u32 len, name, f64 seen time ms), u32 pending, pending x
+ *   (u64 ms, u64 seq, u32 len, consumer name, f64 delivery time ms, u64 delivery count)), in
+ *   ID order. Version 1 streams (read still) had a u32 delivery count, too small for Redis's
+ *   (XCLAIM RETRYCOUNT takes any signed 64-bit count). A stream may be empty.
+ *
+ * Version 2 changed only the stream body, so the other types are still
+ * written as version 1 (a state-cache from before version 2 reads them) and
+ * read in either version.
  *
  * Integers and doubles are little-endian. A string value is stored as its
  * plain bytes (so stores written before this encoding existed read the same)
@@ -661,6 +725,8 @@ export function newValue(type: TypeTag): TypedValue {
  */
 export const ENCODING_MAGIC = Buffer.from([0xff, 0x53, 0x43, 0x56]); // "\xffSCV"
 export const ENCODING_VERSION = 1;
+/** The format version streams are written with (see above); decodeValue reads 1 and 2. */
+export const STREAM_ENCODING_VERSION = 2;
 const HEADER = ENCODING_MAGIC.length + 2;
 
 
@@ -724,10 +790,12 @@ export function decodeValue(b: Buffer, key: string): Decoded {
   if (!hasMagic(b)) return { type: T_STRING, value: b };
   const bad = (why: string) => new ValueEncodingError(`the stored value of key '${key.slice(0, 128)}' cannot be read: ${why}`);
   if (b.length < HEADER) throw bad('truncated header');
-  if (b[4] !== ENCODING_VERSION) throw bad(`it has encoding version ${b[4]}, this state-cache reads version ${ENCODING_VERSION} (upgrade state-cache)`);
+  if (b[4] !== ENCODING_VERSION && b[4] !== STREAM_ENCODING_VERSION) {
+    throw bad(`it has encoding version ${b[4]}, this state-cache reads versions ${ENCODING_VERSION} and ${STREAM_ENCODING_VERSION} (upgrade state-cache)`);
+  }
   const type = b[5];
   if (type === T_STRING) return { type: T_STRING, value: b.subarray(HEADER) };
-  if (type === T_STREAM) return { type: T_STREAM, value: decodeStream(b, bad) };
+  if (type === T_STREAM) return { type: T_STREAM, value: decodeStream(b, b[4], bad) };
   if (type < T_HASH || type > T_ZSET) throw bad(`unknown type ${type}`);
   if (b.length < HEADER + 4) throw bad('truncated count');
   const count = b.readUInt32LE(HEADER);
@@ -811,7 +879,7 @@ class Writer {
 function encodeStream(v: StreamValue): Buffer {
   const w = new Writer();
   ENCODING_MAGIC.copy(w.buf, 0);
-  w.buf[4] = ENCODING_VERSION;
+  w.buf[4] = STREAM_ENCODING_VERSION;
   w.buf[5] = T_STREAM;
   w.o = HEADER;
   w.id(v.lastId);
@@ -834,17 +902,17 @@ function encodeStream(v: StreamValue): Buffer {
       w.f64(c.seenAt);
     }
     w.u32(g.pel.size);
-    for (const p of g.pel.values()) {
+    for (const p of pendingInOrder(g)) {
       w.id(p.id);
       w.str(p.consumer);
       w.f64(p.deliveredAt);
-      w.u32(p.deliveries);
+      w.u64(BigInt(p.deliveries));
     }
   }
   return w.buf.subarray(0, w.o);
 }
 
-function decodeStream(b: Buffer, bad: (why: string) => ValueEncodingError): StreamValue {
+function decodeStream(b: Buffer, version: number, bad: (why: string) => ValueEncodingError): StreamValue {
   let o = HEADER;
   const need = (n: number) => {
     if (o + n > b.length) throw bad('truncated stream');
@@ -903,9 +971,13 @@ function decodeStream(b: Buffer, bad: (why: string) => ValueEncodingError): Stre
     const pending = u32();
     for (let j = 0; j < pending; j++) {
       const pid = id();
-      const c = v.consumer(g, str(), 0).c;
-      v.deliver(g, c, pid, f64());
-      g.pel.get(idString(pid))!.deliveries = u32();
+      const name = str();
+      const c = g.consumers.get(name);
+      if (c === undefined) throw bad(`a pending entry of group '${g.name}' names an unknown consumer`);
+      if (g.pel.has(idString(pid))) throw bad(`a pending entry of group '${g.name}' is listed twice`);
+      const at = f64();
+      const deliveries = version === 1 ? u32() : Number(u64());
+      v.claim(g, c, pid, at, () => deliveries);
     }
   }
   if (o !== b.length) throw bad('trailing bytes');

@@ -1,5 +1,6 @@
 /**
- * Blocking pops (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BZPOPMIN, BZPOPMAX).
+ * Blocking pops (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BZPOPMIN, BZPOPMAX) and
+ * blocking stream reads (XREAD, XREADGROUP with BLOCK).
  *
  * A client whose keys are all empty is parked: its command handler returns a
  * promise, so its connection reads nothing more from it (as in Redis, a
@@ -17,10 +18,17 @@ import { WrongTypeError } from '../keyspace/types';
 /** What serving a waiter did: nothing (the key is empty again), or the write to wait for and the reply to send after it. */
 export type Attempt = false | { readonly wait: Promise<unknown> | undefined; readonly reply: (out: ReplyWriter) => void };
 
+/**
+ * A waiter's attempt: an Attempt, or 'pass' when nothing came for this
+ * waiter but the ones after it may be served (stream readers: each waits for
+ * its own entries, a pop empties the key for all).
+ */
+export type WaiterAttempt = (ctx: ServerContext, key: string) => Attempt | 'pass';
+
 interface Waiter {
   readonly c: ClientState;
   readonly keys: readonly string[];
-  readonly attempt: (ctx: ServerContext, key: string) => Attempt;
+  readonly attempt: WaiterAttempt;
   timer: NodeJS.Timeout | undefined;
   resolve: () => void;
 }
@@ -39,6 +47,7 @@ function registry(ctx: ServerContext): Registry {
   if (r === undefined) {
     r = new Registry();
     registries.set(ctx.ks, r);
+    ctx.ks.onStreamDropped = (key) => signalKeyLater(ctx, key);
   }
   return r;
 }
@@ -76,7 +85,7 @@ function finish(r: Registry, w: Waiter): void {
  */
 export function block(
   ctx: ServerContext, c: ClientState, keys: readonly string[], timeoutMs: number,
-  attempt: (ctx: ServerContext, key: string) => Attempt, onTimeout: (out: ReplyWriter) => void,
+  attempt: WaiterAttempt, onTimeout: (out: ReplyWriter) => void,
 ): Promise<void> {
   const r = registry(ctx);
   return new Promise<void>((resolve) => {
@@ -113,6 +122,16 @@ export function cancelClient(ctx: ServerContext, c: ClientState): void {
   w.resolve();
 }
 
+/**
+ * Calls signalKey for `key` once the current command is done, when a client
+ * waits on it: for a stream whose value left memory (deleted, overwritten,
+ * expired, evicted), so XREADGROUP waiters get Redis's error.
+ */
+export function signalKeyLater(ctx: ServerContext, key: string): void {
+  if (!registries.get(ctx.ks)?.byKey.has(key)) return;
+  queueMicrotask(() => signalKey(ctx, key));
+}
+
 /** `key` may have elements now: serve its waiters. Call after the write is applied in memory. */
 export function signalKey(ctx: ServerContext, key: string): void {
   const r = registries.get(ctx.ks);
@@ -129,15 +148,16 @@ export function signalKey(ctx: ServerContext, key: string): void {
 
 function serveKey(ctx: ServerContext, r: Registry, key: string): void {
   const list = r.byKey.get(key);
-  while (list !== undefined && list.length > 0) {
+  let i = 0; // waiters before it passed
+  while (list !== undefined && list.length > i) {
     const lock = ctx.ks.locks.get(key);
     if (lock !== undefined) {
       // A write to the key waits on persistence: serve once it is applied.
       void lock.then(() => signalKey(ctx, key));
       return;
     }
-    const w = list[0];
-    let a: Attempt;
+    const w = list[i];
+    let a: Attempt | 'pass';
     try {
       a = w.attempt(ctx, key);
     } catch (e) {
@@ -149,6 +169,10 @@ function serveKey(ctx: ServerContext, r: Registry, key: string): void {
       continue;
     }
     if (a === false) return;
+    if (a === 'pass') {
+      i++;
+      continue;
+    }
     finish(r, w);
     const served = a;
     if (served.wait === undefined) {

@@ -92,10 +92,15 @@ const SPECS: Spec[] = [
   ...STREAM_SPECS,
 ];
 
+function words(flags: string): string[] {
+  return flags === '' ? [] : flags.split(' ');
+}
+
 export const COMMANDS: readonly Command[] = SPECS.map((
   [name, arity, flags, [firstKey, lastKey, step], group, summary, handler, blind, keyRange], index,
 ) => ({
-  name, index, arity, flags: flags.split(' '), bits: flagBits(flags.split(' '), name), firstKey, lastKey, step, group, summary, handler, blind, keyRange,
+  // A container (XGROUP, XINFO) has no flags of its own in Redis: '' is no words.
+  name, index, arity, flags: words(flags), bits: flagBits(words(flags), name), firstKey, lastKey, step, group, summary, handler, blind, keyRange,
 }));
 
 export const BY_NAME = new Map(COMMANDS.map((c) => [c.name, c]));

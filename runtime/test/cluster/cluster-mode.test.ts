@@ -96,6 +96,26 @@ describe('with cluster mode on', () => {
     await expect(r.call('SPUBLISH', 'foo', 'm')).rejects.toThrow('MOVED 12182 cache-2.state-cache:6379');
   });
 
+  test('consumer groups in cluster mode: XREADGROUP\'s keys after STREAMS, XGROUP\'s and XINFO\'s after the subcommand', async () => {
+    // Streams of this pod's slot 7365 ('{c}...'; the REST test below wants 'c' itself new).
+    let other = '';
+    for (let i = 0; other === ''; i++) {
+      const slot = await r.call('CLUSTER', 'KEYSLOT', `q${i}`) as number;
+      if (slot >= 5461 && slot <= 10922 && slot !== 7365) other = `q${i}`;
+    }
+    expect(await r.call('XGROUP', 'CREATE', '{c}1', 'g', '$', 'MKSTREAM')).toBe('OK');
+    expect(await r.call('XGROUP', 'CREATE', '{c}2', 'g', '$', 'MKSTREAM')).toBe('OK');
+    await r.xadd('{c}1', '1-0', 'f', 'v');
+    expect(await r.call('XREADGROUP', 'GROUP', 'g', 'w', 'COUNT', '1', 'STREAMS', '{c}1', '{c}2', '>', '>')).toEqual([['{c}1', [['1-0', ['f', 'v']]]]]);
+    await expect(r.call('XREADGROUP', 'GROUP', 'g', 'w', 'STREAMS', '{c}1', other, '>', '>')).rejects.toThrow('CROSSSLOT Keys in request don\'t hash to the same slot');
+    await expect(r.call('XREADGROUP', 'GROUP', 'g', 'w', 'NOACK', 'STREAMS', 'foo', '>')).rejects.toThrow('MOVED 12182 cache-2.state-cache:6379');
+    await expect(r.call('XGROUP', 'CREATE', 'foo', 'g', '$', 'MKSTREAM')).rejects.toThrow('MOVED 12182 cache-2.state-cache:6379');
+    await expect(r.call('XINFO', 'STREAM', 'foo')).rejects.toThrow('MOVED 12182 cache-2.state-cache:6379');
+    await expect(r.call('XPENDING', 'foo', 'g')).rejects.toThrow('MOVED 12182 cache-2.state-cache:6379');
+    expect((await r.call('XGROUP', 'HELP') as string[])[0]).toBe('XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:');
+    expect(await r.call('XPENDING', '{c}1', 'g')).toEqual([1, '1-0', '1-0', [['w', '1']]]);
+  });
+
   test('REST answers 421 naming the owner when the owner\'s HTTP port is not known (http.port 0)', async () => {
     const res = await fetch(`http://127.0.0.1:${cache.httpPort}/v1/keys/foo`);
     expect(res.status).toBe(421);
