@@ -84,11 +84,15 @@ const REMEET = `#!/bin/sh
 # peer's node id, MEET it there. A cluster whose pods all restart with new IPs
 # never finds itself again without this; a pod that lost its volume (a new
 # node id) is left to the bootstrap Job.
+# A replica also checks that it replicates from its primary's current address
+# (see the end of the loop).
 . ${VALKEY_CONF_DIR}/lib.sh
 self=\${POD_IP:-127.0.0.1}
+stale=
 while :; do
   sleep "\${VALKEY_REMEET_SECONDS:-2}"
   nodes=$(cli "$self" CLUSTER NODES 2>/dev/null) || continue
+  replication=$(cli "$self" INFO replication 2>/dev/null) || continue
   echo "$nodes" | awk '$3 !~ /myself/ {
     n = split($2, part, ",")
     if (n > 1 && part[2] != "") print $1, part[2], part[1]
@@ -101,6 +105,31 @@ while :; do
     log "$name is at $now now (was $ip): CLUSTER MEET"
     cli "$self" CLUSTER MEET "$now" "\${ports%@*}" "\${ports#*@}" >/dev/null
   done
+  # A replica whose replication still goes to an address its primary no longer
+  # has. The server re-points replication when it learns the primary's new
+  # address from the primary itself, but not when a third node's gossip told it
+  # first (Redis; Valkey before 7.2.7 and 8.0.0): the primary's own packets and
+  # a MEET then find the address current and change nothing, and the replica
+  # retries the old address for ever (its link stays down, or reaches whoever
+  # has that address now). CLUSTER REPLICATE of the same primary connects to
+  # the address CLUSTER NODES has. Only when seen twice in a row, and when the
+  # server there has the primary's node id: a failover changes both at once,
+  # and the two reads above can straddle it.
+  primary=$(echo "$nodes" | awk '$3 ~ /myself/ && $3 ~ /slave/ { print $4 }')
+  at=$(echo "$nodes" | awk -v id="\${primary:-none}" '$1 == id { split($2, part, ","); sub(/:[0-9]+@[0-9]+$/, "", part[1]); print part[1] }')
+  target=$(echo "$replication" | field master_host)
+  if [ -z "$at" ] || [ -z "$target" ] || [ "$target" = "$at" ]; then
+    stale=
+    continue
+  fi
+  if [ "$stale" != "$primary $target $at" ]; then
+    stale="$primary $target $at"
+    continue
+  fi
+  stale=
+  [ "$(cli "$at" CLUSTER MYID 2>/dev/null)" = "$primary" ] || continue
+  log "replicating from $target, but the primary is at $at now (link $(echo "$replication" | field master_link_status)): CLUSTER REPLICATE $primary"
+  cli "$self" CLUSTER REPLICATE "$primary" >/dev/null
 done
 `;
 
