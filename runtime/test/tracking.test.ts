@@ -32,7 +32,7 @@ class Raw {
     return this.drain();
   }
   /** What arrived, once nothing more came for `quietMs` ('' when nothing came). */
-  async drain(quietMs = 60): Promise<string> {
+  async drain(quietMs = 100): Promise<string> {
     let seen = -1;
     while (seen !== this.buf.length) {
       seen = this.buf.length;
