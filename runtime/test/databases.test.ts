@@ -62,3 +62,25 @@ test('SELECT checks its index; RESET returns to database 0', async () => {
   expect(await c.get('k')).toBeNull();
   c.disconnect();
 });
+
+test('replies that name a key name it as the client does in database 3 (BLPOP, BZPOPMIN, LMPOP, ZMPOP), woken or not', async () => {
+  const a = new Redis({ port: s.respPort, host: '127.0.0.1', db: 3 });
+  const b = new Redis({ port: s.respPort, host: '127.0.0.1', db: 3 });
+  try {
+    await b.rpush('ready', 'x');
+    expect(await a.blpop('ready', 1)).toEqual(['ready', 'x']);
+    const woken = a.brpop('later', 5);
+    await new Promise((res) => setTimeout(res, 100));
+    await b.rpush('later', 'y');
+    expect(await woken).toEqual(['later', 'y']);
+    await b.zadd('z', 1, 'm');
+    expect(await a.bzpopmin('z', 1)).toEqual(['z', 'm', '1']);
+    await b.rpush('l', 'v');
+    expect(await a.call('lmpop', 1, 'l', 'LEFT')).toEqual(['l', ['v']]);
+    await b.zadd('z2', 2, 'n');
+    expect(await a.call('zmpop', 1, 'z2', 'MIN')).toEqual(['z2', [['n', '2']]]);
+  } finally {
+    a.disconnect();
+    b.disconnect();
+  }
+});

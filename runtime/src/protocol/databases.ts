@@ -43,6 +43,11 @@ export function clientKey(key: string, db: number): string {
   return db === 0 ? key : key.slice(dbPrefix(db).length);
 }
 
+/** A stored key as its client names it, whatever its database (replies that name keys: BLPOP, LMPOP, ZMPOP...). */
+export function unprefixed(key: string): string {
+  return key.charCodeAt(0) === 0xff && key.startsWith(RESERVED) ? key.slice(key.indexOf('\xff', RESERVED.length) + 1) : key;
+}
+
 /** A copy of `f` whose arguments at [first, last] (every `step`) carry the prefix of database `db`. */
 export function prefixKeys(f: Frame, db: number, first: number, last: number, step: number): Frame {
   const prefix = Buffer.from(dbPrefix(db), 'latin1');

@@ -3,6 +3,7 @@ import { Attempt, block, parseTimeout, signalKey } from './blocking';
 import {
   argInt, argStr, argUpper, ClientState, CommandError, ERR_SYNTAX, Frame, Handler, replyLater, ServerContext, Spec, then,
 } from './commands';
+import { unprefixed } from './databases';
 import { ReplyWriter } from './resp';
 import { ERR_RANGE, mpopArgs, numkeysRange } from './typed-common';
 import { ListValue, T_LIST } from '../keyspace/types';
@@ -252,7 +253,7 @@ const leftRight = (word: string): boolean | undefined => (word === 'LEFT' ? true
 /** LMPOP / BLMPOP's reply: [key, [elements]]. */
 function mpopReply(out: ReplyWriter, key: string, values: readonly string[]): void {
   out.arrayHeader(2);
-  out.bulk(key);
+  out.bulk(unprefixed(key));
   out.arrayHeader(values.length);
   for (const v of values) out.bulk(v);
 }
@@ -302,7 +303,7 @@ function blockingPop(left: boolean): Handler {
         wait: r.wait,
         reply: (out: ReplyWriter) => {
           out.arrayHeader(2);
-          out.bulk(key);
+          out.bulk(unprefixed(key));
           out.bulk(r.values[0]);
         },
       };

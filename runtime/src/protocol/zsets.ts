@@ -4,6 +4,7 @@ import {
   argInt, argStr, argUpper, ClientState, CommandError, ERR_NOT_INT, ERR_SYNTAX, Frame, Handler, parseIntStrict, ServerContext, Spec,
   then,
 } from './commands';
+import { unprefixed } from './databases';
 import { afterPush, inTransaction } from './lists';
 import { ReplyWriter } from './resp';
 import {
@@ -610,7 +611,7 @@ function bzpop(max: boolean): Handler {
         wait: r.wait,
         reply: (out: ReplyWriter) => {
           out.arrayHeader(3);
-          out.bulk(key);
+          out.bulk(unprefixed(key));
           out.bulk(r.nodes[0].m);
           score(out, r.nodes[0].s);
         },
@@ -630,7 +631,7 @@ const minMax = (word: string): boolean | undefined => (word === 'MIN' ? false : 
 /** ZMPOP / BZMPOP's reply: [key, [[member, score]...]], nested in RESP2 too. */
 function zmpopReply(out: ReplyWriter, key: string, nodes: readonly ZNode[]): void {
   out.arrayHeader(2);
-  out.bulk(key);
+  out.bulk(unprefixed(key));
   out.arrayHeader(nodes.length);
   for (const n of nodes) {
     out.arrayHeader(2);
