@@ -24,49 +24,60 @@ jest.setTimeout(60_000);
 
 const b = (s: string) => Buffer.from(s);
 
+const stores: RemoteStore[] = [];
+const coherences: Coherence[] = [];
+afterAll(async () => {
+  for (const c of coherences) await c.close();
+  for (const s of stores) await s.close();
+});
+
+/** A remote store on `nodes` (cluster mode with several), prefix app:. */
+function remoteOn(nodes: Array<{ host: string; port: number }>, extra: object = {}): RemoteStore {
+  const config = { type: 'remote', name: 'r', nodes, keyPrefix: 'app:', ...(nodes.length > 1 ? { mode: 'cluster' } : {}), ...extra };
+  const c = parseStoresConfig({ chain: [{ store: config }] }).chain[0].store;
+  const store = createRemoteStore(c as RemoteStoreConfig, testContext().context);
+  stores.push(store);
+  return store;
+}
+
+/** Coherence listening through `store` for the copies in `ks` (heartbeat 100 ms). */
+function coherent(store: RemoteStore, ks: Keyspace, o: { registry?: Registry; onOutage?: string; maxUnvalidatedMs?: number } = {}): Coherence {
+  const config = { enabled: true, heartbeatMs: 100, heartbeatTimeoutMs: 1000, maxUnvalidatedMs: o.maxUnvalidatedMs ?? 10_000, onOutage: o.onOutage ?? 'drop' };
+  const c = Coherence.start({
+    config: parsePersistenceConfig({ coherence: config }).coherence,
+    mode: 'write-through',
+    links: [{ store, required: true, preload: false }],
+    keyspace: ks,
+    queued: () => undefined,
+    registry: o.registry ?? new Registry(),
+  });
+  coherences.push(c);
+  return c;
+}
+
+/** A writer and a reader store on `nodes`, started, and the reader's keyspace holding `keys` at version 10. */
+type Nodes = Array<{ host: string; port: number }>;
+async function writerAndReader(nodes: Nodes, keys: string[]): Promise<{ writer: RemoteStore; reader: RemoteStore; ks: Keyspace }> {
+  const writer = remoteOn(nodes);
+  const reader = remoteOn(nodes);
+  await writer.start();
+  await reader.start();
+  await writer.writeBatch(keys.map((k) => entry(k, 'v1', 10)));
+  const ks = new Keyspace();
+  for (const k of keys) ks.insertLoaded(entry(k, 'v1', 10));
+  return { writer, reader, ks };
+}
+
 needs('redis-server').describe('remote store coherence on redis-server', () => {
   let server: TestRedis;
-  const stores: RemoteStore[] = [];
-  const coherences: Coherence[] = [];
   beforeAll(async () => { server = await TestRedis.start(); });
-  afterAll(async () => {
-    for (const c of coherences) await c.close();
-    for (const s of stores) await s.close();
-    await server?.stop();
-  });
-
-  function remote(extra: object = {}): RemoteStore {
-    const c = parseStoresConfig({ chain: [{ store: { type: 'remote', name: 'r', nodes: [{ host: '127.0.0.1', port: server.port }], keyPrefix: 'app:', ...extra } }] }).chain[0].store;
-    const store = createRemoteStore(c as RemoteStoreConfig, testContext().context);
-    stores.push(store);
-    return store;
-  }
-
-  function coherent(store: RemoteStore, ks: Keyspace, registry = new Registry(), onOutage = 'drop'): Coherence {
-    const config = { enabled: true, heartbeatMs: 100, heartbeatTimeoutMs: 1000, maxUnvalidatedMs: 10_000, onOutage };
-    const c = Coherence.start({
-      config: parsePersistenceConfig({ coherence: config }).coherence,
-      mode: 'write-through',
-      links: [{ store, required: true, preload: false }],
-      keyspace: ks,
-      queued: () => undefined,
-      registry,
-    });
-    coherences.push(c);
-    return c;
-  }
+  afterAll(async () => { await server?.stop(); });
+  const here = () => [{ host: '127.0.0.1', port: server.port }];
 
   test('another client\'s write and delete drop the older copy; an equal version stays', async () => {
-    const writer = remote();
-    const reader = remote();
-    await writer.start();
-    await reader.start();
-    await writer.writeBatch([entry('a', 'v1', 10), entry('same', 'v1', 10)]);
-    const ks = new Keyspace();
-    ks.insertLoaded(entry('a', 'v1', 10));
-    ks.insertLoaded(entry('same', 'v1', 10));
+    const { writer, reader, ks } = await writerAndReader(here(), ['a', 'same']);
     const registry = new Registry();
-    const c = coherent(reader, ks, registry);
+    const c = coherent(reader, ks, { registry });
     await until(() => c.up, 5000, 'the tracking channel up');
     await writer.writeBatch([entry('a', 'v2', 20)]);
     await until(() => ks.find('a') < 0, 2000, 'a dropped');
@@ -77,14 +88,8 @@ needs('redis-server').describe('remote store coherence on redis-server', () => {
   });
 
   test('a server restart makes the cached keys suspect: they are re-validated when tracking is back', async () => {
-    const writer = remote();
-    const reader = remote();
-    await writer.start();
-    await reader.start();
-    await writer.writeBatch([entry('k', 'v1', 10)]);
-    const ks = new Keyspace();
-    ks.insertLoaded(entry('k', 'v1', 10));
-    const c = coherent(reader, ks, new Registry(), 'serve-stale'); // only the re-validation may drop it
+    const { reader, ks } = await writerAndReader(here(), ['k']);
+    const c = coherent(reader, ks, { onOutage: 'serve-stale' }); // only the re-validation may drop it
     await until(() => c.up, 5000, 'the tracking channel up');
     await server.stop();
     await until(() => !c.up, 5000, 'the channel down');
@@ -92,44 +97,16 @@ needs('redis-server').describe('remote store coherence on redis-server', () => {
     await until(() => c.up, 10_000, 'the channel up and re-validated');
     expect(ks.find('k')).toBe(-1);
   });
-
 });
 
 describe('remote store coherence on state-cache itself (its CLIENT TRACKING)', () => {
   let server: StateCache;
-  const stores: RemoteStore[] = [];
-  const coherences: Coherence[] = [];
   beforeAll(async () => { server = await startTestServer(); });
-  afterAll(async () => {
-    for (const c of coherences) await c.close();
-    for (const s of stores) await s.close();
-    await server.close();
-  });
-
-  function remote(): RemoteStore {
-    const c = parseStoresConfig({ chain: [{ store: { type: 'remote', name: 'r', nodes: [{ host: '127.0.0.1', port: server.respPort }], keyPrefix: 'app:' } }] }).chain[0].store;
-    const store = createRemoteStore(c as RemoteStoreConfig, testContext().context);
-    stores.push(store);
-    return store;
-  }
+  afterAll(async () => { await server.close(); });
 
   test('another client\'s write drops the older copy; an equal version stays; a delete drops it', async () => {
-    const writer = remote();
-    const reader = remote();
-    await writer.start();
-    await reader.start();
-    await writer.writeBatch([entry('a', 'v1', 10), entry('same', 'v1', 10), entry('d', 'v1', 10)]);
-    const ks = new Keyspace();
-    for (const k of ['a', 'same', 'd']) ks.insertLoaded(entry(k, 'v1', 10));
-    const c = Coherence.start({
-      config: parsePersistenceConfig({ coherence: { enabled: true, heartbeatMs: 100, heartbeatTimeoutMs: 1000, maxUnvalidatedMs: 10_000, onOutage: 'drop' } }).coherence,
-      mode: 'write-through',
-      links: [{ store: reader, required: true, preload: false }],
-      keyspace: ks,
-      queued: () => undefined,
-      registry: new Registry(),
-    });
-    coherences.push(c);
+    const { writer, reader, ks } = await writerAndReader([{ host: '127.0.0.1', port: server.respPort }], ['a', 'same', 'd']);
+    const c = coherent(reader, ks);
     await until(() => c.up, 5000, 'the tracking channel up');
     await writer.writeBatch([entry('a', 'v2', 20)]);
     await until(() => ks.find('a') < 0, 2000, 'a dropped');
@@ -143,76 +120,38 @@ describe('remote store coherence on state-cache itself (its CLIENT TRACKING)', (
 needs('redis-server', 'redis-cli').describe('remote store coherence on a Redis Cluster', () => {
   let cluster: TestRedisCluster;
   let dir: string;
-  const stores: RemoteStore[] = [];
-  const coherences: Coherence[] = [];
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sc-tracking-cluster-'));
     cluster = await TestRedisCluster.start(dir);
   });
   afterAll(async () => {
-    for (const c of coherences) await c.close();
-    for (const s of stores) await s.close();
     await cluster?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
-
-  function remote(): RemoteStore {
-    const nodes = cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port }));
-    const c = parseStoresConfig({ chain: [{ store: { type: 'remote', name: 'r', mode: 'cluster', nodes, keyPrefix: 'app:' } }] }).chain[0].store;
-    const store = createRemoteStore(c as RemoteStoreConfig, testContext().context);
-    stores.push(store);
-    return store;
-  }
+  const seeds = () => cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port }));
+  /** Which of the three nodes owns `key` (redis-cli --cluster create gives each a third of the slots, in order). */
+  const ownerOf = (key: string) => {
+    const slot = keySlot(Buffer.from(`app:${key}`));
+    return slot < 5461 ? 0 : slot < 10923 ? 1 : 2;
+  };
 
   test('every primary is tracked: writes to keys of all three drop the older copies', async () => {
-    const writer = remote();
-    const reader = remote();
-    await writer.start();
-    await reader.start();
     // Keys spread over the slots of all three primaries (each primary only names its own keys).
     const keys = Array.from({ length: 30 }, (_, i) => `k${i}`);
-    await writer.writeBatch(keys.map((k) => entry(k, 'v1', 10)));
-    const ks = new Keyspace();
-    for (const k of keys) ks.insertLoaded(entry(k, 'v1', 10));
-    const c = Coherence.start({
-      config: parsePersistenceConfig({ coherence: { enabled: true, heartbeatMs: 100, heartbeatTimeoutMs: 1000, maxUnvalidatedMs: 10_000, onOutage: 'serve-stale' } }).coherence,
-      mode: 'write-through',
-      links: [{ store: reader, required: true, preload: false }],
-      keyspace: ks,
-      queued: () => undefined,
-      registry: new Registry(),
-    });
-    coherences.push(c);
+    expect(new Set(keys.map(ownerOf)).size).toBe(3);
+    const { writer, reader, ks } = await writerAndReader(seeds(), keys);
+    const c = coherent(reader, ks, { onOutage: 'serve-stale' });
     await until(() => c.up, 10_000, 'every primary tracked');
-    const owners = new Set(keys.map((k) => { const slot = keySlot(Buffer.from(`app:${k}`)); return slot < 5461 ? 0 : slot < 10923 ? 1 : 2; }));
-    expect(owners.size).toBe(3);
     await writer.writeBatch(keys.map((k) => entry(k, 'v2', 20)));
     await until(() => keys.every((k) => ks.find(k) < 0), 5000, 'every older copy dropped');
   });
 
   test('a primary that restarts takes the channel down; tracked again, the cached keys are re-validated', async () => {
-    const writer = remote();
-    const reader = remote();
-    await writer.start();
-    await reader.start();
-    await writer.writeBatch([entry('r1', 'v1', 10)]);
-    const ks = new Keyspace();
-    ks.insertLoaded(entry('r1', 'v1', 10));
+    const { reader, ks } = await writerAndReader(seeds(), ['r1']);
     ks.insertLoaded(entry('gone', 'v1', 10)); // cached but not stored: re-validation drops it
-    const c = Coherence.start({
-      config: parsePersistenceConfig({ coherence: { enabled: true, heartbeatMs: 100, heartbeatTimeoutMs: 1000, maxUnvalidatedMs: 60_000, onOutage: 'serve-stale' } }).coherence,
-      mode: 'write-through',
-      links: [{ store: reader, required: true, preload: false }],
-      keyspace: ks,
-      queued: () => undefined,
-      registry: new Registry(),
-    });
-    coherences.push(c);
+    const c = coherent(reader, ks, { onOutage: 'serve-stale', maxUnvalidatedMs: 60_000 });
     await until(() => c.up, 10_000, 'every primary tracked');
-    // Restart a primary that does not own r1 (redis-cli --cluster create gives each node a third of the slots, in order).
-    const slot = keySlot(Buffer.from('app:r1'));
-    const owner = slot < 5461 ? 0 : slot < 10923 ? 1 : 2;
-    const node = cluster.nodes[(owner + 1) % 3];
+    const node = cluster.nodes[(ownerOf('r1') + 1) % 3]; // a primary that does not own r1
     await node.stop();
     await until(() => !c.up, 5000, 'the channel down with one primary gone');
     await node.restart();
