@@ -317,35 +317,52 @@ function streamsReply(out: ReplyWriter, parts: ReadonlyArray<[string, StreamEntr
   }
 }
 
-const xread: Handler = (ctx, c, f) => {
-  let timeout = -1;
-  let count = 0;
-  let streamsAt = 0;
-  let n = 0;
+/** XREAD's and XREADGROUP's options, parsed by one loop as Redis's xreadCommand does (GROUP and NOACK for XREADGROUP only). */
+interface ReadArgs {
+  timeout: number;
+  count: number;
+  streamsAt: number;
+  n: number;
+  noack: boolean;
+  group: string | undefined;
+  consumer: string;
+}
+
+function readArgs(f: Frame, xreadgroup: boolean): ReadArgs {
+  const a: ReadArgs = { timeout: -1, count: 0, streamsAt: 0, n: 0, noack: false, group: undefined, consumer: '' };
   for (let i = 1; i < f.argc; i++) {
     const more = f.argc - i - 1;
     const o = argUpper(f, i);
     if (o === 'BLOCK' && more > 0) {
-      timeout = int64Arg(f, ++i, 'ERR timeout is not an integer or out of range');
-      if (timeout < 0) throw new CommandError('ERR timeout is negative');
+      a.timeout = int64Arg(f, ++i, 'ERR timeout is not an integer or out of range');
+      if (a.timeout < 0) throw new CommandError('ERR timeout is negative');
     } else if (o === 'COUNT' && more > 0) {
-      count = Math.max(0, int64Arg(f, ++i));
+      a.count = Math.max(0, int64Arg(f, ++i));
     } else if (o === 'STREAMS' && more > 0) {
-      streamsAt = i + 1;
-      if ((f.argc - streamsAt) % 2 !== 0) {
+      a.streamsAt = i + 1;
+      if ((f.argc - a.streamsAt) % 2 !== 0) {
         throw new CommandError('ERR Unbalanced XREAD list of streams: for each stream key an ID or \'$\' must be specified.');
       }
-      n = (f.argc - streamsAt) / 2;
+      a.n = (f.argc - a.streamsAt) / 2;
       break;
     } else if (o === 'GROUP' && more >= 2) {
-      throw new CommandError('ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.');
+      if (!xreadgroup) throw new CommandError('ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.');
+      a.group = argStr(f, i + 1);
+      a.consumer = argStr(f, i + 2);
+      i += 2;
     } else if (o === 'NOACK') {
-      throw new CommandError('ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.');
+      if (!xreadgroup) throw new CommandError('ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.');
+      a.noack = true;
     } else {
       throw new CommandError(ERR_SYNTAX);
     }
   }
-  if (streamsAt === 0) throw new CommandError(ERR_SYNTAX);
+  if (a.streamsAt === 0) throw new CommandError(ERR_SYNTAX);
+  return a;
+}
+
+const xread: Handler = (ctx, c, f) => {
+  const { timeout, count, streamsAt, n } = readArgs(f, false);
   const keys: string[] = [];
   const after: StreamId[] = [];
   for (let i = 0; i < n; i++) {
@@ -630,39 +647,7 @@ function readHistory(s: StreamValue, g: StreamGroup, cons: StreamConsumer, after
 }
 
 const xreadgroup: Handler = (ctx, c, f) => {
-  let timeout = -1;
-  let count = 0;
-  let streamsAt = 0;
-  let n = 0;
-  let noack = false;
-  let group: string | undefined;
-  let consumer = '';
-  for (let i = 1; i < f.argc; i++) {
-    const more = f.argc - i - 1;
-    const o = argUpper(f, i);
-    if (o === 'BLOCK' && more > 0) {
-      timeout = int64Arg(f, ++i, 'ERR timeout is not an integer or out of range');
-      if (timeout < 0) throw new CommandError('ERR timeout is negative');
-    } else if (o === 'COUNT' && more > 0) {
-      count = Math.max(0, int64Arg(f, ++i));
-    } else if (o === 'STREAMS' && more > 0) {
-      streamsAt = i + 1;
-      if ((f.argc - streamsAt) % 2 !== 0) {
-        throw new CommandError('ERR Unbalanced XREAD list of streams: for each stream key an ID or \'$\' must be specified.');
-      }
-      n = (f.argc - streamsAt) / 2;
-      break;
-    } else if (o === 'GROUP' && more >= 2) {
-      group = argStr(f, i + 1);
-      consumer = argStr(f, i + 2);
-      i += 2;
-    } else if (o === 'NOACK') {
-      noack = true;
-    } else {
-      throw new CommandError(ERR_SYNTAX);
-    }
-  }
-  if (streamsAt === 0) throw new CommandError(ERR_SYNTAX);
+  const { timeout, count, streamsAt, n, noack, group, consumer } = readArgs(f, true);
   if (group === undefined) throw new CommandError('ERR Missing GROUP option for XREADGROUP');
   const gname = group;
   const keys: string[] = [];
