@@ -12,6 +12,7 @@ import {
 } from './commands';
 import { globToRegExp } from '../keyspace/glob';
 import { entryBytes, EvictionPolicy, Keyspace } from '../keyspace/keyspace';
+import { T_STRING } from '../keyspace/types';
 
 const ERR_NO_SUCH_KEY = 'ERR no such key';
 
@@ -46,6 +47,14 @@ const HR_EPOCH_OFFSET_US = process.hrtime.bigint() / 1000n - BigInt(Date.now()) 
  */
 function moveOrCopy(ks: Keyspace, src: string, dst: string, deleteSource: boolean): Promise<void> | undefined {
   const slot = ks.find(src, false);
+  if (ks.typeAt(slot) !== T_STRING) {
+    // An aggregate: a copy of its value, with its TTL, replaces the destination in one write.
+    const v = ks.typedAt(slot);
+    const w = ks.typedWrite(false);
+    w.put(dst, v.clone(), ks.expiresAt(slot));
+    if (deleteSource) w.replace(src, v.type);
+    return w.commit();
+  }
   const value = ks.value(slot);
   const expiresAt = ks.expiresAt(slot);
   return ks.writeGroup(() => {
