@@ -97,7 +97,9 @@ export class HashValue {
     const old = this.map.get(field);
     this.mods++;
     this.map.set(field, value);
-    if (!this.big && (field.length > LISTPACK_MAX_VALUE || value.length > LISTPACK_MAX_VALUE || this.map.size > HASH_LISTPACK_MAX_ENTRIES)) this.big = true;
+    if (!this.big && (field.length > LISTPACK_MAX_VALUE || value.length > LISTPACK_MAX_VALUE || this.map.size > HASH_LISTPACK_MAX_ENTRIES)) {
+      this.big = true;
+    }
     if (old === undefined) {
       this.bytes += MAP_ENTRY + stringCost(field.length) + stringCost(value.length);
       return true;
