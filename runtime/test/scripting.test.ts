@@ -81,7 +81,7 @@ test('values are binary-safe both ways', async () => {
 test('errors: redis.call raises, runtime errors name the script, globals are protected', async () => {
   await r.set('k', 'v');
   await expect(evalr('return redis.call("INCR", KEYS[1])', ['k'])).rejects.toThrow('ERR value is not an integer or out of range');
-  await expect(evalr('x = 5')).rejects.toThrow(/^ERR user_script:1: Script attempted to create global variable 'x' script: [0-9a-f]{40}, on @user_script:1\.$/);
+  await expect(evalr('x = 5')).rejects.toThrow(/^ERR user_script:1: Attempt to modify a readonly table script: [0-9a-f]{40}, on @user_script:1\.$/);
   await expect(evalr('return y')).rejects.toThrow(/Script attempted to access nonexistent global variable 'y'/);
   await expect(evalr('return {')).rejects.toThrow(/^ERR Error compiling script \(new function\): user_script:1: /);
   await expect(evalr('return redis.call("nosuch")')).rejects.toThrow('ERR Unknown Redis command called from script');

@@ -1670,6 +1670,14 @@ export class TypedWrite {
     return s.v as T;
   }
 
+  /** `value`, a value of its own (a clone), replaces `key` at commit and expires at `expiresAt` (0: never): COPY, RENAME. */
+  put(key: string, value: TypedValue, expiresAt: number): void {
+    const i = this.staged.findIndex((s) => s.key === key);
+    if (i >= 0) this.staged.splice(i, 1);
+    const s = this.ks.stageTyped(key, value.type, true, true)!;
+    this.staged.push({ ...s, v: value, mods: -1, expiresAt });
+  }
+
   commit(): Promise<void> | undefined {
     return this.ks.commitTyped(this.staged);
   }

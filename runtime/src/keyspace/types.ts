@@ -52,6 +52,28 @@ const ZNODE = 56;
 
 export { WrongTypeError, ValueEncodingError };
 
+/**
+ * Redis 7.0's size thresholds for its compact encodings (OBJECT ENCODING): a
+ * hash or sorted set is a listpack up to 512 (hash) or 128 (sorted set) entries whose fields, values and
+ * members are at most 64 bytes; a set is an intset up to 512 members that are
+ * all integers. Past a threshold Redis converts it for good (until the key is
+ * rewritten, e.g. by a *STORE or a restart), so each value below keeps a
+ * sticky `big` flag.
+ */
+export const LISTPACK_MAX_ENTRIES = 128;
+/** hash-max-listpack-entries: 512 by default in Redis 7.0 (zset-max-listpack-entries is 128). */
+export const HASH_LISTPACK_MAX_ENTRIES = 512;
+export const LISTPACK_MAX_VALUE = 64;
+export const INTSET_MAX_ENTRIES = 512;
+
+/** True when `m` is what Redis stores in an intset: an integer in string2ll's form within int64. */
+export function isIntsetMember(m: string): boolean {
+  if (m.length === 0 || m.length > 20 || !/^-?(0|[1-9][0-9]*)$/.test(m) || m === '-0') return false;
+  if (m.length < 19) return true;
+  const n = BigInt(m);
+  return n <= 9223372036854775807n && n >= -9223372036854775808n;
+}
+
 // ---- hash ---------------------------------------------------------------------
 
 export class HashValue {
@@ -59,6 +81,8 @@ export class HashValue {
   readonly map = new Map<string, string>();
   bytes = OBJECT_OVERHEAD;
   mods = 0;
+  /** Past the listpack thresholds once: Redis's hashtable encoding. */
+  big = false;
 
   get size(): number {
     return this.map.size;
@@ -73,6 +97,9 @@ export class HashValue {
     const old = this.map.get(field);
     this.mods++;
     this.map.set(field, value);
+    if (!this.big && (field.length > LISTPACK_MAX_VALUE || value.length > LISTPACK_MAX_VALUE || this.map.size > HASH_LISTPACK_MAX_ENTRIES)) {
+      this.big = true;
+    }
     if (old === undefined) {
       this.bytes += MAP_ENTRY + stringCost(field.length) + stringCost(value.length);
       return true;
@@ -94,6 +121,7 @@ export class HashValue {
     const c = new HashValue();
     for (const [f, v] of this.map) c.map.set(f, v);
     c.bytes = this.bytes;
+    c.big = this.big;
     return c;
   }
 }
@@ -224,6 +252,8 @@ export class SetValue {
   private readonly pos = new Map<string, number>();
   bytes = OBJECT_OVERHEAD;
   mods = 0;
+  /** Past the intset thresholds once: Redis's hashtable encoding. */
+  big = false;
 
   get size(): number {
     return this.items.length;
@@ -237,6 +267,7 @@ export class SetValue {
     if (this.pos.has(m)) return false;
     this.pos.set(m, this.items.length);
     this.items.push(m);
+    if (!this.big && (this.items.length > INTSET_MAX_ENTRIES || !isIntsetMember(m))) this.big = true;
     this.bytes += MAP_ENTRY + ARRAY_SLOT + stringCost(m.length);
     this.mods++;
     return true;
@@ -264,6 +295,7 @@ export class SetValue {
     const c = new SetValue();
     for (const m of this.items) c.add(m);
     c.mods = 0;
+    c.big = this.big;
     return c;
   }
 }
@@ -293,6 +325,8 @@ export class ZSetValue {
   private readonly byMember = new Map<string, ZNode>();
   bytes = OBJECT_OVERHEAD;
   mods = 0;
+  /** Past the listpack thresholds once: Redis's skiplist encoding. */
+  big = false;
 
   get size(): number {
     return this.nodes.length;
@@ -348,6 +382,7 @@ export class ZSetValue {
     this.nodes.splice(this.lowerBound(s, m), 0, node);
     this.bytes += MAP_ENTRY + ARRAY_SLOT + ZNODE + stringCost(m.length);
     this.mods++;
+    if (!this.big && (m.length > LISTPACK_MAX_VALUE || this.nodes.length > LISTPACK_MAX_ENTRIES)) this.big = true;
     return true;
   }
 
@@ -380,6 +415,7 @@ export class ZSetValue {
       c.byMember.set(n.m, node);
     }
     c.bytes = this.bytes;
+    c.big = this.big;
     return c;
   }
 }

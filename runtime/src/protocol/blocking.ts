@@ -63,8 +63,16 @@ export function parseTimeout(s: string): number {
   const n = Number(s);
   if (!Number.isFinite(n)) throw new CommandError('ERR timeout is not a float or out of range');
   if (n < 0) throw new CommandError('ERR timeout is negative');
+  // Redis converts the milliseconds to a long long: from 2^63 that is negative on x86-64; below it,
+  // a deadline past LLONG_MAX wraps negative, which Redis never reaches: the client blocks for good.
+  const exact = /^\+?\d+$/.test(s) ? BigInt(s.replace('+', '')) * 1000n : BigInt(Math.ceil(Math.min(n * 1000, 2 ** 64)));
+  if (exact >= 2n ** 63n) throw new CommandError('ERR timeout is negative');
+  if (exact > 2n ** 63n - 1n - BigInt(Date.now())) return 0;
   return Math.ceil(n * 1000);
 }
+
+/** The longest delay a Node timer takes. */
+const TIMER_MAX_MS = 2 ** 31 - 1;
 
 function finish(r: Registry, w: Waiter): void {
   if (r.byClient.get(w.c) !== w) return;
@@ -97,11 +105,18 @@ export function block(
       else list.push(w);
     }
     if (timeoutMs > 0) {
-      w.timer = setTimeout(() => {
-        finish(r, w);
-        deliver(w.c, onTimeout);
-        resolve();
-      }, timeoutMs);
+      // A Node timer holds at most 2^31 - 1 ms (a longer one fires at once): a longer timeout re-arms.
+      const deadline = Date.now() + timeoutMs;
+      const arm = (ms: number) => {
+        w.timer = setTimeout(() => {
+          const left = deadline - Date.now();
+          if (left > 0) return arm(left);
+          finish(r, w);
+          deliver(w.c, onTimeout);
+          resolve();
+        }, Math.min(ms, TIMER_MAX_MS));
+      };
+      arm(timeoutMs);
     }
   });
 }

@@ -206,12 +206,19 @@ export function argUpper(f: Frame, i: number): string {
   return argStr(f, i).toUpperCase();
 }
 
-/** Redis's string2ll: optional '-', digits without leading zeros, within int64 (here: safe integers). */
+/**
+ * Redis's string2ll: optional '-', digits without leading zeros, within int64.
+ * Exact up to 2^53; beyond, the nearest double, which is what indexes, counts
+ * and offsets need (they are clamped or refused by magnitude). Arguments whose
+ * exact value matters (INCRBY, expiry times) use parseInt64.
+ */
 export function parseIntStrict(s: string): number | null {
   if (s.length === 0 || s.length > 20) return null;
   if (!/^-?(0|[1-9][0-9]*)$/.test(s) || s === '-0') return null;
   const n = Number(s);
-  return Number.isSafeInteger(n) ? n : null;
+  if (Number.isSafeInteger(n)) return n;
+  const b = BigInt(s);
+  return b > INT64_MAX || b < INT64_MIN ? null : n;
 }
 
 export function argInt(f: Frame, i: number): number {
@@ -220,7 +227,45 @@ export function argInt(f: Frame, i: number): number {
   return n;
 }
 
-/** The latest expiry time accepted (beyond Date's range). */
+/** Redis's "value is out of range, must be positive" (getPositiveLongFromObjectOrReply: also its text for a non-integer). */
+export const ERR_POSITIVE = 'ERR value is out of range, must be positive';
+
+/** A count that must be >= 0 (LPOP, SPOP, ZPOPMIN ... count), refused with ERR_POSITIVE as Redis does. */
+export function argPositive(f: Frame, i: number): number {
+  const n = parseIntStrict(argStr(f, i));
+  if (n === null || n < 0) throw new CommandError(ERR_POSITIVE);
+  return n;
+}
+
+/** An exact int64 argument. */
+export function argInt64(f: Frame, i: number): bigint {
+  const n = parseInt64(argStr(f, i));
+  if (n === null) throw new CommandError(ERR_NOT_INT);
+  return n;
+}
+
+/**
+ * A SCAN / HSCAN / SSCAN / ZSCAN cursor, read as Redis 7.0 reads it (strtoul
+ * in parseScanCursorOrReply): an unsigned 64-bit number, a leading '+' or '-'
+ * allowed (a negative one wraps around 2^64), leading zeros allowed, '' as 0;
+ * a leading space, anything after the digits or a value past 2^64 - 1 is
+ * `ERR invalid cursor`. The result is exact up to 2^53, which is past every
+ * cursor state-cache hands out: a larger one ends the scan.
+ */
+export function parseScanCursor(s: string): number {
+  const m = /^([+-]?)([0-9]*)$/.exec(s);
+  if (m === null || (m[2] === '' && m[1] !== '')) throw new CommandError('ERR invalid cursor');
+  let v = BigInt(m[2] === '' ? 0 : m[2]);
+  if (v >= 2n ** 64n) throw new CommandError('ERR invalid cursor');
+  if (m[1] === '-' && v !== 0n) v = 2n ** 64n - v;
+  return Number(v);
+}
+
+/**
+ * The latest expiry time kept (beyond Date's range). Redis accepts expiry
+ * times up to int64 milliseconds; state-cache accepts the same arguments and
+ * keeps a later time as this one (TTL then answers from it).
+ */
 export const MAX_EXPIRE_MS = 8.64e15;
 
 export const INT64_MAX = 9223372036854775807n;
@@ -230,6 +275,46 @@ export function parseInt64(s: string): bigint | null {
   if (s.length === 0 || s.length > 20 || !/^-?(0|[1-9][0-9]*)$/.test(s) || s === '-0') return null;
   const n = BigInt(s);
   return n > INT64_MAX || n < INT64_MIN ? null : n;
+}
+
+/** Redis's expire-time error for `cmd`. */
+export function invalidExpire(cmd: string): CommandError {
+  return new CommandError(`ERR invalid expire time in '${cmd}' command`);
+}
+
+/** An absolute expiry in ms (possibly past, possibly negative) as a number, later times kept as MAX_EXPIRE_MS. */
+function keptExpiry(at: bigint): number {
+  return at > BigInt(MAX_EXPIRE_MS) ? MAX_EXPIRE_MS : Number(at);
+}
+
+/**
+ * EXPIRE / PEXPIRE / EXPIREAT / PEXPIREAT's time (Redis 7.0's expireGenericCommand): any int64, refused
+ * when the unit conversion or the addition of `now` (relative forms) would overflow int64. The result may
+ * be in the past (the key is then deleted).
+ */
+export function expireArg(f: Frame, i: number, unitMs: 1 | 1000, relative: boolean, cmd: string): number {
+  let when = argInt64(f, i);
+  if (unitMs === 1000) {
+    if (when > INT64_MAX / 1000n || when < INT64_MIN / 1000n) throw invalidExpire(cmd);
+    when *= 1000n;
+  }
+  const base = relative ? BigInt(Date.now()) : 0n;
+  if (when > INT64_MAX - base) throw invalidExpire(cmd);
+  return keptExpiry(when + base);
+}
+
+/**
+ * SET / SETEX / PSETEX / GETEX's EX, PX, EXAT, PXAT time (Redis 7.0's getExpireMillisecondsOrReply): a
+ * positive int64 whose conversion to an absolute ms time does not overflow.
+ */
+export function setExpiryArg(f: Frame, i: number, unit: 'EX' | 'PX' | 'EXAT' | 'PXAT', cmd: string): number {
+  let ms = argInt64(f, i);
+  const seconds = unit === 'EX' || unit === 'EXAT';
+  if (ms <= 0n || (seconds && ms > INT64_MAX / 1000n)) throw invalidExpire(cmd);
+  if (seconds) ms *= 1000n;
+  if (unit === 'EX' || unit === 'PX') ms += BigInt(Date.now());
+  if (ms > INT64_MAX) throw invalidExpire(cmd);
+  return keptExpiry(ms);
 }
 
 
@@ -268,12 +353,40 @@ export function formatFloat(n: number): string {
   return !shortest.includes('e') && Number(shortest) === Number(s) ? shortest : s;
 }
 
-const FLOAT_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const DEC_FLOAT_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const HEX_FLOAT_RE = /^([+-]?)0[xX]([0-9a-fA-F]*)\.?([0-9a-fA-F]*)(?:[pP]([+-]?\d+))?$/;
 
+/** True when decimal `s` is beyond a long double (strtold's ERANGE: above LDBL_MAX, or rounding to 0). */
+function outOfLongDouble(s: string): boolean {
+  const m = /^[+-]?(\d*)\.?(\d*)(?:[eE]([+-]?\d+))?$/.exec(s)!;
+  const digits = m[1] + m[2];
+  const first = digits.search(/[1-9]/);
+  if (first < 0) return false;
+  const mag = Number(m[3] ?? 0) + m[1].length - 1 - first;
+  const mant = Number(`${digits[first]}.${digits.slice(first + 1, first + 17)}0`);
+  // LDBL_MAX is 1.18973e4932; below half the least denormal (3.6452e-4951) a long double rounds to 0.
+  return mag > 4932 || (mag === 4932 && mant > 1.18973149535723176) || mag < -4951 || (mag === -4951 && mant < 1.8225997659412373);
+}
+
+/**
+ * A float argument or stored value of INCRBYFLOAT / HINCRBYFLOAT, as Redis 7.0's string2ld reads it
+ * (strtold over the whole string): decimal, hexadecimal (`0x1p4`), `inf` / `infinity` with a sign, any
+ * case; no leading space, nothing after the number, no NaN, at most 5119 bytes. An infinity is
+ * returned as such (the command refuses it by its own words). A finite number beyond the double range
+ * (Redis computes in long doubles) is returned as an infinity too.
+ */
 export function parseFloatStrict(s: string): number | null {
-  if (!FLOAT_RE.test(s)) return null;
-  const n = Number(s);
-  return Number.isFinite(n) ? n : null;
+  if (s.length === 0 || s.length >= 5120) return null;
+  if (DEC_FLOAT_RE.test(s)) return outOfLongDouble(s) ? null : Number(s);
+  const l = s.toLowerCase().replace(/^\+/, '');
+  if (l === 'inf' || l === 'infinity') return Infinity;
+  if (l === '-inf' || l === '-infinity') return -Infinity;
+  const m = HEX_FLOAT_RE.exec(s);
+  if (m === null || m[2] + m[3] === '') return null;
+  let v = 0;
+  for (const d of m[2] + m[3]) v = v * 16 + parseInt(d, 16);
+  v *= 2 ** (Number(m[4] ?? 0) - 4 * m[3].length);
+  return m[1] === '-' ? -v : v;
 }
 
 /** The Redis version whose commands and semantics state-cache implements (docs/commands.md lists them). */

@@ -3,7 +3,7 @@ import {
   argStr, CommandError, ERR_NOT_INT, formatFloat, Frame, Handler, INT64_MAX, INT64_MIN, parseFloatStrict, parseInt64,
   ServerContext, Spec, then, wrongArgs,
 } from './commands';
-import { distinctPicks, randomCount, randomIndex, scanReply } from './typed-common';
+import { checkPairsCount, distinctPicks, randomCount, randomIndex, repeatedPicks, scanReply } from './typed-common';
 import { HashValue, T_HASH } from '../keyspace/types';
 
 function read(ctx: ServerContext, f: Frame): HashValue | undefined {
@@ -102,6 +102,7 @@ const hincrby: Handler = (ctx, c, f) => {
 const hincrbyfloat: Handler = (ctx, c, f) => {
   const by = parseFloatStrict(argStr(f, 3));
   if (by === null) throw new CommandError('ERR value is not a valid float');
+  if (!Number.isFinite(by)) throw new CommandError('ERR value is NaN or Infinity');
   const w = ctx.ks.typedWrite(true);
   const h = w.open<HashValue>(argStr(f, 1), T_HASH, true)!;
   const field = argStr(f, 2);
@@ -126,10 +127,12 @@ const hscan: Handler = (ctx, _c, f) => scanReply(ctx, f, () => {
 });
 
 const hrandfield: Handler = (ctx, _c, f) => {
+  // Redis's order: the count, then the syntax, then the WITHVALUES range.
+  const count = f.argc >= 3 ? randomCount(f, 2) : undefined;
   if (f.argc > 4) throw new CommandError('ERR syntax error');
   const withValues = f.argc === 4;
   if (withValues && argStr(f, 3).toUpperCase() !== 'WITHVALUES') throw new CommandError('ERR syntax error');
-  const count = f.argc >= 3 ? randomCount(f, 2) : undefined;
+  if (withValues) checkPairsCount(f, 2);
   const h = read(ctx, f);
   if (count === undefined) {
     if (h === undefined) return ctx.out.nil();
@@ -137,8 +140,9 @@ const hrandfield: Handler = (ctx, _c, f) => {
     return ctx.out.bulk(keys[randomIndex(keys.length)]);
   }
   if (h === undefined || count === 0) return ctx.out.arrayHeader(0);
+  // A positive count: distinct fields; a negative one: -count picks that may repeat (as Redis).
+  const picks = count > 0 ? distinctPicks(h.size, count) : repeatedPicks(h.size, count);
   const entries = [...h.map];
-  const picks = count > 0 ? distinctPicks(entries.length, count) : Array.from({ length: -count }, () => randomIndex(entries.length));
   const out = ctx.out;
   if (withValues && out.resp3) {
     out.arrayHeader(picks.length);

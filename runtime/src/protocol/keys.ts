@@ -1,5 +1,5 @@
 /** Generic key commands: delete, expiry, type, iteration, flush (Redis 7.0 semantics; docs/commands.md "Keys"). */
-import { argInt, argStr, argUpper, ClientState, CommandError, ERR_SYNTAX, Handler, MAX_EXPIRE_MS, parseIntStrict, replyLater, ServerContext, Spec, then } from './commands';
+import { argInt, argStr, argUpper, ClientState, CommandError, ERR_SYNTAX, expireArg, Handler, parseScanCursor, replyLater, ServerContext, Spec, then } from './commands';
 import { clientKey, dbPrefix, inDb, multiDbUsed } from './databases';
 import { globToRegExp } from '../keyspace/glob';
 import { TYPE_NAMES } from '../keyspace/types';
@@ -17,10 +17,9 @@ const exists: Handler = (ctx, _c, f) => {
   ctx.out.int(n);
 };
 
-function expireGeneric(unitMs: number, absolute: boolean, name: string): Handler {
+function expireGeneric(unitMs: 1 | 1000, absolute: boolean, name: string): Handler {
   return (ctx, c, f) => {
     const key = argStr(f, 1);
-    const n = argInt(f, 2);
     let nx = false; let xx = false; let gt = false; let lt = false;
     for (let i = 3; i < f.argc; i++) {
       const o = argUpper(f, i);
@@ -32,8 +31,8 @@ function expireGeneric(unitMs: number, absolute: boolean, name: string): Handler
     }
     if (nx && (xx || gt || lt)) throw new CommandError('ERR NX and XX, GT or LT options at the same time are not compatible');
     if (gt && lt) throw new CommandError('ERR GT and LT options at the same time are not compatible');
-    const at = absolute ? n * unitMs : Date.now() + n * unitMs;
-    if (!Number.isFinite(at) || Math.abs(at) > MAX_EXPIRE_MS) throw new CommandError(`ERR invalid expire time in '${name}' command`);
+    // Redis's order: the options, then the time (its overflow checks), then the key.
+    const at = expireArg(f, 2, unitMs, !absolute, name);
     const slot = ctx.ks.find(key, false);
     if (slot < 0) return ctx.out.int(0);
     const cur = ctx.ks.expiresAt(slot);
@@ -73,9 +72,7 @@ const type: Handler = (ctx, _c, f) => {
 
 
 const scan: Handler = (ctx, c, f) => {
-  const cursorStr = argStr(f, 1);
-  const cursor = parseIntStrict(cursorStr);
-  if (cursor === null || cursor < 0) throw new CommandError('ERR invalid cursor');
+  const cursor = parseScanCursor(argStr(f, 1));
   let count = 10;
   let match: RegExp | undefined;
   let typeFilter: string | undefined;

@@ -1,11 +1,11 @@
 /** List commands, blocking ones included (Redis 7.0 semantics; docs/commands.md "Lists"). */
 import { Attempt, block, parseTimeout, signalKey } from './blocking';
 import {
-  argInt, argStr, argUpper, ClientState, CommandError, ERR_SYNTAX, Frame, Handler, replyLater, ServerContext, Spec, then,
+  argInt, argPositive, argStr, parseIntStrict, argUpper, ClientState, CommandError, ERR_SYNTAX, Frame, Handler, replyLater, ServerContext, Spec, then,
 } from './commands';
 import { unprefixed } from './databases';
 import { ReplyWriter } from './resp';
-import { ERR_RANGE, mpopArgs, numkeysRange } from './typed-common';
+import { mpopArgs, numkeysRange } from './typed-common';
 import { ListValue, T_LIST } from '../keyspace/types';
 
 function read(ctx: ServerContext, f: Frame): ListValue | undefined {
@@ -65,8 +65,7 @@ function popGeneric(left: boolean): Handler {
     if (f.argc > 3) throw new CommandError(`ERR wrong number of arguments for '${left ? 'lpop' : 'rpop'}' command`);
     let count: number | undefined;
     if (f.argc === 3) {
-      count = argInt(f, 2);
-      if (count < 0) throw new CommandError(ERR_RANGE);
+      count = argPositive(f, 2);
     }
     const r = popFrom(ctx, argStr(f, 1), left, count ?? 1);
     if (r === false) return count === undefined ? ctx.out.nil() : ctx.out.nilArray();
@@ -200,14 +199,17 @@ const lpos: Handler = (ctx, _c, f) => {
     if (i + 1 >= f.argc) throw new CommandError(ERR_SYNTAX);
     if (o === 'RANK') {
       rank = argInt(f, ++i);
+      // Redis 7.0 takes RANK -2^63 (negating it overflows back to itself): from the tail, every match counts.
+      if (rank === -(2 ** 63) && argStr(f, i) === '-9223372036854775808') rank = -1;
       if (rank === 0) {
         throw new CommandError('ERR RANK can\'t be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list');
       }
     } else if (o === 'COUNT') {
-      count = argInt(f, ++i);
+      // getPositiveLongFromObjectOrReply: its message for a non-integer too.
+      count = parseIntStrict(argStr(f, ++i)) ?? -1;
       if (count < 0) throw new CommandError('ERR COUNT can\'t be negative');
     } else if (o === 'MAXLEN') {
-      maxlen = argInt(f, ++i);
+      maxlen = parseIntStrict(argStr(f, ++i)) ?? -1;
       if (maxlen < 0) throw new CommandError('ERR MAXLEN can\'t be negative');
     } else {
       throw new CommandError(ERR_SYNTAX);

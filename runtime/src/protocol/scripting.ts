@@ -39,6 +39,8 @@ import type { Keyspace } from '../keyspace/keyspace';
 export const SCRIPT_MEMORY_BYTES = 64 * 1024 * 1024;
 
 const LUA_REGISTRYINDEX = -1000000 - 1000;
+/** The registry's index of the globals table (lua.h). */
+const LUA_RIDX_GLOBALS = 2n;
 const LUA_MASKCOUNT = 8;
 const HOOK_EVERY = 10000;
 const MAX_DEPTH = 64;
@@ -491,15 +493,19 @@ export class Scripting {
     this.deadline = limit > 0 ? Date.now() + limit : Infinity;
     this.fn('lua_sethook')(L, this.fn('lua_gethook')(L), LUA_MASKCOUNT, HOOK_EVERY);
     this.fn('lua_settop')(L, 0);
-    // KEYS and ARGV: new tables each run.
+    // KEYS and ARGV: new tables each run, set in the real globals behind the read-only _G (PRELUDE).
+    this.fn('lua_rawgeti')(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+    this.fn('lua_getmetatable')(L, -1);
+    this.fn('lua_getfield')(L, -1, this.cstr('__real'));
     for (const [name, from, to] of [['KEYS', at, at + numkeys], ['ARGV', at + numkeys, f.argc]] as const) {
       this.fn('lua_createtable')(L, to - from, 0);
       for (let i = from; i < to; i++) {
         this.pushBytes(f.args, f.starts[i], f.ends[i]);
         this.fn('lua_rawseti')(L, -2, BigInt(i - from + 1));
       }
-      this.fn('lua_setglobal')(L, this.cstr(name));
+      this.setField(-2, name);
     }
+    this.fn('lua_settop')(L, 0);
     this.fn('lua_rawgeti')(L, LUA_REGISTRYINDEX, BigInt(ref));
     const ks = ctx.ks;
     ks.beginGroup();
@@ -650,8 +656,6 @@ redis.REDIS_VERSION = '7.0.0'
 unpack = table.unpack
 table.getn = function(t) return #t end
 math.pow = function(a, b) return a ^ b end
-loadstring = nil
-load = nil
 dofile = nil
 loadfile = nil
 collectgarbage = collectgarbage
@@ -681,10 +685,52 @@ bit = {
 }
 KEYS = {}
 ARGV = {}
-setmetatable(_G, {
-  __newindex = function(_, n) error("Script attempted to create global variable '" .. tostring(n) .. "'", 2) end,
-  __index = function(_, n) error("Script attempted to access nonexistent global variable '" .. tostring(n) .. "'", 2) end,
-})
+-- Redis 7.0: loadstring and load stay (text chunks only: bytecode can break the VM), print does not.
+local load0 = load
+loadstring = function(s, name)
+  if type(s) == 'string' and s:byte(1) == 27 then return nil, 'binary chunks are not allowed' end
+  return load0(s, name, 't')
+end
+load = function(chunk, name) return load0(chunk, name, 't') end
+print = nil
+-- Redis 7.0 makes the globals and the library tables read-only: assigning to any global, new or
+-- not, or to a library's field is "Attempt to modify a readonly table"; reading a global that does
+-- not exist is an error too. Each table becomes an empty proxy (so every assignment reaches
+-- __newindex) over the real one, which the server reaches through the metatable's __real field
+-- (KEYS and ARGV each run); __metatable hides the metatable from scripts.
+local G, next, rawset0, error, tostring, setmetatable0 = _G, next, rawset, error, tostring, setmetatable
+local readonly = setmetatable({}, { __mode = 'k' })
+local function deny() error('Attempt to modify a readonly table', 2) end
+local function proxy(real)
+  local p = {}
+  setmetatable0(p, {
+    __index = real,
+    __newindex = deny,
+    __pairs = function() return next, real, nil end,
+    __len = function() return #real end,
+    __metatable = {},
+    __real = real,
+  })
+  readonly[p] = true
+  return p
+end
+rawset = function(t, k, v)
+  if readonly[t] then error('Attempt to modify a readonly table', 0) end
+  return rawset0(t, k, v)
+end
+setmetatable = function(t, mt)
+  if readonly[t] then error('Attempt to modify a readonly table', 0) end
+  return setmetatable0(t, mt)
+end
+local real = {}
+for k, v in next, G do real[k] = v end
+for _, lib in ipairs({ 'string', 'math', 'table', 'redis', 'cjson', 'cmsgpack', 'bit' }) do real[lib] = proxy(real[lib]) end
+for k in next, real do rawset0(G, k, nil) end
+real._G = G
+setmetatable0(real, { __index = function(_, n) error("Script attempted to access nonexistent global variable '" .. tostring(n) .. "'", 2) end })
+local mt = { __newindex = deny, __pairs = function() return next, real, nil end, __metatable = {}, __real = real, __index = real }
+setmetatable0(G, mt)
+readonly[G] = true
 `;
 
 // ---- the commands -------------------------------------------------------------

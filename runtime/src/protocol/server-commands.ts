@@ -10,8 +10,10 @@ import {
   argInt, argStr, argUpper, argValue, CommandError, ERR_SYNTAX, Handler, parseIntStrict, SERVER_VERSION, ServerContext,
   Spec, STATE_CACHE_VERSION, then, wrongArgs,
 } from './commands';
+import { objectEncoding, objectRefcount } from './encodings';
 import { globToRegExp } from '../keyspace/glob';
 import { entryBytes, EvictionPolicy, Keyspace } from '../keyspace/keyspace';
+import { T_STRING } from '../keyspace/types';
 
 const ERR_NO_SUCH_KEY = 'ERR no such key';
 
@@ -46,6 +48,14 @@ const HR_EPOCH_OFFSET_US = process.hrtime.bigint() / 1000n - BigInt(Date.now()) 
  */
 function moveOrCopy(ks: Keyspace, src: string, dst: string, deleteSource: boolean): Promise<void> | undefined {
   const slot = ks.find(src, false);
+  if (ks.typeAt(slot) !== T_STRING) {
+    // An aggregate: a copy of its value, with its TTL, replaces the destination in one write.
+    const v = ks.typedAt(slot);
+    const w = ks.typedWrite(false);
+    w.put(dst, v.clone(), ks.expiresAt(slot));
+    if (deleteSource) w.replace(src, v.type);
+    return w.commit();
+  }
   const value = ks.value(slot);
   const expiresAt = ks.expiresAt(slot);
   return ks.writeGroup(() => {
@@ -100,29 +110,45 @@ function expireTimeGeneric(ms: boolean): Handler {
   };
 }
 
-/** Redis's string encodings: int (a 64-bit integer without leading zeros), embstr (<= 44 bytes), raw. */
-export function stringEncoding(v: string | Buffer): string {
-  if (typeof v === 'string' && v.length <= 20 && parseIntStrict(v) !== null) return 'int';
-  return v.length <= 44 ? 'embstr' : 'raw';
-}
-
 const LFU_OFF = 'ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.';
 const LRU_OFF = 'ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.';
+
+/** Redis 7.0's OBJECT HELP, line for line. */
+const OBJECT_HELP = [
+  'OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'ENCODING <key>',
+  '    Return the kind of internal representation used in order to store the value',
+  '    associated with a <key>.',
+  'FREQ <key>',
+  '    Return the access frequency index of the <key>. The returned integer is',
+  '    proportional to the logarithm of the recent access frequency of the key.',
+  'IDLETIME <key>',
+  '    Return the idle time of the <key>, that is the approximated number of',
+  '    seconds elapsed since the last access to the key.',
+  'REFCOUNT <key>',
+  '    Return the number of references of the value associated with the specified',
+  '    <key>.',
+  'HELP',
+  '    Prints this help.',
+];
 
 const object: Handler = (ctx, _c, f) => {
   const sub = argUpper(f, 1);
   if (sub === 'HELP') {
-    return ctx.out.value(['OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:', 'ENCODING <key>', 'FREQ <key>', 'IDLETIME <key>', 'REFCOUNT <key>', 'HELP']);
+    ctx.out.arrayHeader(OBJECT_HELP.length);
+    for (const line of OBJECT_HELP) ctx.out.simple(line);
+    return undefined;
   }
   if (sub !== 'ENCODING' && sub !== 'FREQ' && sub !== 'IDLETIME' && sub !== 'REFCOUNT') {
     throw new CommandError(`ERR unknown subcommand '${argStr(f, 1)}'. Try OBJECT HELP.`);
   }
   if (f.argc !== 3) throw new CommandError(wrongArgs(`object|${sub.toLowerCase()}`));
-  const slot = ctx.ks.find(argStr(f, 2), false);
+  const key = argStr(f, 2);
+  const slot = ctx.ks.find(key, false);
   if (slot < 0) return ctx.out.nil();
   switch (sub) {
-    case 'ENCODING': return ctx.out.bulk(stringEncoding(ctx.ks.value(slot)));
-    case 'REFCOUNT': return ctx.out.int(1);
+    case 'ENCODING': return ctx.out.bulk(objectEncoding(ctx.ks, key, slot));
+    case 'REFCOUNT': return ctx.out.int(objectRefcount(ctx.ks, key, slot));
     case 'FREQ':
       if (ctx.ks.policy !== 'lfu') throw new CommandError(LFU_OFF);
       return ctx.out.int(ctx.ks.frequency(slot));

@@ -1,9 +1,9 @@
 /** Set commands (Redis 7.0 semantics; docs/commands.md "Sets"). */
 import {
-  argStr, argUpper, CommandError, ERR_SYNTAX, Frame, Handler, parseIntStrict, ServerContext, Spec, then,
+  argPositive, argStr, argUpper, CommandError, ERR_SYNTAX, Frame, Handler, parseIntStrict, ServerContext, Spec, then,
 } from './commands';
 import {
-  distinctPicks, ERR_RANGE, numkeysRange, parseNumkeys, randomCount, randomIndex, scanReply,
+  distinctPicks, repeatedPicks, numkeysRange, parseNumkeys, randomCount, scanReply,
 } from './typed-common';
 import { SetValue, T_SET } from '../keyspace/types';
 
@@ -52,8 +52,7 @@ const spop: Handler = (ctx, c, f) => {
   if (f.argc > 3) throw new CommandError(ERR_SYNTAX);
   let count: number | undefined;
   if (f.argc === 3) {
-    count = randomCount(f, 2);
-    if (count < 0) throw new CommandError(ERR_RANGE);
+    count = argPositive(f, 2);
   }
   const w = ctx.ks.typedWrite(false);
   const s = w.open<SetValue>(argStr(f, 1), T_SET, false);
@@ -73,7 +72,7 @@ const srandmember: Handler = (ctx, _c, f) => {
   const s = read(ctx, argStr(f, 1));
   if (count === undefined) return s === undefined ? ctx.out.nil() : ctx.out.bulk(s.random());
   if (s === undefined || count === 0) return ctx.out.arrayHeader(0);
-  const picks = count > 0 ? distinctPicks(s.size, count) : Array.from({ length: -count }, () => randomIndex(s.size));
+  const picks = count > 0 ? distinctPicks(s.size, count) : repeatedPicks(s.size, count);
   ctx.out.arrayHeader(picks.length);
   for (const i of picks) ctx.out.bulk(s.items[i]);
   return undefined;

@@ -1,5 +1,6 @@
 /** String commands (Redis 7.0 semantics; docs/commands.md "Strings"). */
-import { argInt, argStr, argUpper, argValue, CommandError, ERR_NOT_INT, ERR_SYNTAX, ERR_WRONGTYPE, formatFloat, Frame, Handler, INT64_MAX, INT64_MIN, MAX_EXPIRE_MS, parseFloatStrict, parseInt64, ServerContext, Spec, then, wrongArgs } from './commands';
+import { argInt, argStr, argUpper, argValue, CommandError, ERR_NOT_INT, ERR_SYNTAX, ERR_WRONGTYPE, formatFloat, Frame, Handler, INT64_MAX, INT64_MIN, parseFloatStrict, setExpiryArg, parseInt64, ServerContext, Spec, then, wrongArgs } from './commands';
+import { noteEncoding } from './encodings';
 import { Keyspace, STRING_VALUE_MAX, Value } from '../keyspace/keyspace';
 import { T_STRING, WrongTypeError } from '../keyspace/types';
 /** `slot` (live or -1) for a command that reads a string value: throws WRONGTYPE when the key holds an aggregate. */
@@ -19,20 +20,6 @@ function valueString(v: Value): string {
 
 
 // ---- expiry option parsing --------------------------------------------------
-
-/** Absolute ms from EX/PX/EXAT/PXAT; throws Redis's invalid-expire error. */
-function absoluteExpiry(unit: string, n: number, cmd: string): number {
-  const bad = () => new CommandError(`ERR invalid expire time in '${cmd}' command`);
-  let at: number;
-  switch (unit) {
-    case 'EX': if (n <= 0) throw bad(); at = Date.now() + n * 1000; break;
-    case 'PX': if (n <= 0) throw bad(); at = Date.now() + n; break;
-    case 'EXAT': if (n <= 0) throw bad(); at = n * 1000; break;
-    default: if (n <= 0) throw bad(); at = n; break;
-  }
-  if (!Number.isFinite(at) || at > MAX_EXPIRE_MS) throw bad();
-  return at;
-}
 
 // ---- the commands ---------------------------------------------------------------
 
@@ -66,13 +53,18 @@ const set: Handler = (ctx, c, f) => {
   let keepTtl = false;
   let expiresAt = 0;
   let expiryGiven = false;
+  let expiryAt = 0;
+  let expiryUnit: 'EX' | 'PX' | 'EXAT' | 'PXAT' = 'EX';
   for (let i = 3; i < f.argc; i++) {
     const opt = argUpper(f, i);
     if (opt === 'NX' && !xx) {nx = true;} else if (opt === 'XX' && !nx) {xx = true;} else if (opt === 'GET') {getOld = true;} else if (opt === 'KEEPTTL' && !expiryGiven) {keepTtl = true;} else if ((opt === 'EX' || opt === 'PX' || opt === 'EXAT' || opt === 'PXAT') && !expiryGiven && !keepTtl && i + 1 < f.argc) {
-      expiresAt = absoluteExpiry(opt, argInt(f, ++i), 'set');
+      expiryUnit = opt;
+      expiryAt = ++i;
       expiryGiven = true;
     } else {throw new CommandError(ERR_SYNTAX);}
   }
+  // As Redis: every option is checked before the time is read.
+  if (expiryGiven) expiresAt = setExpiryArg(f, expiryAt, expiryUnit, 'set');
   const slot = getOld ? stringSlot(ks, ks.find(key)) : ks.find(key);
   const old = getOld ? (slot < 0 ? null : ks.value(slot)) : null;
   const reply = () => {
@@ -100,7 +92,7 @@ function setIsBlind(f: Frame): boolean {
 
 /** SETEX / PSETEX key expiry value. */
 function setWithExpiry(unit: 'EX' | 'PX', name: string): Handler {
-  return (ctx, c, f) => then(ctx, c, ctx.ks.set(argStr(f, 1), argValue(f, 3), absoluteExpiry(unit, argInt(f, 2), name)), () => ctx.out.ok());
+  return (ctx, c, f) => then(ctx, c, ctx.ks.set(argStr(f, 1), argValue(f, 3), setExpiryArg(f, 2, unit, name)), () => ctx.out.ok());
 }
 
 const always = (): boolean => true;
@@ -117,12 +109,18 @@ const getdel: Handler = (ctx, c, f) => {
 const getex: Handler = (ctx, c, f) => {
   const key = argStr(f, 1);
   let expiresAt: number | undefined;
+  let timeAt = 0;
+  let unit: 'EX' | 'PX' | 'EXAT' | 'PXAT' = 'EX';
   for (let i = 2; i < f.argc; i++) {
     const opt = argUpper(f, i);
     if (expiresAt === undefined && opt === 'PERSIST') {expiresAt = 0;} else if (expiresAt === undefined && (opt === 'EX' || opt === 'PX' || opt === 'EXAT' || opt === 'PXAT') && i + 1 < f.argc) {
-      expiresAt = absoluteExpiry(opt, argInt(f, ++i), 'getex');
+      unit = opt;
+      timeAt = ++i;
+      expiresAt = -1;
     } else {throw new CommandError(ERR_SYNTAX);}
   }
+  // As Redis: every option is checked before the time is read.
+  if (expiresAt === -1) expiresAt = setExpiryArg(f, timeAt, unit, 'getex');
   const slot = stringSlot(ctx.ks, ctx.ks.lookup(key));
   if (slot < 0) return ctx.out.nil();
   const v = ctx.ks.value(slot);
@@ -195,7 +193,10 @@ const incrbyfloat: Handler = (ctx, c, f) => {
   const next = cur + by;
   if (!Number.isFinite(next)) throw new CommandError('ERR increment would produce NaN or Infinity');
   const s = formatFloat(next);
-  return then(ctx, c, ctx.ks.set(key, s, slot >= 0 ? -1 : 0), () => ctx.out.bulk(s));
+  return then(ctx, c, ctx.ks.set(key, s, slot >= 0 ? -1 : 0), () => {
+    noteEncoding(ctx.ks, key, 'noint'); // Redis makes the result a plain string, never an int
+    ctx.out.bulk(s);
+  });
 };
 
 function checkSize(ctx: ServerContext, n: number): void {
@@ -215,7 +216,10 @@ const append: Handler = (ctx, c, f) => {
   const cur: Value = slot < 0 ? '' : ctx.ks.value(slot);
   checkSize(ctx, cur.length + add.length);
   const next = concat(cur, add);
-  return then(ctx, c, ctx.ks.set(key, next, slot >= 0 ? -1 : 0), () => ctx.out.int(next.length));
+  return then(ctx, c, ctx.ks.set(key, next, slot >= 0 ? -1 : 0), () => {
+    if (slot >= 0) noteEncoding(ctx.ks, key, 'raw'); // Redis appends in place to a raw string
+    ctx.out.int(next.length);
+  });
 };
 
 const strlen: Handler = (ctx, _c, f) => {
@@ -256,7 +260,10 @@ const setrange: Handler = (ctx, c, f) => {
   if (typeof add === 'string') b.latin1Write(add, offset);
   else add.copy(b, offset);
   const next: Value = len <= STRING_VALUE_MAX ? b.latin1Slice(0, len) : b;
-  return then(ctx, c, ctx.ks.set(key, next, slot >= 0 ? -1 : 0), () => ctx.out.int(len));
+  return then(ctx, c, ctx.ks.set(key, next, slot >= 0 ? -1 : 0), () => {
+    noteEncoding(ctx.ks, key, 'raw'); // Redis writes into a raw string
+    ctx.out.int(len);
+  });
 };
 
 export const STRING_SPECS: Spec[] = [

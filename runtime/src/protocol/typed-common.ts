@@ -3,10 +3,9 @@
  * zsets.ts). Loaded after commands.ts (which registers the families): nothing
  * here uses commands.ts at module load.
  */
-import { argStr, argUpper, CommandError, ERR_SYNTAX, Frame, KeyBounds, parseIntStrict, ServerContext } from './commands';
+import { argStr, argUpper, CommandError, ERR_SYNTAX, Frame, KeyBounds, parseInt64, parseIntStrict, parseScanCursor, ServerContext } from './commands';
 import { globToRegExp } from '../keyspace/glob';
 
-export const ERR_RANGE = 'ERR value is out of range, must be positive';
 
 /**
  * The key positions of `numkeys key [key ...]` with numkeys at `at` (LMPOP,
@@ -52,20 +51,6 @@ export function mpopArgs<T>(f: Frame, at: number, where: (word: string) => T | u
   const keys: string[] = [];
   for (let i = at + 1; i < whereAt; i++) keys.push(argStr(f, i));
   return { keys, where: w, count: count === -1 ? 1 : count };
-}
-
-/**
- * The cursor of HSCAN / SSCAN / ZSCAN, read as Redis 7.0 reads it (strtoul):
- * an unsigned 64-bit number, a sign allowed and a negative one wrapped, ''
- * as 0. Any cursor past 2^32 - 1 is past every member hash: the scan ends.
- */
-function scanCursor(f: Frame): number {
-  const m = /^([+-]?)([0-9]*)$/.exec(argStr(f, 2));
-  if (m === null || (m[2] === '' && m[1] !== '')) throw new CommandError('ERR invalid cursor');
-  let v = BigInt(m[2] === '' ? 0 : m[2]);
-  if (v >= 2n ** 64n) throw new CommandError('ERR invalid cursor');
-  if (m[1] === '-' && v !== 0n) v = 2n ** 64n - v;
-  return v > 2n ** 32n ? 2 ** 32 : Number(v);
 }
 
 /** HSCAN / SSCAN / ZSCAN options: MATCH, COUNT. */
@@ -163,7 +148,7 @@ export interface Scannable {
  * (an absent one answers an empty scan whatever the options), then MATCH and COUNT.
  */
 export function scanReply(ctx: ServerContext, f: Frame, read: () => [Scannable, object] | undefined): void {
-  const cursor = scanCursor(f);
+  const cursor = parseScanCursor(argStr(f, 2));
   const found = read();
   if (found === undefined) {
     ctx.out.arrayHeader(2);
@@ -244,14 +229,39 @@ export function randomIndex(n: number): number {
 }
 
 /**
- * The count of HRANDFIELD / SRANDMEMBER / ZRANDMEMBER-style commands: a
- * signed integer whose magnitude must fit the reply.
+ * The count of HRANDFIELD / SRANDMEMBER / ZRANDMEMBER, as Redis 7.0 reads it
+ * (getRangeLongFromObjectOrReply from -LONG_MAX to LONG_MAX): any int64 but
+ * -2^63. A negative count asks for that many picks, repeats allowed.
  */
 export function randomCount(f: Frame, i: number): number {
-  const n = parseIntStrict(argStr(f, i));
+  const n = parseInt64(argStr(f, i));
   if (n === null) throw new CommandError('ERR value is not an integer or out of range');
-  if (n < -Number.MAX_SAFE_INTEGER / 2) throw new CommandError('ERR value is out of range');
-  return n;
+  if (n === -(2n ** 63n)) throw new CommandError('ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807');
+  return Number(n);
+}
+
+/** HRANDFIELD ... WITHVALUES / ZRANDMEMBER ... WITHSCORES: Redis refuses a count whose doubled reply would overflow a long. */
+export function checkPairsCount(f: Frame, i: number): void {
+  const n = parseInt64(argStr(f, i))!;
+  if (n > 4611686018427387903n || n < -4611686018427387903n) throw new CommandError('ERR value is out of range');
+}
+
+/**
+ * Most picks a negative random count may ask for. Redis has no such bound: it
+ * starts a reply of -count elements (and, for a count like -2^62, runs out of
+ * memory writing it). state-cache refuses a count past this bound instead of
+ * building the reply.
+ */
+export const MAX_RANDOM_PICKS = 2 ** 22;
+
+/** `-count` random positions in [0, size), repeats allowed (a negative count); refused past MAX_RANDOM_PICKS. */
+export function repeatedPicks(size: number, count: number): Uint32Array {
+  if (-count > MAX_RANDOM_PICKS) {
+    throw new CommandError(`ERR value is out of range, a negative count asks for at most ${MAX_RANDOM_PICKS} elements in state-cache`);
+  }
+  const picks = new Uint32Array(-count);
+  for (let i = 0; i < picks.length; i++) picks[i] = randomIndex(size);
+  return picks;
 }
 
 /** `count` distinct random picks from `size` positions (Floyd's algorithm), in random order. */

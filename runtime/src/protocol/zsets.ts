@@ -1,14 +1,14 @@
 /** Sorted-set commands, BZPOPMIN / BZPOPMAX included (Redis 7.0 semantics; docs/commands.md "Sorted sets"). */
 import { Attempt, block, parseTimeout } from './blocking';
 import {
-  argInt, argStr, argUpper, ClientState, CommandError, ERR_NOT_INT, ERR_SYNTAX, Frame, Handler, parseIntStrict, ServerContext, Spec,
+  argInt, argPositive, argStr, argUpper, ClientState, CommandError, ERR_NOT_INT, ERR_SYNTAX, Frame, Handler, parseIntStrict, ServerContext, Spec,
   then,
 } from './commands';
 import { unprefixed } from './databases';
 import { afterPush, inTransaction } from './lists';
 import { ReplyWriter } from './resp';
 import {
-  distinctPicks, ERR_RANGE, formatScore, mpopArgs, numkeysRange, parseScore, randomCount, randomIndex, scanReply,
+  checkPairsCount, distinctPicks, repeatedPicks, formatScore, mpopArgs, numkeysRange, parseScore, randomCount, randomIndex, scanReply,
 } from './typed-common';
 import { SetValue, T_SET, T_ZSET, WrongTypeError, ZNode, ZSetValue } from '../keyspace/types';
 
@@ -156,8 +156,8 @@ function selectRange(z: ZSetValue | undefined, a: string, b: string, r: RangeSpe
 }
 
 function parseRankArg(s: string): number {
-  const n = /^-?(0|[1-9][0-9]*)$/.test(s) ? Number(s) : NaN;
-  if (!Number.isSafeInteger(n)) throw new CommandError(ERR_NOT_INT);
+  const n = parseIntStrict(s);
+  if (n === null) throw new CommandError(ERR_NOT_INT);
   return n;
 }
 
@@ -558,11 +558,12 @@ const zrandmember: Handler = (ctx, _c, f) => {
   const count = randomCount(f, 2);
   if (f.argc > 4 || (f.argc === 4 && argUpper(f, 3) !== 'WITHSCORES')) throw new CommandError(ERR_SYNTAX);
   const withScores = f.argc === 4;
+  if (withScores) checkPairsCount(f, 2);
   const z = read(ctx, argStr(f, 1));
   if (z === undefined || count === 0) return ctx.out.arrayHeader(0);
   // A positive count: distinct members; a negative one: -count picks that may repeat (as Redis).
-  const picks = count > 0 ? distinctPicks(z.size, count) : Array.from({ length: -count }, () => randomIndex(z.size));
-  pairsReply(ctx.out, picks.map((i) => z.nodes[i]), withScores);
+  const picks = count > 0 ? distinctPicks(z.size, count) : repeatedPicks(z.size, count);
+  pairsReply(ctx.out, Array.from(picks, (i) => z.nodes[i]), withScores);
   return undefined;
 };
 
@@ -582,8 +583,7 @@ function zpop(max: boolean): Handler {
     if (f.argc > 3) throw new CommandError(ERR_SYNTAX);
     let count: number | undefined;
     if (f.argc === 3) {
-      count = argInt(f, 2);
-      if (count < 0) throw new CommandError(ERR_RANGE);
+      count = argPositive(f, 2);
     }
     const r = popFrom(ctx, argStr(f, 1), max, count ?? 1);
     if (r === false) return ctx.out.arrayHeader(0);
