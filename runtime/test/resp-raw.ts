@@ -102,3 +102,30 @@ export class RawClient {
     this.socket.destroy();
   }
 }
+
+/**
+ * Runs `seq` (space-separated commands, pipelined, after FLUSHALL and HELLO
+ * `proto`) on the reference server and on state-cache, and lists every
+ * command whose replies differ once `normalise` has masked what may differ
+ * (clocks, ordering): empty when they agree.
+ */
+export async function sideBySide(
+  refPort: number, port: number, proto: number, seq: readonly string[], normalise: (cmd: string, reply: string) => string = (_c, r) => r,
+): Promise<string[]> {
+  const run = async (p: number) => {
+    const c = await RawClient.open(p);
+    try {
+      await c.run([['flushall'], ['hello', String(proto)]]);
+      return await c.run(seq.map((s) => s.split(' ')));
+    } finally {
+      c.close();
+    }
+  };
+  const want = await run(refPort);
+  const got = await run(port);
+  const diffs: string[] = [];
+  seq.forEach((cmd, i) => {
+    if (normalise(cmd, got[i]) !== normalise(cmd, want[i])) diffs.push(`${cmd}\n  redis:       ${JSON.stringify(want[i])}\n  state-cache: ${JSON.stringify(got[i])}`);
+  });
+  return diffs;
+}

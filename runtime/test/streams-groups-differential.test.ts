@@ -8,7 +8,7 @@
  * WRONGTYPE, arity and syntax.
  */
 import { startTestServer } from './helpers';
-import { elements, RawClient } from './resp-raw';
+import { elements, RawClient, sideBySide } from './resp-raw';
 import { TestRedis } from './stores/servers';
 import { needs } from './tools';
 import { StateCache } from '../src/server';
@@ -133,22 +133,7 @@ redis.describe('consumer groups and XINFO side by side with redis-server 7.0', (
   for (const proto of [2, 3]) {
     for (const [family, seq] of families) {
       test(`${family} over RESP${proto}`, async () => {
-        const run = async (port: number) => {
-          const c = await RawClient.open(port);
-          try {
-            await c.run([['flushall'], ['hello', String(proto)]]);
-            return await c.run(seq.map((s) => s.split(' ')));
-          } finally {
-            c.close();
-          }
-        };
-        const want = await run(ref.port);
-        const got = await run(server.respPort);
-        const diffs: string[] = [];
-        seq.forEach((cmd, i) => {
-          if (maskClocks(got[i]) !== maskClocks(want[i])) diffs.push(`${cmd}\n  redis:       ${JSON.stringify(want[i])}\n  state-cache: ${JSON.stringify(got[i])}`);
-        });
-        expect(diffs).toEqual([]);
+        expect(await sideBySide(ref.port, server.respPort, proto, seq, (_cmd, reply) => maskClocks(reply))).toEqual([]);
       });
     }
   }

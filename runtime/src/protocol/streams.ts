@@ -23,6 +23,7 @@ import {
 import { clientKey } from './databases';
 import { afterPush, inTransaction } from './lists';
 import { ReplyWriter } from './resp';
+import type { TypedWrite } from '../keyspace/keyspace';
 import {
   byName, cmpId, ID_MAX, ID_ZERO, idString, PendingEntry, pendingInOrder, pendingLowerBound, StreamConsumer, StreamEntry, StreamGroup, StreamId,
   STREAM_NODE_ENTRIES, StreamValue, T_STREAM, U64_MAX, WrongTypeError,
@@ -306,14 +307,17 @@ export function xreadKeyRange(f: Frame): [number, number, number] {
   return [1, 0, 1];
 }
 
-/** One stream's part of an XREAD reply: [key, entries] (RESP2) or key => entries (RESP3, inside a map). */
-function streamsReply(out: ReplyWriter, parts: ReadonlyArray<[string, StreamEntry[]]>): void {
+/**
+ * XREAD's and XREADGROUP's reply: per stream [key, entries] (RESP2) or key =>
+ * entries (RESP3, a map); `entries` writes one stream's list.
+ */
+function streamsReply<T>(out: ReplyWriter, parts: ReadonlyArray<[string, T]>, entries: (out: ReplyWriter, list: T) => void): void {
   if (out.resp3) out.mapHeader(parts.length);
   else out.arrayHeader(parts.length);
-  for (const [key, entries] of parts) {
+  for (const [key, list] of parts) {
     if (!out.resp3) out.arrayHeader(2);
     out.bulk(key);
-    entriesReply(out, entries);
+    entries(out, list);
   }
 }
 
@@ -384,13 +388,13 @@ const xread: Handler = (ctx, c, f) => {
     const got = newer(read(ctx, keys[i]), i);
     if (got.length > 0) parts.push([clientKey(keys[i], c.db), got]);
   }
-  if (parts.length > 0) return streamsReply(ctx.out, parts);
+  if (parts.length > 0) return streamsReply(ctx.out, parts, entriesReply);
   if (timeout === -1 || inTransaction(c)) return ctx.out.nilArray();
   const attempt = (cx: ServerContext, key: string): Attempt | 'pass' => {
     const i = keys.indexOf(key);
     const got = newer(read(cx, key), i);
     if (got.length === 0) return 'pass'; // this reader waits for later entries; the next may be served
-    return { wait: undefined, reply: (out) => streamsReply(out, [[clientKey(key, c.db), got]]) };
+    return { wait: undefined, reply: (out) => streamsReply(out, [[clientKey(key, c.db), got]], entriesReply) };
   };
   return block(ctx, c as ClientState, keys, timeout, attempt, (out) => out.nilArray());
 };
@@ -403,6 +407,17 @@ const BLOCKED_DEFAULT_COUNT = 1000;
 /** Keys in replies and errors are named as the client names them (without its database's prefix, databases.ts). */
 function noGroup(c: ClientState, key: string, group: string): CommandError {
   return new CommandError(`NOGROUP No such key '${clientKey(key, c.db)}' or consumer group '${group}'`);
+}
+
+/** XCLAIM's and XAUTOCLAIM's key (argument 1) and group (argument 2), opened to change: NOGROUP when either is missing. */
+function openGroup(ctx: ServerContext, c: ClientState, f: Frame): { w: TypedWrite; s: StreamValue; g: StreamGroup } {
+  const key = argStr(f, 1);
+  const gname = argStr(f, 2);
+  const w = ctx.ks.typedWrite(false);
+  const s = w.open<StreamValue>(key, T_STREAM, false);
+  const g = s?.groups.get(gname);
+  if (s === undefined || g === undefined) throw noGroup(c, key, gname);
+  return { w, s, g };
 }
 
 /** Redis's addReplySubcommandSyntaxError. */
@@ -607,13 +622,7 @@ const xgroup: Handler = (ctx, c, f) => {
 type GroupPart = [key: string, entries: Delivered[]];
 
 function groupStreamsReply(out: ReplyWriter, parts: readonly GroupPart[]): void {
-  if (out.resp3) out.mapHeader(parts.length);
-  else out.arrayHeader(parts.length);
-  for (const [key, entries] of parts) {
-    if (!out.resp3) out.arrayHeader(2);
-    out.bulk(key);
-    deliveredReply(out, entries);
-  }
+  streamsReply(out, parts, deliveredReply);
 }
 
 /** New entries (after the group's last delivered ID) for consumer `cons`: each delivered, pending unless NOACK. */
@@ -818,12 +827,7 @@ function claimedReply(out: ReplyWriter, list: readonly StreamEntry[], justId: bo
 }
 
 const xclaim: Handler = (ctx, c, f) => {
-  const key = argStr(f, 1);
-  const gname = argStr(f, 2);
-  const w = ctx.ks.typedWrite(false);
-  const s = w.open<StreamValue>(key, T_STREAM, false);
-  const g = s?.groups.get(gname);
-  if (s === undefined || g === undefined) throw noGroup(c, key, gname);
+  const { w, s, g } = openGroup(ctx, c, f);
   const minIdle = Math.max(0, int64Arg(f, 4, 'ERR Invalid min-idle-time argument for XCLAIM'));
   const ids: StreamId[] = [];
   let j = 5;
@@ -907,12 +911,7 @@ const xautoclaim: Handler = (ctx, c, f) => {
       throw new CommandError(ERR_SYNTAX);
     }
   }
-  const key = argStr(f, 1);
-  const gname = argStr(f, 2);
-  const w = ctx.ks.typedWrite(false);
-  const s = w.open<StreamValue>(key, T_STREAM, false);
-  const g = s?.groups.get(gname);
-  if (s === undefined || g === undefined) throw noGroup(c, key, gname);
+  const { w, s, g } = openGroup(ctx, c, f);
   const now = Date.now();
   const name = argStr(f, 3);
   const list = pendingInOrder(g); // a snapshot: changes below replace the group's ordered copy, not this array
