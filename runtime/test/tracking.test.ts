@@ -76,6 +76,13 @@ const SCENARIOS: Record<string, Step[]> = {
     ['r', 'SUBSCRIBE', '__redis__:invalidate'], ['a', 'CLIENT', 'TRACKING', 'on', 'REDIRECT', '$r'], ['a', 'GET', 'k'], ['a', 'CLIENT', 'GETREDIR'],
     ['b', 'SET', 'k', '1'], ['r', 'PING'], ['b', 'FLUSHALL'], ['r', 'PING'], ['a', 'CLIENT', 'TRACKINGINFO'],
   ],
+  'OPTIN with CLIENT CACHING yes covers a whole transaction; reads inside scripts are tracked; BCAST again adds every key': [
+    ['a', 'HELLO', '3'], ['a', 'CLIENT', 'TRACKING', 'on', 'OPTIN'], ['a', 'CLIENT', 'CACHING', 'yes'], ['a', 'MULTI'], ['a', 'GET', 'm'], ['a', 'GET', 'm2'],
+    ['a', 'EXEC'], ['a', 'GET', 'after'], ['b', 'MSET', 'm', '1', 'm2', '2', 'after', '3'], ['a', 'PING'], ['a', 'CLIENT', 'TRACKING', 'off'],
+    ['a', 'CLIENT', 'TRACKING', 'on'], ['a', 'EVAL', 'return redis.call(\'GET\', KEYS[1])', '1', 's'], ['b', 'SET', 's', '1'], ['a', 'PING'],
+    ['a', 'CLIENT', 'TRACKING', 'off'], ['a', 'CLIENT', 'TRACKING', 'on', 'BCAST', 'PREFIX', 'x'], ['a', 'CLIENT', 'TRACKING', 'on', 'BCAST'],
+    ['a', 'CLIENT', 'TRACKINGINFO'], ['b', 'SET', 'y', '1'], ['a', 'PING'],
+  ],
   'errors, as Redis words them': [
     ['a', 'CLIENT', 'TRACKING'], ['a', 'CLIENT', 'TRACKING', 'maybe'], ['a', 'CLIENT', 'TRACKING', 'on', 'FOO'], ['a', 'CLIENT', 'TRACKING', 'on', 'PREFIX', 'a'],
     ['a', 'CLIENT', 'TRACKING', 'on', 'OPTIN', 'OPTOUT'], ['a', 'CLIENT', 'TRACKING', 'on', 'BCAST', 'OPTIN'], ['a', 'CLIENT', 'TRACKING', 'on', 'REDIRECT', '987654'],
@@ -147,6 +154,35 @@ test('changes that are not client writes are named too: expiry and eviction', as
   }
 });
 
+test('NOLOOP spares only the client\'s own writes: an expiry after its command is named to it', async () => {
+  const a = await Raw.open(server.respPort);
+  try {
+    await a.send('HELLO', '3');
+    await a.send('CLIENT', 'TRACKING', 'on', 'BCAST', 'NOLOOP');
+    expect(await a.send('SET', 'own', '1', 'PX', '1000')).toBe('+OK\r\n'); // its own write: not named
+    expect(await a.send('PING')).toBe('+PONG\r\n');
+    await sleep(1300); // expired by the sweep (or by the GET below), nobody's own change
+    // Everything since the PING: the reply and exactly one invalidation of 'own' (before it if the sweep came first).
+    const got = await a.send('EXISTS', 'own');
+    expect([PUSH(['own']) + ':0\r\n', ':0\r\n' + PUSH(['own'])]).toContain(got);
+  } finally {
+    a.close();
+  }
+});
+
+test('a key this instance does not hold is named when another instance stores a newer version (a cached absence)', async () => {
+  const a = await Raw.open(server.respPort);
+  try {
+    await a.send('HELLO', '3');
+    await a.send('CLIENT', 'TRACKING', 'on');
+    expect(await a.send('GET', 'elsewhere')).toBe('_\r\n');
+    expect(server.ks.invalidate(Buffer.from('elsewhere'), 99)).toBe(false); // coherence: another instance stored it
+    expect(await a.drain()).toBe(PUSH(['elsewhere']));
+  } finally {
+    a.close();
+  }
+});
+
 test('CLIENT LIST shows tracking (flag t, redir) and a disconnected client stops being tracked', async () => {
   const a = await Raw.open(server.respPort);
   const r = await Raw.open(server.respPort);
@@ -171,7 +207,11 @@ test('a broken redirect is reported to a RESP3 client (tracking-redir-broken)', 
     r.close();
     await sleep(100);
     await b.send('SET', 'rb', '1');
+    await b.send('SET', 'rb', '2');
+    // Once, when the target is first found gone (as Redis does), not with every change.
     expect(await a.drain()).toBe(`>2\r\n$21\r\ntracking-redir-broken\r\n:${rid}\r\n`);
+    await b.send('SET', 'rb', '3');
+    expect(await a.drain()).toBe('');
     expect(await a.send('CLIENT', 'TRACKINGINFO')).toContain('broken_redirect');
   } finally {
     a.close();

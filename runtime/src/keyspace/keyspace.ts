@@ -1135,7 +1135,12 @@ export class Keyspace {
       if ((this.floors.get(id) ?? 0) < version) this.floors.set(id, version);
     }
     const slot = this.indexFind(key, 0, key.length, hashBytes(key, 0, key.length));
-    if (slot < 0 || this.version[slot] >= version) return false;
+    if (slot < 0) {
+      // Not held here, but a client may have cached its absence (CLIENT TRACKING): the key did change.
+      this.keyWatcher?.changed(id);
+      return false;
+    }
+    if (this.version[slot] >= version) return false;
     this.removeSlot(slot);
     this.stats.invalidations++;
     return true;
@@ -1144,7 +1149,10 @@ export class Keyspace {
   /** Drops a cached copy whatever its version (coherence: a copy that can no longer be validated). */
   discard(key: Buffer): boolean {
     const slot = this.indexFind(key, 0, key.length, hashBytes(key, 0, key.length));
-    if (slot < 0) return false;
+    if (slot < 0) {
+      this.keyWatcher?.changed(key.latin1Slice(0, key.length));
+      return false;
+    }
     this.removeSlot(slot);
     this.stats.invalidations++;
     return true;

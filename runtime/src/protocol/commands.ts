@@ -66,8 +66,10 @@ export interface TrackingState {
   /** The client id invalidations go to; 0: this connection (RESP3). */
   readonly redirect: number;
   readonly prefixes: string[];
-  /** CLIENT CACHING yes / no, for the next command only. */
+  /** CLIENT CACHING yes / no, for the next command only (or the next transaction). */
   caching: boolean | undefined;
+  /** A transaction ran under `caching`: the next command outside it spends it. */
+  cachingInTx: boolean;
   /** The redirect target went away (CLIENT TRACKINGINFO's broken_redirect). */
   brokenRedirect: boolean;
 }

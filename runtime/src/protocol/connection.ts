@@ -9,7 +9,7 @@ import { prefixKeys } from './databases';
 import { routeKeys } from './key-routing';
 import { subscriptions, SUBSCRIBER_COMMANDS } from './pubsub';
 import { ProtocolError, RequestParser } from './resp';
-import { beforeCommand } from './tracking';
+import { afterCommand, beforeCommand } from './tracking';
 
 export interface ConnectionLimits {
   readonly maxBulkBytes: number;
@@ -405,7 +405,8 @@ export class Connection implements ClientState {
         });
       }
     }
-    if (ks.keyWatcher !== undefined) beforeCommand(ks, this, cmd, f);
+    const tracked = ks.keyWatcher !== undefined;
+    if (tracked) beforeCommand(ks, this, cmd, f);
     try {
       const r = cmd.handler(this.host, this, f);
       if (r !== undefined) return r;
@@ -415,6 +416,8 @@ export class Connection implements ClientState {
         this.host.log.error({ err: e, client: this.addr, command: cmd.name }, 'command failed unexpectedly');
       }
       this.host.out.error(text ?? `ERR internal error: ${(e as Error)?.message ?? String(e)}`);
+    } finally {
+      if (tracked) afterCommand(ks);
     }
     return undefined;
   }

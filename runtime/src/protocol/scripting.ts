@@ -33,6 +33,7 @@ import { routeKeys } from './key-routing';
 import { LuaCodecs, T_BOOLEAN, T_NIL, T_NUMBER, T_STRING, T_TABLE } from './lua-codecs';
 import { ReplyWriter } from './resp';
 import { runtimeSettings } from './server-commands';
+import { rememberRead } from './tracking';
 import type { Keyspace } from '../keyspace/keyspace';
 
 /** Most bytes the Lua VM may allocate (scripts, their data and the script cache). */
@@ -318,6 +319,8 @@ export class Scripting {
       this.callCtxFor = ctx;
     }
     this.callClient ??= Object.create(this.client!, { deliver: { value: () => undefined } }) as ClientState;
+    // Keys the script reads are remembered for its caller (CLIENT TRACKING default mode), as in Redis 7.
+    if (this.ks.keyWatcher !== undefined) rememberRead(this.ks, this.client!, cmd, f);
     let r: void | Promise<unknown>;
     try {
       r = cmd.handler(this.callCtx!, this.callClient, f);

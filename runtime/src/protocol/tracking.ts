@@ -36,8 +36,12 @@ const DB_KEY = /^\xffdb\d+\xff/;
 const encoder = new ReplyWriter();
 
 class Tracker implements KeyChangeListener {
-  /** Default mode: key (as stored) → ids of the clients that read it. */
-  readonly table = new Map<string, Set<number>>();
+  /**
+   * Default mode: key (as stored) → the id of the one client that read it,
+   * or the ids of several (most keys have one reader: a number is a quarter
+   * of a Set's heap).
+   */
+  readonly table = new Map<string, number | Set<number>>();
   /** BCAST: prefix → its clients. */
   readonly bcast = new Map<string, Set<ClientState>>();
   /** How many clients track; at 0 the keyspace stops reporting changes. */
@@ -56,11 +60,8 @@ class Tracker implements KeyChangeListener {
     const key = stored.charCodeAt(0) === 0xff ? stored.replace(DB_KEY, '') : stored;
     if (ids !== undefined) {
       this.table.delete(stored);
-      for (const id of ids) {
-        const c = this.ctx.clients.get(id);
-        if (c === undefined || c.tracking === null || c.tracking.bcast || (c.tracking.noloop && c === this.current)) continue;
-        this.queue(c).keys.push(key);
-      }
+      if (typeof ids === 'number') this.nameTo(ids, key);
+      else for (const id of ids) this.nameTo(id, key);
     }
     for (const [prefix, clients] of this.bcast) {
       if (!key.startsWith(prefix)) continue;
@@ -74,6 +75,13 @@ class Tracker implements KeyChangeListener {
     }
   }
 
+  /** Queues `key` for the default-mode client `id`, unless it is gone, in BCAST mode, or NOLOOP and the writer. */
+  private nameTo(id: number, key: string): void {
+    const c = this.ctx.clients.get(id);
+    if (c === undefined || c.tracking === null || c.tracking.bcast || (c.tracking.noloop && c === this.current)) return;
+    this.queue(c).keys.push(key);
+  }
+
   flushed(): void {
     this.table.clear();
     for (const c of this.ctx.clients.values()) if (c.tracking !== null) this.queue(c).flushed = true;
@@ -84,24 +92,29 @@ class Tracker implements KeyChangeListener {
     const [first, last, step, extra] = keyBounds(cmd, f);
     const add = (i: number) => {
       const key = f.args.latin1Slice(f.starts[i], f.ends[i]);
-      let ids = this.table.get(key);
+      const ids = this.table.get(key);
       if (ids === undefined) {
         if (this.table.size >= TABLE_MAX_KEYS) this.evictOldest();
-        ids = new Set();
-        this.table.set(key, ids);
+        this.table.set(key, c.id);
+      } else if (typeof ids === 'number') {
+        if (ids !== c.id) this.table.set(key, new Set([ids, c.id]));
+      } else {
+        ids.add(c.id);
       }
-      ids.add(c.id);
     };
     for (let i = first; i <= last && i < f.argc; i += step) add(i);
     if (extra !== undefined && extra < f.argc) add(extra);
   }
 
-  /** The table is full: the oldest key is named to its readers now and forgotten (they stop caching it). */
+  /** The table is full: the oldest key is named to its readers now and forgotten (they stop caching it); BCAST clients are not told. */
   private evictOldest(): void {
-    const oldest = this.table.keys().next().value as string;
+    const [oldest, ids] = this.table.entries().next().value as [string, number | Set<number>];
+    this.table.delete(oldest);
     const current = this.current;
     this.current = undefined;
-    this.changed(oldest);
+    const key = oldest.charCodeAt(0) === 0xff ? oldest.replace(DB_KEY, '') : oldest;
+    if (typeof ids === 'number') this.nameTo(ids, key);
+    else for (const id of ids) this.nameTo(id, key);
     this.current = current;
   }
 
@@ -138,6 +151,8 @@ class Tracker implements KeyChangeListener {
     if (t.redirect !== 0) {
       const target = this.ctx.clients.get(t.redirect);
       if (target === undefined) {
+        // Told once, when the target is first found gone (as Redis does).
+        if (t.brokenRedirect) return;
         t.brokenRedirect = true;
         if (c.resp3) {
           encoder.resp3 = true;
@@ -193,12 +208,32 @@ export function beforeCommand(ks: Keyspace, c: ClientState, cmd: Command, f: Fra
   if (tracker === undefined) return;
   tracker.current = c;
   const t = c.tracking;
-  if (t === null || t.bcast) return;
-  if ((cmd.bits & CommandFlags.READONLY) !== 0) {
-    const track = t.optin ? t.caching === true : t.optout ? t.caching !== false : true;
-    if (track) tracker.remember(c, cmd, f);
+  if (t === null) return;
+  // CLIENT CACHING covers the next command, or the whole transaction that MULTI opens (as in Redis).
+  const inExec = (c as { inExec?: boolean }).inExec === true;
+  if (!inExec && t.cachingInTx) {
+    t.caching = undefined;
+    t.cachingInTx = false;
   }
-  if (cmd.name !== 'client' && c.multi === null) t.caching = undefined;
+  rememberRead(ks, c, cmd, f);
+  if (inExec) t.cachingInTx = t.caching !== undefined;
+  else if (cmd.name !== 'client' && cmd.name !== 'multi' && c.multi === null) t.caching = undefined;
+}
+
+/** After the command ran: later changes (expiry, eviction, writes persistence applies later) are nobody's own (NOLOOP). */
+export function afterCommand(ks: Keyspace): void {
+  const tracker = TRACKERS.get(ks);
+  if (tracker !== undefined) tracker.current = undefined;
+}
+
+/**
+ * Remembers the keys a read-only command of `c` reads (default mode, as
+ * OPTIN / OPTOUT allow); also for the commands a script of `c` calls.
+ */
+export function rememberRead(ks: Keyspace, c: ClientState, cmd: Command, f: Frame): void {
+  const t = c.tracking;
+  if (t === null || t.bcast || (cmd.bits & CommandFlags.READONLY) === 0) return;
+  if (t.optin ? t.caching === true : t.optout ? t.caching !== false : true) TRACKERS.get(ks)?.remember(c, cmd, f);
 }
 
 /** Turns `c`'s tracking off (CLIENT TRACKING off, RESET, disconnect). */
@@ -261,8 +296,9 @@ export function clientTracking(ctx: ServerContext, c: ClientState, f: Frame): vo
   }
   if (optin && optout) throw new CommandError('ERR You can\'t specify both OPTIN mode and OPTOUT mode');
   if (bcast && (optin || optout)) throw new CommandError('ERR OPTIN and OPTOUT are not compatible with BCAST');
-  if (bcast && prefixes.length === 0) prefixes.push('');
   const existing = c.tracking?.prefixes ?? [];
+  // BCAST without PREFIX tracks every key: '' is added without the overlap check (as in Redis).
+  const implicit = bcast && prefixes.length === 0;
   const overlaps = (a: string, b: string) => a.startsWith(b) || b.startsWith(a);
   for (let i = 0; i < prefixes.length; i++) {
     const taken = existing.find((e) => overlaps(e, prefixes[i]) && e !== prefixes[i]);
@@ -273,12 +309,12 @@ export function clientTracking(ctx: ServerContext, c: ClientState, f: Frame): vo
       }
     }
   }
-  const all = [...existing, ...prefixes];
+  const all = [...existing, ...prefixes, ...(implicit ? [''] : [])];
   const tracker = trackerOf(ctx);
   const was = c.tracking;
   if (was === null) tracker.clients++;
   const merged = [...new Set(all)];
-  c.tracking = { bcast, optin, optout, noloop, redirect, prefixes: merged, caching: undefined, brokenRedirect: false };
+  c.tracking = { bcast, optin, optout, noloop, redirect, prefixes: merged, caching: undefined, cachingInTx: false, brokenRedirect: false };
   for (const p of merged) {
     let set = tracker.bcast.get(p);
     if (!bcast) break;
@@ -341,7 +377,7 @@ export function clientTrackingInfo(ctx: ServerContext, c: ClientState): void {
   o.bulk('redirect');
   o.int(t === null ? -1 : t.redirect);
   o.bulk('prefixes');
-  const prefixes = t?.bcast ? t.prefixes : [];
+  const prefixes = t?.bcast ? [...t.prefixes].sort() : [];
   o.arrayHeader(prefixes.length);
   for (const p of prefixes) o.bulk(p);
 }

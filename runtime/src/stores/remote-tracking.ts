@@ -49,7 +49,7 @@ export class RemoteTracker implements CoherenceChannel {
   }
 
   start(): void {
-    void this.connect();
+    this.connect().catch((err: Error) => this.options.logger.error({ store: this.options.store, node: this.options.node, err: err.message }, 'coherence: tracking failed to start'));
   }
 
   private async connect(): Promise<void> {
@@ -124,7 +124,7 @@ export class RemoteTracker implements CoherenceChannel {
       this.listener.channelDown(reason, this.lastHeard);
     }
     const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** this.attempt++);
-    this.retry = setTimeout(() => void this.connect(), delay * (0.5 + Math.random() / 2));
+    this.retry = setTimeout(() => this.start(), delay * (0.5 + Math.random() / 2));
     this.retry.unref();
   }
 
@@ -183,11 +183,20 @@ export class ClusterTracker implements CoherenceChannel {
       const { host, port } = node.options;
       if (host !== undefined && port !== undefined) primaries.set(`${host}:${port}`, { host, port });
     }
+    let demoted: string | undefined;
     for (const [address, tracker] of this.trackers) {
       if (!primaries.has(address)) {
         this.trackers.delete(address);
+        if (tracker.up) demoted = address;
         void tracker.close();
       }
+    }
+    if (demoted !== undefined && this.up_) {
+      // A primary demoted while still connected (a graceful failover): the new one's writes were not tracked
+      // until now, so down now and up again once it is tracked (the listener then re-validates).
+      this.up_ = false;
+      this.reportedDown = true;
+      this.listener.channelDown(`${demoted} is no longer a primary`, Date.now());
     }
     for (const [address, { host, port }] of primaries) {
       if (this.trackers.has(address)) continue;
