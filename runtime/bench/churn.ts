@@ -4,7 +4,7 @@
  * all the time. Raw RESP over sockets, Node only (the memory-bound test runs
  * it without redis-server; the benchmark also drives redis-server with it).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Socket, connect } from 'node:net';
 import { join } from 'node:path';
 
@@ -136,6 +136,23 @@ export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime (fields 14, 15) in clock ticks
+}
+
+/** CPU seconds (user + system) of every process whose command name is `comm` (e.g. the PostgreSQL backends). */
+export function commandCpuSeconds(comm: string): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== comm) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
 }
 
 /** The container memory limit the constructs derive for a byte budget (src/_cache-pod.ts). */

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { cpuSeconds } from './churn';
+import { commandCpuSeconds, cpuSeconds } from './churn';
 import { BenchmarkRow, runBenchmark } from './redis-benchmark';
 import { BenchContext, fmtInt, fmtMs, fmtRatio, median, passMiss, table } from './report';
 import { BenchServer, freePort } from './servers';
@@ -93,10 +93,14 @@ export async function writeBehindSection(ctx: BenchContext): Promise<string> {
     const warm: Record<string, BenchmarkRow[]> = { 'memory-only': [], 'write-behind': [] };
     // state-cache's own CPU per SET (user + system, /proc/PID/stat), the steadier figure on a shared machine.
     const cpu: Record<string, number[]> = { 'memory-only': [], 'write-behind': [] };
+    // PostgreSQL's CPU per SET over the same run (the flushes that land during it).
+    const pgCpu: Record<string, number[]> = { 'memory-only': [], 'write-behind': [] };
     const measured = async (server: ConfiguredCache, run: () => Promise<BenchmarkRow>): Promise<BenchmarkRow> => {
       const before = cpuSeconds(server.pid);
+      const pgBefore = commandCpuSeconds('postgres');
       const row = await run();
       cpu[server.name].push((cpuSeconds(server.pid) - before) / options.requests);
+      pgCpu[server.name].push((commandCpuSeconds('postgres') - pgBefore) / options.requests);
       return row;
     };
     let flushed = NaN;
@@ -138,10 +142,11 @@ export async function writeBehindSection(ctx: BenchContext): Promise<string> {
     return [
       '## SET with write-behind to PostgreSQL',
       '',
-      `Two state-cache servers at once, one memory only, one with \`persistence.mode: write-behind\` to a PostgreSQL table (embedded PostgreSQL on the same machine, defaults: batches of 100, flush after 1 s, no journal). \`redis-benchmark -t set -c ${options.clients} -n ${options.requests} -d ${options.valueBytes} -r ${options.keyspace}\` against each in turn, ${options.rounds} round(s), order flipped every round; the ratio is the median of the per-round ratios. CPU per SET is the state-cache process's own user + system time over the run (PostgreSQL's share of the flushes is not in it). Pending writes after the runs: ${flushed} (the queue drained).`,
+      `Two state-cache servers at once, one memory only, one with \`persistence.mode: write-behind\` to a PostgreSQL table (embedded PostgreSQL on the same machine, defaults: batches of 100, flush after 1 s, no journal). \`redis-benchmark -t set -c ${options.clients} -n ${options.requests} -d ${options.valueBytes} -r ${options.keyspace}\` against each in turn, ${options.rounds} round(s), order flipped every round; the ratio is the median of the per-round ratios. CPU per SET is the state-cache process's own user + system time over the run; PostgreSQL's is its processes' time over the same run (the flushes that landed during it; the queue drains after the run). Pending writes after the runs: ${flushed} (the queue drained).`,
       '',
-      table(['server', 'SET ops/s (median)', 'p99 ms', 'server CPU per SET', 'every round (ops/s)'], ['memory-only', 'write-behind'].map((name) => [
-        name, fmtInt(med(name, 'rps')), fmtMs(med(name, 'p99Ms')), `${cpuUs(name).toFixed(1)} µs`, runs[name].map((r) => fmtInt(r.rps)).join(' / '),
+      table(['server', 'SET ops/s (median)', 'p99 ms', 'server CPU per SET', 'PostgreSQL CPU per SET', 'every round (ops/s)'], ['memory-only', 'write-behind'].map((name) => [
+        name, fmtInt(med(name, 'rps')), fmtMs(med(name, 'p99Ms')), `${cpuUs(name).toFixed(1)} µs`, `${(median(pgCpu[name]) * 1e6).toFixed(1)} µs`,
+        runs[name].map((r) => fmtInt(r.rps)).join(' / '),
       ])),
       '',
       `write-behind / memory only: **${fmtRatio(ratio)}** (target ≥ ${TARGET}×) ${passMiss(result)}; server CPU per SET ${fmtRatio(cpuUs('write-behind') / cpuUs('memory-only'))}. Loads on miss from PostgreSQL during these runs: ${fmtInt(loadsOnMiss)} for ${fmtInt(options.requests * options.rounds)} SETs (a plain SET is a blind write: it never loads).`,
@@ -290,6 +295,10 @@ export async function coherenceSection(ctx: BenchContext): Promise<string> {
       const coherent = await make(`${mode} with coherence`, `bench_${mode.replace('-', '_')}_coherent`, true);
       const peer = await make(`${mode} coherent peer`, `bench_${mode.replace('-', '_')}_coherent`, true);
       const runs: Record<string, BenchmarkRow[]> = { [plain.name]: [], [coherent.name]: [] };
+      // CPU per SET: the writer's own (the cost to its pod), and what the run cost PostgreSQL and the peer.
+      const cpu: Record<string, { writer: number[]; postgres: number[]; peer: number[] }> = {
+        [plain.name]: { writer: [], postgres: [], peer: [] }, [coherent.name]: { writer: [], postgres: [], peer: [] },
+      };
       // write-through is bound by commits: fewer requests keep the run short.
       const requests = mode === 'write-through' ? Math.max(2000, Math.round(options.requests / 5)) : options.requests;
       let received = NaN;
@@ -300,7 +309,12 @@ export async function coherenceSection(ctx: BenchContext): Promise<string> {
         for (let round = 1; round <= options.rounds; round++) {
           const order = round % 2 === 1 ? [plain, coherent] : [coherent, plain];
           for (const server of order) {
+            const before = { writer: cpuSeconds(server.pid), postgres: commandCpuSeconds('postgres'), peer: cpuSeconds(peer.pid) };
             const row = setRow(await runBenchmark({ port: server.port, tests: 'set', clients: 50, requests, dataSize: options.valueBytes, keyspace: 1000, pipeline: 1 }));
+            const c = cpu[server.name];
+            c.writer.push((cpuSeconds(server.pid) - before.writer) / requests);
+            c.postgres.push((commandCpuSeconds('postgres') - before.postgres) / requests);
+            c.peer.push((cpuSeconds(peer.pid) - before.peer) / requests);
             runs[server.name].push(row);
             ctx.log(`coherence round ${round}/${options.rounds} ${server.name}: SET ${fmtInt(row.rps)}/s p99 ${fmtMs(row.p99Ms)} ms`);
           }
@@ -312,13 +326,16 @@ export async function coherenceSection(ctx: BenchContext): Promise<string> {
         await plain.stop();
       }
       const med = (name: string, key: 'rps' | 'p99Ms') => median(runs[name].map((r) => r[key]));
-      const ratio = med(coherent.name, 'rps') / med(plain.name, 'rps');
+      const ratio = median(runs[coherent.name].map((r, i) => r.rps / runs[plain.name][i].rps));
+      const us = (name: string, who: 'writer' | 'postgres' | 'peer') => median(cpu[name][who]) * 1e6;
       const result = ctx.target({ section: 'coherence', name: `SET throughput, ${mode}, with coherence / without`, ratio, limit: TARGET, better: 'higher' });
       for (const server of [plain, coherent]) {
-        rows.push([server.name, fmtInt(med(server.name, 'rps')), fmtMs(med(server.name, 'p99Ms')), runs[server.name].map((r) => fmtInt(r.rps)).join(' / ')]);
+        rows.push([server.name, fmtInt(med(server.name, 'rps')), fmtMs(med(server.name, 'p99Ms')),
+          `${us(server.name, 'writer').toFixed(1)} / ${us(server.name, 'postgres').toFixed(1)} / ${us(server.name, 'peer').toFixed(1)}`,
+          runs[server.name].map((r) => fmtInt(r.rps)).join(' / ')]);
       }
-      verdicts.push(`${mode}, with / without coherence: **${fmtRatio(ratio)}** (target ≥ ${TARGET}×; the peer heard ${fmtInt(received)} announcements) ${passMiss(result)}`);
+      verdicts.push(`${mode}, with / without coherence: **${fmtRatio(ratio)}** (median of the per-round ratios ${runs[coherent.name].map((r, i) => fmtRatio(r.rps / runs[plain.name][i].rps)).join(', ')}; target ≥ ${TARGET}×; the peer heard ${fmtInt(received)} announcements) ${passMiss(result)}; the writer's own CPU per SET ${fmtRatio(us(coherent.name, 'writer') / us(plain.name, 'writer'))}`);
     }
-    return [...lines, table(['server', 'SET ops/s (median)', 'p99 ms', 'every round (ops/s)'], rows), '', ...verdicts.map((v) => `${v}\n`)].join('\n');
+    return [...lines, table(['server', 'SET ops/s (median)', 'p99 ms', 'CPU µs per SET: writer / PostgreSQL / peer', 'every round (ops/s)'], rows), '', ...verdicts.map((v) => `${v}\n`)].join('\n');
   });
 }

@@ -49,6 +49,13 @@ export function announcementPayloads(origin: string, sentAt: number, items: Read
 /** A heartbeat or an announcement; undefined for a payload this version does not know (ignored). */
 export type Payload = { heartbeat: true; origin: string; sentAt: number } | ({ heartbeat: false } & Invalidation);
 
+/** The sender of a payload, read without splitting the rest (its key list). */
+function originOf(payload: string): string | undefined {
+  const start = payload.indexOf(' ') + 1;
+  const end = payload.indexOf(' ', start);
+  return start === 0 || end < 0 ? undefined : payload.slice(start, end);
+}
+
 export function parsePayload(payload: string): Payload | undefined {
   const parts = payload.split(' ');
   if (parts.length < 3) return undefined;
@@ -141,8 +148,10 @@ export class PostgresListener implements CoherenceChannel {
 
   private onNotification(payload: string): void {
     this.lastHeard = Date.now();
+    // Every listener hears its own instance's batches too: skip them before decoding their keys.
+    if (originOf(payload) === this.options.origin) return;
     const msg = parsePayload(payload);
-    if (msg === undefined || msg.heartbeat || msg.origin === this.options.origin) return;
+    if (msg === undefined || msg.heartbeat) return;
     this.listener.invalidated(msg);
   }
 

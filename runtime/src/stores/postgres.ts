@@ -4,6 +4,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { DatabaseError, Pool, PoolConfig, QueryResult } from 'pg';
 import type { PostgresStoreConfig } from './config';
 import type { StoreContext } from './context';
+import { byteaArray, int8Array, timestamptzArray } from './postgres-binary';
 import { announcementPayloads, channelOf, PostgresListener } from './postgres-notify';
 import {
   BatchResult, CacheStore, CoherenceChannel, CoherenceListener, CoherenceOptions, StoreCharacteristics, StoreConfigError, StoredDelete,
@@ -41,11 +42,6 @@ function toEntry(row: Row): StoredEntry {
     version: Number(row.version),
     expiresAt: row.expires_at === null ? 0 : row.expires_at.getTime(),
   };
-}
-
-/** ISO text keeps the millisecond exactly (a float epoch would round). */
-function expiryParam(expiresAt: number): string | null {
-  return expiresAt === 0 ? null : new Date(expiresAt).toISOString();
 }
 
 /** Keeps the highest version per key: one statement may not touch a row twice. */
@@ -247,7 +243,7 @@ export class PostgresStore implements CacheStore {
   async loadMany(keys: readonly Buffer[]): Promise<Array<StoredEntry | undefined>> {
     if (keys.length === 0) return [];
     await this.ensureTable();
-    const res = await this.run('load', this.sql.load, [keys, new Date(Date.now())]);
+    const res = await this.run('load', this.sql.load, [byteaArray(keys), new Date(Date.now())]);
     const byKey = new Map<string, StoredEntry>();
     for (const row of res.rows as Row[]) byKey.set(row.key.toString('hex'), toEntry(row));
     return keys.map((k) => byKey.get(k.toString('hex')));
@@ -257,7 +253,8 @@ export class PostgresStore implements CacheStore {
     const rows = lastPerKey(entries);
     return this.isolating('write', rows, (part) => {
       const params: unknown[] = [
-        part.map((e) => e.key), part.map((e) => e.value), part.map((e) => String(e.version)), part.map((e) => expiryParam(e.expiresAt)),
+        byteaArray(part.map((e) => e.key)), byteaArray(part.map((e) => e.value)), int8Array(part.map((e) => e.version)),
+        timestamptzArray(part.map((e) => e.expiresAt)),
       ];
       if (this.announceAs === undefined) return [this.sql.upsert, params];
       return [this.sql.upsertAnnounced, [...params, this.channel, announcementPayloads(this.announceAs, Date.now(), part)]];
@@ -267,7 +264,7 @@ export class PostgresStore implements CacheStore {
   async deleteBatch(deletes: readonly StoredDelete[]): Promise<BatchResult> {
     const rows = lastPerKey(deletes);
     return this.isolating('delete', rows, (part) => {
-      const params: unknown[] = [part.map((d) => d.key), part.map((d) => String(d.version))];
+      const params: unknown[] = [byteaArray(part.map((d) => d.key)), int8Array(part.map((d) => d.version))];
       if (this.announceAs === undefined) return [this.sql.delete, params];
       return [this.sql.deleteAnnounced, [...params, this.channel, announcementPayloads(this.announceAs, Date.now(), part)]];
     });
@@ -291,7 +288,7 @@ export class PostgresStore implements CacheStore {
   async versionsOf(keys: readonly Buffer[]): Promise<Array<number | undefined>> {
     if (keys.length === 0) return [];
     await this.ensureTable();
-    const res = await this.run('reading versions', this.sql.versions, [keys, new Date(Date.now())]);
+    const res = await this.run('reading versions', this.sql.versions, [byteaArray(keys), new Date(Date.now())]);
     const byKey = new Map<string, number>();
     for (const row of res.rows as Array<{ key: Buffer; version: string }>) byKey.set(row.key.toString('hex'), Number(row.version));
     return keys.map((k) => byKey.get(k.toString('hex')));

@@ -179,8 +179,10 @@ describe('coherence on a real PostgreSQL', () => {
     const c = coherent(reader, ks);
     coherent(writer, new Keyspace());
     await until(() => c.up, 5000, 'the channel up');
-    // An out-of-range version makes PostgreSQL refuse the statement (SQLSTATE 22003): nothing commits, nothing is announced.
-    await expect(writer.writeBatch([{ key: b('x'), value: b('v2'), version: 2 ** 64, expiresAt: 0 }])).resolves.toEqual({ rejected: [expect.objectContaining({ key: b('x') })] });
+    // A CHECK the new value breaks makes PostgreSQL refuse the statement (SQLSTATE 23514): nothing commits, nothing is announced.
+    await writer.pool.query('ALTER TABLE "public"."t_rollback" ADD CONSTRAINT short_values CHECK (octet_length(value) < 8)');
+    await expect(writer.writeBatch([{ key: b('x'), value: b('v2 is too long'), version: 20, expiresAt: 0 }]))
+      .resolves.toEqual({ rejected: [expect.objectContaining({ key: b('x'), error: expect.objectContaining({ message: expect.stringContaining('23514') }) })] });
     await sleep(300);
     expect(ks.value(ks.find('x'))).toBe('v1');
   });

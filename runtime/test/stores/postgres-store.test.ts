@@ -131,6 +131,27 @@ test('a batch of 1000 entries is one INSERT statement, and 1000 loads are one SE
   ]);
 });
 
+test('binary array parameters: a mixed batch round-trips exactly, as the database itself reads it', async () => {
+  const { store } = pgStore({ table: 'binary_params' });
+  await store.start();
+  const now = Date.now();
+  const entries = [
+    { key: Buffer.from([0, 255, 0x5c, 0x22, 0x7b]), value: Buffer.alloc(0), version: 1, expiresAt: 0 }, // NUL, backslash, quote, brace
+    { key: b('ttl'), value: randomBytes(70_000), version: 2 ** 53 - 1, expiresAt: now + 3_600_123 },
+    { key: b('past-2038'), value: b('v'), version: 3, expiresAt: Date.UTC(2100, 0, 1, 0, 0, 0, 7) },
+  ];
+  expect(await store.writeBatch(entries)).toEqual({ rejected: [] });
+  const rows = await admin.query('SELECT key, value, version::text AS version, (extract(epoch FROM expires_at) * 1000)::bigint::text AS ms FROM "public"."binary_params" ORDER BY version');
+  expect(rows.rows.map((r: { key: Buffer; value: Buffer; version: string; ms: string | null }) => [r.key, r.value, r.version, r.ms])).toEqual([
+    [entries[0].key, entries[0].value, '1', null],
+    [entries[2].key, entries[2].value, '3', String(entries[2].expiresAt)],
+    [entries[1].key, entries[1].value, String(2 ** 53 - 1), String(entries[1].expiresAt)],
+  ]);
+  expect(await store.loadMany(entries.map((e) => e.key))).toEqual(entries);
+  expect(await store.deleteBatch([{ key: entries[0].key, version: 1 }, { key: b('ttl'), version: 5 }])).toEqual({ rejected: [] });
+  expect((await store.loadMany(entries.map((e) => e.key))).map((e) => e?.version)).toEqual([undefined, 2 ** 53 - 1, 3]);
+});
+
 test('two instances share the table: a late batch from one never overwrites the newer write of the other', async () => {
   const a = pgStore({ table: 'shared' }).store;
   const c = pgStore({ table: 'shared' }).store;
