@@ -305,7 +305,7 @@ test('the encoding: strings that look like an encoded value round-trip, a newer 
   z.set('a', 1.5);
   z.set('b', -Infinity);
   const back = decodeValue(encodeValue(z), 'z').value as ZSetValue;
-  expect(back.nodes).toEqual([{ m: 'b', s: -Infinity }, { m: 'a', s: 1.5 }]);
+  expect([...back]).toEqual([{ m: 'b', s: -Infinity }, { m: 'a', s: 1.5 }]);
   const l = new ListValue();
   l.pushRight('1');
   l.pushLeft('0');

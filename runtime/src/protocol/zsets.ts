@@ -89,18 +89,8 @@ function lexBelow(m: string, b: LexBound): boolean {
 
 /** [lo, hi) of the nodes within min..max by member (meaningful when all scores are equal, as in Redis). */
 function lexRange(z: ZSetValue, min: LexBound, max: LexBound): [number, number] {
-  const first = (pred: (m: string) => boolean): number => {
-    let lo = 0;
-    let hi = z.size;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (pred(z.nodes[mid].m)) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
-  };
-  const lo = first((m) => lexAbove(m, min));
-  const hi = first((m) => !lexBelow(m, max));
+  const lo = z.firstWhere((n) => lexAbove(n.m, min));
+  const hi = z.firstWhere((n) => !lexBelow(n.m, max));
   return [lo, Math.max(lo, hi)];
 }
 
@@ -146,7 +136,7 @@ function selectRange(z: ZSetValue | undefined, a: string, b: string, r: RangeSpe
     if (z === undefined) return [];
     [lo, hi] = lexRange(z, min, max);
   }
-  let picked = z.nodes.slice(lo, hi);
+  let picked = z.slice(lo, hi);
   if (r.rev) picked.reverse();
   if (r.limit) {
     if (r.offset < 0) return [];
@@ -246,7 +236,7 @@ function sourceSize(s: ZSource): number {
 }
 
 function* sourceNodes(v: ZSetValue | SetValue): Generator<ZNode> {
-  if (v instanceof ZSetValue) yield* v.nodes;
+  if (v instanceof ZSetValue) yield* v;
   else for (const m of v.items) yield { m, s: 1 };
 }
 
@@ -546,14 +536,14 @@ const zlexcount: Handler = (ctx, _c, f) => {
 const zscan: Handler = (ctx, _c, f) => scanReply(ctx, f, () => {
   const z = read(ctx, argStr(f, 1));
   if (z === undefined) return undefined;
-  return [{ size: z.size, mods: z.mods, members: () => z.nodes.map((n) => n.m), extra: (m) => formatScore(z.score(m)!) }, z];
+  return [{ size: z.size, mods: z.mods, members: () => Array.from(z, (n) => n.m), extra: (m) => formatScore(z.score(m)!) }, z];
 });
 
 const zrandmember: Handler = (ctx, _c, f) => {
   if (f.argc === 2) {
     const z = read(ctx, argStr(f, 1));
     if (z === undefined) return ctx.out.nil();
-    return ctx.out.bulk(z.nodes[randomIndex(z.size)].m);
+    return ctx.out.bulk(z.at(randomIndex(z.size)).m);
   }
   const count = randomCount(f, 2);
   if (f.argc > 4 || (f.argc === 4 && argUpper(f, 3) !== 'WITHSCORES')) throw new CommandError(ERR_SYNTAX);
@@ -563,7 +553,7 @@ const zrandmember: Handler = (ctx, _c, f) => {
   if (z === undefined || count === 0) return ctx.out.arrayHeader(0);
   // A positive count: distinct members; a negative one: -count picks that may repeat (as Redis).
   const picks = count > 0 ? distinctPicks(z.size, count) : repeatedPicks(z.size, count);
-  pairsReply(ctx.out, Array.from(picks, (i) => z.nodes[i]), withScores);
+  pairsReply(ctx.out, Array.from(picks, (i) => z.at(i)), withScores);
   return undefined;
 };
 
