@@ -1,6 +1,6 @@
 import { Client, ClientConfig } from 'pg';
-import type { Logger } from 'pino';
-import type { CoherenceChannel, CoherenceListener, CoherenceOptions, Invalidation } from './store';
+import { NotificationChannel, NotificationChannelOptions } from './notification-channel';
+import type { CoherenceListener, Invalidation } from './store';
 
 /**
  * Coherence over PostgreSQL's own LISTEN / NOTIFY: the postgres store adds
@@ -73,118 +73,51 @@ export function parsePayload(payload: string): Payload | undefined {
   return { heartbeat: false, origin, sentAt, keys };
 }
 
-export interface ListenerOptions extends CoherenceOptions {
+export interface ListenerOptions extends NotificationChannelOptions {
   readonly channel: string;
   /** The connection settings of the store's pool (one more connection). */
   readonly client: () => ClientConfig;
-  readonly logger: Logger;
-  readonly store: string;
 }
 
-const RECONNECT_MIN_MS = 100;
-const RECONNECT_MAX_MS = 2000;
-
 /**
- * The listening side: one dedicated connection that LISTENs, proves itself
- * with a heartbeat through the same channel, and reconnects with backoff.
- * Every (re)connection reports `up` after LISTEN took effect, so whatever the
- * listener re-validates then cannot miss a later announcement.
+ * The listening side: one dedicated connection that LISTENs and proves
+ * itself with a heartbeat sent through the same channel (its own
+ * notification coming back).
  */
-export class PostgresListener implements CoherenceChannel {
-  private client: Client | undefined;
-  private up_ = false;
-  private closed = false;
-  private lastHeard = Date.now();
-  private heartbeat: NodeJS.Timeout | undefined;
-  private retry: NodeJS.Timeout | undefined;
-  private attempt = 0;
-  private reportedDown = false;
-
-  constructor(private readonly options: ListenerOptions, private readonly listener: CoherenceListener) {}
-
-  get up(): boolean {
-    return this.up_;
+export class PostgresListener extends NotificationChannel<Client> {
+  constructor(private readonly o: ListenerOptions, listener: CoherenceListener) {
+    super(o, listener, { up: 'listening for other instances\' writes', setupFailed: 'cannot listen', name: 'notification channel' });
   }
 
-  start(): void {
-    void this.connect();
-  }
-
-  private async connect(): Promise<void> {
-    if (this.closed) return;
-    const o = this.options;
-    const client = new Client(o.client());
-    this.client = client;
+  protected open(): Client {
+    const client = new Client(this.o.client());
     client.on('error', (err) => this.lost(client, `listening connection failed: ${err.message}`));
     client.on('end', () => this.lost(client, 'listening connection ended'));
     client.on('notification', (msg) => this.onNotification(msg.payload ?? ''));
-    try {
-      await client.connect();
-      await client.query(`LISTEN "${o.channel}"`);
-    } catch (err) {
-      this.lost(client, `cannot listen: ${(err as Error).message}`);
-      return;
-    }
-    if (this.closed || this.client !== client) return;
-    this.attempt = 0;
-    this.up_ = true;
-    this.reportedDown = false;
-    this.lastHeard = Date.now();
-    o.logger.info({ store: o.store, channel: o.channel }, 'coherence: listening for other instances\' writes');
-    this.heartbeat = setInterval(() => this.beat(client), o.heartbeatMs);
-    this.heartbeat.unref();
-    this.listener.channelUp();
+    return client;
   }
 
-  private beat(client: Client): void {
-    const now = Date.now();
-    if (now - this.lastHeard > this.options.heartbeatTimeoutMs) {
-      this.lost(client, `no heartbeat came back for ${now - this.lastHeard} ms`);
-      return;
-    }
-    client.query('SELECT pg_notify($1, $2)', [this.options.channel, `h1 ${this.options.origin} ${now}`])
-      .catch((err: Error) => this.lost(client, `heartbeat failed: ${err.message}`));
+  protected async setUp(client: Client): Promise<void> {
+    await client.connect();
+    await client.query(`LISTEN "${this.o.channel}"`);
+  }
+
+  protected async ping(client: Client): Promise<void> {
+    await client.query('SELECT pg_notify($1, $2)', [this.o.channel, `h1 ${this.o.origin} ${Date.now()}`]);
+  }
+
+  protected async drop(client: Client): Promise<void> {
+    client.removeAllListeners('notification');
+    client.on('error', () => undefined);
+    await client.end().catch(() => undefined);
   }
 
   private onNotification(payload: string): void {
-    this.lastHeard = Date.now();
+    this.heard();
     // Every listener hears its own instance's batches too: skip them before decoding their keys.
-    if (originOf(payload) === this.options.origin) return;
+    if (originOf(payload) === this.o.origin) return;
     const msg = parsePayload(payload);
     if (msg === undefined || msg.heartbeat) return;
     this.listener.invalidated(msg);
-  }
-
-  /** The connection is gone or useless: report once, drop it, reconnect with backoff. */
-  private lost(client: Client, reason: string): void {
-    if (this.client !== client || this.closed) return;
-    this.client = undefined;
-    clearInterval(this.heartbeat);
-    client.removeAllListeners('notification');
-    client.on('error', () => undefined);
-    void client.end().catch(() => undefined);
-    const wasUp = this.up_;
-    this.up_ = false;
-    if (wasUp || !this.reportedDown) {
-      this.reportedDown = true;
-      this.options.logger.warn({ store: this.options.store, reason }, 'coherence: notification channel down; cached copies are bounded by coherence.maxUnvalidatedMs');
-      this.listener.channelDown(reason, this.lastHeard);
-    }
-    const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** this.attempt++);
-    this.retry = setTimeout(() => void this.connect(), delay * (0.5 + Math.random() / 2));
-    this.retry.unref();
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    clearInterval(this.heartbeat);
-    clearTimeout(this.retry);
-    const c = this.client;
-    this.client = undefined;
-    this.up_ = false;
-    if (c) {
-      c.on('error', () => undefined);
-      await c.end().catch(() => undefined);
-    }
   }
 }

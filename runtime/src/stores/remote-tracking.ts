@@ -1,6 +1,6 @@
 import { Cluster, Redis, RedisOptions } from 'ioredis';
-import type { Logger } from 'pino';
-import type { CoherenceChannel, CoherenceListener, CoherenceOptions } from './store';
+import { NotificationChannel, NotificationChannelOptions } from './notification-channel';
+import type { CoherenceChannel, CoherenceListener } from './store';
 
 /**
  * Coherence over a Redis-protocol server's own server-assisted client-side
@@ -16,85 +16,53 @@ import type { CoherenceChannel, CoherenceListener, CoherenceOptions } from './st
  * one RemoteTracker per primary.
  */
 
-const RECONNECT_MIN_MS = 100;
-const RECONNECT_MAX_MS = 2000;
 const INVALIDATE = '__redis__:invalidate';
 
-export interface TrackerOptions extends CoherenceOptions {
+export interface TrackerOptions extends NotificationChannelOptions {
   /** Connection settings of the store's client (host, port, auth, TLS, db). */
   readonly redis: RedisOptions;
   /** The store's key prefix: only keys under it are tracked, and it is stripped from what is reported. */
   readonly prefix: Buffer;
-  readonly logger: Logger;
-  readonly store: string;
-  /** The node tracked, in logs (cluster mode). */
-  readonly node?: string;
 }
 
-export class RemoteTracker implements CoherenceChannel {
-  private client: Redis | undefined;
-  private up_ = false;
-  private closed = false;
-  /** When the channel last provably worked (ms since the epoch). */
-  lastHeard = Date.now();
-  private heartbeat: NodeJS.Timeout | undefined;
-  private retry: NodeJS.Timeout | undefined;
-  private attempt = 0;
-  private reportedDown = false;
-
-  constructor(private readonly options: TrackerOptions, private readonly listener: CoherenceListener) {}
-
-  get up(): boolean {
-    return this.up_;
+export class RemoteTracker extends NotificationChannel<Redis> {
+  constructor(private readonly o: TrackerOptions, listener: CoherenceListener) {
+    super(o, listener, { up: 'tracking other clients\' writes (CLIENT TRACKING BCAST)', setupFailed: 'cannot track', name: 'tracking channel' });
   }
 
-  start(): void {
-    this.connect().catch((err: Error) => this.options.logger.error({ store: this.options.store, node: this.options.node, err: err.message }, 'coherence: tracking failed to start'));
-  }
-
-  private async connect(): Promise<void> {
-    if (this.closed) return;
-    const o = this.options;
-    // Own reconnection (as the PostgreSQL listener): tracking must be set up again on every connection.
+  protected open(): Redis {
+    // Own reconnection (the base class): tracking must be set up again on every connection.
     const client = new Redis({
-      ...o.redis, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: true, autoResubscribe: false,
+      ...this.o.redis, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: true, autoResubscribe: false,
     });
-    this.client = client;
     client.on('error', (err: Error) => this.lost(client, `tracking connection failed: ${err.message}`));
     client.on('close', () => this.lost(client, 'tracking connection closed'));
     client.on('messageBuffer', (channel: Buffer, message: Buffer | Buffer[] | null) => {
-      this.lastHeard = Date.now();
+      this.heard();
       if (channel.toString() !== INVALIDATE) return;
       this.onInvalidate(message);
     });
-    try {
-      await client.connect();
-      const id = await client.client('ID');
-      const prefix = o.prefix.length > 0 ? ['PREFIX', o.prefix] : [];
-      await client.call('CLIENT', 'TRACKING', 'on', 'REDIRECT', String(id), 'BCAST', ...prefix);
-      await client.subscribe(INVALIDATE);
-    } catch (err) {
-      this.lost(client, `cannot track: ${(err as Error).message}`);
-      return;
-    }
-    if (this.closed || this.client !== client) return;
-    this.attempt = 0;
-    this.up_ = true;
-    this.reportedDown = false;
-    this.lastHeard = Date.now();
-    o.logger.info({ store: o.store, node: o.node }, 'coherence: tracking other clients\' writes (CLIENT TRACKING BCAST)');
-    this.heartbeat = setInterval(() => this.beat(client), o.heartbeatMs);
-    this.heartbeat.unref();
-    this.listener.channelUp();
+    return client;
   }
 
-  private beat(client: Redis): void {
-    const now = Date.now();
-    if (now - this.lastHeard > this.options.heartbeatTimeoutMs) {
-      this.lost(client, `no heartbeat came back for ${now - this.lastHeard} ms`);
-      return;
-    }
-    client.ping().then(() => { this.lastHeard = Date.now(); }, (err: Error) => this.lost(client, `heartbeat failed: ${err.message}`));
+  protected async setUp(client: Redis): Promise<void> {
+    await client.connect();
+    const id = await client.client('ID');
+    const prefix = this.o.prefix.length > 0 ? ['PREFIX', this.o.prefix] : [];
+    await client.call('CLIENT', 'TRACKING', 'on', 'REDIRECT', String(id), 'BCAST', ...prefix);
+    await client.subscribe(INVALIDATE);
+  }
+
+  protected async ping(client: Redis): Promise<void> {
+    await client.ping();
+    this.heard();
+  }
+
+  protected drop(client: Redis): Promise<void> {
+    client.removeAllListeners('messageBuffer');
+    client.on('error', () => undefined);
+    client.disconnect();
+    return Promise.resolve();
   }
 
   private onInvalidate(message: Buffer | Buffer[] | null): void {
@@ -104,41 +72,9 @@ export class RemoteTracker implements CoherenceChannel {
       return;
     }
     const keys = Array.isArray(message) ? message : [message];
-    const p = this.options.prefix;
+    const p = this.o.prefix;
     const stripped = keys.filter((k) => k.subarray(0, p.length).equals(p)).map((k) => k.subarray(p.length));
     if (stripped.length > 0) this.listener.invalidated({ origin: 'server', sentAt, unversioned: stripped });
-  }
-
-  private lost(client: Redis, reason: string): void {
-    if (this.client !== client || this.closed) return;
-    this.client = undefined;
-    clearInterval(this.heartbeat);
-    client.removeAllListeners('messageBuffer');
-    client.on('error', () => undefined);
-    client.disconnect();
-    const wasUp = this.up_;
-    this.up_ = false;
-    if (wasUp || !this.reportedDown) {
-      this.reportedDown = true;
-      this.options.logger.warn({ store: this.options.store, node: this.options.node, reason }, 'coherence: tracking channel down; cached copies are bounded by coherence.maxUnvalidatedMs');
-      this.listener.channelDown(reason, this.lastHeard);
-    }
-    const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** this.attempt++);
-    this.retry = setTimeout(() => this.start(), delay * (0.5 + Math.random() / 2));
-    this.retry.unref();
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    clearInterval(this.heartbeat);
-    clearTimeout(this.retry);
-    const c = this.client;
-    this.client = undefined;
-    this.up_ = false;
-    if (c) {
-      c.on('error', () => undefined);
-      c.disconnect();
-    }
   }
 }
 
