@@ -5,7 +5,10 @@
  * client-side cache working unchanged, and changes that are not client
  * writes (expiry, eviction) named too.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createClient } from 'redis';
 import { sleep, startTestServer } from './helpers';
 import { TestRedis } from './stores/servers';
@@ -127,6 +130,31 @@ test('default mode over RESP3: the read key is named after the reply of the writ
   expect(t).toContain(`a: SET a 4 -> +OK\r\n${PUSH(['a'])}`); // its own write: after the reply
   expect(t.filter((l) => l === `a received: ${PUSH(['a'])}`)).toHaveLength(1); // SET a 3: not read again, not named again
   expect(t).toContain(`a received: ${PUSH(null)}`);
+});
+
+test('FLUSHALL with persistence is one null message, as in Redis, not a message per key', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'state-cache-tracking-'));
+  const persistent = await startTestServer({
+    stores: { chain: [{ store: { type: 'file', name: 'disk', directory: join(dir, 'level') } }] },
+    persistence: { mode: 'write-behind', writeBehind: { deadLetterPath: join(dir, 'dead-letter.jsonl') } },
+  });
+  const a = await Raw.open(persistent.respPort);
+  const b = await Raw.open(persistent.respPort);
+  try {
+    await a.send('HELLO', '3');
+    await a.send('CLIENT', 'TRACKING', 'on', 'BCAST');
+    await b.send('MSET', 'k1', '1', 'k2', '2', 'k3', '3');
+    expect(await a.drain()).toBe(PUSH(['k1', 'k2', 'k3']));
+    expect(await b.send('FLUSHALL')).toBe('+OK\r\n');
+    expect(await a.drain()).toBe(PUSH(null));
+    expect(await b.send('FLUSHALL')).toBe('+OK\r\n'); // already empty: still named, as Redis does
+    expect(await a.drain()).toBe(PUSH(null));
+  } finally {
+    a.close();
+    b.close();
+    await persistent.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('changes that are not client writes are named too: expiry and eviction', async () => {

@@ -859,7 +859,7 @@ export class Keyspace {
    * Deletes keys (DEL, UNLINK, GETDEL, FLUSHDB). Calls back with how many
    * existed; returns a promise when persistence makes the delete wait.
    */
-  delete(keys: readonly string[]): number | Promise<number> {
+  delete(keys: readonly string[], flushing = false): number | Promise<number> {
     if (this.memoryOnly && this.group === undefined) {
       let n = 0;
       for (const k of keys) {
@@ -873,14 +873,27 @@ export class Keyspace {
       return n;
     }
     const live = [...new Set(keys)].filter((k) => this.find(k, false) >= 0);
-    if (live.length === 0) return 0;
+    if (live.length === 0) {
+      if (flushing) this.keyWatcher?.flushed();
+      return 0;
+    }
     const changes: EntryChange[] = live.map((k) => ({ kind: 'delete', key: Buffer.from(k, 'latin1'), version: this.versions.next() }));
     const p = this.persisted(live, changes, () => {
-      for (const k of live) {
-        const slot = this.find(k, false);
-        if (slot >= 0) {
-          this.removeSlot(slot);
-          this.stats.deletes++;
+      // A flush is named once, as Redis does, when memory empties: not key by key.
+      const watcher = this.keyWatcher;
+      if (flushing) this.keyWatcher = undefined;
+      try {
+        for (const k of live) {
+          const slot = this.find(k, false);
+          if (slot >= 0) {
+            this.removeSlot(slot);
+            this.stats.deletes++;
+          }
+        }
+      } finally {
+        if (flushing) {
+          this.keyWatcher = watcher;
+          watcher?.flushed();
         }
       }
     });
@@ -896,8 +909,8 @@ export class Keyspace {
 
   /** Removes everything. */
   flush(): number | Promise<number> {
+    if (!this.memoryOnly || this.group !== undefined) return this.delete(this.allKeys(), true);
     this.keyWatcher?.flushed();
-    if (!this.memoryOnly || this.group !== undefined) return this.delete(this.allKeys());
     const n = this.count;
     for (let s = 0; this.watches.size !== 0 && s < this.high; s++) if (this.cls[s] !== FREE) this.watchedRemoved(s);
     for (const a of this.arenas) a?.clear();
