@@ -39,6 +39,8 @@ export class KeyspaceHooks {
   private readonly prepared = new WeakMap<readonly HookEntryChange[], PreparedWrite>();
   /** A write prepared synchronously and not yet committed: if the next hook call finds it, memory refused it. */
   private lastSync: PreparedWrite | undefined;
+  /** The changes of lastSync: the hot path's pairing, without the WeakMap (whose entries cost the collector). */
+  private lastSyncChanges: readonly HookEntryChange[] | undefined;
 
   constructor(private readonly logger?: Logger) {}
 
@@ -66,8 +68,8 @@ export class KeyspaceHooks {
       throw this.map(err);
     }
     if (!(prepared instanceof Promise)) {
-      this.prepared.set(changes, prepared);
       this.lastSync = prepared;
+      this.lastSyncChanges = changes;
       return undefined;
     }
     return prepared.then((ready) => {
@@ -78,11 +80,16 @@ export class KeyspaceHooks {
   }
 
   afterChange(changes: readonly HookEntryChange[]): void {
-    const prepared = this.prepared.get(changes);
-    if (!prepared) return;
-    this.prepared.delete(changes);
-    if (this.lastSync === prepared) this.lastSync = undefined;
-    this.persistence?.commit(prepared);
+    let prepared: PreparedWrite | undefined;
+    if (this.lastSyncChanges === changes) {
+      prepared = this.lastSync;
+      this.lastSync = undefined;
+      this.lastSyncChanges = undefined;
+    } else {
+      prepared = this.prepared.get(changes);
+      this.prepared.delete(changes);
+    }
+    if (prepared) this.persistence?.commit(prepared);
   }
 
   load(key: Buffer): Promise<StoredEntry | undefined> | undefined {
@@ -123,6 +130,7 @@ export class KeyspaceHooks {
     const last = this.lastSync;
     if (!last) return;
     this.lastSync = undefined;
+    this.lastSyncChanges = undefined;
     this.persistence?.abort(last); // no-op once committed
   }
 

@@ -68,8 +68,8 @@ interface Slot {
   /** Not retried before this time (ms, performance clock); 0 = ready. */
   notBefore: number;
   lastError: string;
-  /** Passivation waiting for this key to be stored. */
-  watchers: Array<{ version: number; resolve(): void; reject(e: Error): void }>;
+  /** Passivation waiting for this key to be stored (rare: created on first use). */
+  watchers: Array<{ version: number; resolve(): void; reject(e: Error): void }> | undefined;
 }
 
 interface Blocked {
@@ -140,7 +140,7 @@ class StoreQueue {
     const id = keyId(op.key);
     const slot = this.slots.get(id);
     if (!slot) {
-      this.slots.set(id, { id, op, inFlight: undefined, enqueuedAt: now(), attempts: 0, notBefore: 0, lastError: '', watchers: [] });
+      this.slots.set(id, { id, op, inFlight: undefined, enqueuedAt: now(), attempts: 0, notBefore: 0, lastError: '', watchers: undefined });
       this.bytes += op.bytes;
     } else if (op.version >= slot.op.version) {
       const older = slot.op;
@@ -162,7 +162,7 @@ class StoreQueue {
     const slot = this.slots.get(keyId(key));
     // No slot: the store has every version this queue was given.
     if (!slot || slot.op.version < version) return Promise.resolve();
-    return new Promise((resolve, reject) => slot.watchers.push({ version, resolve, reject }));
+    return new Promise((resolve, reject) => (slot.watchers ??= []).push({ version, resolve, reject }));
   }
 
   schedule(): void {
@@ -321,11 +321,10 @@ class StoreQueue {
   private succeeded(slot: Slot, op: Op): void {
     slot.inFlight = undefined;
     this.wb.done(op);
-    for (const w of [...slot.watchers]) {
-      if (op.version >= w.version) {
-        w.resolve();
-        slot.watchers.splice(slot.watchers.indexOf(w), 1);
-      }
+    if (slot.watchers !== undefined) {
+      const waiting = slot.watchers.filter((w) => op.version < w.version);
+      for (const w of slot.watchers) if (op.version >= w.version) w.resolve();
+      slot.watchers = waiting.length > 0 ? waiting : undefined;
     }
     if (slot.op === op) {
       this.slots.delete(slot.id);
@@ -361,8 +360,8 @@ class StoreQueue {
         dead.push({ slot, op, error: f.error });
       } else {
         // Whoever waits for the store to have the entry (passivation) learns that it is failing; the entry stays queued.
-        for (const w of slot.watchers) w.reject(f.error);
-        slot.watchers = [];
+        for (const w of slot.watchers ?? []) w.reject(f.error);
+        slot.watchers = undefined;
         this.o.metrics?.retries.inc({ store: this.store.name });
         slot.notBefore = perKey ? now() + backoffDelay(this.o.retry, slot.attempts, this.o.random) : 0;
       }
@@ -388,8 +387,8 @@ class StoreQueue {
       return;
     }
     for (const { slot, op, error } of dead) {
-      for (const w of slot.watchers) w.reject(error);
-      slot.watchers = [];
+      for (const w of slot.watchers ?? []) w.reject(error);
+      slot.watchers = undefined;
       this.wb.done(op);
       if (slot.op === op) {
         this.slots.delete(slot.id);

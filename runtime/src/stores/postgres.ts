@@ -48,7 +48,7 @@ function toEntry(row: Row): StoredEntry {
 function lastPerKey<T extends { key: Buffer; version: number }>(items: readonly T[]): T[] {
   const byKey = new Map<string, T>();
   for (const item of items) {
-    const k = item.key.toString('hex');
+    const k = item.key.latin1Slice(0, item.key.length); // one char per byte: distinct keys stay distinct
     const have = byKey.get(k);
     if (have === undefined || have.version < item.version) byKey.set(k, item);
   }
