@@ -3,7 +3,8 @@ import Redis from 'ioredis';
 import { CheckerResult, distribution, percentile, runChecker } from './coherence-checker';
 import { RunningCache, sleep, startCache, tempDir } from './harness';
 import { metric, PgCacheOptions, pgStore, startPgCache, stopCache, until } from './postgres';
-import { TestPostgres } from '../stores/servers';
+import { TestPostgres, TestRedisCluster } from '../stores/servers';
+import { needs } from '../tools';
 
 /**
  * Coherence across replicas: three state-cache processes on one real
@@ -114,6 +115,25 @@ describe('bounded staleness, 3 instances on one remote state-cache (its CLIENT T
     await report('remote write-through', r, nodes);
     // The server names keys without versions: the listener reads them (one MGET per burst) before it drops, so two round trips.
     expectWithin(r, 50, 2);
+  });
+});
+
+needs('redis-server', 'redis-cli').describe('bounded staleness, 3 instances on a Redis Cluster (3 primaries, as the Valkey cluster runs)', () => {
+  test('write-through: B and C return A\'s acknowledged write within 50 ms p99 plus the version read', async () => {
+    const cluster = await TestRedisCluster.start(t.dir);
+    try {
+      const remote = { type: 'remote', name: 'remote', mode: 'cluster', nodes: cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })), keyPrefix: 'app:' };
+      const stores = { chain: [{ store: remote }] };
+      const nodes = await start({ table: 'unused', mode: 'write-through', persistence: { coherence: COHERENCE }, extra: { stores } }, ['a', 'b', 'c']);
+      await upEverywhere(nodes);
+      const ports = nodes.map((n) => n.cache.respPort);
+      const r = await runChecker({ ports, keys: 200, operations: 10_000, minWrites: 400, writers: 4, readers: 4, probeTimeoutMs: 2000 });
+      await report('Redis Cluster write-through', r, nodes);
+      // Each primary names the keys of its slots to its own tracking connection; the listener reads their versions (MGET per slot owner).
+      expectWithin(r, 50, 2);
+    } finally {
+      await cluster.stop();
+    }
   });
 });
 
