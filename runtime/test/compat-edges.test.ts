@@ -8,7 +8,8 @@
  *   ZRANDMEMBER / SPOP / LPOP counts, LPOS, LRANGE / ZRANGE / LIMIT, expiry times, SETRANGE /
  *   GETRANGE, INCRBY / INCRBYFLOAT overflow and float syntax, blocking timeouts;
  * - OBJECT ENCODING / REFCOUNT / HELP, and COPY / RENAME of aggregates;
- * - the scripting environment: print, loadstring, dofile, require, os, io, read-only globals.
+ * - the scripting environment: print, loadstring, dofile, require, os, io, read-only globals;
+ * - XSETID and its errors.
  */
 import { startTestServer } from './helpers';
 import { RawClient } from './resp-raw';
@@ -268,6 +269,51 @@ const SCRIPTS: Row[] = [
   [['eval', "return cjson.encode({1}) .. bit.band(3, 1) .. string.format('%d', 5) .. table.getn({1})", '0'], '$6\r\n[1]151\r\n'],
 ];
 
+/** XSETID (Redis 7.0's checks: options before the key, the top item, ENTRIESADDED against the length, MAXDELETEDID against the ID). */
+const XSETID: Row[] = [
+  ['xsetid s 1-1', '-ERR no such key\r\n'],
+  ['xadd s 5-1 a 1', '$3\r\n5-1\r\n'],
+  ['xadd s 6-1 b 2', '$3\r\n6-1\r\n'],
+  ['xsetid s 5-0', '-ERR The ID specified in XSETID is smaller than the target stream top item\r\n'],
+  ['xsetid s 6-0', '-ERR The ID specified in XSETID is smaller than the target stream top item\r\n'],
+  ['xsetid s 6-1', '+OK\r\n'],
+  ['xsetid s 7-0', '+OK\r\n'],
+  ['xsetid s 6-1', '+OK\r\n'],
+  ['xadd s 6-2 c 3', '$3\r\n6-2\r\n'],
+  ['xsetid s 8-0 ENTRIESADDED 2', '-ERR The entries_added specified in XSETID is smaller than the target stream length\r\n'],
+  ['xsetid s 8-0 entriesadded 3 maxdeletedid 9-0', '-ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id\r\n'],
+  ['xsetid s 8-0 ENTRIESADDED 4 MAXDELETEDID 3-0', '+OK\r\n'],
+  ['xinfo stream s', '*20\r\n$6\r\nlength\r\n:3\r\n$15\r\nradix-tree-keys\r\n:1\r\n$16\r\nradix-tree-nodes\r\n:2\r\n$17\r\nlast-generated-id\r\n$3\r\n8-0\r\n$20\r\nmax-deleted-entry-id\r\n$3\r\n3-0\r\n$13\r\nentries-added\r\n:4\r\n$23\r\nrecorded-first-entry-id\r\n$3\r\n5-1\r\n$6\r\ngroups\r\n:0\r\n$11\r\nfirst-entry\r\n*2\r\n$3\r\n5-1\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n$10\r\nlast-entry\r\n*2\r\n$3\r\n6-2\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n'],
+  ['xsetid s 9-0 ENTRIESADDED -1', '-ERR entries_added must be positive\r\n'],
+  ['xsetid s 9-0 ENTRIESADDED abc', '-ERR value is not an integer or out of range\r\n'],
+  ['xsetid s 9-0 MAXDELETEDID foo', '-ERR Invalid stream ID specified as stream command argument\r\n'],
+  ['xsetid s 9-0 MAXDELETEDID -', '-ERR Invalid stream ID specified as stream command argument\r\n'],
+  ['xsetid s foo', '-ERR Invalid stream ID specified as stream command argument\r\n'],
+  ['xsetid s +', '-ERR Invalid stream ID specified as stream command argument\r\n'],
+  ['xsetid s 9-0 ENTRIESADDED', '-ERR syntax error\r\n'],
+  ['xsetid s 9-0 BLAH 1', '-ERR syntax error\r\n'],
+  ['xsetid s', '-ERR wrong number of arguments for \'xsetid\' command\r\n'],
+  ['xsetid s 9', '+OK\r\n'],
+  ['xsetid s 10-*', '-ERR Invalid stream ID specified as stream command argument\r\n'],
+  ['xsetid s 0-0', '-ERR The ID specified in XSETID is smaller than the target stream top item\r\n'],
+  ['set str x', '+OK\r\n'],
+  ['xsetid str 1-1', '-WRONGTYPE Operation against a key holding the wrong kind of value\r\n'],
+  ['xsetid str 1-1 ENTRIESADDED -1', '-ERR entries_added must be positive\r\n'],
+  ['xsetid nokey 1-1', '-ERR no such key\r\n'],
+  ['xsetid nokey 1-1 MAXDELETEDID 2-0', '-ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id\r\n'],
+  ['xdel s 5-1 6-1 6-2', ':3\r\n'],
+  ['xsetid s 1-0', '+OK\r\n'],
+  ['xsetid s 1-0 maxdeletedid 0-5 entriesadded 0', '+OK\r\n'],
+  ['xinfo stream s', '*20\r\n$6\r\nlength\r\n:0\r\n$15\r\nradix-tree-keys\r\n:0\r\n$16\r\nradix-tree-nodes\r\n:1\r\n$17\r\nlast-generated-id\r\n$3\r\n1-0\r\n$20\r\nmax-deleted-entry-id\r\n$3\r\n0-5\r\n$13\r\nentries-added\r\n:0\r\n$23\r\nrecorded-first-entry-id\r\n$3\r\n0-0\r\n$6\r\ngroups\r\n:0\r\n$11\r\nfirst-entry\r\n$-1\r\n$10\r\nlast-entry\r\n$-1\r\n'],
+  ['xsetid s 18446744073709551615-18446744073709551615', '+OK\r\n'],
+  ['xadd s * a 1', '-ERR The stream has exhausted the last possible ID, unable to add more items\r\n'],
+  ['xadd s 1-* a 1', '-ERR The stream has exhausted the last possible ID, unable to add more items\r\n'],
+  ['xgroup create e g $ mkstream', '+OK\r\n'],
+  ['xsetid e 0-0 entriesadded 0 entriesadded 7', '+OK\r\n'],
+  ['xadd e 2-* a 1', '$3\r\n2-0\r\n'],
+  ['xinfo stream e', '*20\r\n$6\r\nlength\r\n:1\r\n$15\r\nradix-tree-keys\r\n:1\r\n$16\r\nradix-tree-nodes\r\n:2\r\n$17\r\nlast-generated-id\r\n$3\r\n2-0\r\n$20\r\nmax-deleted-entry-id\r\n$3\r\n0-0\r\n$13\r\nentries-added\r\n:8\r\n$23\r\nrecorded-first-entry-id\r\n$3\r\n2-0\r\n$6\r\ngroups\r\n:1\r\n$11\r\nfirst-entry\r\n*2\r\n$3\r\n2-0\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n$10\r\nlast-entry\r\n*2\r\n$3\r\n2-0\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n'],
+];
+
 const args = (c: string | string[]): string[] => (typeof c === 'string' ? c.split(' ') : c);
 
 /** Replies to `rows` in sequence from an empty database on `port`, over RESP `proto`. */
@@ -343,6 +389,24 @@ describe('state-cache answers what redis-server 7.0 answers at the edges', () =>
     expect(mismatches(SCRIPTS, await replies(server.respPort, SCRIPTS))).toEqual([]);
   });
 
+  test('XSETID: last ID, ENTRIESADDED, MAXDELETEDID and their errors', async () => {
+    expect(mismatches(XSETID, await replies(server.respPort, XSETID))).toEqual([]);
+  });
+
+  test('ENTRIESADDED and ENTRIESREAD past 2^53 - 1 are kept as 2^53 - 1 (Redis keeps the int64), still written as integers', async () => {
+    const c = await RawClient.open(server.respPort);
+    try {
+      const got = await c.run([
+        ['flushall'], ['xadd', 'counters', '1-1', 'a', '1'], ['xsetid', 'counters', '2-0', 'ENTRIESADDED', '9223372036854775807'],
+        ['xgroup', 'create', 'counters', 'g', '0', 'ENTRIESREAD', '9223372036854775807'], ['xinfo', 'stream', 'counters'], ['xinfo', 'groups', 'counters'],
+      ]);
+      expect(got[4]).toContain('$13\r\nentries-added\r\n:9007199254740991\r\n');
+      expect(got[5]).toContain('$12\r\nentries-read\r\n:9007199254740991\r\n$3\r\nlag\r\n:0\r\n');
+    } finally {
+      c.close();
+    }
+  });
+
   test('a negative random count is refused past 2^22 picks (Redis runs out of memory), and the server stays responsive', async () => {
     const c = await RawClient.open(server.respPort);
     try {
@@ -392,8 +456,9 @@ redis.describe('the pins are redis-server 7.0\'s replies', () => {
     expect(mismatches(rows, await replies(ref.port, rows, 3))).toEqual([]);
   });
 
-  test('OBJECTS and SCRIPTS', async () => {
+  test('OBJECTS, SCRIPTS and XSETID', async () => {
     expect(mismatches(OBJECTS, await replies(ref.port, OBJECTS))).toEqual([]);
     expect(mismatches(SCRIPTS, await replies(ref.port, SCRIPTS))).toEqual([]);
+    expect(mismatches(XSETID, await replies(ref.port, XSETID))).toEqual([]);
   });
 });

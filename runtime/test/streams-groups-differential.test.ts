@@ -199,7 +199,7 @@ redis.describe('consumer groups and XINFO side by side with redis-server 7.0', (
   }
 
   test('COMMAND INFO of the group commands matches Redis (name, arity, flags, key positions)', async () => {
-    const names = ['xreadgroup', 'xgroup', 'xack', 'xpending', 'xclaim', 'xautoclaim', 'xinfo', 'xread', 'xadd'];
+    const names = ['xreadgroup', 'xgroup', 'xack', 'xpending', 'xclaim', 'xautoclaim', 'xinfo', 'xread', 'xadd', 'xsetid'];
     const run = async (port: number) => {
       const c = await RawClient.open(port);
       try {

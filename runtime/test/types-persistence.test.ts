@@ -145,6 +145,22 @@ test('streams: stored as one type-5 value, reloaded whole by a new instance; an 
   await expect(b.client.xadd('gone', '5-5', 'x', 'y')).rejects.toThrow('equal or smaller than the target stream top item');
 });
 
+test('XSETID reaches the store like the other stream writes: a new instance loads the last ID and counters it set', async () => {
+  const a = await start({ mode: 'write-through' });
+  await a.client.xadd('sid', '1-1', 'a', '1');
+  expect(await a.client.call('xsetid', 'sid', '7-0', 'ENTRIESADDED', '9', 'MAXDELETEDID', '3-0')).toBe('OK');
+  const stored = decodeValue((await a.store.load(Buffer.from('sid')))!.value, 'sid').value as StreamValue;
+  expect([stored.lastId, stored.entriesAdded, stored.maxDeletedId]).toEqual([{ ms: 7n, seq: 0n }, 9, { ms: 3n, seq: 0n }]);
+  await stop(open.pop()!);
+
+  const b = await start({ mode: 'write-through' });
+  await expect(b.client.xadd('sid', '6-0', 'x', 'y')).rejects.toThrow('equal or smaller than the target stream top item');
+  expect(await b.client.xadd('sid', '7-*', 'x', 'y')).toBe('7-1');
+  const info = await b.client.call('xinfo', 'stream', 'sid') as unknown[];
+  expect([info[info.indexOf('entries-added') + 1], info[info.indexOf('max-deleted-entry-id') + 1]]).toEqual([10, '3-0']);
+  await expect(b.client.call('xsetid', 'nokey', '1-0')).rejects.toThrow('ERR no such key');
+});
+
 test('the stream encoding round-trips counters, groups, consumers and pending entries', () => {
   const v = new StreamValue();
   v.append({ ms: 1n, seq: 0n }, ['f', 'v']);

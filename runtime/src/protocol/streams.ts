@@ -1,6 +1,6 @@
 /**
  * Stream commands (Redis 7.0 semantics; docs/commands.md "Streams"): XADD,
- * XLEN, XRANGE, XREVRANGE, XDEL, XTRIM, XREAD (BLOCK included), and the
+ * XLEN, XRANGE, XREVRANGE, XDEL, XTRIM, XSETID, XREAD (BLOCK included), and the
  * consumer groups: XGROUP, XREADGROUP (BLOCK included), XACK, XPENDING,
  * XCLAIM, XAUTOCLAIM, and XINFO.
  *
@@ -90,11 +90,14 @@ function intervalId(s: string, missingSeq: bigint, start: boolean): StreamId {
   return parseId(s, missingSeq, false).id;
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** Redis's getLongLongFromObjectOrReply: a signed 64-bit integer, as a number (clamped beyond safe integers). */
 function int64Arg(f: Frame, i: number, err = ERR_NOT_INT): number {
   const n = parseInt64(argStr(f, i));
   if (n === null) throw new CommandError(err);
-  return Number(n);
+  // Clamped, so that a counter set from it (ENTRIESADDED, ENTRIESREAD) is still written as an integer.
+  return Number(n > MAX_SAFE ? MAX_SAFE : n < -MAX_SAFE ? -MAX_SAFE : n);
 }
 
 // ---- replies ---------------------------------------------------------------------------
@@ -289,6 +292,45 @@ const xtrim: Handler = (ctx, c, f) => {
   if (s === undefined) return ctx.out.int(0);
   const n = trim(s, a);
   return then(ctx, c, w.commit(), () => ctx.out.int(n));
+};
+
+/**
+ * XSETID key last-id [ENTRIESADDED n] [MAXDELETEDID id]: sets the stream's last ID (and counters), as
+ * Redis 7.0's xsetidCommand: the options are checked before the key, then the key must exist, and
+ * the ID may not go below the last entry (it may go below the last ID when the entries after it were
+ * deleted; 7.0 does not compare it with the stream's max deleted ID, later versions do).
+ */
+const xsetid: Handler = (ctx, c, f) => {
+  const id = strictId(argStr(f, 2));
+  let entriesAdded = -1;
+  let maxDeleted = ID_ZERO;
+  for (let i = 3; i < f.argc; i += 2) {
+    const more = f.argc - 1 - i;
+    const o = argUpper(f, i);
+    if (o === 'ENTRIESADDED' && more > 0) {
+      entriesAdded = int64Arg(f, i + 1);
+      if (entriesAdded < 0) throw new CommandError('ERR entries_added must be positive');
+    } else if (o === 'MAXDELETEDID' && more > 0) {
+      maxDeleted = strictId(argStr(f, i + 1));
+      if (cmpId(id, maxDeleted) < 0) throw new CommandError('ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id');
+    } else {
+      throw new CommandError(ERR_SYNTAX);
+    }
+  }
+  const w = ctx.ks.typedWrite(false);
+  const s = w.open<StreamValue>(argStr(f, 1), T_STREAM, false);
+  if (s === undefined) throw new CommandError('ERR no such key');
+  if (s.size > 0) {
+    if (cmpId(id, s.entries[s.size - 1].id) < 0) throw new CommandError('ERR The ID specified in XSETID is smaller than the target stream top item');
+    if (entriesAdded !== -1 && s.size > entriesAdded) {
+      throw new CommandError('ERR The entries_added specified in XSETID is smaller than the target stream length');
+    }
+  }
+  s.lastId = id;
+  if (entriesAdded !== -1) s.entriesAdded = entriesAdded;
+  if (!isZero(maxDeleted)) s.maxDeletedId = maxDeleted;
+  s.touch();
+  return then(ctx, c, w.commit(), () => ctx.out.ok());
 };
 
 // ---- XREAD -------------------------------------------------------------------------------
@@ -1078,6 +1120,7 @@ export const STREAM_SPECS: Spec[] = [
   ['xrange', -4, 'readonly', [1, 1, 1], 'stream', 'Returns the messages from a stream within a range of IDs.', xrange(false)],
   ['xrevrange', -4, 'readonly', [1, 1, 1], 'stream', 'Returns the messages from a stream within a range of IDs in reverse order.', xrange(true)],
   ['xdel', -3, 'write fast', [1, 1, 1], 'stream', 'Returns the number of messages after removing them from a stream.', xdel],
+  ['xsetid', -3, 'write denyoom fast', [1, 1, 1], 'stream', 'An internal command for replicating stream values.', xsetid],
   ['xtrim', -4, 'write', [1, 1, 1], 'stream', 'Deletes messages from the beginning of a stream.', xtrim],
   ['xread', -4, 'readonly blocking movablekeys', [0, 0, 0], 'stream', 'Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.', xread, undefined, xreadKeyRange],
   ['xreadgroup', -7, 'write blocking movablekeys', [0, 0, 0], 'stream', 'Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.', xreadgroup, undefined, xreadKeyRange],
