@@ -24,6 +24,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { LuaEngine, LuaFactory } from 'wasmoon';
+import { withWakeupsHeld } from './blocking';
 import {
   argStr, argUpper, ClientState, commandKeys, CommandError, CommandFlags, errorReply, Frame, Handler, hasKeys, keyBounds, parseIntStrict,
   replyLater,
@@ -819,7 +820,8 @@ function evalGeneric(bySha: boolean, readOnly: boolean): Handler {
       } else {
         sha = s.load(Buffer.from(f.args.subarray(f.starts[1], f.ends[1])));
       }
-      return s.run(ctx, c, sha, f, 3, n, readOnly, slot);
+      // Clients blocked on keys the script writes are served after it, as in Redis.
+      return withWakeupsHeld(ctx, () => s.run(ctx, c, sha, f, 3, n, readOnly, slot));
     });
   };
 }

@@ -407,6 +407,9 @@ function readArgs(f: Frame, xreadgroup: boolean): ReadArgs {
   return a;
 }
 
+/** XREAD's and XREADGROUP's count once blocked, when none is given (Redis's XREAD_BLOCKED_DEFAULT_COUNT). */
+const BLOCKED_DEFAULT_COUNT = 1000;
+
 const xread: Handler = (ctx, c, f) => {
   const { timeout, count, streamsAt, n } = readArgs(f, false);
   const keys: string[] = [];
@@ -420,21 +423,23 @@ const xread: Handler = (ctx, c, f) => {
     else if (arg === '>') throw new CommandError('ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.');
     else after.push(strictId(arg));
   }
-  const newer = (s: StreamValue | undefined, i: number): StreamEntry[] => {
+  const newer = (s: StreamValue | undefined, i: number, most: number): StreamEntry[] => {
     if (s === undefined || s.size === 0 || cmpId(s.entries[s.size - 1].id, after[i]) <= 0) return [];
     const start = incrId(after[i]);
-    return start === undefined ? [] : range(s, start, ID_MAX, count === 0 ? -1 : count, false);
+    return start === undefined ? [] : range(s, start, ID_MAX, most === 0 ? -1 : most, false);
   };
   const parts: Array<[string, StreamEntry[]]> = [];
   for (let i = 0; i < n; i++) {
-    const got = newer(read(ctx, keys[i]), i);
+    const got = newer(read(ctx, keys[i]), i, count);
     if (got.length > 0) parts.push([clientKey(keys[i], c.db), got]);
   }
   if (parts.length > 0) return streamsReply(ctx.out, parts, entriesReply);
   if (timeout === -1 || inTransaction(c)) return ctx.out.nilArray();
+  // Once blocked, a read without COUNT gets at most 1000 entries, as in Redis (a transaction may have added more).
+  const blockedCount = count === 0 ? BLOCKED_DEFAULT_COUNT : count;
   const attempt = (cx: ServerContext, key: string): Attempt | 'pass' => {
     const i = keys.indexOf(key);
-    const got = newer(read(cx, key), i);
+    const got = newer(read(cx, key), i, blockedCount);
     if (got.length === 0) return 'pass'; // this reader waits for later entries; the next may be served
     return { wait: undefined, reply: (out) => streamsReply(out, [[clientKey(key, c.db), got]], entriesReply) };
   };
@@ -442,9 +447,6 @@ const xread: Handler = (ctx, c, f) => {
 };
 
 // ---- consumer groups: shared pieces ----------------------------------------------------
-
-/** XREAD's blocked count when none is given (Redis's XREAD_BLOCKED_DEFAULT_COUNT). */
-const BLOCKED_DEFAULT_COUNT = 1000;
 
 /** Keys in replies and errors are named as the client names them (without its database's prefix, databases.ts). */
 function noGroup(c: ClientState, key: string, group: string): CommandError {
