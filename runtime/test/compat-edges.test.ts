@@ -8,7 +8,8 @@
  *   ZRANDMEMBER / SPOP / LPOP counts, LPOS, LRANGE / ZRANGE / LIMIT, expiry times, SETRANGE /
  *   GETRANGE, INCRBY / INCRBYFLOAT overflow and float syntax, blocking timeouts;
  * - OBJECT ENCODING / REFCOUNT / HELP, and COPY / RENAME of aggregates;
- * - the scripting environment: print, loadstring, dofile, require, os, io, read-only globals;
+ * - the scripting environment: print, loadstring, dofile, require, os, io, read-only globals; XREAD /
+ *   XREADGROUP BLOCK refused in scripts; redis.call errors naming the script and line;
  * - XSETID and its errors.
  */
 import { startTestServer } from './helpers';
@@ -267,6 +268,29 @@ const SCRIPTS: Row[] = [
   [['eval', 'local t = setmetatable({}, {}) t.x = 1 return t.x', '0'], ':1\r\n'],
   [['eval', 'return KEYS[1] .. ARGV[1] .. #KEYS', '1', 'k', 'a'], '$3\r\nka1\r\n'],
   [['eval', "return cjson.encode({1}) .. bit.band(3, 1) .. string.format('%d', 5) .. table.getn({1})", '0'], '$6\r\n[1]151\r\n'],
+  // XREAD / XREADGROUP refuse BLOCK in a script; a redis.call error names the script and the line that called it
+  ['set str x', '+OK\r\n'],
+  ['xadd s 1-1 a 1', '$3\r\n1-1\r\n'],
+  ['xgroup create s g 0', '+OK\r\n'],
+  [['eval', "return redis.call('xread', 'block', '100', 'streams', 's', '$')", '0'], '-ERR xread command is not allowed with BLOCK option from scripts script: 52ad6f9d1f564dc2977a1ef1476c430d74d34302, on @user_script:1.\r\n'],
+  [['eval', "return redis.call('xread', 'block', '0', 'streams', 's', '0')", '0'], '-ERR xread command is not allowed with BLOCK option from scripts script: 4df96e69deaf225523fd98d4d1935157a9bf9ae1, on @user_script:1.\r\n'],
+  [['eval', "return redis.call('XrEaD', 'count', '1', 'BLOCK', 'abc', 'streams', 's', '0')", '0'], '-ERR XrEaD command is not allowed with BLOCK option from scripts script: 6ba0ef06c0a8fdd5a7ba153728de9871a5b64cef, on @user_script:1.\r\n'],
+  [['eval', "return redis.call('xread', 'count', 'x', 'block', '1', 'streams', 's', '0')", '0'], '-ERR value is not an integer or out of range script: 70784840a7e1d261f52b6b06b97ec37715628ad0, on @user_script:1.\r\n'],
+  [['eval', "return redis.call('xread', 'count', '1', 'block')", '0'], '-ERR syntax error script: 172fe4ce8dbb9526b148625e409a8b1613016ae0, on @user_script:1.\r\n'],
+  [['eval', "return redis.pcall('xread', 'block', '100', 'streams', 's', '$')", '0'], '-ERR xread command is not allowed with BLOCK option from scripts\r\n'],
+  [['eval', "return redis.call('xread', 'count', '1', 'streams', 's', '0')", '0'], '*1\r\n*2\r\n$1\r\ns\r\n*1\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n'],
+  [['eval', "return redis.call('xreadgroup', 'group', 'g', 'c', 'block', '100', 'streams', 's', '>')", '0'], '-ERR xreadgroup command is not allowed with BLOCK option from scripts script: 7a8c98c8b50141cde1f3d9ae5ad33f1d4c98ae75, on @user_script:1.\r\n'],
+  [['eval', "return redis.call('xreadgroup', 'BLOCK', '1', 'group', 'g', 'c', 'streams', 'nokey', '>')", '0'], '-ERR xreadgroup command is not allowed with BLOCK option from scripts script: 827cf2c1567110d06f7a51708797d3cd2fe77761, on @user_script:1.\r\n'],
+  [['eval', "return redis.call('incr', 'str')", '0'], '-ERR value is not an integer or out of range script: e6c7e3b0f4fa8ec366e629aeb8b53c3943db848c, on @user_script:1.\r\n'],
+  [['eval', "local x = 1\nreturn redis.call('incr', 'str')", '0'], '-ERR value is not an integer or out of range script: 0ef777832b05d4da0897b8a2fe772db06f6982e5, on @user_script:2.\r\n'],
+  [['eval', "local function f()\n  return redis.call('incr', 'str')\nend\nreturn f()", '0'], '-ERR value is not an integer or out of range script: 894c35a8cc21fd23c5d64b25b27f23592d890cec, on @user_script:2.\r\n'],
+  [['eval', "return redis.call('nosuch')", '0'], '-ERR Unknown Redis command called from script script: 206396248e12c6e742fd7296250433c8d7343b74, on @user_script:1.\r\n'],
+  [['eval', "return redis.call('get')", '0'], '-ERR Wrong number of args calling Redis command from script script: f187dee77f607f7cff00bbabc9df38507582c78d, on @user_script:1.\r\n'],
+  [['eval', "return redis.call('blpop', 'l', '1')", '0'], '-ERR This Redis command is not allowed from script script: b87d5834314dadc682ede38f01e6a478d8d05f1f, on @user_script:1.\r\n'],
+  [['eval', "return redis.pcall('incr', 'str')", '0'], '-ERR value is not an integer or out of range\r\n'],
+  [['eval', "error({err='custom'})", '0'], '-custom script: 4096e5e084bef2edada1a62795cec3203051bcfa, on @user_script:1.\r\n'],
+  [['eval', "\nerror({err='custom'})", '0'], '-custom script: c1b01b770c8e8ccc34f094aedb4a3998f807899c, on @user_script:2.\r\n'],
+  [['eval', "return {err='custom'}", '0'], '-custom\r\n'],
 ];
 
 /** XSETID (Redis 7.0's checks: options before the key, the top item, ENTRIESADDED against the length, MAXDELETEDID against the ID). */
@@ -385,7 +409,7 @@ describe('state-cache answers what redis-server 7.0 answers at the edges', () =>
     }
   });
 
-  test('the scripting environment: print, loadstring, dofile, require, os, io, read-only globals', async () => {
+  test('the scripting environment: print, loadstring, dofile, require, os, io, read-only globals, BLOCK in scripts, redis.call errors', async () => {
     expect(mismatches(SCRIPTS, await replies(server.respPort, SCRIPTS))).toEqual([]);
   });
 

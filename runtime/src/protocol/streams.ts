@@ -374,12 +374,14 @@ interface ReadArgs {
   consumer: string;
 }
 
-function readArgs(f: Frame, xreadgroup: boolean): ReadArgs {
+function readArgs(c: ClientState, f: Frame, xreadgroup: boolean): ReadArgs {
   const a: ReadArgs = { timeout: -1, count: 0, streamsAt: 0, n: 0, noack: false, group: undefined, consumer: '' };
   for (let i = 1; i < f.argc; i++) {
     const more = f.argc - i - 1;
     const o = argUpper(f, i);
     if (o === 'BLOCK' && more > 0) {
+      // Redis refuses the option itself in a script (whatever the timeout, even with entries to read), naming the command as called.
+      if ((c as { inScript?: boolean }).inScript === true) throw new CommandError(`ERR ${argStr(f, 0)} command is not allowed with BLOCK option from scripts`);
       a.timeout = int64Arg(f, ++i, 'ERR timeout is not an integer or out of range');
       if (a.timeout < 0) throw new CommandError('ERR timeout is negative');
     } else if (o === 'COUNT' && more > 0) {
@@ -411,7 +413,7 @@ function readArgs(f: Frame, xreadgroup: boolean): ReadArgs {
 const BLOCKED_DEFAULT_COUNT = 1000;
 
 const xread: Handler = (ctx, c, f) => {
-  const { timeout, count, streamsAt, n } = readArgs(f, false);
+  const { timeout, count, streamsAt, n } = readArgs(c, f, false);
   const keys: string[] = [];
   const after: StreamId[] = [];
   for (let i = 0; i < n; i++) {
@@ -700,7 +702,7 @@ function readHistory(s: StreamValue, g: StreamGroup, cons: StreamConsumer, after
 }
 
 const xreadgroup: Handler = (ctx, c, f) => {
-  const { timeout, count, streamsAt, n, noack, group, consumer } = readArgs(f, true);
+  const { timeout, count, streamsAt, n, noack, group, consumer } = readArgs(c, f, true);
   if (group === undefined) throw new CommandError('ERR Missing GROUP option for XREADGROUP');
   const gname = group;
   const keys: string[] = [];
