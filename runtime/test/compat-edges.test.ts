@@ -10,7 +10,7 @@
  * - OBJECT ENCODING / REFCOUNT / HELP, and COPY / RENAME of aggregates;
  * - the scripting environment: print, loadstring, dofile, require, os, io, read-only globals; XREAD /
  *   XREADGROUP BLOCK refused in scripts; redis.call errors naming the script and line;
- * - XSETID and its errors.
+ * - XSETID and its errors; OBJECT FREQ under allkeys-lfu.
  */
 import { startTestServer } from './helpers';
 import { RawClient } from './resp-raw';
@@ -338,6 +338,87 @@ const XSETID: Row[] = [
   ['xinfo stream e', '*20\r\n$6\r\nlength\r\n:1\r\n$15\r\nradix-tree-keys\r\n:1\r\n$16\r\nradix-tree-nodes\r\n:2\r\n$17\r\nlast-generated-id\r\n$3\r\n2-0\r\n$20\r\nmax-deleted-entry-id\r\n$3\r\n0-0\r\n$13\r\nentries-added\r\n:8\r\n$23\r\nrecorded-first-entry-id\r\n$3\r\n2-0\r\n$6\r\ngroups\r\n:1\r\n$11\r\nfirst-entry\r\n*2\r\n$3\r\n2-0\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n$10\r\nlast-entry\r\n*2\r\n$3\r\n2-0\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n'],
 ];
 
+/**
+ * OBJECT FREQ under allkeys-lfu: a new key starts at 5 (Redis's LFU_INIT_VAL), and every command that
+ * looks the key up counts as an access (5 -> 6 always; further steps are random, so each key here is
+ * accessed at most once): reads, and writes too (SET over it, MSET, SETEX, EXPIRE, PERSIST, RENAME's
+ * source, which the destination then keeps, COPY's source and an existing destination); EXISTS, TYPE,
+ * TTL and OBJECT do not count; COPY's copy starts at 5.
+ */
+const LFU: Row[] = [
+  ['config set maxmemory-policy allkeys-lfu', '+OK\r\n'],
+  ['set a v', '+OK\r\n'],
+  ['object freq a', ':5\r\n'],
+  ['get a', '$1\r\nv\r\n'],
+  ['object freq a', ':6\r\n'],
+  ['set b v', '+OK\r\n'],
+  ['set b w', '+OK\r\n'],
+  ['object freq b', ':6\r\n'],
+  ['set c v', '+OK\r\n'],
+  ['set c w nx', '$-1\r\n'],
+  ['object freq c', ':6\r\n'],
+  ['set d v', '+OK\r\n'],
+  ['set d w xx', '+OK\r\n'],
+  ['object freq d', ':6\r\n'],
+  ['set e v', '+OK\r\n'],
+  ['set e w ex 100', '+OK\r\n'],
+  ['object freq e', ':6\r\n'],
+  ['set f v', '+OK\r\n'],
+  ['mset f w g v', '+OK\r\n'],
+  ['object freq f', ':6\r\n'],
+  ['object freq g', ':5\r\n'],
+  ['set h v', '+OK\r\n'],
+  ['setex h 100 w', '+OK\r\n'],
+  ['object freq h', ':6\r\n'],
+  ['set i v', '+OK\r\n'],
+  ['psetex i 100000 w', '+OK\r\n'],
+  ['object freq i', ':6\r\n'],
+  ['set j v', '+OK\r\n'],
+  ['expire j 100', ':1\r\n'],
+  ['object freq j', ':6\r\n'],
+  ['object freq k', '$-1\r\n'],
+  ['set k v ex 100', '+OK\r\n'],
+  ['persist k', ':1\r\n'],
+  ['set l v', '+OK\r\n'],
+  ['pexpireat l 99999999999999', ':1\r\n'],
+  ['object freq l', ':6\r\n'],
+  ['rpush m a', ':1\r\n'],
+  ['expire m 100', ':1\r\n'],
+  ['object freq m', ':6\r\n'],
+  ['set n v', '+OK\r\n'],
+  ['rename n n2', '+OK\r\n'],
+  ['object freq n2', ':6\r\n'],
+  ['set o v', '+OK\r\n'],
+  ['set o2 x', '+OK\r\n'],
+  ['renamenx o o2', ':0\r\n'],
+  ['object freq o2', ':6\r\n'],
+  ['set p v', '+OK\r\n'],
+  ['set p3 x', '+OK\r\n'],
+  ['copy p p2', ':1\r\n'],
+  ['object freq p2', ':5\r\n'],
+  ['object freq p', ':6\r\n'],
+  ['copy p3 p2', ':0\r\n'],
+  ['object freq p2', ':6\r\n'],
+  ['object freq p3', ':6\r\n'],
+  ['set q v', '+OK\r\n'],
+  ['exists q', ':1\r\n'],
+  ['type q', '+string\r\n'],
+  ['ttl q', ':-1\r\n'],
+  ['object encoding q', '$6\r\nembstr\r\n'],
+  ['object freq q', ':5\r\n'],
+  ['set r v', '+OK\r\n'],
+  ['touch r', ':1\r\n'],
+  ['object freq r', ':6\r\n'],
+  ['rpush s a', ':1\r\n'],
+  ['rpush s b', ':2\r\n'],
+  ['object freq s', ':6\r\n'],
+  ['xadd t 1-1 a 1', '$3\r\n1-1\r\n'],
+  ['xsetid t 2-0', '+OK\r\n'],
+  ['object freq t', ':6\r\n'],
+  ['object freq nokey', '$-1\r\n'],
+  ['config set maxmemory-policy noeviction', '+OK\r\n'],
+];
+
 const args = (c: string | string[]): string[] => (typeof c === 'string' ? c.split(' ') : c);
 
 /** Replies to `rows` in sequence from an empty database on `port`, over RESP `proto`. */
@@ -349,6 +430,12 @@ async function replies(port: number, rows: readonly Row[], proto = 2): Promise<s
   } finally {
     c.close();
   }
+}
+
+/** LFU counters lose one per minute (Redis's lfu-decay-time 1): a sequence of LFU rows must not straddle a minute. */
+async function clearOfMinuteBoundary(): Promise<void> {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < 3000) await new Promise((r) => setTimeout(r, left + 100));
 }
 
 /** The rows whose reply differs from the pin, as readable text (empty: all equal). */
@@ -416,6 +503,11 @@ describe('state-cache answers what redis-server 7.0 answers at the edges', () =>
   test('XSETID: last ID, ENTRIESADDED, MAXDELETEDID and their errors', async () => {
     expect(mismatches(XSETID, await replies(server.respPort, XSETID))).toEqual([]);
   });
+
+  test('OBJECT FREQ under allkeys-lfu: new keys at 5, one access (a read or a write that looks the key up) makes 6', async () => {
+    await clearOfMinuteBoundary();
+    expect(mismatches(LFU, await replies(server.respPort, LFU))).toEqual([]);
+  }, 10_000);
 
   test('ENTRIESADDED and ENTRIESREAD past 2^53 - 1 are kept as 2^53 - 1 (Redis keeps the int64), still written as integers', async () => {
     const c = await RawClient.open(server.respPort);
@@ -485,4 +577,9 @@ redis.describe('the pins are redis-server 7.0\'s replies', () => {
     expect(mismatches(SCRIPTS, await replies(ref.port, SCRIPTS))).toEqual([]);
     expect(mismatches(XSETID, await replies(ref.port, XSETID))).toEqual([]);
   });
+
+  test('LFU', async () => {
+    await clearOfMinuteBoundary();
+    expect(mismatches(LFU, await replies(ref.port, LFU))).toEqual([]);
+  }, 10_000);
 });
