@@ -8,7 +8,9 @@
  *   ZRANDMEMBER / SPOP / LPOP counts, LPOS, LRANGE / ZRANGE / LIMIT, expiry times, SETRANGE /
  *   GETRANGE, INCRBY / INCRBYFLOAT overflow and float syntax, blocking timeouts;
  * - OBJECT ENCODING / REFCOUNT / HELP, and COPY / RENAME of aggregates;
- * - the scripting environment: print, loadstring, dofile, require, os, io, read-only globals.
+ * - the scripting environment: print, loadstring, dofile, require, os, io, read-only globals; XREAD /
+ *   XREADGROUP BLOCK refused in scripts; redis.call errors naming the script and line;
+ * - XSETID and its errors; OBJECT FREQ under allkeys-lfu.
  */
 import { startTestServer } from './helpers';
 import { RawClient } from './resp-raw';
@@ -266,6 +268,155 @@ const SCRIPTS: Row[] = [
   [['eval', 'local t = setmetatable({}, {}) t.x = 1 return t.x', '0'], ':1\r\n'],
   [['eval', 'return KEYS[1] .. ARGV[1] .. #KEYS', '1', 'k', 'a'], '$3\r\nka1\r\n'],
   [['eval', "return cjson.encode({1}) .. bit.band(3, 1) .. string.format('%d', 5) .. table.getn({1})", '0'], '$6\r\n[1]151\r\n'],
+  // XREAD / XREADGROUP refuse BLOCK in a script; a redis.call error names the script and the line that called it
+  ['set str x', '+OK\r\n'],
+  ['xadd s 1-1 a 1', '$3\r\n1-1\r\n'],
+  ['xgroup create s g 0', '+OK\r\n'],
+  [['eval', "return redis.call('xread', 'block', '100', 'streams', 's', '$')", '0'], '-ERR xread command is not allowed with BLOCK option from scripts script: 52ad6f9d1f564dc2977a1ef1476c430d74d34302, on @user_script:1.\r\n'],
+  [['eval', "return redis.call('xread', 'block', '0', 'streams', 's', '0')", '0'], '-ERR xread command is not allowed with BLOCK option from scripts script: 4df96e69deaf225523fd98d4d1935157a9bf9ae1, on @user_script:1.\r\n'],
+  [['eval', "return redis.call('XrEaD', 'count', '1', 'BLOCK', 'abc', 'streams', 's', '0')", '0'], '-ERR XrEaD command is not allowed with BLOCK option from scripts script: 6ba0ef06c0a8fdd5a7ba153728de9871a5b64cef, on @user_script:1.\r\n'],
+  [['eval', "return redis.call('xread', 'count', 'x', 'block', '1', 'streams', 's', '0')", '0'], '-ERR value is not an integer or out of range script: 70784840a7e1d261f52b6b06b97ec37715628ad0, on @user_script:1.\r\n'],
+  [['eval', "return redis.call('xread', 'count', '1', 'block')", '0'], '-ERR syntax error script: 172fe4ce8dbb9526b148625e409a8b1613016ae0, on @user_script:1.\r\n'],
+  [['eval', "return redis.pcall('xread', 'block', '100', 'streams', 's', '$')", '0'], '-ERR xread command is not allowed with BLOCK option from scripts\r\n'],
+  [['eval', "return redis.call('xread', 'count', '1', 'streams', 's', '0')", '0'], '*1\r\n*2\r\n$1\r\ns\r\n*1\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n'],
+  [['eval', "return redis.call('xreadgroup', 'group', 'g', 'c', 'block', '100', 'streams', 's', '>')", '0'], '-ERR xreadgroup command is not allowed with BLOCK option from scripts script: 7a8c98c8b50141cde1f3d9ae5ad33f1d4c98ae75, on @user_script:1.\r\n'],
+  [['eval', "return redis.call('xreadgroup', 'BLOCK', '1', 'group', 'g', 'c', 'streams', 'nokey', '>')", '0'], '-ERR xreadgroup command is not allowed with BLOCK option from scripts script: 827cf2c1567110d06f7a51708797d3cd2fe77761, on @user_script:1.\r\n'],
+  [['eval', "return redis.call('incr', 'str')", '0'], '-ERR value is not an integer or out of range script: e6c7e3b0f4fa8ec366e629aeb8b53c3943db848c, on @user_script:1.\r\n'],
+  [['eval', "local x = 1\nreturn redis.call('incr', 'str')", '0'], '-ERR value is not an integer or out of range script: 0ef777832b05d4da0897b8a2fe772db06f6982e5, on @user_script:2.\r\n'],
+  [['eval', "local function f()\n  return redis.call('incr', 'str')\nend\nreturn f()", '0'], '-ERR value is not an integer or out of range script: 894c35a8cc21fd23c5d64b25b27f23592d890cec, on @user_script:2.\r\n'],
+  [['eval', "return redis.call('nosuch')", '0'], '-ERR Unknown Redis command called from script script: 206396248e12c6e742fd7296250433c8d7343b74, on @user_script:1.\r\n'],
+  [['eval', "return redis.call('get')", '0'], '-ERR Wrong number of args calling Redis command from script script: f187dee77f607f7cff00bbabc9df38507582c78d, on @user_script:1.\r\n'],
+  [['eval', "return redis.call('blpop', 'l', '1')", '0'], '-ERR This Redis command is not allowed from script script: b87d5834314dadc682ede38f01e6a478d8d05f1f, on @user_script:1.\r\n'],
+  [['eval', "return redis.pcall('incr', 'str')", '0'], '-ERR value is not an integer or out of range\r\n'],
+  [['eval', "error({err='custom'})", '0'], '-custom script: 4096e5e084bef2edada1a62795cec3203051bcfa, on @user_script:1.\r\n'],
+  [['eval', "\nerror({err='custom'})", '0'], '-custom script: c1b01b770c8e8ccc34f094aedb4a3998f807899c, on @user_script:2.\r\n'],
+  [['eval', "return {err='custom'}", '0'], '-custom\r\n'],
+];
+
+/** XSETID (Redis 7.0's checks: options before the key, the top item, ENTRIESADDED against the length, MAXDELETEDID against the ID). */
+const XSETID: Row[] = [
+  ['xsetid s 1-1', '-ERR no such key\r\n'],
+  ['xadd s 5-1 a 1', '$3\r\n5-1\r\n'],
+  ['xadd s 6-1 b 2', '$3\r\n6-1\r\n'],
+  ['xsetid s 5-0', '-ERR The ID specified in XSETID is smaller than the target stream top item\r\n'],
+  ['xsetid s 6-0', '-ERR The ID specified in XSETID is smaller than the target stream top item\r\n'],
+  ['xsetid s 6-1', '+OK\r\n'],
+  ['xsetid s 7-0', '+OK\r\n'],
+  ['xsetid s 6-1', '+OK\r\n'],
+  ['xadd s 6-2 c 3', '$3\r\n6-2\r\n'],
+  ['xsetid s 8-0 ENTRIESADDED 2', '-ERR The entries_added specified in XSETID is smaller than the target stream length\r\n'],
+  ['xsetid s 8-0 entriesadded 3 maxdeletedid 9-0', '-ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id\r\n'],
+  ['xsetid s 8-0 ENTRIESADDED 4 MAXDELETEDID 3-0', '+OK\r\n'],
+  ['xinfo stream s', '*20\r\n$6\r\nlength\r\n:3\r\n$15\r\nradix-tree-keys\r\n:1\r\n$16\r\nradix-tree-nodes\r\n:2\r\n$17\r\nlast-generated-id\r\n$3\r\n8-0\r\n$20\r\nmax-deleted-entry-id\r\n$3\r\n3-0\r\n$13\r\nentries-added\r\n:4\r\n$23\r\nrecorded-first-entry-id\r\n$3\r\n5-1\r\n$6\r\ngroups\r\n:0\r\n$11\r\nfirst-entry\r\n*2\r\n$3\r\n5-1\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n$10\r\nlast-entry\r\n*2\r\n$3\r\n6-2\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n'],
+  ['xsetid s 9-0 ENTRIESADDED -1', '-ERR entries_added must be positive\r\n'],
+  ['xsetid s 9-0 ENTRIESADDED abc', '-ERR value is not an integer or out of range\r\n'],
+  ['xsetid s 9-0 MAXDELETEDID foo', '-ERR Invalid stream ID specified as stream command argument\r\n'],
+  ['xsetid s 9-0 MAXDELETEDID -', '-ERR Invalid stream ID specified as stream command argument\r\n'],
+  ['xsetid s foo', '-ERR Invalid stream ID specified as stream command argument\r\n'],
+  ['xsetid s +', '-ERR Invalid stream ID specified as stream command argument\r\n'],
+  ['xsetid s 9-0 ENTRIESADDED', '-ERR syntax error\r\n'],
+  ['xsetid s 9-0 BLAH 1', '-ERR syntax error\r\n'],
+  ['xsetid s', '-ERR wrong number of arguments for \'xsetid\' command\r\n'],
+  ['xsetid s 9', '+OK\r\n'],
+  ['xsetid s 10-*', '-ERR Invalid stream ID specified as stream command argument\r\n'],
+  ['xsetid s 0-0', '-ERR The ID specified in XSETID is smaller than the target stream top item\r\n'],
+  ['set str x', '+OK\r\n'],
+  ['xsetid str 1-1', '-WRONGTYPE Operation against a key holding the wrong kind of value\r\n'],
+  ['xsetid str 1-1 ENTRIESADDED -1', '-ERR entries_added must be positive\r\n'],
+  ['xsetid nokey 1-1', '-ERR no such key\r\n'],
+  ['xsetid nokey 1-1 MAXDELETEDID 2-0', '-ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id\r\n'],
+  ['xdel s 5-1 6-1 6-2', ':3\r\n'],
+  ['xsetid s 1-0', '+OK\r\n'],
+  ['xsetid s 1-0 maxdeletedid 0-5 entriesadded 0', '+OK\r\n'],
+  ['xinfo stream s', '*20\r\n$6\r\nlength\r\n:0\r\n$15\r\nradix-tree-keys\r\n:0\r\n$16\r\nradix-tree-nodes\r\n:1\r\n$17\r\nlast-generated-id\r\n$3\r\n1-0\r\n$20\r\nmax-deleted-entry-id\r\n$3\r\n0-5\r\n$13\r\nentries-added\r\n:0\r\n$23\r\nrecorded-first-entry-id\r\n$3\r\n0-0\r\n$6\r\ngroups\r\n:0\r\n$11\r\nfirst-entry\r\n$-1\r\n$10\r\nlast-entry\r\n$-1\r\n'],
+  ['xsetid s 18446744073709551615-18446744073709551615', '+OK\r\n'],
+  ['xadd s * a 1', '-ERR The stream has exhausted the last possible ID, unable to add more items\r\n'],
+  ['xadd s 1-* a 1', '-ERR The stream has exhausted the last possible ID, unable to add more items\r\n'],
+  ['xgroup create e g $ mkstream', '+OK\r\n'],
+  ['xsetid e 0-0 entriesadded 0 entriesadded 7', '+OK\r\n'],
+  ['xadd e 2-* a 1', '$3\r\n2-0\r\n'],
+  ['xinfo stream e', '*20\r\n$6\r\nlength\r\n:1\r\n$15\r\nradix-tree-keys\r\n:1\r\n$16\r\nradix-tree-nodes\r\n:2\r\n$17\r\nlast-generated-id\r\n$3\r\n2-0\r\n$20\r\nmax-deleted-entry-id\r\n$3\r\n0-0\r\n$13\r\nentries-added\r\n:8\r\n$23\r\nrecorded-first-entry-id\r\n$3\r\n2-0\r\n$6\r\ngroups\r\n:1\r\n$11\r\nfirst-entry\r\n*2\r\n$3\r\n2-0\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n$10\r\nlast-entry\r\n*2\r\n$3\r\n2-0\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n'],
+];
+
+/**
+ * OBJECT FREQ under allkeys-lfu: a new key starts at 5 (Redis's LFU_INIT_VAL), and every command that
+ * looks the key up counts as an access (5 -> 6 always; further steps are random, so each key here is
+ * accessed at most once): reads, and writes too (SET over it, MSET, SETEX, EXPIRE, PERSIST, RENAME's
+ * source, which the destination then keeps, COPY's source and an existing destination); EXISTS, TYPE,
+ * TTL and OBJECT do not count; COPY's copy starts at 5.
+ */
+const LFU: Row[] = [
+  ['config set maxmemory-policy allkeys-lfu', '+OK\r\n'],
+  ['set a v', '+OK\r\n'],
+  ['object freq a', ':5\r\n'],
+  ['get a', '$1\r\nv\r\n'],
+  ['object freq a', ':6\r\n'],
+  ['set b v', '+OK\r\n'],
+  ['set b w', '+OK\r\n'],
+  ['object freq b', ':6\r\n'],
+  ['set c v', '+OK\r\n'],
+  ['set c w nx', '$-1\r\n'],
+  ['object freq c', ':6\r\n'],
+  ['set d v', '+OK\r\n'],
+  ['set d w xx', '+OK\r\n'],
+  ['object freq d', ':6\r\n'],
+  ['set e v', '+OK\r\n'],
+  ['set e w ex 100', '+OK\r\n'],
+  ['object freq e', ':6\r\n'],
+  ['set f v', '+OK\r\n'],
+  ['mset f w g v', '+OK\r\n'],
+  ['object freq f', ':6\r\n'],
+  ['object freq g', ':5\r\n'],
+  ['set h v', '+OK\r\n'],
+  ['setex h 100 w', '+OK\r\n'],
+  ['object freq h', ':6\r\n'],
+  ['set i v', '+OK\r\n'],
+  ['psetex i 100000 w', '+OK\r\n'],
+  ['object freq i', ':6\r\n'],
+  ['set j v', '+OK\r\n'],
+  ['expire j 100', ':1\r\n'],
+  ['object freq j', ':6\r\n'],
+  ['object freq k', '$-1\r\n'],
+  ['set k v ex 100', '+OK\r\n'],
+  ['persist k', ':1\r\n'],
+  ['set l v', '+OK\r\n'],
+  ['pexpireat l 99999999999999', ':1\r\n'],
+  ['object freq l', ':6\r\n'],
+  ['rpush m a', ':1\r\n'],
+  ['expire m 100', ':1\r\n'],
+  ['object freq m', ':6\r\n'],
+  ['set n v', '+OK\r\n'],
+  ['rename n n2', '+OK\r\n'],
+  ['object freq n2', ':6\r\n'],
+  ['set o v', '+OK\r\n'],
+  ['set o2 x', '+OK\r\n'],
+  ['renamenx o o2', ':0\r\n'],
+  ['object freq o2', ':6\r\n'],
+  ['set p v', '+OK\r\n'],
+  ['set p3 x', '+OK\r\n'],
+  ['copy p p2', ':1\r\n'],
+  ['object freq p2', ':5\r\n'],
+  ['object freq p', ':6\r\n'],
+  ['copy p3 p2', ':0\r\n'],
+  ['object freq p2', ':6\r\n'],
+  ['object freq p3', ':6\r\n'],
+  ['set q v', '+OK\r\n'],
+  ['exists q', ':1\r\n'],
+  ['type q', '+string\r\n'],
+  ['ttl q', ':-1\r\n'],
+  ['object encoding q', '$6\r\nembstr\r\n'],
+  ['object freq q', ':5\r\n'],
+  ['set r v', '+OK\r\n'],
+  ['touch r', ':1\r\n'],
+  ['object freq r', ':6\r\n'],
+  ['rpush s a', ':1\r\n'],
+  ['rpush s b', ':2\r\n'],
+  ['object freq s', ':6\r\n'],
+  ['xadd t 1-1 a 1', '$3\r\n1-1\r\n'],
+  ['xsetid t 2-0', '+OK\r\n'],
+  ['object freq t', ':6\r\n'],
+  ['object freq nokey', '$-1\r\n'],
+  ['config set maxmemory-policy noeviction', '+OK\r\n'],
 ];
 
 const args = (c: string | string[]): string[] => (typeof c === 'string' ? c.split(' ') : c);
@@ -279,6 +430,12 @@ async function replies(port: number, rows: readonly Row[], proto = 2): Promise<s
   } finally {
     c.close();
   }
+}
+
+/** LFU counters lose one per minute (Redis's lfu-decay-time 1): a sequence of LFU rows must not straddle a minute. */
+async function clearOfMinuteBoundary(): Promise<void> {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < 3000) await new Promise((r) => setTimeout(r, left + 100));
 }
 
 /** The rows whose reply differs from the pin, as readable text (empty: all equal). */
@@ -339,8 +496,31 @@ describe('state-cache answers what redis-server 7.0 answers at the edges', () =>
     }
   });
 
-  test('the scripting environment: print, loadstring, dofile, require, os, io, read-only globals', async () => {
+  test('the scripting environment: print, loadstring, dofile, require, os, io, read-only globals, BLOCK in scripts, redis.call errors', async () => {
     expect(mismatches(SCRIPTS, await replies(server.respPort, SCRIPTS))).toEqual([]);
+  });
+
+  test('XSETID: last ID, ENTRIESADDED, MAXDELETEDID and their errors', async () => {
+    expect(mismatches(XSETID, await replies(server.respPort, XSETID))).toEqual([]);
+  });
+
+  test('OBJECT FREQ under allkeys-lfu: new keys at 5, one access (a read or a write that looks the key up) makes 6', async () => {
+    await clearOfMinuteBoundary();
+    expect(mismatches(LFU, await replies(server.respPort, LFU))).toEqual([]);
+  }, 10_000);
+
+  test('ENTRIESADDED and ENTRIESREAD past 2^53 - 1 are kept as 2^53 - 1 (Redis keeps the int64), still written as integers', async () => {
+    const c = await RawClient.open(server.respPort);
+    try {
+      const got = await c.run([
+        ['flushall'], ['xadd', 'counters', '1-1', 'a', '1'], ['xsetid', 'counters', '2-0', 'ENTRIESADDED', '9223372036854775807'],
+        ['xgroup', 'create', 'counters', 'g', '0', 'ENTRIESREAD', '9223372036854775807'], ['xinfo', 'stream', 'counters'], ['xinfo', 'groups', 'counters'],
+      ]);
+      expect(got[4]).toContain('$13\r\nentries-added\r\n:9007199254740991\r\n');
+      expect(got[5]).toContain('$12\r\nentries-read\r\n:9007199254740991\r\n$3\r\nlag\r\n:0\r\n');
+    } finally {
+      c.close();
+    }
   });
 
   test('a negative random count is refused past 2^22 picks (Redis runs out of memory), and the server stays responsive', async () => {
@@ -392,8 +572,14 @@ redis.describe('the pins are redis-server 7.0\'s replies', () => {
     expect(mismatches(rows, await replies(ref.port, rows, 3))).toEqual([]);
   });
 
-  test('OBJECTS and SCRIPTS', async () => {
+  test('OBJECTS, SCRIPTS and XSETID', async () => {
     expect(mismatches(OBJECTS, await replies(ref.port, OBJECTS))).toEqual([]);
     expect(mismatches(SCRIPTS, await replies(ref.port, SCRIPTS))).toEqual([]);
+    expect(mismatches(XSETID, await replies(ref.port, XSETID))).toEqual([]);
   });
+
+  test('LFU', async () => {
+    await clearOfMinuteBoundary();
+    expect(mismatches(LFU, await replies(ref.port, LFU))).toEqual([]);
+  }, 10_000);
 });

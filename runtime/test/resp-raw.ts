@@ -129,3 +129,46 @@ export async function sideBySide(
   });
   return diffs;
 }
+
+/** A command as space-separated words, or as its arguments (for arguments with spaces). */
+export type Words = string | readonly string[];
+
+const words = (c: Words): string[] => (typeof c === 'string' ? c.split(' ') : [...c]);
+
+/**
+ * A blocking scenario on the server at `port`, from an empty database over RESP `proto`: `setup` runs,
+ * then each of `blockers` is sent on its own connection (each waits until the server counts it
+ * blocked), then `then` runs on another connection, a command at a time (as a client waiting for each
+ * reply sends them) or `pipelined` in one write. Returns every reply: setup's, then's, the blockers'
+ * last.
+ */
+export async function blockingScenario(
+  port: number, proto: number, setup: readonly Words[], blockers: readonly Words[], then: readonly Words[], pipelined = false,
+): Promise<string[]> {
+  const main = await RawClient.open(port);
+  const clients: RawClient[] = [];
+  try {
+    await main.run([['flushall'], ['hello', String(proto)]]);
+    const out = await main.run(setup.map(words));
+    const pending: Array<Promise<string[]>> = [];
+    for (const [i, cmd] of blockers.entries()) {
+      const c = await RawClient.open(port);
+      clients.push(c);
+      await c.run([['hello', String(proto)]]);
+      pending.push(c.run([words(cmd)]));
+      for (let tries = 0; ; tries++) {
+        const info = await main.call('info', 'clients');
+        if (new RegExp(`blocked_clients:${i + 1}\\r\\n`).test(info)) break;
+        if (tries > 200) throw new Error(`not blocked: ${words(cmd).join(' ')}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+    if (pipelined) out.push(...await main.run(then.map(words)));
+    else for (const cmd of then) out.push(await main.call(...words(cmd)));
+    for (const p of pending) out.push(...await p);
+    return out;
+  } finally {
+    main.close();
+    for (const c of clients) c.close();
+  }
+}

@@ -8,7 +8,7 @@
  * WRONGTYPE, arity and syntax.
  */
 import { startTestServer } from './helpers';
-import { elements, RawClient, sideBySide } from './resp-raw';
+import { blockingScenario, elements, RawClient, sideBySide } from './resp-raw';
 import { TestRedis } from './stores/servers';
 import { needs } from './tools';
 import { StateCache } from '../src/server';
@@ -138,41 +138,7 @@ redis.describe('consumer groups and XINFO side by side with redis-server 7.0', (
     }
   }
 
-  /**
-   * A blocking scenario on both servers: `blockers` are sent on their own
-   * connections (each waits until the server counts it blocked), then `then`
-   * runs on another, a command at a time; returns every reply, blockers' last.
-   */
-  async function scenario(port: number, proto: number, setup: string[], blockers: string[], then: string[]): Promise<string[]> {
-    const main = await RawClient.open(port);
-    const clients: RawClient[] = [];
-    try {
-      await main.run([['flushall'], ['hello', String(proto)]]);
-      const out = await main.run(setup.map((x) => x.split(' ')));
-      const pending: Array<Promise<string[]>> = [];
-      for (const [i, cmd] of blockers.entries()) {
-        const c = await RawClient.open(port);
-        clients.push(c);
-        await c.run([['hello', String(proto)]]);
-        pending.push(c.run([cmd.split(' ')]));
-        for (let tries = 0; ; tries++) {
-          const info = await main.call('info', 'clients');
-          if (new RegExp(`blocked_clients:${i + 1}\\r\\n`).test(info)) break;
-          if (tries > 200) throw new Error(`not blocked: ${cmd}`);
-          await new Promise((r) => setTimeout(r, 10));
-        }
-      }
-      // One at a time, as a client waiting for each reply sends them (see docs/commands.md on pipelined DEL + XADD).
-      for (const cmd of then) out.push(await main.call(...cmd.split(' ')));
-      for (const p of pending) out.push(...await p);
-      return out;
-    } finally {
-      main.close();
-      for (const c of clients) c.close();
-    }
-  }
-
-  const BLOCKING: Array<[string, string[], string[], string[]]> = [
+  const BLOCKING: Array<[string, string[], string[], string[], boolean?]> = [
     ['XADD wakes one group reader per entry, in order; an XREAD waiting past the new entry does not hold up the ones after it',
       ['xgroup create s g $ mkstream'],
       ['xreadgroup group g c1 block 0 streams s >', 'xread block 0 streams s 99-0', 'xreadgroup group g c2 block 0 count 1 streams s >', 'xread block 0 streams s $'],
@@ -186,20 +152,26 @@ redis.describe('consumer groups and XINFO side by side with redis-server 7.0', (
       ['multi', 'del s', 'xadd s 1-0 a 1', 'exec']],
     ['the timeout answers nil; a plain XREAD waiter is not affected by DEL', ['xgroup create s g $ mkstream'],
       ['xreadgroup group g c block 50 streams s >', 'xread block 0 streams s $'], ['del s', 'xadd s 1-0 a 1']],
+    ['DEL and XADD pipelined in one write while blocked: UNBLOCKED (the key is looked at after each command, not after the batch)',
+      ['xgroup create s g $ mkstream'], ['xreadgroup group g c block 0 streams s >'], ['del s', 'xadd s 1-0 a 1'], true],
+    ['XGROUP DESTROY and CREATE pipelined in one write while blocked: NOGROUP', ['xgroup create s g $ mkstream'],
+      ['xreadgroup group g c block 0 streams s >'], ['xgroup destroy s g', 'xgroup create s g $', 'xadd s 1-0 a 1'], true],
+    ['1500 entries added by one transaction: a blocked reader without COUNT gets 1000', ['xgroup create s g $ mkstream'],
+      ['xreadgroup group g c block 0 streams s >'], ['multi', ...Array.from({ length: 1500 }, (_, i) => `xadd s ${i + 1}-0 f ${i}`), 'exec', 'xpending s g']],
   ];
 
   for (const proto of [2, 3]) {
-    for (const [name, setup, blockers, then] of BLOCKING) {
+    for (const [name, setup, blockers, then, pipelined] of BLOCKING) {
       test(`blocked XREADGROUP over RESP${proto}: ${name}`, async () => {
-        const want = await scenario(ref.port, proto, setup, blockers, then);
-        const got = await scenario(server.respPort, proto, setup, blockers, then);
+        const want = await blockingScenario(ref.port, proto, setup, blockers, then, pipelined);
+        const got = await blockingScenario(server.respPort, proto, setup, blockers, then, pipelined);
         expect(got.map(maskClocks)).toEqual(want.map(maskClocks));
       });
     }
   }
 
   test('COMMAND INFO of the group commands matches Redis (name, arity, flags, key positions)', async () => {
-    const names = ['xreadgroup', 'xgroup', 'xack', 'xpending', 'xclaim', 'xautoclaim', 'xinfo', 'xread', 'xadd'];
+    const names = ['xreadgroup', 'xgroup', 'xack', 'xpending', 'xclaim', 'xautoclaim', 'xinfo', 'xread', 'xadd', 'xsetid'];
     const run = async (port: number) => {
       const c = await RawClient.open(port);
       try {

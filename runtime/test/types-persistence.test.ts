@@ -145,6 +145,49 @@ test('streams: stored as one type-5 value, reloaded whole by a new instance; an 
   await expect(b.client.xadd('gone', '5-5', 'x', 'y')).rejects.toThrow('equal or smaller than the target stream top item');
 });
 
+test('XSETID reaches the store like the other stream writes: a new instance loads the last ID and counters it set', async () => {
+  const a = await start({ mode: 'write-through' });
+  await a.client.xadd('sid', '1-1', 'a', '1');
+  expect(await a.client.call('xsetid', 'sid', '7-0', 'ENTRIESADDED', '9', 'MAXDELETEDID', '3-0')).toBe('OK');
+  const stored = decodeValue((await a.store.load(Buffer.from('sid')))!.value, 'sid').value as StreamValue;
+  expect([stored.lastId, stored.entriesAdded, stored.maxDeletedId]).toEqual([{ ms: 7n, seq: 0n }, 9, { ms: 3n, seq: 0n }]);
+  await stop(open.pop()!);
+
+  const b = await start({ mode: 'write-through' });
+  await expect(b.client.xadd('sid', '6-0', 'x', 'y')).rejects.toThrow('equal or smaller than the target stream top item');
+  expect(await b.client.xadd('sid', '7-*', 'x', 'y')).toBe('7-1');
+  const info = await b.client.call('xinfo', 'stream', 'sid') as unknown[];
+  expect([info[info.indexOf('entries-added') + 1], info[info.indexOf('max-deleted-entry-id') + 1]]).toEqual([10, '3-0']);
+  await expect(b.client.call('xsetid', 'nokey', '1-0')).rejects.toThrow('ERR no such key');
+});
+
+test('write-through: a transaction wakes blocked clients after EXEC (and its write group), with what it left; a script likewise', async () => {
+  const a = await start({ mode: 'write-through' });
+  const waiter = new Redis({ port: a.server.respPort, host: '127.0.0.1', maxRetriesPerRequest: 0 });
+  const blocked = async () => {
+    for (let tries = 0; !/blocked_clients:1\r\n/.test(await a.client.info('clients')); tries++) {
+      if (tries > 500) throw new Error('the waiter never blocked');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  try {
+    const popped = waiter.blpop('tq', 5);
+    await blocked();
+    expect(await a.client.multi().rpush('tq', 'a', 'b').lpop('tq').exec()).toEqual([[null, 2], [null, 'a']]);
+    expect(await popped).toEqual(['tq', 'b']);
+    expect(await a.client.exists('tq')).toBe(0);
+    const again = waiter.blpop('tq', 5);
+    await blocked();
+    expect(await a.client.eval("redis.call('rpush', KEYS[1], 'x') redis.call('del', KEYS[1]) redis.call('rpush', KEYS[1], 'y', 'z') return 1", 1, 'tq')).toBe(1);
+    expect(await again).toEqual(['tq', 'y']);
+    expect(await a.client.lrange('tq', 0, -1)).toEqual(['z']);
+    const stored = decodeValue((await a.store.load(Buffer.from('tq')))!.value, 'tq');
+    expect(stored.type).toBe(T_LIST);
+  } finally {
+    waiter.disconnect();
+  }
+});
+
 test('the stream encoding round-trips counters, groups, consumers and pending entries', () => {
   const v = new StreamValue();
   v.append({ ms: 1n, seq: 0n }, ['f', 'v']);

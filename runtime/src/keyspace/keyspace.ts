@@ -765,6 +765,28 @@ export class Keyspace {
     return this.lfuDecayed(slot, Date.now());
   }
 
+  /**
+   * Records a write's access to `key` when it exists, as Redis's lookupKeyWrite does (the LFU counter
+   * may grow), for writes that do not read the key otherwise (SET, MSET, SETEX); a no-op unless
+   * the policy is LFU (the LRU clock is set by every write already).
+   */
+  touchForWrite(buf: Buffer, start: number, end: number): void {
+    if (this.options.eviction === 'lfu') this.findBytes(buf, start, end);
+  }
+
+  /** The slot's LFU counter and the minute it was last decayed to, for `adoptAccess`. */
+  accessOf(slot: number): readonly [counter: number, minute: number] {
+    return [this.lfu[slot], this.lfuMinute[slot]];
+  }
+
+  /** Gives `key` (when present) the LFU state of another key (RENAME moves the object, counter included, as in Redis). */
+  adoptAccess(key: string, state: readonly [counter: number, minute: number]): void {
+    const slot = this.find(key, false);
+    if (slot < 0) return;
+    this.lfu[slot] = state[0];
+    this.lfuMinute[slot] = state[1];
+  }
+
   /** Version of the live entry, or 0 when absent. */
   currentVersion(key: string): number {
     const slot = this.find(key, false);

@@ -10,6 +10,13 @@
  * of a key are served first come, first served, each from the key that became
  * ready, with its reply encoded on its own writer and delivered at once. A
  * waiter whose client disconnects is dropped (`cancelClient`).
+ *
+ * As in Redis, blocked clients are served after a whole command: keys
+ * signalled while a transaction (EXEC) or a script runs are served once it
+ * ends (`withWakeupsHeld`), so a waiter sees what the transaction left
+ * (`MULTI; LPUSH l a; DEL l; EXEC` wakes nobody); a stream dropped by a
+ * command (DEL, an overwrite) is looked at right after that command
+ * (`serveReadyKeys`, called by the connection), before the next pipelined one.
  */
 import { ClientState, CommandError, errorReply, ServerContext } from './commands';
 import { ReplyWriter } from './resp';
@@ -36,9 +43,17 @@ interface Waiter {
 class Registry {
   readonly byKey = new Map<string, Waiter[]>();
   readonly byClient = new Map<ClientState, Waiter>();
+  /** Keys signalled and not served yet, in the order they were signalled (each once). */
   readonly ready: string[] = [];
   serving = false;
+  /** Transactions and scripts running (nested: a script inside EXEC): while > 0, signalled keys wait in `ready`. */
+  held = 0;
+  /** A microtask to serve `ready` is queued. */
+  scheduled = false;
 }
+
+/** Some registry may have keys waiting in `ready` (a cheap check for the connection after each command). */
+let readyPending = false;
 
 const registries = new WeakMap<object, Registry>();
 
@@ -138,26 +153,68 @@ export function cancelClient(ctx: ServerContext, c: ClientState): void {
 }
 
 /**
- * Calls signalKey for `key` once the current command is done, when a client
- * waits on it: for a stream whose value left memory (deleted, overwritten,
- * expired, evicted), so XREADGROUP waiters get Redis's error.
+ * Marks `key` ready once the current command is done, when a client waits on
+ * it: for a stream whose value left memory (deleted, overwritten, expired,
+ * evicted), so XREADGROUP waiters get Redis's error. Served by
+ * `serveReadyKeys` after the command (connections), else by a microtask.
  */
 export function signalKeyLater(ctx: ServerContext, key: string): void {
-  if (!registries.get(ctx.ks)?.byKey.has(key)) return;
-  queueMicrotask(() => signalKey(ctx, key));
+  const r = registries.get(ctx.ks);
+  if (r === undefined || !r.byKey.has(key)) return;
+  markReady(r, key);
+  if (r.scheduled) return;
+  r.scheduled = true;
+  queueMicrotask(() => {
+    r.scheduled = false;
+    serveReady(ctx, r);
+  });
 }
 
-/** `key` may have elements now: serve its waiters. Call after the write is applied in memory. */
+/** Serves the keys marked ready while the last command ran; the connection calls it after each command. */
+export function serveReadyKeys(ctx: ServerContext): void {
+  if (!readyPending) return;
+  readyPending = false;
+  const r = registries.get(ctx.ks);
+  if (r !== undefined) serveReady(ctx, r);
+}
+
+function markReady(r: Registry, key: string): void {
+  if (!r.ready.includes(key)) r.ready.push(key);
+  readyPending = true;
+}
+
+/** `key` may have elements now: serve its waiters (after the transaction or script that runs, if any). Call after the write is applied in memory. */
 export function signalKey(ctx: ServerContext, key: string): void {
   const r = registries.get(ctx.ks);
   if (r === undefined || !r.byKey.has(key)) return;
-  r.ready.push(key);
-  if (r.serving) return; // served by the loop below, after the current waiter
+  markReady(r, key);
+  serveReady(ctx, r);
+}
+
+function serveReady(ctx: ServerContext, r: Registry): void {
+  if (r.serving || r.held > 0) return; // served by the loop below, after the current waiter; or when the hold ends
   r.serving = true;
   try {
     while (r.ready.length > 0) serveKey(ctx, r, r.ready.shift()!);
   } finally {
     r.serving = false;
+  }
+}
+
+/**
+ * Runs `fn` (the commands of an EXEC, a script) with blocked clients served
+ * only after it, as Redis serves them after the whole command: they see the
+ * keys as `fn` left them.
+ */
+export function withWakeupsHeld<T>(ctx: ServerContext, fn: () => T): T {
+  const r = registries.get(ctx.ks);
+  if (r === undefined) return fn(); // nobody has blocked yet, and nobody can block while fn runs
+  r.held++;
+  try {
+    return fn();
+  } finally {
+    r.held--;
+    if (r.held === 0) serveReady(ctx, r);
   }
 }
 

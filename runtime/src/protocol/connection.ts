@@ -1,5 +1,5 @@
 import { Socket } from 'node:net';
-import { cancelClient } from './blocking';
+import { cancelClient, serveReadyKeys, withWakeupsHeld } from './blocking';
 import { lookupCommand } from './command-table';
 import {
   ClientState, Command, CommandFlags, commandKeys, ERR_EXECABORT, ERR_NOAUTH, errorReply, Frame, hasKeys, keyBounds, replyLater,
@@ -229,6 +229,8 @@ export class Connection implements ClientState {
         if (this.parser.argc === 0) continue;
         n++;
         const r = this.dispatch(this.parser);
+        // Blocked clients on keys this command dropped (a stream's XREADGROUP readers) are answered before the next command, as in Redis.
+        serveReadyKeys(host);
         if (r !== undefined) {
           // The command waits: keep the rest of the input, flush what is done, resume when it replied.
           this.waiting = true;
@@ -502,26 +504,29 @@ export class Connection implements ClientState {
     out.arrayHeader(queued.length);
     ks.beginGroup();
     let stray: string | undefined;
-    this.inExec = true; // blocking commands answer at once
-    try {
-      for (const f of queued) {
-        const cmd = lookupCommand(f)!;
-        host.stats.calls[cmd.index]++;
-        host.stats.commandsProcessed++;
-        // Keys are loaded and unlocked, and a write group never waits: every command answers at once.
-        if (this.call(cmd, f, true) !== undefined) stray = cmd.name;
+    // Blocked clients are served once the whole transaction is applied and its group committed (their pops are not part of it).
+    const persisted = withWakeupsHeld(host, (): Promise<void> | undefined | null => {
+      this.inExec = true; // blocking commands answer at once
+      try {
+        for (const f of queued) {
+          const cmd = lookupCommand(f)!;
+          host.stats.calls[cmd.index]++;
+          host.stats.commandsProcessed++;
+          // Keys are loaded and unlocked, and a write group never waits: every command answers at once.
+          if (this.call(cmd, f, true) !== undefined) stray = cmd.name;
+        }
+      } finally {
+        this.inExec = false;
       }
-    } finally {
-      this.inExec = false;
-    }
-    let persisted: Promise<void> | undefined;
-    try {
-      persisted = ks.commitGroup();
-    } catch (e) {
-      out.take();
-      this.replyError(e);
-      return undefined;
-    }
+      try {
+        return ks.commitGroup();
+      } catch (e) {
+        out.take();
+        this.replyError(e);
+        return null;
+      }
+    });
+    if (persisted === null) return undefined;
     if (stray !== undefined) host.log.error({ command: stray, client: this.addr }, 'a command waited inside a write group');
     if (persisted === undefined) return undefined;
     const replies = out.take();
@@ -543,12 +548,15 @@ export class Connection implements ClientState {
   }
 
   private runQueued(queued: Frame[], from: number): void | Promise<unknown> {
-    this.inExec = true;
-    try {
-      return this.runQueuedFrom(queued, from);
-    } finally {
-      this.inExec = false;
-    }
+    // Blocked clients are served after the transaction (or the part of it that ran before a command waited).
+    return withWakeupsHeld(this.host, () => {
+      this.inExec = true;
+      try {
+        return this.runQueuedFrom(queued, from);
+      } finally {
+        this.inExec = false;
+      }
+    });
   }
 
   private runQueuedFrom(queued: Frame[], from: number): void | Promise<unknown> {

@@ -33,7 +33,7 @@ function expireGeneric(unitMs: 1 | 1000, absolute: boolean, name: string): Handl
     if (gt && lt) throw new CommandError('ERR GT and LT options at the same time are not compatible');
     // Redis's order: the options, then the time (its overflow checks), then the key.
     const at = expireArg(f, 2, unitMs, !absolute, name);
-    const slot = ctx.ks.find(key, false);
+    const slot = ctx.ks.find(key); // a write's lookup: an access (LRU clock, LFU counter), as in Redis
     if (slot < 0) return ctx.out.int(0);
     const cur = ctx.ks.expiresAt(slot);
     if (nx && cur !== 0) return ctx.out.int(0);
@@ -49,7 +49,7 @@ function expireGeneric(unitMs: 1 | 1000, absolute: boolean, name: string): Handl
 }
 
 const persist: Handler = (ctx, c, f) => {
-  const slot = ctx.ks.find(argStr(f, 1), false);
+  const slot = ctx.ks.find(argStr(f, 1));
   if (slot < 0 || ctx.ks.expiresAt(slot) === 0) return ctx.out.int(0);
   return then(ctx, c, ctx.ks.setExpiry(slot, 0), () => ctx.out.int(1));
 };

@@ -24,6 +24,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { LuaEngine, LuaFactory } from 'wasmoon';
+import { withWakeupsHeld } from './blocking';
 import {
   argStr, argUpper, ClientState, commandKeys, CommandError, CommandFlags, errorReply, Frame, Handler, hasKeys, keyBounds, parseIntStrict,
   replyLater,
@@ -86,6 +87,8 @@ export class Scripting {
   private readonly names = new Map<string, number>();
   private deadline = 0;
   private stop: Stop;
+  /** The message handler of every run (onError), a function pointer in the VM. */
+  private errorHandler = 0;
   // The script running now (valid only during run()).
   private ctx: ServerContext | undefined;
   private client: ClientState | undefined;
@@ -219,6 +222,29 @@ export class Scripting {
     this.fn('lua_setglobal')(L, this.cstr('cmsgpack'));
     this.runLua(PRELUDE);
     this.fn('lua_sethook')(L, m.addFunction(() => this.hook(), 'vii'), LUA_MASKCOUNT, HOOK_EVERY);
+    this.errorHandler = m.addFunction(() => this.onError(), 'ii');
+  }
+
+  /**
+   * The message handler of a script's run (Redis's __redis__err__handler): an error table (raised by
+   * redis.call, or by error({err=...})) gets the line that raised it, for the reply's "on
+   * @user_script:<line>": the raising function's, or its Lua caller's when it is a C function.
+   */
+  private onError(): number {
+    const L = this.L;
+    this.fn('lua_settop')(L, 1);
+    if (this.type(1) !== T_TABLE) return 1;
+    for (const level of [1, 2]) {
+      this.fn('luaL_where')(L, level);
+      const where = /:(\d+): $/.exec(this.stringAt(-1));
+      this.fn('lua_settop')(L, 1);
+      if (where !== null) {
+        this.fn('lua_pushinteger')(L, BigInt(where[1]));
+        this.setField(1, 'line');
+        break;
+      }
+    }
+    return 1;
   }
 
   /** Raises a Lua error with message `msg` (does not return: the VM unwinds). */
@@ -318,7 +344,7 @@ export class Scripting {
       this.callCtx = Object.create(ctx, { out: { value: w } }) as ServerContext;
       this.callCtxFor = ctx;
     }
-    this.callClient ??= Object.create(this.client!, { deliver: { value: () => undefined } }) as ClientState;
+    this.callClient ??= Object.create(this.client!, { deliver: { value: () => undefined }, inScript: { value: true } }) as ClientState;
     // Keys the script reads are remembered for its caller (CLIENT TRACKING default mode), as in Redis 7.
     if (this.ks.keyWatcher !== undefined) rememberRead(this.ks, this.client!, cmd, f);
     let r: void | Promise<unknown>;
@@ -509,12 +535,13 @@ export class Scripting {
       this.setField(-2, name);
     }
     this.fn('lua_settop')(L, 0);
+    this.fn('lua_pushcclosure')(L, this.errorHandler, 0);
     this.fn('lua_rawgeti')(L, LUA_REGISTRYINDEX, BigInt(ref));
     const ks = ctx.ks;
     ks.beginGroup();
     let rc: number;
     try {
-      rc = this.fn('lua_pcallk')(L, 0, 1, 0, 0, 0);
+      rc = this.fn('lua_pcallk')(L, 0, 1, 1, 0, 0);
     } catch (e) {
       ks.rollbackGroup();
       this.fn('lua_settop')(L, 0);
@@ -557,12 +584,18 @@ export class Scripting {
     }));
   }
 
-  /** The error reply for a failed script: an {err=...} table as is, else Redis's "ERR <msg> script: <sha>, on @user_script:<line>." */
+  /**
+   * The error reply for a failed script: Redis's "ERR <msg> script: <sha>, on @user_script:<line>.", or an
+   * {err=...} table's text, with that suffix when redis.call raised it (it carries the line).
+   */
   private errorText(sha: string): string {
     const L = this.L;
     if (this.type(-1) === T_TABLE) {
+      this.fn('lua_getfield')(L, -1, this.cstr('line'));
+      const line = this.fn('lua_isinteger')(L, -1) ? String(this.fn('lua_tointegerx')(L, -1, 0)) : undefined;
+      this.fn('lua_settop')(L, -2);
       this.fn('lua_getfield')(L, -1, this.cstr('err'));
-      if (this.type(-1) === T_STRING) return this.stringAt(-1);
+      if (this.type(-1) === T_STRING) return line === undefined ? this.stringAt(-1) : `${this.stringAt(-1)} script: ${sha}, on @user_script:${line}.`;
       return 'ERR Error running script: the script raised a table without an err field';
     }
     const msg = this.type(-1) === T_STRING ? this.stringAt(-1) : 'unknown error';
@@ -819,7 +852,8 @@ function evalGeneric(bySha: boolean, readOnly: boolean): Handler {
       } else {
         sha = s.load(Buffer.from(f.args.subarray(f.starts[1], f.ends[1])));
       }
-      return s.run(ctx, c, sha, f, 3, n, readOnly, slot);
+      // Clients blocked on keys the script writes are served after it, as in Redis.
+      return withWakeupsHeld(ctx, () => s.run(ctx, c, sha, f, 3, n, readOnly, slot));
     });
   };
 }

@@ -69,10 +69,16 @@ function renameGeneric(nx: boolean): Handler {
   return (ctx, c, f) => {
     const src = argStr(f, 1);
     const dst = argStr(f, 2);
-    if (ctx.ks.find(src, false) < 0) throw new CommandError(ERR_NO_SUCH_KEY);
+    const slot = ctx.ks.find(src); // a write's lookup: an access, as in Redis
+    if (slot < 0) throw new CommandError(ERR_NO_SUCH_KEY);
     if (src === dst) return nx ? ctx.out.int(0) : ctx.out.ok();
-    if (nx && ctx.ks.find(dst, false) >= 0) return ctx.out.int(0);
-    return then(ctx, c, moveOrCopy(ctx.ks, src, dst, true), () => (nx ? ctx.out.int(1) : ctx.out.ok()));
+    if (nx && ctx.ks.find(dst) >= 0) return ctx.out.int(0);
+    // Redis moves the object: the destination keeps the source's LFU counter.
+    const access = ctx.ks.accessOf(slot);
+    return then(ctx, c, moveOrCopy(ctx.ks, src, dst, true), () => {
+      ctx.ks.adoptAccess(dst, access);
+      return nx ? ctx.out.int(1) : ctx.out.ok();
+    });
   };
 }
 
@@ -89,8 +95,9 @@ const copy: Handler = (ctx, c, f) => {
     } else {throw new CommandError(ERR_SYNTAX);}
   }
   if (src === dst) throw new CommandError('ERR source and destination objects are the same');
-  if (ctx.ks.find(src, false) < 0) return ctx.out.int(0);
-  if (!replace && ctx.ks.find(dst, false) >= 0) return ctx.out.int(0);
+  // Lookups that are accesses (LRU clock, LFU counter), as Redis's; the copy starts afresh.
+  if (ctx.ks.find(src) < 0) return ctx.out.int(0);
+  if (!replace && ctx.ks.find(dst) >= 0) return ctx.out.int(0);
   return then(ctx, c, moveOrCopy(ctx.ks, src, dst, false), () => ctx.out.int(1));
 };
 

@@ -1,6 +1,6 @@
 /**
  * Stream commands (Redis 7.0 semantics; docs/commands.md "Streams"): XADD,
- * XLEN, XRANGE, XREVRANGE, XDEL, XTRIM, XREAD (BLOCK included), and the
+ * XLEN, XRANGE, XREVRANGE, XDEL, XTRIM, XSETID, XREAD (BLOCK included), and the
  * consumer groups: XGROUP, XREADGROUP (BLOCK included), XACK, XPENDING,
  * XCLAIM, XAUTOCLAIM, and XINFO.
  *
@@ -90,11 +90,14 @@ function intervalId(s: string, missingSeq: bigint, start: boolean): StreamId {
   return parseId(s, missingSeq, false).id;
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** Redis's getLongLongFromObjectOrReply: a signed 64-bit integer, as a number (clamped beyond safe integers). */
 function int64Arg(f: Frame, i: number, err = ERR_NOT_INT): number {
   const n = parseInt64(argStr(f, i));
   if (n === null) throw new CommandError(err);
-  return Number(n);
+  // Clamped, so that a counter set from it (ENTRIESADDED, ENTRIESREAD) is still written as an integer.
+  return Number(n > MAX_SAFE ? MAX_SAFE : n < -MAX_SAFE ? -MAX_SAFE : n);
 }
 
 // ---- replies ---------------------------------------------------------------------------
@@ -291,6 +294,45 @@ const xtrim: Handler = (ctx, c, f) => {
   return then(ctx, c, w.commit(), () => ctx.out.int(n));
 };
 
+/**
+ * XSETID key last-id [ENTRIESADDED n] [MAXDELETEDID id]: sets the stream's last ID (and counters), as
+ * Redis 7.0's xsetidCommand: the options are checked before the key, then the key must exist, and
+ * the ID may not go below the last entry (it may go below the last ID when the entries after it were
+ * deleted; 7.0 does not compare it with the stream's max deleted ID, later versions do).
+ */
+const xsetid: Handler = (ctx, c, f) => {
+  const id = strictId(argStr(f, 2));
+  let entriesAdded = -1;
+  let maxDeleted = ID_ZERO;
+  for (let i = 3; i < f.argc; i += 2) {
+    const more = f.argc - 1 - i;
+    const o = argUpper(f, i);
+    if (o === 'ENTRIESADDED' && more > 0) {
+      entriesAdded = int64Arg(f, i + 1);
+      if (entriesAdded < 0) throw new CommandError('ERR entries_added must be positive');
+    } else if (o === 'MAXDELETEDID' && more > 0) {
+      maxDeleted = strictId(argStr(f, i + 1));
+      if (cmpId(id, maxDeleted) < 0) throw new CommandError('ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id');
+    } else {
+      throw new CommandError(ERR_SYNTAX);
+    }
+  }
+  const w = ctx.ks.typedWrite(false);
+  const s = w.open<StreamValue>(argStr(f, 1), T_STREAM, false);
+  if (s === undefined) throw new CommandError('ERR no such key');
+  if (s.size > 0) {
+    if (cmpId(id, s.entries[s.size - 1].id) < 0) throw new CommandError('ERR The ID specified in XSETID is smaller than the target stream top item');
+    if (entriesAdded !== -1 && s.size > entriesAdded) {
+      throw new CommandError('ERR The entries_added specified in XSETID is smaller than the target stream length');
+    }
+  }
+  s.lastId = id;
+  if (entriesAdded !== -1) s.entriesAdded = entriesAdded;
+  if (!isZero(maxDeleted)) s.maxDeletedId = maxDeleted;
+  s.touch();
+  return then(ctx, c, w.commit(), () => ctx.out.ok());
+};
+
 // ---- XREAD -------------------------------------------------------------------------------
 
 /** Where XREAD's keys are: after STREAMS, the first half of what follows (movable keys). */
@@ -332,12 +374,14 @@ interface ReadArgs {
   consumer: string;
 }
 
-function readArgs(f: Frame, xreadgroup: boolean): ReadArgs {
+function readArgs(c: ClientState, f: Frame, xreadgroup: boolean): ReadArgs {
   const a: ReadArgs = { timeout: -1, count: 0, streamsAt: 0, n: 0, noack: false, group: undefined, consumer: '' };
   for (let i = 1; i < f.argc; i++) {
     const more = f.argc - i - 1;
     const o = argUpper(f, i);
     if (o === 'BLOCK' && more > 0) {
+      // Redis refuses the option itself in a script (whatever the timeout, even with entries to read), naming the command as called.
+      if ((c as { inScript?: boolean }).inScript === true) throw new CommandError(`ERR ${argStr(f, 0)} command is not allowed with BLOCK option from scripts`);
       a.timeout = int64Arg(f, ++i, 'ERR timeout is not an integer or out of range');
       if (a.timeout < 0) throw new CommandError('ERR timeout is negative');
     } else if (o === 'COUNT' && more > 0) {
@@ -365,8 +409,11 @@ function readArgs(f: Frame, xreadgroup: boolean): ReadArgs {
   return a;
 }
 
+/** XREAD's and XREADGROUP's count once blocked, when none is given (Redis's XREAD_BLOCKED_DEFAULT_COUNT). */
+const BLOCKED_DEFAULT_COUNT = 1000;
+
 const xread: Handler = (ctx, c, f) => {
-  const { timeout, count, streamsAt, n } = readArgs(f, false);
+  const { timeout, count, streamsAt, n } = readArgs(c, f, false);
   const keys: string[] = [];
   const after: StreamId[] = [];
   for (let i = 0; i < n; i++) {
@@ -378,21 +425,23 @@ const xread: Handler = (ctx, c, f) => {
     else if (arg === '>') throw new CommandError('ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.');
     else after.push(strictId(arg));
   }
-  const newer = (s: StreamValue | undefined, i: number): StreamEntry[] => {
+  const newer = (s: StreamValue | undefined, i: number, most: number): StreamEntry[] => {
     if (s === undefined || s.size === 0 || cmpId(s.entries[s.size - 1].id, after[i]) <= 0) return [];
     const start = incrId(after[i]);
-    return start === undefined ? [] : range(s, start, ID_MAX, count === 0 ? -1 : count, false);
+    return start === undefined ? [] : range(s, start, ID_MAX, most === 0 ? -1 : most, false);
   };
   const parts: Array<[string, StreamEntry[]]> = [];
   for (let i = 0; i < n; i++) {
-    const got = newer(read(ctx, keys[i]), i);
+    const got = newer(read(ctx, keys[i]), i, count);
     if (got.length > 0) parts.push([clientKey(keys[i], c.db), got]);
   }
   if (parts.length > 0) return streamsReply(ctx.out, parts, entriesReply);
   if (timeout === -1 || inTransaction(c)) return ctx.out.nilArray();
+  // Once blocked, a read without COUNT gets at most 1000 entries, as in Redis (a transaction may have added more).
+  const blockedCount = count === 0 ? BLOCKED_DEFAULT_COUNT : count;
   const attempt = (cx: ServerContext, key: string): Attempt | 'pass' => {
     const i = keys.indexOf(key);
-    const got = newer(read(cx, key), i);
+    const got = newer(read(cx, key), i, blockedCount);
     if (got.length === 0) return 'pass'; // this reader waits for later entries; the next may be served
     return { wait: undefined, reply: (out) => streamsReply(out, [[clientKey(key, c.db), got]], entriesReply) };
   };
@@ -400,9 +449,6 @@ const xread: Handler = (ctx, c, f) => {
 };
 
 // ---- consumer groups: shared pieces ----------------------------------------------------
-
-/** XREAD's blocked count when none is given (Redis's XREAD_BLOCKED_DEFAULT_COUNT). */
-const BLOCKED_DEFAULT_COUNT = 1000;
 
 /** Keys in replies and errors are named as the client names them (without its database's prefix, databases.ts). */
 function noGroup(c: ClientState, key: string, group: string): CommandError {
@@ -656,7 +702,7 @@ function readHistory(s: StreamValue, g: StreamGroup, cons: StreamConsumer, after
 }
 
 const xreadgroup: Handler = (ctx, c, f) => {
-  const { timeout, count, streamsAt, n, noack, group, consumer } = readArgs(f, true);
+  const { timeout, count, streamsAt, n, noack, group, consumer } = readArgs(c, f, true);
   if (group === undefined) throw new CommandError('ERR Missing GROUP option for XREADGROUP');
   const gname = group;
   const keys: string[] = [];
@@ -1078,6 +1124,7 @@ export const STREAM_SPECS: Spec[] = [
   ['xrange', -4, 'readonly', [1, 1, 1], 'stream', 'Returns the messages from a stream within a range of IDs.', xrange(false)],
   ['xrevrange', -4, 'readonly', [1, 1, 1], 'stream', 'Returns the messages from a stream within a range of IDs in reverse order.', xrange(true)],
   ['xdel', -3, 'write fast', [1, 1, 1], 'stream', 'Returns the number of messages after removing them from a stream.', xdel],
+  ['xsetid', -3, 'write denyoom fast', [1, 1, 1], 'stream', 'An internal command for replicating stream values.', xsetid],
   ['xtrim', -4, 'write', [1, 1, 1], 'stream', 'Deletes messages from the beginning of a stream.', xtrim],
   ['xread', -4, 'readonly blocking movablekeys', [0, 0, 0], 'stream', 'Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.', xread, undefined, xreadKeyRange],
   ['xreadgroup', -7, 'write blocking movablekeys', [0, 0, 0], 'stream', 'Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.', xreadgroup, undefined, xreadKeyRange],

@@ -40,6 +40,7 @@ const get: Handler = (ctx, _c, f) => {
 
 const set: Handler = (ctx, c, f) => {
   const ks = ctx.ks;
+  if (f.argc === 3) ks.touchForWrite(f.args, f.starts[1], f.ends[1]); // with options, the lookup below touches it
   if (f.argc === 3 && !ks.persistent) {
     // The hot path: key and value go from the request bytes into the keyspace.
     ks.setBytes(f.args, f.starts[1], f.ends[1], f.args, f.starts[2], f.ends[2]);
@@ -92,7 +93,11 @@ function setIsBlind(f: Frame): boolean {
 
 /** SETEX / PSETEX key expiry value. */
 function setWithExpiry(unit: 'EX' | 'PX', name: string): Handler {
-  return (ctx, c, f) => then(ctx, c, ctx.ks.set(argStr(f, 1), argValue(f, 3), setExpiryArg(f, 2, unit, name)), () => ctx.out.ok());
+  return (ctx, c, f) => {
+    const at = setExpiryArg(f, 2, unit, name);
+    ctx.ks.touchForWrite(f.args, f.starts[1], f.ends[1]);
+    return then(ctx, c, ctx.ks.set(argStr(f, 1), argValue(f, 3), at), () => ctx.out.ok());
+  };
 }
 
 const always = (): boolean => true;
@@ -144,7 +149,11 @@ function pairs(f: Frame, name: string): Array<[string, Value]> {
   return out;
 }
 
-const mset: Handler = (ctx, c, f) => then(ctx, c, ctx.ks.setMany(pairs(f, 'mset')), () => ctx.out.ok());
+const mset: Handler = (ctx, c, f) => {
+  const p = pairs(f, 'mset');
+  for (let i = 1; i < f.argc; i += 2) ctx.ks.touchForWrite(f.args, f.starts[i], f.ends[i]);
+  return then(ctx, c, ctx.ks.setMany(p), () => ctx.out.ok());
+};
 
 const msetnx: Handler = (ctx, c, f) => {
   const p = pairs(f, 'msetnx');
