@@ -1233,21 +1233,34 @@ export class Keyspace {
     if (slot < 0 && !create && !replace) return undefined;
     const defaultExp = this.options.defaultTtlMs !== 0 ? Date.now() + this.options.defaultTtlMs : 0;
     let v: TypedValue;
-    if (replace || slot < 0) v = newValue(type);
-    else v = this.persistsWrites ? this.objects.get(slot)!.v.clone() : this.objects.get(slot)!.v;
-    return { key, type, v, mods: v.mods, existed: slot >= 0, replace, expiresAt: slot >= 0 && !replace ? this.expires[slot] : defaultExp };
+    let live = -1;
+    if (replace || slot < 0) {
+      v = newValue(type);
+    } else if (this.persistsWrites) {
+      v = this.objects.get(slot)!.v.clone();
+    } else {
+      v = this.objects.get(slot)!.v;
+      live = slot;
+    }
+    const expiresAt = slot >= 0 && !replace ? this.expires[slot] : defaultExp;
+    return { key, type, v, mods: v.mods, existed: slot >= 0, replace, expiresAt, slot: live };
   }
 
   /** @internal TypedWrite.commit: persists the changed values as one batch, then applies them. */
   commitTyped(staged: readonly Staged[]): Promise<void> | undefined {
-    const changed = staged.filter((s) => (s.replace || s.v.mods !== s.mods) && (!isEmptied(s.v) || s.existed));
+    if (!this.persistsWrites) {
+      // Memory only, the common case: apply each change now, with plain loops (no arrays or closures per
+      // command: HSET / LPUSH garbage was ~1.4 KB per command, a scavenge every ~1300 commands).
+      for (let i = 0; i < staged.length; i++) {
+        const s = staged[i];
+        if (isChange(s)) this.applyStaged(s, this.versions.next());
+      }
+      return undefined;
+    }
+    const changed = staged.filter(isChange);
     if (changed.length === 0) return undefined;
     const versions = changed.map(() => this.versions.next());
     const apply = () => changed.forEach((s, i) => this.applyStaged(s, versions[i]));
-    if (!this.persistsWrites) {
-      apply();
-      return undefined;
-    }
     const changes: EntryChange[] = changed.map((s, i) => (isEmptied(s.v)
       ? { kind: 'delete', key: Buffer.from(s.key, 'latin1'), version: versions[i] }
       : { kind: 'set', key: Buffer.from(s.key, 'latin1'), value: encodeValue(s.v), version: versions[i], expiresAt: s.expiresAt }));
@@ -1255,7 +1268,8 @@ export class Keyspace {
   }
 
   private applyStaged(s: Staged, version: number): void {
-    const slot = this.find(s.key, false);
+    // A value changed in place is still at the slot it was opened at unless something removed it meanwhile.
+    const slot = s.slot >= 0 && this.objects.get(s.slot)?.v === s.v ? s.slot : this.find(s.key, false);
     if (isEmptied(s.v)) {
       if (slot >= 0) {
         this.removeSlot(slot);
@@ -1679,6 +1693,13 @@ export interface Staged {
   /** A STORE destination: replaces whatever the key held, its TTL too. */
   readonly replace: boolean;
   readonly expiresAt: number;
+  /** The slot of the live value when `v` is it (memory only, changed in place), else -1: spares commit a second lookup. */
+  readonly slot: number;
+}
+
+/** True when a staged value is to be written: replaced or changed, and not an empty value for an absent key. */
+function isChange(s: Staged): boolean {
+  return (s.replace || s.v.mods !== s.mods) && (!isEmptied(s.v) || s.existed);
 }
 
 /**
@@ -1693,8 +1714,10 @@ export class TypedWrite {
   constructor(private readonly ks: Keyspace) {}
 
   open<T extends TypedValue>(key: string, type: TypeTag, create: boolean): T | undefined {
-    const prev = this.staged.find((s) => s.key === key);
-    if (prev !== undefined) {
+    for (let i = 0; i < this.staged.length; i++) {
+      // A loop, not find(): no closure per open on the HSET / LPUSH path.
+      const prev = this.staged[i];
+      if (prev.key !== key) continue;
       if (prev.type !== type) throw new WrongTypeError();
       return prev.v as T;
     }
@@ -1718,7 +1741,7 @@ export class TypedWrite {
     const i = this.staged.findIndex((s) => s.key === key);
     if (i >= 0) this.staged.splice(i, 1);
     const s = this.ks.stageTyped(key, value.type, true, true)!;
-    this.staged.push({ ...s, v: value, mods: -1, expiresAt });
+    this.staged.push({ ...s, v: value, mods: -1, expiresAt, slot: -1 });
   }
 
   commit(): Promise<void> | undefined {

@@ -55,6 +55,12 @@ export interface ClientState {
   kill(): void;
   /** Output encoded after the command's read event (a command that waited). */
   deliver(chunks: Buffer[]): void;
+  /**
+   * A push message (Pub/Sub), written with the client's other pushes of this
+   * event-loop turn in one socket write; output the client gets meanwhile
+   * goes after it. Absent: `deliver` at once.
+   */
+  deliverSoon?(chunk: Buffer): void;
 }
 
 /** One client's tracking settings (CLIENT TRACKING on ...; tracking.ts). */

@@ -48,6 +48,16 @@ const TX_CONTROL = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset'
 
 let nextId = 1;
 
+/** Connections with push messages queued in this event-loop turn (Connection.deliverSoon), written at its end. */
+const pushQueued = new Set<Connection>();
+let pushFlushScheduled = false;
+
+function flushPushes(): void {
+  pushFlushScheduled = false;
+  for (const c of pushQueued) c.flushPushes();
+  pushQueued.clear();
+}
+
 /**
  * True when every key of the command is in memory (no lock to wait for then
  * means nothing to load either): checked on the request bytes, so a hit with
@@ -97,6 +107,8 @@ export class Connection implements ClientState {
   private waiting = false;
   private pausedForOutput = false;
   private closing = false;
+  /** Push messages waiting for the end of this event-loop turn (deliverSoon), else null. */
+  private pushes: Buffer[] | null = null;
   /** Resolves when no command is in flight (shutdown waits for it). */
   private idleWaiters: Array<() => void> = [];
 
@@ -145,7 +157,39 @@ export class Connection implements ClientState {
     this.socket.end();
   }
 
+  /**
+   * Queues a push message: PUBLISH to 50 subscribers wrote 50 sockets per message, one syscall each
+   * (0.11x Redis); now each subscriber gets one write per event-loop turn (setImmediate runs after the
+   * turn's read events), however many messages were published to it meanwhile.
+   */
+  deliverSoon(chunk: Buffer): void {
+    if (this.closing && this.socket.destroyed) return;
+    if (this.pushes === null) {
+      this.pushes = [chunk];
+      pushQueued.add(this);
+      if (!pushFlushScheduled) {
+        pushFlushScheduled = true;
+        setImmediate(flushPushes);
+      }
+    } else {
+      this.pushes.push(chunk);
+    }
+  }
+
+  /** Writes the queued push messages (before any other output, so the order stays as it was produced). */
+  flushPushes(): void {
+    const p = this.pushes;
+    if (p === null) return;
+    this.pushes = null;
+    this.deliverNow(p.length === 1 ? p : [Buffer.concat(p)]);
+  }
+
   deliver(chunks: Buffer[]): void {
+    if (this.pushes !== null) this.flushPushes();
+    this.deliverNow(chunks);
+  }
+
+  private deliverNow(chunks: Buffer[]): void {
     if (this.closing && this.socket.destroyed) return;
     if (chunks.length === 1) {this.socket.write(chunks[0]);} else if (chunks.length > 1) {
       this.socket.cork();
@@ -290,6 +334,7 @@ export class Connection implements ClientState {
   private flush(): void {
     const out = this.host.out;
     if (!out.pending) return;
+    if (this.pushes !== null) this.flushPushes(); // messages published to this client before these replies go first
     const produced = out.size;
     if (this.closing && this.socket.destroyed) out.take();
     else if (!out.writeTo(this.socket)) this.deliver(out.take());

@@ -6,8 +6,10 @@
  * - RESP2: a subscribed connection is in subscriber mode (only the
  *   subscribe commands, PING, QUIT and RESET), messages are arrays.
  *   RESP3: messages are push frames and every command stays allowed.
- * - A message is encoded once per protocol and written to each subscriber's
- *   socket; a subscriber whose unsent output passes limits.outputMaxBytes is
+ * - A message is encoded once per protocol and queued for each subscriber;
+ *   a subscriber's messages of one event-loop turn go out in one socket
+ *   write (Connection.deliverSoon), as Redis writes a client's output
+ *   buffer once per event-loop iteration; a subscriber whose unsent output passes limits.outputMaxBytes is
  *   disconnected (Connection.deliver), as Redis does past its pubsub output
  *   buffer limit, so a slow subscriber cannot grow the server's memory.
  * - Cluster mode: PUBLISH reaches the subscribers of the pod it is sent to
@@ -188,7 +190,8 @@ export function publish(ctx: ServerContext, channel: Buffer, message: Buffer, sh
         b = Buffer.concat(encoder.take());
         encoded[proto] = b;
       }
-      c.deliver([b]);
+      if (c.deliverSoon !== undefined) c.deliverSoon(b);
+      else c.deliver([b]);
       n++;
     }
   }
@@ -208,7 +211,8 @@ export function publish(ctx: ServerContext, channel: Buffer, message: Buffer, sh
           b = Buffer.concat(encoder.take());
           both[proto] = b;
         }
-        c.deliver([b]);
+        if (c.deliverSoon !== undefined) c.deliverSoon(b);
+        else c.deliver([b]);
         n++;
       }
       both = [undefined, undefined];
