@@ -7,7 +7,7 @@
  */
 import { startTestServer } from './helpers';
 import { blockingScenario, Words } from './resp-raw';
-import { TestRedis } from './stores/servers';
+import { referenceRedis } from './stores/servers';
 import { needs } from './tools';
 import { StateCache } from '../src/server';
 
@@ -130,15 +130,7 @@ describe('blocked clients are served after the whole command, as redis-server 7.
 const redis = needs('redis-server');
 
 redis.describe('the blocking pins are redis-server 7.0\'s replies', () => {
-  let ref: TestRedis;
-
-  beforeAll(async () => {
-    ref = await TestRedis.start();
-  }, 30_000);
-
-  afterAll(async () => {
-    await ref?.stop();
-  });
+  const ref = referenceRedis();
 
   test('every scenario', async () => {
     expect(await mismatches(ref.port)).toEqual([]);

@@ -14,7 +14,7 @@
  */
 import { startTestServer } from './helpers';
 import { RawClient } from './resp-raw';
-import { TestRedis } from './stores/servers';
+import { referenceRedis } from './stores/servers';
 import { needs } from './tools';
 import { StateCache } from '../src/server';
 
@@ -556,15 +556,7 @@ describe('state-cache answers what redis-server 7.0 answers at the edges', () =>
 const redis = needs('redis-server');
 
 redis.describe('the pins are redis-server 7.0\'s replies', () => {
-  let ref: TestRedis;
-
-  beforeAll(async () => {
-    ref = await TestRedis.start();
-  }, 30_000);
-
-  afterAll(async () => {
-    await ref?.stop();
-  });
+  const ref = referenceRedis();
 
   test('ARGUMENTS over RESP2 and RESP3', async () => {
     expect(mismatches(ARGUMENTS, await replies(ref.port, ARGUMENTS))).toEqual([]);

@@ -9,7 +9,7 @@
  */
 import { startTestServer } from './helpers';
 import { blockingScenario, elements, RawClient, sideBySide } from './resp-raw';
-import { TestRedis } from './stores/servers';
+import { referenceRedis } from './stores/servers';
 import { needs } from './tools';
 import { StateCache } from '../src/server';
 
@@ -115,17 +115,15 @@ const DATABASE = [
 const redis = needs('redis-server');
 
 redis.describe('consumer groups and XINFO side by side with redis-server 7.0', () => {
-  let ref: TestRedis;
+  const ref = referenceRedis();
   let server: StateCache;
 
   beforeAll(async () => {
-    ref = await TestRedis.start();
     server = await startTestServer();
   }, 30_000);
 
   afterAll(async () => {
     await server?.close();
-    await ref?.stop();
   });
 
   const families: Array<[string, string[]]> = [['groups', GROUPS], ['entries-read, lag and XINFO', INFO], ['250 entries', MANY], ['database 1', DATABASE]];

@@ -6,7 +6,7 @@
  */
 import { startTestServer } from './helpers';
 import { elements, RawClient, sideBySide } from './resp-raw';
-import { TestRedis } from './stores/servers';
+import { referenceRedis } from './stores/servers';
 import { needs } from './tools';
 import { StateCache } from '../src/server';
 
@@ -177,17 +177,15 @@ const LUA_CODECS = [
 const redis = needs('redis-server');
 
 redis.describe('data types side by side with redis-server 7.0', () => {
-  let ref: TestRedis;
+  const ref = referenceRedis();
   let server: StateCache;
 
   beforeAll(async () => {
-    ref = await TestRedis.start();
     server = await startTestServer();
   }, 30_000);
 
   afterAll(async () => {
     await server?.close();
-    await ref?.stop();
   });
 
   const families: Array<[string, string[]]> = [['hashes', HASHES], ['lists', LISTS], ['sets', SETS], ['sorted sets', ZSETS], ['streams', STREAMS]];

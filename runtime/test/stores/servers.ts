@@ -136,6 +136,23 @@ export class TestRedis {
 }
 
 /**
+ * A redis-server for the enclosing describe block, started before its tests
+ * and stopped after them: the reference of the side-by-side tests (gate the
+ * block with needs('redis-server')).
+ */
+export function referenceRedis(): { readonly port: number } {
+  let ref: TestRedis | undefined;
+  beforeAll(async () => { ref = await TestRedis.start(); }, 30_000);
+  afterAll(async () => { await ref?.stop(); });
+  return {
+    get port(): number {
+      if (ref === undefined) throw new Error('the reference redis-server has not started');
+      return ref.port;
+    },
+  };
+}
+
+/**
  * A state-cache process on a fixed loopback port, memory only: the
  * Redis-protocol peer that needs nothing but Node. It runs Lua scripts, so
  * it serves the remote store's versioned and unversioned paths alike.
