@@ -288,6 +288,13 @@ const SCRIPTS: Row[] = [
   [['eval', "return redis.call('get')", '0'], '-ERR Wrong number of args calling Redis command from script script: f187dee77f607f7cff00bbabc9df38507582c78d, on @user_script:1.\r\n'],
   [['eval', "return redis.call('blpop', 'l', '1')", '0'], '-ERR This Redis command is not allowed from script script: b87d5834314dadc682ede38f01e6a478d8d05f1f, on @user_script:1.\r\n'],
   [['eval', "return redis.pcall('incr', 'str')", '0'], '-ERR value is not an integer or out of range\r\n'],
+  // pcall turns a redis.call error (an {err=...} table) into its message, as Redis 7.0's own pcall does; xpcall does not
+  [['eval', "local ok, e = pcall(redis.call, 'incr', 'str') return {tostring(ok), type(e), e}", '0'], '*3\r\n$5\r\nfalse\r\n$6\r\nstring\r\n$43\r\nERR value is not an integer or out of range\r\n'],
+  [['eval', "local ok, e = pcall(function() return redis.call('incr', 'str') end) return {tostring(ok), e}", '0'], '*2\r\n$5\r\nfalse\r\n$43\r\nERR value is not an integer or out of range\r\n'],
+  [['eval', "local ok, e = pcall(error, {err='boom'}) return {tostring(ok), e}", '0'], '*2\r\n$5\r\nfalse\r\n$4\r\nboom\r\n'],
+  [['eval', "local ok, e = pcall(error, {x=1}) return {tostring(ok), type(e)}", '0'], '*2\r\n$5\r\nfalse\r\n$5\r\ntable\r\n'],
+  [['eval', "return {pcall(function(a, b) return a + b, 'z' end, 1, 2)}", '0'], '*3\r\n:1\r\n:3\r\n$1\r\nz\r\n'],
+  [['eval', "local ok, e = xpcall(redis.call, function(m) return m end, 'incr', 'str') return {tostring(ok), type(e)}", '0'], '*2\r\n$5\r\nfalse\r\n$5\r\ntable\r\n'],
   [['eval', "error({err='custom'})", '0'], '-custom script: 4096e5e084bef2edada1a62795cec3203051bcfa, on @user_script:1.\r\n'],
   [['eval', "\nerror({err='custom'})", '0'], '-custom script: c1b01b770c8e8ccc34f094aedb4a3998f807899c, on @user_script:2.\r\n'],
   [['eval', "return {err='custom'}", '0'], '-custom\r\n'],

@@ -729,6 +729,14 @@ loadstring = function(s, name)
 end
 load = function(chunk, name) return load0(chunk, name, 't') end
 print = nil
+-- Redis 7.0's pcall: an error table whose err is a string (what redis.call raises) reaches the
+-- script as that string; any other error value as it is. xpcall is Lua's own.
+local pcall0, pack, unpack0 = pcall, table.pack, table.unpack
+pcall = function(...)
+  local r = pack(pcall0(...))
+  if not r[1] and type(r[2]) == 'table' and type(r[2].err) == 'string' then return false, r[2].err end
+  return unpack0(r, 1, r.n)
+end
 -- Redis 7.0 makes the globals and the library tables read-only: assigning to any global, new or
 -- not, or to a library's field is "Attempt to modify a readonly table"; reading a global that does
 -- not exist is an error too. Each table becomes an empty proxy (so every assignment reaches
