@@ -292,7 +292,7 @@ const SCRIPTS: Row[] = [
   [['eval', "local ok, e = pcall(redis.call, 'incr', 'str') return {tostring(ok), type(e), e}", '0'], '*3\r\n$5\r\nfalse\r\n$6\r\nstring\r\n$43\r\nERR value is not an integer or out of range\r\n'],
   [['eval', "local ok, e = pcall(function() return redis.call('incr', 'str') end) return {tostring(ok), e}", '0'], '*2\r\n$5\r\nfalse\r\n$43\r\nERR value is not an integer or out of range\r\n'],
   [['eval', "local ok, e = pcall(error, {err='boom'}) return {tostring(ok), e}", '0'], '*2\r\n$5\r\nfalse\r\n$4\r\nboom\r\n'],
-  [['eval', "local ok, e = pcall(error, {x=1}) return {tostring(ok), type(e)}", '0'], '*2\r\n$5\r\nfalse\r\n$5\r\ntable\r\n'],
+  [['eval', 'local ok, e = pcall(error, {x=1}) return {tostring(ok), type(e)}', '0'], '*2\r\n$5\r\nfalse\r\n$5\r\ntable\r\n'],
   [['eval', "return {pcall(function(a, b) return a + b, 'z' end, 1, 2)}", '0'], '*3\r\n:1\r\n:3\r\n$1\r\nz\r\n'],
   [['eval', "local ok, e = xpcall(redis.call, function(m) return m end, 'incr', 'str') return {tostring(ok), type(e)}", '0'], '*2\r\n$5\r\nfalse\r\n$5\r\ntable\r\n'],
   [['eval', "error({err='custom'})", '0'], '-custom script: 4096e5e084bef2edada1a62795cec3203051bcfa, on @user_script:1.\r\n'],
