@@ -346,6 +346,7 @@ function renderPostgresStore(
     ...(o.poolMin !== undefined ? { poolMin: o.poolMin } : {}),
     connectTimeoutMs: millis(o.connectTimeout ?? Duration.seconds(5)),
     statementTimeoutMs: millis(o.statementTimeout ?? Duration.seconds(10)),
+    ...(o.preparedStatements === false ? { preparedStatements: false } : {}),
   };
 }
 

@@ -320,6 +320,10 @@ export interface StateCacheConfig {
              * How often expired rows are deleted (they are never loaded either way); 0 turns sweeping off.
              */
             sweepIntervalMs?: number;
+            /**
+             * Prepare each statement once per connection (named statements), so PostgreSQL does not parse and plan every batch again. Turn off behind a pooler that hands each transaction a different server connection without tracking prepared statements (PgBouncer in transaction mode before 1.21, or without max_prepared_statements).
+             */
+            preparedStatements?: boolean;
           }
         | {
             /**

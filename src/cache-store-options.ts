@@ -152,6 +152,17 @@ export interface PostgresCacheStoreOptions extends CacheStoreLinkOptions {
    * @default Duration.seconds(10)
    */
   readonly statementTimeout?: Duration;
+
+  /**
+   * Prepare each statement once per connection, so PostgreSQL does not parse
+   * and plan every batch again. Turn off behind a pooler that gives each
+   * transaction a different server connection without tracking prepared
+   * statements (PgBouncer in transaction mode before 1.21, or without
+   * `max_prepared_statements`).
+   *
+   * @default true
+   */
+  readonly preparedStatements?: boolean;
 }
 
 /** Options of `CacheStore.remote()`. */

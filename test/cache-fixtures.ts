@@ -112,7 +112,7 @@ export const SCENARIOS: Scenario[] = [
             retryMaxDelay: Duration.seconds(10),
           }),
           journal: { size: Size.gibibytes(1), storageClassName: 'fast-ssd', fsync: false, segmentSize: Size.mebibytes(16) },
-          stores: [CacheStore.postgres(postgres(c), { user: 'cache', schema: 'caches', table: 'web', poolSize: 4, poolMin: 2, connectTimeout: Duration.seconds(2), statementTimeout: Duration.seconds(3) })],
+          stores: [CacheStore.postgres(postgres(c), { user: 'cache', schema: 'caches', table: 'web', poolSize: 4, poolMin: 2, connectTimeout: Duration.seconds(2), statementTimeout: Duration.seconds(3), preparedStatements: false })],
           flushDeadline: Duration.seconds(30),
         },
       });

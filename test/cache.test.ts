@@ -72,6 +72,7 @@ describe('rendering', () => {
         poolMin: 2,
         connectTimeoutMs: 2000,
         statementTimeoutMs: 3000,
+        preparedStatements: false,
       },
       mode: 'required',
       readOnly: false,

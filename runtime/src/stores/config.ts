@@ -56,6 +56,7 @@ export const PostgresStoreConfigSchema = Type.Object({
   statementTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, default: 10000, description: 'Server-side statement_timeout of every statement.' })),
   iterateBatchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, default: 1000, description: 'Rows per page when iterating (preload).' })),
   sweepIntervalMs: Type.Optional(Type.Integer({ minimum: 0, default: 60000, description: 'How often expired rows are deleted (they are never loaded either way); 0 turns sweeping off.' })),
+  preparedStatements: Type.Optional(Type.Boolean({ default: true, description: 'Prepare each statement once per connection (named statements), so PostgreSQL does not parse and plan every batch again. Turn off behind a pooler that hands each transaction a different server connection without tracking prepared statements (PgBouncer in transaction mode before 1.21, or without max_prepared_statements).' })),
 }, { additionalProperties: false, description: 'A postgres store: one table, shared by every instance that names it.' });
 
 export const RemoteNodeSchema = Type.Object({
@@ -136,7 +137,7 @@ type RawLink = Static<typeof ChainLinkSchema>;
 export type SecretRefConfig = Static<typeof SecretRefSchema>;
 export type FileStoreConfig = Defaulted<Static<typeof FileStoreConfigSchema>, 'sync' | 'cacheSizeBytes' | 'compression'>;
 export type PostgresStoreConfig = Defaulted<Omit<RawPostgres, 'tls'>,
-'port' | 'schema' | 'table' | 'poolSize' | 'poolMin' | 'connectTimeoutMs' | 'statementTimeoutMs' | 'iterateBatchSize' | 'sweepIntervalMs'>
+'port' | 'schema' | 'table' | 'poolSize' | 'poolMin' | 'connectTimeoutMs' | 'statementTimeoutMs' | 'iterateBatchSize' | 'sweepIntervalMs' | 'preparedStatements'>
 & { tls: Defaulted<Static<typeof PostgresTlsSchema>, 'mode'> };
 export type RemoteStoreConfig = Defaulted<Omit<RawRemote, 'tls' | 'nodes' | 'wait'>,
 'mode' | 'database' | 'keyPrefix' | 'versioning' | 'connectTimeoutMs' | 'commandTimeoutMs'>

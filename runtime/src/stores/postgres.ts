@@ -86,6 +86,7 @@ export class PostgresStore implements CacheStore {
   /** Set once coherence is on: every batch announces its keys in its own transaction. */
   private announceAs?: string;
   private listener?: PostgresListener;
+  private readonly statementNames: Map<string, string>;
   /** The NOTIFY channel of this table (every instance on the table listens on it). */
   readonly channel: string;
 
@@ -117,6 +118,9 @@ export class PostgresStore implements CacheStore {
       sweep: `DELETE FROM ${t} WHERE expires_at <= $1::timestamptz AND key IN `
         + `(SELECT key FROM ${t} WHERE expires_at <= $1::timestamptz LIMIT 1000)`,
     };
+    // Named statements: PostgreSQL parses and plans each once per connection
+    // instead of once per batch (a quarter of its CPU per write-through SET).
+    this.statementNames = new Map(config.preparedStatements ? Object.entries(this.sql).map(([what, text]) => [text, `state_cache_${what}`]) : []);
     this.pool = new Pool(this.poolConfig());
     // An idle connection that breaks (e.g. the server restarts) is dropped by
     // the pool; without a listener the event would end the process.
@@ -380,7 +384,8 @@ export class PostgresStore implements CacheStore {
   }
 
   private query(text: string, params: unknown[]): Promise<QueryResult> {
-    return this.pool.query(text, params);
+    const name = this.statementNames.get(text);
+    return name === undefined ? this.pool.query(text, params) : this.pool.query({ name, text, values: params });
   }
 
   private async run(what: string, text: string, params: unknown[]): Promise<QueryResult> {

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { AddressInfo, connect, createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -129,6 +130,74 @@ test('a batch of 1000 entries is one INSERT statement, and 1000 loads are one SE
     { verb: 'INSERT', calls: 1, rows: 1000 },
     { verb: 'SELECT', calls: 1, rows: 1000 },
   ]);
+});
+
+/**
+ * A TCP proxy in front of the test server that records the statement name of
+ * every Parse message a client sends (empty for an unnamed statement): what
+ * PostgreSQL is asked to parse and plan.
+ */
+async function parseRecorder(port: number): Promise<{ port: number; parsed: string[]; close(): Promise<void> }> {
+  const parsed: string[] = [];
+  const open = new Set<Socket>();
+  const proxy = createServer((client) => {
+    const upstream = connect(port, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      open.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => { open.delete(s); client.destroy(); upstream.destroy(); });
+    }
+    let pending = Buffer.alloc(0);
+    let started = false; // the startup message has no type byte
+    client.on('data', (chunk: Buffer) => {
+      upstream.write(chunk);
+      pending = Buffer.concat([pending, chunk]);
+      for (;;) {
+        const head = started ? 1 : 0;
+        if (pending.length < head + 4) break;
+        const end = head + pending.readInt32BE(head);
+        if (pending.length < end) break;
+        if (started && pending[0] === 0x50) parsed.push(pending.toString('utf8', 5, pending.indexOf(0, 5)));
+        pending = pending.subarray(end);
+        started = true;
+      }
+    });
+    upstream.on('data', (chunk: Buffer) => client.write(chunk));
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (proxy.address() as AddressInfo).port,
+    parsed,
+    close: async () => {
+      for (const s of open) s.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
+    },
+  };
+}
+
+test('batches and loads are prepared once per connection; preparedStatements: false parses every statement', async () => {
+  const proxy = await parseRecorder(server.port);
+  try {
+    const batches = async (extra: Record<string, unknown>) => {
+      proxy.parsed.splice(0);
+      const { store } = pgStore({ table: 'prepared', port: proxy.port, poolSize: 1, sweepIntervalMs: 0, ...extra });
+      await store.start();
+      for (let i = 1; i <= 3; i++) {
+        expect(await store.writeBatch([entry(`k${i}`, `v${i}`, i), entry('shared', `s${i}`, i)])).toEqual({ rejected: [] });
+        expect((await store.loadMany([b(`k${i}`)]))[0]?.value.toString()).toBe(`v${i}`);
+      }
+      await store.close();
+      return proxy.parsed.splice(0);
+    };
+    const prepared = await batches({});
+    expect(prepared.filter((name) => name.startsWith('state_cache_')).sort()).toEqual(['state_cache_load', 'state_cache_upsert']);
+    const unnamed = await batches({ preparedStatements: false });
+    expect(unnamed.filter((name) => name !== '')).toEqual([]);
+    expect(unnamed.length).toBeGreaterThanOrEqual(6); // three upserts and three loads, at least
+    expect((await admin.query('SELECT key, value FROM prepared WHERE key = $1', [b('shared')])).rows[0].value.toString()).toBe('s3');
+  } finally {
+    await proxy.close();
+  }
 });
 
 test('binary array parameters: a mixed batch round-trips exactly, as the database itself reads it', async () => {
