@@ -1,12 +1,10 @@
 import { BenchmarkRow, benchmarkArgs, BenchmarkRun, runBenchmark } from './redis-benchmark';
 import { BenchContext, fmtInt, fmtMs, fmtRatio, median, passMiss, table } from './report';
 import { BenchServer, RedisServer, StateCacheServer } from './servers';
+import { Mode, RPS_TARGET } from './throughput';
 
 type Side = 'redis' | 'state-cache';
-type Mode = 'unpipelined' | 'pipelined';
 const MODES: readonly Mode[] = ['unpipelined', 'pipelined'];
-/** The same goals as SET/GET (throughput.ts). */
-const RPS_TARGET: Record<Mode, number> = { unpipelined: 0.8, pipelined: 0.6 };
 
 /** redis-benchmark's own hset, lpush, lpop, zadd tests, then HGET of the fields hset wrote. */
 const RUNS: ReadonlyArray<{ readonly tests: string; readonly command?: readonly string[] }> = [

@@ -396,7 +396,7 @@ export class Connection implements ClientState {
       out.error(wrongArgsError(cmd));
       return undefined;
     }
-    if (!this.resp3 && !SUBSCRIBER_COMMANDS.has(cmd.name) && subscriptions(this) > 0) {
+    if (!this.resp3 && subscriptions(this) > 0 && !SUBSCRIBER_COMMANDS.has(cmd.name)) {
       out.error(`ERR Can't execute '${cmd.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);
       return undefined;
     }
