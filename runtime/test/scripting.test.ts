@@ -172,6 +172,56 @@ test('the VM has a memory cap: a script that reaches it fails and the VM recover
   expect(await evalr('return string.rep("y", 3)')).toBe('yyy');
 }, 120_000);
 
+describe('without persistence (aggregates change in place)', () => {
+  let mem: StateCache;
+  let m: Redis;
+  beforeAll(async () => {
+    mem = await startTestServer({});
+    m = new Redis({ port: mem.respPort, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+    await m.connect();
+    await m.call('config', 'set', 'busy-reply-threshold', '200');
+  });
+  afterAll(async () => {
+    if (m.status !== 'end') m.disconnect();
+    await mem.close();
+  });
+  beforeEach(async () => {
+    await m.flushall();
+  });
+  const evalm = (script: string, keys: string[]) => m.call('eval', script, String(keys.length), ...keys);
+
+  test('a stopped script that wrote only strings is still rolled back whole', async () => {
+    await m.set('s1', 'before');
+    await expect(evalm('redis.call("SET", KEYS[1], "x") redis.call("SET", KEYS[2], "y") while true do end', ['s1', 's2'])).rejects.toThrow(
+      'BUSY script stopped: it ran longer than the script time limit (200 ms, CONFIG SET busy-reply-threshold); its writes were rolled back');
+    expect(await m.mget('s1', 's2')).toEqual(['before', null]);
+  });
+
+  test('a stopped script that changed an aggregate keeps all its writes, none half undone, and says so', async () => {
+    await m.rpush('l', 'a');
+    const script = 'redis.call("SET", KEYS[1], "x") redis.call("HSET", KEYS[2], "f", "v") redis.call("RPUSH", KEYS[3], "b") '
+      + 'redis.call("ZADD", KEYS[4], 1, "m") while true do end';
+    await expect(evalm(script, ['s', 'h', 'l', 'z'])).rejects.toThrow(
+      'BUSY script stopped: it ran longer than the script time limit (200 ms, CONFIG SET busy-reply-threshold); it had changed a hash, '
+      + 'list, set, sorted set or stream in place, which cannot be rolled back, so its writes so far were kept');
+    expect([await m.get('s'), await m.hget('h', 'f'), await m.lrange('l', 0, -1), await m.zscore('z', 'm')]).toEqual(['x', 'v', ['a', 'b'], '1']);
+    // A string written after the aggregate is kept too.
+    await expect(evalm('redis.call("LPUSH", KEYS[1], "c") redis.call("SET", KEYS[2], "after") while true do end', ['l', 's3'])).rejects.toThrow(/so its writes so far were kept$/);
+    expect([await m.lrange('l', 0, -1), await m.get('s3')]).toEqual([['c', 'a', 'b'], 'after']);
+    // The next script is undoable again.
+    await expect(evalm('redis.call("SET", KEYS[1], "z") while true do end', ['s4'])).rejects.toThrow(/its writes were rolled back$/);
+    expect(await m.exists('s4')).toBe(0);
+  });
+
+  test('an aggregate write inside a script in MULTI makes the script keep its writes; EXEC goes on', async () => {
+    const res = await m.multi().set('before', '1').call('eval', 'redis.call("SADD", KEYS[1], "x") while true do end', '1', 'set').set('after', '2').exec();
+    expect(res![0]).toEqual([null, 'OK']);
+    expect(String(res![1][0])).toMatch(/^ReplyError: BUSY script stopped: .* so its writes so far were kept$/);
+    expect(res![2]).toEqual([null, 'OK']);
+    expect([await m.smembers('set'), await m.get('before'), await m.get('after')]).toEqual([['x'], '1', '2']);
+  });
+});
+
 test('scripts run inside MULTI like other commands', async () => {
   const res = await r.multi().call('eval', 'return redis.call("INCR", KEYS[1])', '1', 'c').call('eval', 'return redis.call("INCR", KEYS[1])', '1', 'c').exec();
   expect(res).toEqual([[null, 1], [null, 2]]);

@@ -1259,7 +1259,10 @@ export class Keyspace {
       // command: HSET / LPUSH garbage was ~1.4 KB per command, a scavenge every ~1300 commands).
       for (let i = 0; i < staged.length; i++) {
         const s = staged[i];
-        if (isChange(s)) this.applyStaged(s, this.versions.next());
+        if (isChange(s)) {
+          this.applyStaged(s, this.versions.next());
+          if (this.group !== undefined) this.group.inPlace = true;
+        }
       }
       return undefined;
     }
@@ -1342,6 +1345,7 @@ export class Keyspace {
   private setTypedExpiry(slot: number, expiresAt: number): Promise<void> | undefined {
     const version = this.versions.next();
     if (!this.persistsWrites) {
+      if (this.group !== undefined) this.group.inPlace = true;
       this.setExpiresCol(slot, expiresAt);
       this.version[slot] = version;
       this.stats.writes++;
@@ -1563,6 +1567,16 @@ export class Keyspace {
   }
 
   /**
+   * True while the open group can still be rolled back whole: false once an
+   * aggregate was changed in place in it (memory only), which keeps no copy
+   * to put back. Copying every aggregate a script touches, to be able to
+   * undo it, would cost O(size) per script on queues of thousands of jobs.
+   */
+  get groupUndoable(): boolean {
+    return this.group !== undefined && this.group.inPlace !== true;
+  }
+
+  /**
    * Runs `fn` as one write group: its writes apply to memory as they come
    * (so `fn` reads what it wrote), and reach persistence together at the end,
    * as one batch (write-through: all or nothing; write-behind: one journal
@@ -1611,6 +1625,7 @@ export class Keyspace {
     this.group = g?.parent;
     if (g?.parent !== undefined) {
       const outer = g.parent;
+      if (g.inPlace) outer.inPlace = true;
       for (const [k, snap] of g.undo) if (!outer.undo.has(k)) outer.undo.set(k, snap);
       for (const [k, c] of g.changes) {
         outer.changes.delete(k);
@@ -1684,6 +1699,12 @@ interface WriteGroup {
   readonly undo: Map<string, Snapshot>;
   /** The last change per key, in order. */
   readonly changes: Map<string, EntryChange>;
+  /**
+   * An aggregate was changed in place (memory only: no copy is made, see
+   * TypedWrite), which `undo` cannot put back: the group can no longer be
+   * rolled back whole.
+   */
+  inPlace?: boolean;
   /** The enclosing group of a nested one. */
   readonly parent?: WriteGroup;
 }

@@ -14,6 +14,9 @@
  *   busy-reply-threshold / lua-time-limit, default 5000 ms) is stopped and
  *   its writes are rolled back; the VM has a memory cap
  *   (SCRIPT_MEMORY_BYTES) and a script that reaches it fails the same way.
+ *   Without persistence, aggregates are changed in place (no copy to undo):
+ *   a stopped script that changed one keeps all its writes so far, as a
+ *   script that fails midway does, and its error says so.
  *   state-cache is single-threaded: while a script runs no other client is
  *   served, so nobody can see BUSY or send SCRIPT KILL; the limit itself
  *   stops the script (SCRIPT KILL answers NOTBUSY).
@@ -543,7 +546,9 @@ export class Scripting {
     try {
       rc = this.fn('lua_pcallk')(L, 0, 1, 1, 0, 0);
     } catch (e) {
-      ks.rollbackGroup();
+      // Internal failure: undo the script's writes, or keep them all when they cannot all be undone.
+      if (ks.groupUndoable) ks.rollbackGroup();
+      else void ks.commitGroup();
       this.fn('lua_settop')(L, 0);
       this.ctx = undefined;
       throw e;
@@ -558,14 +563,21 @@ export class Scripting {
       const msg = this.errorText(sha);
       this.fn('lua_settop')(L, 0);
       if (stop !== undefined) {
-        // Stopped by a limit: nothing it wrote stays.
-        ks.rollbackGroup();
         if (stop === 'memory') this.runLua('collectgarbage()');
-        throw new CommandError(stop === 'time'
-          ? `BUSY script stopped: it ran longer than the script time limit (${runtimeSettings(ks).scriptTimeLimitMs} ms, CONFIG SET busy-reply-threshold); its writes were rolled back`
-          : `ERR script stopped: the scripting VM reached its memory limit (${SCRIPT_MEMORY_BYTES} bytes); its writes were rolled back`);
+        const why = stop === 'time'
+          ? `BUSY script stopped: it ran longer than the script time limit (${runtimeSettings(ks).scriptTimeLimitMs} ms, CONFIG SET busy-reply-threshold)`
+          : `ERR script stopped: the scripting VM reached its memory limit (${SCRIPT_MEMORY_BYTES} bytes)`;
+        if (ks.groupUndoable) {
+          // Stopped by a limit: nothing it wrote stays.
+          ks.rollbackGroup();
+          throw new CommandError(`${why}; its writes were rolled back`);
+        }
+        // It changed a hash, list, set, sorted set or stream in place (memory only): that cannot be put back, so
+        // none of its writes are undone (no half rollback). It ends as a script that failed midway does.
+        out.error(`${why}; it had changed a hash, list, set, sorted set or stream in place, which cannot be rolled back, so its writes so far were kept`);
+      } else {
+        out.error(msg);
       }
-      out.error(msg);
     } else {
       try {
         this.writeResult(out, -1, 0);
