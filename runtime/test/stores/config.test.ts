@@ -33,6 +33,7 @@ test('every optional field gets its documented default', () => {
         statementTimeoutMs: 10000,
         iterateBatchSize: 1000,
         sweepIntervalMs: 60000,
+        preparedStatements: true,
       },
       mode: 'required',
       readOnly: false,
