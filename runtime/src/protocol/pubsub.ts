@@ -171,6 +171,12 @@ function unsubscribeGeneric(kind: Kind): Handler {
 }
 
 /** Sends `message` on `channel` to its subscribers; returns how many got it. */
+/** Sends a message to a subscriber: with its other pushes of this event-loop turn when the client can batch them. */
+function push(c: ClientState, b: Buffer): void {
+  if (c.deliverSoon !== undefined) c.deliverSoon(b);
+  else c.deliver([b]);
+}
+
 export function publish(ctx: ServerContext, channel: Buffer, message: Buffer, shard: boolean): number {
   const r = registry(ctx);
   const ch = channel.toString('latin1');
@@ -190,8 +196,7 @@ export function publish(ctx: ServerContext, channel: Buffer, message: Buffer, sh
         b = Buffer.concat(encoder.take());
         encoded[proto] = b;
       }
-      if (c.deliverSoon !== undefined) c.deliverSoon(b);
-      else c.deliver([b]);
+      push(c, b);
       n++;
     }
   }
@@ -211,8 +216,7 @@ export function publish(ctx: ServerContext, channel: Buffer, message: Buffer, sh
           b = Buffer.concat(encoder.take());
           both[proto] = b;
         }
-        if (c.deliverSoon !== undefined) c.deliverSoon(b);
-        else c.deliver([b]);
+        push(c, b);
         n++;
       }
       both = [undefined, undefined];
