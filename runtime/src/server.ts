@@ -18,6 +18,7 @@ import { HttpFrontend } from './protocol/http';
 import { dropSubscriptions } from './protocol/pubsub';
 import { ReplyWriter } from './protocol/resp';
 import { trackingOff } from './protocol/tracking';
+import { handleIoAvailable, TransportKind } from './protocol/transport';
 import { loadTlsMaterial, secureContextOptions, TlsMaterial, TlsReloader } from './tls';
 
 export interface StartOptions {
@@ -83,6 +84,7 @@ export class StateCache implements ConnectionHost {
   readonly log: Logger;
   readonly registry: Registry;
   readonly maxClients: number;
+  readonly socketIo: TransportKind;
   readonly maxBulkBytes: number;
   readonly cluster: ClusterMap | undefined;
   /** The plaintext RESP port (0 when server.plaintext is false). */
@@ -120,6 +122,7 @@ export class StateCache implements ConnectionHost {
     }, hooks);
     this.limits = config.limits;
     this.maxClients = config.limits.maxClients;
+    this.socketIo = config.server.socketIo;
     this.maxBulkBytes = config.limits.maxBulkBytes;
     this.stats.calls = new Float64Array(COMMANDS.length);
     this.stats.latencyCounts = new Float64Array(LATENCY_BUCKETS.length + 1);
@@ -190,6 +193,8 @@ export class StateCache implements ConnectionHost {
       maxEntries: this.ks.maxEntries,
       eviction: this.ks.policy,
       auth: this.password !== undefined,
+      // What plaintext connections really use: handle falls back to stream where this Node lacks the binding.
+      socketIo: this.socketIo === 'handle' && !handleIoAvailable() ? 'stream (handle I/O is not available in this Node)' : this.socketIo,
     }, 'state-cache listening');
     return this;
   }

@@ -17,7 +17,7 @@ function problems(raw: unknown): string[] {
 
 test('defaults fill an empty config', () => {
   const c = loadConfig(tempFile('c.json', '{}'));
-  expect(c.server).toEqual({ bind: '127.0.0.1', port: 6379, plaintext: true, protectedMode: true });
+  expect(c.server).toEqual({ bind: '127.0.0.1', port: 6379, plaintext: true, protectedMode: true, socketIo: 'handle' });
   expect(c.tls).toEqual({ clientAuth: 'none', reloadIntervalMs: 10000 });
   expect(c.http.port).toBe(8080);
   expect(c.memory.eviction).toBe('lru');
@@ -110,6 +110,7 @@ describe('every union and enum names what it allows', () => {
     ['/tls/clientAuth', { tls: { clientAuth: 'optional' } }, ['/tls/clientAuth: must be one of none, require; got "optional"']],
     ['/log/level', { log: { level: 'verbose' } }, ['/log/level: must be one of fatal, error, warn, info, debug, trace, silent; got "verbose"']],
     ['/persistence/mode', { persistence: { mode: 'write-around' } }, ['/persistence/mode: must be one of none, write-through, write-behind; got "write-around"']],
+    ['/server/socketIo', { server: { socketIo: 'uring' } }, ['/server/socketIo: must be one of handle, stream; got "uring"']],
     ['/persistence/writeBehind/whenFull', { persistence: { writeBehind: { whenFull: 'drop' } } },
       ['/persistence/writeBehind/whenFull: must be one of block, reject; got "drop"']],
     ['/persistence/coherence/onOutage', { persistence: { coherence: { onOutage: 'shorten-ttl' } } },

@@ -10,7 +10,9 @@ import { startServer, StateCache } from '../src/server';
 export async function startTestServer(
   overrides: Record<string, unknown> = {}, hooks?: PersistenceHooks, env?: NodeJS.ProcessEnv,
 ): Promise<StateCache> {
-  const base: Record<string, Record<string, unknown>> = { server: { port: 0 }, http: { port: 0 } };
+  // CI runs the protocol suites a second time with STATE_CACHE_TEST_SOCKET_IO=stream (the public net.Socket path).
+  const io = process.env.STATE_CACHE_TEST_SOCKET_IO;
+  const base: Record<string, Record<string, unknown>> = { server: { port: 0, ...(io ? { socketIo: io } : {}) }, http: { port: 0 } };
   for (const [k, v] of Object.entries(overrides)) base[k] = { ...(base[k] ?? {}), ...(v as Record<string, unknown>) };
   return startServer(parseConfig(base), { hooks, log: pino({ level: 'silent' }), env });
 }

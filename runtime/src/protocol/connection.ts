@@ -10,6 +10,7 @@ import { routeKeys } from './key-routing';
 import { subscriptions, SUBSCRIBER_COMMANDS } from './pubsub';
 import { ProtocolError, RequestParser } from './resp';
 import { afterCommand, beforeCommand } from './tracking';
+import { openTransport, Transport, TransportKind } from './transport';
 
 export interface ConnectionLimits {
   readonly maxBulkBytes: number;
@@ -22,6 +23,8 @@ export interface ConnectionLimits {
 
 export interface ConnectionHost extends ServerContext {
   readonly limits: ConnectionLimits;
+  /** How connections read and write (see transport.ts); TLS connections always use the stream. */
+  readonly socketIo: TransportKind;
   readonly log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
   /** Records `n` commands that took `seconds` in total (latency histogram). */
   recordLatency(seconds: number, n: number): void;
@@ -112,14 +115,15 @@ export class Connection implements ClientState {
   /** Resolves when no command is in flight (shutdown waits for it). */
   private idleWaiters: Array<() => void> = [];
 
-  constructor(private readonly host: ConnectionHost, private readonly socket: Socket) {
+  private readonly socket: Transport;
+
+  constructor(private readonly host: ConnectionHost, socket: Socket) {
     this.authenticated = host.password === undefined;
     this.addr = `${socket.remoteAddress}:${socket.remotePort}`;
     this.laddr = `${socket.localAddress}:${socket.localPort}`;
     this.parser = new RequestParser(host.limits);
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => this.onDrain());
+    this.socket = openTransport(socket, host.socketIo, { data: (chunk) => this.onData(chunk), drain: () => this.onDrain() });
     socket.on('error', () => undefined);
     socket.on('close', () => {
       this.closing = true;
@@ -144,6 +148,11 @@ export class Connection implements ClientState {
     const w = this.idleWaiters;
     this.idleWaiters = [];
     for (const f of w) f();
+  }
+
+  /** The way this connection does its I/O (CLIENT LIST shows it). */
+  get io(): TransportKind {
+    return this.socket.kind;
   }
 
   kill(): void {
@@ -191,11 +200,8 @@ export class Connection implements ClientState {
 
   private deliverNow(chunks: Buffer[]): void {
     if (this.closing && this.socket.destroyed) return;
-    if (chunks.length === 1) {this.socket.write(chunks[0]);} else if (chunks.length > 1) {
-      this.socket.cork();
-      for (const c of chunks) this.socket.write(c);
-      this.socket.uncork();
-    }
+    if (chunks.length === 1) this.socket.write(chunks[0]);
+    else if (chunks.length > 1) this.socket.writeAll(chunks);
     // Output outside a read event (late replies, Pub/Sub messages): a client that does not read is cut off past the limit.
     if (this.socket.writableLength > this.host.limits.outputMaxBytes) {
       this.host.log.warn({ client: this.addr, bytes: this.socket.writableLength }, 'closing client whose unsent output exceeded limits.outputMaxBytes');
@@ -370,8 +376,7 @@ export class Connection implements ClientState {
     this.pending = null;
     this.pendingLen = 0;
     this.parser.reset();
-    this.socket.end();
-    this.socket.destroySoon?.();
+    this.socket.closeAfterWrites();
   }
 
   private replyError(e: unknown): void {
