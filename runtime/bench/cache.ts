@@ -118,6 +118,7 @@ function parseOptions(argv: string[]): Parsed {
     keyspace: 100_000,
     budgets: mibList('budgets', values.budgets, quick ? [64] : [64, 384, 1024]),
     mixedBudgets: mibList('mixed', values.mixed, quick ? [] : [64]),
+    streamIo: !quick,
     main: values.main === undefined ? MAIN_JS : resolve(values.main),
   };
   const sections = values.sections === undefined ? (quick ? ['throughput'] : Object.keys(SECTIONS)) : values.sections.split(',').map((s) => s.trim());

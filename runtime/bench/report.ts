@@ -21,6 +21,8 @@ export interface BenchOptions {
   readonly mixedBudgets: readonly number[];
   /** Distinct keys the throughput runs touch (redis-benchmark -r). */
   readonly keyspace: number;
+  /** Also measure state-cache with `server.socketIo: stream` (the public net.Socket path) in the throughput section. */
+  readonly streamIo: boolean;
   /** The state-cache entry point run as `node MAIN serve --config FILE`. */
   readonly main: string;
 }

@@ -225,14 +225,21 @@ export class RedisServer extends BenchServer {
 /** state-cache from runtime/lib, ready when /readyz answers 200. */
 export class StateCacheServer extends BenchServer {
   /** `maxBytes`: 0 leaves the config's default (derived from the machine); with a budget the policy is lru. */
-  static async create(main: string, maxBytes = 0, tls?: BenchTls): Promise<StateCacheServer> {
-    const server = new StateCacheServer(main, await freePort(), await freePort(), maxBytes);
+  static async create(main: string, maxBytes = 0, tls?: BenchTls, socketIo?: 'handle' | 'stream'): Promise<StateCacheServer> {
+    const name = socketIo === 'stream' ? 'state-cache (stream)' : 'state-cache';
+    const server = new StateCacheServer(main, await freePort(), await freePort(), maxBytes, name);
     server.tls = tls;
+    server.socketIo = socketIo;
     return server;
   }
 
-  private constructor(private readonly main: string, port: number, public readonly httpPort: number, private readonly maxBytes: number) {
-    super('state-cache', port);
+  /** `server.socketIo`; undefined: the config's default. */
+  private socketIo?: 'handle' | 'stream';
+
+  private constructor(
+    private readonly main: string, port: number, public readonly httpPort: number, private readonly maxBytes: number, name: string,
+  ) {
+    super(name, port);
   }
 
   protected command(): [string, string[]] {
@@ -244,7 +251,8 @@ export class StateCacheServer extends BenchServer {
     const tls = t
       ? { server: { ...(base.server as object), plaintext: false, tlsPort: this.port }, tls: { certFile: t.certFile, keyFile: t.keyFile } }
       : {};
-    writeFileSync(config, JSON.stringify({ ...base, ...memory, ...tls }));
+    const io = this.socketIo ? { server: { ...(base.server as object), socketIo: this.socketIo } } : {};
+    writeFileSync(config, JSON.stringify({ ...base, ...memory, ...io, ...tls }));
     return [process.execPath, [this.main, 'serve', '--config', config]];
   }
 

@@ -6,7 +6,8 @@ import { BenchContext, fmtInt, fmtMs, fmtRatio, median, passMiss, table } from '
 const fmtUs = (n: number) => n.toFixed(2);
 import { BenchServer, RedisServer, StateCacheServer } from './servers';
 
-type Side = 'redis' | 'state-cache';
+/** state-cache stream: the same server with `server.socketIo: stream` (the public net.Socket path, issue 11 item 7). */
+type Side = 'redis' | 'state-cache' | 'state-cache stream';
 export type Mode = 'unpipelined' | 'pipelined';
 const TESTS = ['SET', 'GET'] as const;
 const MODES: readonly Mode[] = ['unpipelined', 'pipelined'];
@@ -36,12 +37,12 @@ export async function throughputSection(ctx: BenchContext): Promise<string> {
   const { options } = ctx;
   const redis = await RedisServer.create();
   const cache = await StateCacheServer.create(ctx.options.main);
-  const servers: Record<Side, BenchServer> = { 'redis': redis, 'state-cache': cache };
+  const stream = options.streamIo ? await StateCacheServer.create(ctx.options.main, 0, undefined, 'stream') : undefined;
+  const servers: Partial<Record<Side, BenchServer>> = { 'redis': redis, 'state-cache': cache, ...(stream ? { 'state-cache stream': stream } : {}) };
+  const sides = Object.keys(servers) as Side[];
   /** runs[side][mode][test][round] */
-  const runs: Record<Side, Record<Mode, Record<string, Run[]>>> = {
-    'redis': { unpipelined: { SET: [], GET: [] }, pipelined: { SET: [], GET: [] } },
-    'state-cache': { unpipelined: { SET: [], GET: [] }, pipelined: { SET: [], GET: [] } },
-  };
+  const runs = {} as Record<Side, Record<Mode, Record<string, Run[]>>>;
+  for (const side of sides) runs[side] = { unpipelined: { SET: [], GET: [] }, pipelined: { SET: [], GET: [] } };
   const run = (port: number, mode: Mode, tests = 'set,get') => ({
     port,
     tests,
@@ -53,13 +54,12 @@ export async function throughputSection(ctx: BenchContext): Promise<string> {
   });
 
   try {
-    await redis.start();
-    await cache.start();
+    for (const side of sides) await servers[side]!.start();
     for (let round = 1; round <= options.rounds; round++) {
-      const order: Side[] = round % 2 === 1 ? ['redis', 'state-cache'] : ['state-cache', 'redis'];
+      const order = round % 2 === 1 ? sides : [...sides].reverse();
       for (const mode of MODES) {
         for (const side of order) {
-          const server = servers[side];
+          const server = servers[side]!;
           const line: string[] = [];
           for (const test of TESTS) {
             const cpu0 = cpuSeconds(server.pid);
@@ -76,8 +76,7 @@ export async function throughputSection(ctx: BenchContext): Promise<string> {
       }
     }
   } finally {
-    await cache.stop();
-    await redis.stop();
+    for (const side of sides) await servers[side]!.stop();
   }
 
   const summary: string[][] = [];
@@ -108,6 +107,16 @@ export async function throughputSection(ctx: BenchContext): Promise<string> {
     }
   }
 
+  const ioRows: string[][] = [];
+  if (runs['state-cache stream']) {
+    for (const mode of MODES) {
+      for (const test of TESTS) {
+        const r = runs.redis[mode][test];
+        const ratio = (side: Side, key: 'rps' | 'p99Ms' | 'cpuUsPerOp') => fmtRatio(median(runs[side][mode][test].map((row, i) => row[key] / r[i][key])));
+        ioRows.push([test, mode, ...(['state-cache', 'state-cache stream'] as const).flatMap((side) => [ratio(side, 'rps'), ratio(side, 'cpuUsPerOp'), ratio(side, 'p99Ms')])]);
+      }
+    }
+  }
   const example = (mode: Mode) => `redis-benchmark ${benchmarkArgs(run(0, mode, 'set|get')).join(' ').replace('-p 0', '-p PORT')}`;
   return [
     '## GET/SET throughput and latency',
@@ -129,5 +138,13 @@ export async function throughputSection(ctx: BenchContext): Promise<string> {
     'Every round (in run order):',
     '',
     table(['test', 'mode', 'Redis ops/s', 'state-cache ops/s', 'Redis CPU µs/op', 'state-cache CPU µs/op'], perRound),
+    ...(ioRows.length === 0 ? [] : [
+      '',
+      '### The two I/O paths (issue 11 item 7)',
+      '',
+      'The same rounds also ran a third server in turn with the other two (the order reverses every round): state-cache with `server.socketIo: stream`, the public `net.Socket`. The figures above are the default, `handle` (reads and writes on the socket\'s libuv handle). Ratios against redis-server of the same round, medians:',
+      '',
+      table(['test', 'mode', 'handle: ops/s', 'handle: CPU/op', 'handle: p99', 'stream: ops/s', 'stream: CPU/op', 'stream: p99'], ioRows),
+    ]),
   ].join('\n');
 }
