@@ -150,7 +150,7 @@ export class Connection implements ClientState {
     for (const f of w) f();
   }
 
-  /** The way this connection does its I/O (CLIENT LIST shows it). */
+  /** The way this connection does its I/O (server.socketIo, or stream where handle is not possible). */
   get io(): TransportKind {
     return this.socket.kind;
   }
@@ -200,8 +200,7 @@ export class Connection implements ClientState {
 
   private deliverNow(chunks: Buffer[]): void {
     if (this.closing && this.socket.destroyed) return;
-    if (chunks.length === 1) this.socket.write(chunks[0]);
-    else if (chunks.length > 1) this.socket.writeAll(chunks);
+    if (chunks.length > 0) this.socket.writeAll(chunks);
     // Output outside a read event (late replies, Pub/Sub messages): a client that does not read is cut off past the limit.
     if (this.socket.writableLength > this.host.limits.outputMaxBytes) {
       this.host.log.warn({ client: this.addr, bytes: this.socket.writableLength }, 'closing client whose unsent output exceeded limits.outputMaxBytes');

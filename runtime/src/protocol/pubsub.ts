@@ -170,13 +170,13 @@ function unsubscribeGeneric(kind: Kind): Handler {
   };
 }
 
-/** Sends `message` on `channel` to its subscribers; returns how many got it. */
 /** Sends a message to a subscriber: with its other pushes of this event-loop turn when the client can batch them. */
 function push(c: ClientState, b: Buffer): void {
   if (c.deliverSoon !== undefined) c.deliverSoon(b);
   else c.deliver([b]);
 }
 
+/** Sends `message` on `channel` to its subscribers; returns how many got it. */
 export function publish(ctx: ServerContext, channel: Buffer, message: Buffer, shard: boolean): number {
   const r = registry(ctx);
   const ch = channel.toString('latin1');

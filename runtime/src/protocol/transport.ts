@@ -62,10 +62,9 @@ interface StreamHandle {
   writev(req: WriteReq, chunks: Buffer[], allBuffers: boolean): number;
 }
 
+/** What libuv calls back on (its other fields are this file's). */
 interface WriteReq {
-  handle: StreamHandle;
   oncomplete: (this: WriteReq, status: number) => void;
-  async: boolean;
   /** Length of the data of an async write. */
   bytes: number;
   buffer: Buffer | Buffer[] | null;
@@ -103,7 +102,7 @@ function handleOf(socket: Socket): StreamHandle | null {
   return h as StreamHandle;
 }
 
-/** Whether `handle` transports are possible in this process (for `INFO` and the benchmarks). */
+/** Whether `handle` transports are possible in this process (the startup log says which path connections use). */
 export function handleIoAvailable(): boolean {
   return streamWrap() !== null;
 }
@@ -139,6 +138,7 @@ class StreamTransport implements Transport {
   }
 
   writeAll(chunks: Buffer[]): void {
+    if (chunks.length === 1) return void this.socket.write(chunks[0]);
     this.socket.cork();
     for (const c of chunks) this.socket.write(c);
     this.socket.uncork();
@@ -178,8 +178,7 @@ function onWriteComplete(this: WriteReq, status: number): void {
  */
 class HandleTransport implements Transport {
   readonly kind = 'handle';
-  /** Writes libuv has not finished, and their bytes (whole, as net.Socket's writableLength counts them). */
-  private inFlight = 0;
+  /** Bytes of the writes libuv has not finished (whole, as net.Socket's writableLength counts them). */
   private inFlightBytes = 0;
   private paused = false;
   /** Bytes read while paused (see pause). */
@@ -264,7 +263,6 @@ class HandleTransport implements Transport {
 
   /** libuv finished a write that did not complete at once. */
   completed(req: WriteReq, status: number): void {
-    this.inFlight--;
     this.inFlightBytes -= req.bytes;
     req.buffer = null;
     req.transport = null;
@@ -272,15 +270,13 @@ class HandleTransport implements Transport {
       this.destroy();
       return;
     }
-    if (this.inFlight === 0) this.events.drain();
+    if (this.inFlightBytes === 0) this.events.drain();
   }
 
   private request(): WriteReq {
     const req = this.spare ?? new this.b.WriteWrap();
     this.spare = null;
-    req.handle = this.handle;
     req.oncomplete = onWriteComplete;
-    req.async = false;
     req.bytes = 0;
     req.buffer = null;
     req.transport = this;
@@ -301,10 +297,8 @@ class HandleTransport implements Transport {
       return;
     }
     // The rest is queued in libuv, which reads it from `data` until oncomplete: keep it alive.
-    req.async = true;
     req.buffer = data;
     req.bytes = Array.isArray(data) ? data.reduce((n, c) => n + c.length, 0) : data.length;
-    this.inFlight++;
     this.inFlightBytes += req.bytes;
   }
 }
