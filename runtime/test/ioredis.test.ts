@@ -201,6 +201,43 @@ test('MULTI/EXEC, DISCARD, EXECABORT, and WATCH conflicts', async () => {
   }
 });
 
+test('WATCH and used_memory see aggregates changed in place; a write that changes nothing leaves the watch intact', async () => {
+  const other = new Redis({ port: server.respPort, host: '127.0.0.1' });
+  const used = async () => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
+  try {
+    await redis.del('wl', 'wh', 'ws');
+    await redis.rpush('wl', 'a');
+    await redis.hset('wh', 'f', 'v');
+    await redis.sadd('ws', 'm');
+    // Each existing value is changed in place by another client: the watch fails.
+    for (const [key, change] of [
+      ['wl', () => other.lpush('wl', 'b')],
+      ['wh', () => other.hset('wh', 'g', 'w')],
+      ['ws', () => other.sadd('ws', 'n')],
+      ['wl', () => other.lpop('wl')],
+    ] as const) {
+      await redis.watch(key);
+      await change();
+      expect(await redis.multi().exists(key).exec()).toBeNull();
+    }
+    // Commands that change nothing (absent member, existing member) do not touch the key, as in Redis.
+    await redis.watch('ws');
+    expect(await other.srem('ws', 'absent')).toBe(0);
+    expect(await other.sadd('ws', 'm')).toBe(0);
+    expect(await redis.multi().scard('ws').exec()).toEqual([[null, 2]]);
+    // In-place growth is accounted: 1,000 elements of 100 bytes add at least 100 kB.
+    const before = await used();
+    const p = other.pipeline();
+    for (let i = 0; i < 1000; i++) p.rpush('wl', 'x'.repeat(100));
+    await p.exec();
+    expect(await used() - before).toBeGreaterThanOrEqual(100_000);
+    await other.del('wl');
+    expect(await used()).toBeLessThan(before);
+  } finally {
+    other.disconnect();
+  }
+});
+
 test('SCAN walks every key once with MATCH and COUNT; KEYS and RANDOMKEY', async () => {
   const p = redis.pipeline();
   for (let i = 0; i < 1000; i++) p.set(`user:${i}`, 'x');
