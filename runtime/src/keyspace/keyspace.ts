@@ -1216,7 +1216,12 @@ export class Keyspace {
 
   /** The live aggregate of `key` for a read (touches it, counts a hit or miss), undefined when absent; throws WrongTypeError. */
   readTyped<T extends TypedValue>(key: string, type: TypeTag): T | undefined {
-    const slot = this.lookup(key);
+    return this.readTypedBytes<T>(this.scratch, 0, this.keyBytes(key), type);
+  }
+
+  /** `readTyped` for the key `buf[start, end)`, e.g. straight from the request (no key string). */
+  readTypedBytes<T extends TypedValue>(buf: Buffer, start: number, end: number, type: TypeTag): T | undefined {
+    const slot = this.lookupBytes(buf, start, end);
     if (slot < 0) return undefined;
     if (this.type[slot] !== type) throw new WrongTypeError();
     return this.objects.get(slot)!.v as T;

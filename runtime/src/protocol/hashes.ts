@@ -7,7 +7,7 @@ import { checkPairsCount, distinctPicks, randomCount, randomIndex, repeatedPicks
 import { HashValue, T_HASH } from '../keyspace/types';
 
 function read(ctx: ServerContext, f: Frame): HashValue | undefined {
-  return ctx.ks.readTyped<HashValue>(argStr(f, 1), T_HASH);
+  return ctx.ks.readTypedBytes<HashValue>(f.args, f.starts[1], f.ends[1], T_HASH);
 }
 
 function hsetGeneric(name: string, okReply: boolean): Handler {

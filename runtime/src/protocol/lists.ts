@@ -9,7 +9,7 @@ import { mpopArgs, numkeysRange } from './typed-common';
 import { ListValue, T_LIST } from '../keyspace/types';
 
 function read(ctx: ServerContext, f: Frame): ListValue | undefined {
-  return ctx.ks.readTyped<ListValue>(argStr(f, 1), T_LIST);
+  return ctx.ks.readTypedBytes<ListValue>(f.args, f.starts[1], f.ends[1], T_LIST);
 }
 
 /**
