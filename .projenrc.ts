@@ -291,6 +291,9 @@ const runtime = new typescript.TypeScriptProject({
     updateSnapshot: UpdateSnapshot.NEVER,
     jestConfig: {
       testTimeout: 60_000,
+      // ioredis's parser (redis-parser) shrinks its buffer pool on a 50 ms interval for up to ~3 s
+      // after a multi-megabyte reply; anything else still alive 5 s after the run is a leak (.ci/run fails on it).
+      openHandlesTimeout: 5_000,
     },
   },
   tsJestOptions: {
