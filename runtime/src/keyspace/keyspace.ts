@@ -1296,15 +1296,21 @@ export class Keyspace {
     const v = s.v;
     if (v.mods === s.mods) return true;
     if (isEmptied(v)) return false;
-    const cost = accountedBytes(v);
-    this.bytes += cost - o.accounted;
-    o.accounted = cost;
-    this.version[s.slot] = this.versions.next();
-    this.stats.writes++;
-    this.keyWatcher?.changed(s.key);
-    this.trimToBudget(s.slot);
+    this.accountInPlace(s.slot, o, s, this.versions.next());
     if (this.group !== undefined) this.group.inPlace = true;
     return true;
+  }
+
+  /** A value changed in place at `slot`: its new size, version and expiry, then the watchers and the budget. */
+  private accountInPlace(slot: number, o: { v: TypedValue; accounted: number }, s: Staged, version: number): void {
+    const cost = accountedBytes(s.v);
+    this.bytes += cost - o.accounted;
+    o.accounted = cost;
+    this.version[slot] = version;
+    this.stats.writes++;
+    if (s.replace) this.setExpiresCol(slot, s.expiresAt);
+    this.keyWatcher?.changed(s.key);
+    this.trimToBudget(slot);
   }
 
   private applyStaged(s: Staged, version: number): void {
@@ -1320,15 +1326,7 @@ export class Keyspace {
     const o = slot >= 0 ? this.objects.get(slot) : undefined;
     if (o !== undefined && o.v === s.v) {
       // Changed in place (memory only): account the difference.
-      if (this.version[slot] > version) return;
-      const cost = accountedBytes(s.v);
-      this.bytes += cost - o.accounted;
-      o.accounted = cost;
-      this.version[slot] = version;
-      this.stats.writes++;
-      if (s.replace) this.setExpiresCol(slot, s.expiresAt);
-      this.keyWatcher?.changed(s.key);
-      this.trimToBudget(slot);
+      if (this.version[slot] <= version) this.accountInPlace(slot, o, s, version);
       return;
     }
     const k = Buffer.from(s.key, 'latin1');
