@@ -32,6 +32,10 @@ function check(z: ZSetValue, model: ZNode[], random: () => number): void {
     const above = model.findIndex((n) => n.s > s);
     expect(z.scoreBound(s, true)).toBe(above < 0 ? model.length : above);
     expect(z.lowerBound(s, model[i].m)).toBe(i);
+    // Where a member that is not there would go (between members of one score, or past the end).
+    const probe = { m: `m${Math.floor(random() * 3000)}x`, s: Math.floor(random() * 60) - 30 };
+    const at = model.findIndex((n) => order(probe, n) <= 0);
+    expect(z.lowerBound(probe.s, probe.m)).toBe(at < 0 ? model.length : at);
   }
   expect(z.scoreBound(Infinity, true)).toBe(model.length);
   expect(z.scoreBound(-Infinity, false)).toBe(0);
@@ -43,7 +47,11 @@ test.each([1, 2, 3])('random adds, updates, deletes and range deletes match a so
   let model: ZNode[] = [];
   const put = (m: string, s: number) => {
     const isNew = !model.some((n) => n.m === m);
-    expect(z.set(m, s)).toBe(isNew);
+    const node = z.node(m);
+    expect(node === undefined).toBe(isNew);
+    if (node !== undefined && random() < 0.5) z.move(node, s); // ZADD's path: one lookup
+    else expect(z.set(m, s)).toBe(isNew);
+    expect(z.score(m)).toBe(s);
     model = [...model.filter((n) => n.m !== m), { m, s }].sort(order);
   };
   for (let step = 0; step < 25; step++) {
@@ -52,7 +60,8 @@ test.each([1, 2, 3])('random adds, updates, deletes and range deletes match a so
     for (let k = 0; k < burst; k++) {
       const m = `m${Math.floor(random() * 3000)}`;
       // Few distinct scores, so members decide the order inside a score as often as scores do.
-      const s = Math.floor(random() * 50) - 25;
+      // Some fractional: a block's scores then hold doubles as well as small integers.
+      const s = Math.floor(random() * 50) - 25 + (random() < 0.2 ? 0.5 : 0);
       if (kind < 0.6) {
         put(m, s);
       } else if (kind < 0.85) {
@@ -68,6 +77,7 @@ test.each([1, 2, 3])('random adds, updates, deletes and range deletes match a so
     check(z, model, random);
   }
   const copy = z.clone();
+  check(copy, model, random);
   z.deleteRange(0, z.size);
   expect(z.size).toBe(0);
   expect([...z]).toEqual([]);

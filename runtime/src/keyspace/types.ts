@@ -49,6 +49,8 @@ export function accountedBytes(v: { readonly bytes: number }): number {
 
 /** A sorted-set node: a 2-field object (40) plus a heap number for a non-integer score (16). */
 const ZNODE = 56;
+/** A sorted-set member: its Map entry, its node, its slots in a block's nodes and scores. */
+const ZMEMBER = MAP_ENTRY + 2 * ARRAY_SLOT + ZNODE;
 
 export { WrongTypeError, ValueEncodingError };
 
@@ -307,40 +309,55 @@ export interface ZNode {
   s: number;
 }
 
-/** Redis's order: by score, then by member bytes. */
-function zcmp(as: number, am: string, b: ZNode): number {
-  if (as !== b.s) return as < b.s ? -1 : 1;
-  return am < b.m ? -1 : am > b.m ? 1 : 0;
+/** True when (s, m) comes after node `n` in Redis's order: by score, then by member bytes. */
+function after(s: number, m: string, ns: number, n: ZNode): boolean {
+  return s > ns || (s === ns && m > n.m);
 }
 
-/** Index in the sorted block `b` of the first node >= (s, m). */
-function firstAtOrAfter(b: readonly ZNode[], s: number, m: string): number {
+/** Index in a sorted block (its scores `sc`, its nodes `b`) of the first node >= (s, m). */
+function firstAtOrAfter(sc: readonly number[], b: readonly ZNode[], s: number, m: string): number {
   let lo = 0;
-  let hi = b.length;
+  let hi = sc.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (zcmp(s, m, b[mid]) > 0) lo = mid + 1;
+    if (after(s, m, sc[mid], b[mid])) lo = mid + 1;
     else hi = mid;
   }
   return lo;
 }
 
-/** Nodes per block of a sorted set: a block splits in two past twice this. */
-const ZBLOCK = 128;
+/**
+ * Nodes per block of a sorted set: a block splits in two past twice this.
+ * Small, because V8's `splice` of an array of pointers in old space costs
+ * about 6 ns per element moved (its write barrier; about 1 ns in an array of
+ * small integers), against a binary search over the blocks' last scores that
+ * barely grows with their number: with blocks of 128 and no score arrays,
+ * giving a member of a 100k set a new score cost about 1.7x what it does now.
+ */
+const ZBLOCK = 32;
 
 /**
  * Members to nodes in a Map (O(1) ZSCORE); the nodes in order of (score,
  * member) in blocks of up to 2 x ZBLOCK sorted arrays, with each block's
  * starting rank kept lazily. A write moves at most one block's pointers and
- * finds its block by binary search on the blocks' last nodes; ranks and range
+ * finds its block by binary search on the blocks' last scores; ranks and range
  * bounds are O(log n). One sorted array was simpler, but V8's `splice` on an
  * array of 100k pointers took about 250 us per insert (ZADD at 0.09x Redis),
  * where Redis's skiplist takes O(log n). A skiplist in JS costs an object and
  * a level array per node; blocks of plain arrays cost one pointer per node.
+ *
+ * Each block's scores are kept beside its nodes as unboxed doubles, and each
+ * block's last score in one array: the searches of a write read a node only
+ * where scores tie, instead of about 20 nodes scattered over the heap (cache
+ * misses: a ZADD that moves a member of a 100k set cost about twice as much).
  */
 export class ZSetValue {
   readonly type = T_ZSET;
   private blocks: ZNode[][] = [];
+  /** The scores of each block's nodes, in step with `blocks`. */
+  private scores: number[][] = [];
+  /** The score of each block's last node. */
+  private lasts: number[] = [];
   /** The rank of each block's first node, valid for blocks [0, startsValid). */
   private readonly starts: number[] = [];
   private startsValid = 0;
@@ -392,12 +409,32 @@ export class ZSetValue {
 
   /** First rank whose node is >= (s, m). */
   lowerBound(s: number, m: string): number {
-    return this.firstWhere((n) => zcmp(s, m, n) <= 0);
+    if (this.count === 0) return 0;
+    const bi = this.blockFor(s, m);
+    const i = firstAtOrAfter(this.scores[bi], this.blocks[bi], s, m);
+    return i === this.blocks[bi].length ? this.count : this.startOf(bi) + i;
   }
 
   /** First rank with score >= s (or > s when exclusive). */
   scoreBound(s: number, exclusive: boolean): number {
-    return this.firstWhere(exclusive ? (n) => n.s > s : (n) => n.s >= s);
+    const lasts = this.lasts;
+    let lo = 0;
+    let hi = lasts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (exclusive ? lasts[mid] > s : lasts[mid] >= s) hi = mid;
+      else lo = mid + 1;
+    }
+    if (lo === lasts.length) return this.count;
+    const sc = this.scores[lo];
+    let l = 0;
+    let h = sc.length - 1;
+    while (l < h) {
+      const mid = (l + h) >>> 1;
+      if (exclusive ? sc[mid] > s : sc[mid] >= s) h = mid;
+      else l = mid + 1;
+    }
+    return this.startOf(lo) + l;
   }
 
   rank(m: string): number | undefined {
@@ -429,24 +466,34 @@ export class ZSetValue {
     return out;
   }
 
+  /** The node of member `m`: its score is `s` (read-only; change it with `set`). */
+  node(m: string): ZNode | undefined {
+    return this.byMember.get(m);
+  }
+
   /** Adds or updates; true when the member is new. */
   set(m: string, s: number): boolean {
     const n = this.byMember.get(m);
     if (n !== undefined) {
-      if (n.s === s) return false;
-      this.remove(n);
-      n.s = s;
-      this.insert(n);
-      this.mods++;
+      this.move(n, s);
       return false;
     }
     const node: ZNode = { m, s };
     this.byMember.set(m, node);
     this.insert(node);
-    this.bytes += MAP_ENTRY + ARRAY_SLOT + ZNODE + stringCost(m.length);
+    this.bytes += ZMEMBER + stringCost(m.length);
     this.mods++;
     if (!this.big && (m.length > LISTPACK_MAX_VALUE || this.count > LISTPACK_MAX_ENTRIES)) this.big = true;
     return true;
+  }
+
+  /** Gives the node of a member (from `node`) the score `s`. */
+  move(n: ZNode, s: number): void {
+    if (n.s === s) return;
+    this.remove(n);
+    n.s = s;
+    this.insert(n);
+    this.mods++;
   }
 
   delete(m: string): boolean {
@@ -454,7 +501,7 @@ export class ZSetValue {
     if (n === undefined) return false;
     this.remove(n);
     this.byMember.delete(m);
-    this.bytes -= MAP_ENTRY + ARRAY_SLOT + ZNODE + stringCost(m.length);
+    this.bytes -= ZMEMBER + stringCost(m.length);
     this.mods++;
     return true;
   }
@@ -469,17 +516,19 @@ export class ZSetValue {
     this.invalidateFrom(bi);
     while (left > 0) {
       const b = this.blocks[bi];
+      const sc = this.scores[bi];
       const k = Math.min(left, b.length - off);
       for (const n of b.splice(off, k)) gone.push(n);
+      sc.splice(off, k);
       left -= k;
-      if (b.length === 0) this.blocks.splice(bi, 1);
-      else bi++;
+      if (b.length === 0) this.dropBlock(bi);
+      else this.lasts[bi++] = sc[sc.length - 1];
       off = 0;
     }
     this.count -= gone.length;
     for (const n of gone) {
       this.byMember.delete(n.m);
-      this.bytes -= MAP_ENTRY + ARRAY_SLOT + ZNODE + stringCost(n.m.length);
+      this.bytes -= ZMEMBER + stringCost(n.m.length);
     }
     this.mods++;
     return gone;
@@ -492,6 +541,8 @@ export class ZSetValue {
       for (const node of copy) c.byMember.set(node.m, node);
       c.blocks.push(copy);
     }
+    for (const sc of this.scores) c.scores.push(sc.slice());
+    c.lasts.push(...this.lasts);
     c.count = this.count;
     c.bytes = this.bytes;
     c.big = this.big;
@@ -500,13 +551,13 @@ export class ZSetValue {
 
   /** The block where (s, m) is or would go: the first whose last node is >= it, else the last. */
   private blockFor(s: number, m: string): number {
-    const bl = this.blocks;
+    const lasts = this.lasts;
     let lo = 0;
-    let hi = bl.length - 1;
+    let hi = lasts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const b = bl[mid];
-      if (zcmp(s, m, b[b.length - 1]) > 0) lo = mid + 1;
+      const last = lasts[mid];
+      if (s > last || (s === last && m > this.blocks[mid][this.blocks[mid].length - 1].m)) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -514,29 +565,54 @@ export class ZSetValue {
 
   private insert(node: ZNode): void {
     this.count++;
+    const s = node.s;
     if (this.blocks.length === 0) {
       this.blocks.push([node]);
+      this.scores.push([s]);
+      this.lasts.push(s);
       this.startsValid = 0;
       return;
     }
-    const bi = this.blockFor(node.s, node.m);
+    const bi = this.blockFor(s, node.m);
     const b = this.blocks[bi];
-    b.splice(firstAtOrAfter(b, node.s, node.m), 0, node);
-    if (b.length > 2 * ZBLOCK) this.blocks.splice(bi + 1, 0, b.splice(ZBLOCK));
+    const sc = this.scores[bi];
+    const i = firstAtOrAfter(sc, b, s, node.m);
+    b.splice(i, 0, node);
+    sc.splice(i, 0, s);
+    if (b.length > 2 * ZBLOCK) {
+      const tail = sc.splice(ZBLOCK);
+      this.blocks.splice(bi + 1, 0, b.splice(ZBLOCK));
+      this.scores.splice(bi + 1, 0, tail);
+      this.lasts.splice(bi, 1, sc[ZBLOCK - 1], tail[tail.length - 1]);
+    } else if (i === b.length - 1) {
+      this.lasts[bi] = s;
+    }
     this.invalidateFrom(bi + 1);
   }
 
   private remove(node: ZNode): void {
     const bi = this.blockFor(node.s, node.m);
     const b = this.blocks[bi];
-    b.splice(firstAtOrAfter(b, node.s, node.m), 1);
+    const sc = this.scores[bi];
+    const n = b.length - 1;
+    const i = firstAtOrAfter(sc, b, node.s, node.m);
+    b.splice(i, 1);
+    sc.splice(i, 1);
     this.count--;
-    if (b.length === 0) {
-      this.blocks.splice(bi, 1);
-      this.invalidateFrom(bi);
+    if (n === 0) {
+      this.dropBlock(bi);
     } else {
+      this.lasts[bi] = sc[n - 1];
       this.invalidateFrom(bi + 1);
     }
+  }
+
+  /** Removes the empty block `bi`. */
+  private dropBlock(bi: number): void {
+    this.blocks.splice(bi, 1);
+    this.scores.splice(bi, 1);
+    this.lasts.splice(bi, 1);
+    this.invalidateFrom(bi);
   }
 
   /** The starting ranks of blocks from `bi` on changed. */

@@ -1,8 +1,8 @@
 /** Sorted-set commands, BZPOPMIN / BZPOPMAX included (Redis 7.0 semantics; docs/commands.md "Sorted sets"). */
 import { Attempt, block, parseTimeout } from './blocking';
 import {
-  argInt, argPositive, argStr, argUpper, ClientState, CommandError, ERR_NOT_INT, ERR_SYNTAX, Frame, Handler, parseIntStrict, ServerContext, Spec,
-  then,
+  argInt, argLen, argPositive, argStr, argUpper, ClientState, CommandError, ERR_NOT_INT, ERR_SYNTAX, Frame, Handler, parseIntStrict, ServerContext,
+  Spec, then,
 } from './commands';
 import { unprefixed } from './databases';
 import { afterPush, inTransaction } from './lists';
@@ -388,6 +388,7 @@ const zadd: Handler = (ctx, c, f) => {
   let nx = false; let xx = false; let gt = false; let lt = false; let ch = false; let incr = false;
   let i = 2;
   for (; i < f.argc; i++) {
+    if (argLen(f, i) > 4) break; // a score, not an option: spares a string per ZADD
     const o = argUpper(f, i);
     if (o === 'NX') nx = true;
     else if (o === 'XX') xx = true;
@@ -416,15 +417,16 @@ const zadd: Handler = (ctx, c, f) => {
   let result: number | undefined;
   if (z !== undefined) {
     for (const [s, m] of pairs) {
-      const cur = z.score(m);
-      if (cur !== undefined) {
+      const node = z.node(m);
+      if (node !== undefined) {
         if (nx) continue;
+        const cur = node.s;
         const next = incr ? cur + s : s;
         if (Number.isNaN(next)) throw new CommandError(ERR_NAN);
         if ((lt && next >= cur) || (gt && next <= cur)) continue;
         result = next;
         if (next !== cur) {
-          z.set(m, next);
+          z.move(node, next);
           changed++;
         }
       } else {
