@@ -401,6 +401,22 @@ export class ReplyWriter {
       this.raw(SMALL_INTS[n]);
       return;
     }
+    if (n > 0 && (n | 0) === n) {
+      // Digits straight into the buffer: LPUSH's growing length made a string per reply.
+      this.ensure(16);
+      const b = this.buf;
+      b[this.len] = 58; // ':'
+      let last = this.len + 1;
+      for (let x = n; x >= 10; x = (x / 10) | 0) last++;
+      let p = last;
+      let x = n;
+      for (; x >= 10; x = (x / 10) | 0) b[p--] = 48 + (x % 10);
+      b[p] = 48 + x;
+      b[last + 1] = CR;
+      b[last + 2] = LF;
+      this.len = last + 3;
+      return;
+    }
     this.ascii(':' + n + '\r\n');
   }
 
