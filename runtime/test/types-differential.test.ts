@@ -99,6 +99,9 @@ const ZSETS = [
   'bzpopmin r nokey 0', 'bzpopmax nokey r 0', 'bzpopmin nokey 0.01', 'bzpopmin nokey x', 'set str v', 'zadd str 1 a',
   'zrange str 0 1', 'bzpopmin str 0', 'zremrangebyrank r 0 -1', 'exists r', 'zadd f 0.1 a 1e20 b -0 c 3.0 d 1e-5 e 123456789.125 f',
   'zrange f 0 -1 withscores', 'type f', 'multi', 'bzpopmax empty 0', 'exec',
+  // Plain digits (a fast path), at and past 15 digits; a short argument that is not an option is a score
+  'zadd d 007 a 123456789012345 b 1234567890123456 c 99999999999999999999 e 0 f', 'zrange d 0 -1 withscores', 'zadd d 12 ch',
+  'zadd d ch 1 ch', 'zadd d 1x a', 'zscore d ch',
   // ZUNION, ZINTER, ZDIFF and their STORE forms (sets are inputs too, scoring 1)
   'zadd za 1 a 2 b 3 c', 'zadd zb 10 b 20 c 30 d', 'sadd zs c d e', 'set zbad v',
   'zunion 2 za zb', 'zunion 2 za zb withscores', 'zunion 3 za zb zs WITHSCORES', 'zunion 2 za zb weights 2 0.5 withscores',

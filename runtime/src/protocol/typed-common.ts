@@ -215,6 +215,18 @@ export function formatScore(n: number): string {
 
 /** A score or increment argument: a float, "inf", "+inf", "-inf" (Redis's strtod rules, no NaN). */
 export function parseScore(s: string): number | null {
+  const len = s.length;
+  if (len > 0 && len <= 15) {
+    // Plain digits (ZADD's common case, exact below 10^15) without the regular expression and the lower-cased copy.
+    let v = 0;
+    let i = 0;
+    for (; i < len; i++) {
+      const d = s.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) break;
+      v = v * 10 + d;
+    }
+    if (i === len) return v;
+  }
   const l = s.toLowerCase();
   if (l === 'inf' || l === '+inf' || l === 'infinity' || l === '+infinity') return Infinity;
   if (l === '-inf' || l === '-infinity') return -Infinity;

@@ -384,6 +384,8 @@ const zintercard: Handler = (ctx, _c, f) => {
 
 // ---- writes -----------------------------------------------------------------------------
 
+const ZADD_SCORES: number[] = [];
+
 const zadd: Handler = (ctx, c, f) => {
   let nx = false; let xx = false; let gt = false; let lt = false; let ch = false; let incr = false;
   let i = 2;
@@ -403,11 +405,13 @@ const zadd: Handler = (ctx, c, f) => {
   if (nx && xx) throw new CommandError('ERR XX and NX options at the same time are not compatible');
   if ((gt && nx) || (lt && nx) || (gt && lt)) throw new CommandError('ERR GT, LT, and/or NX options at the same time are not compatible');
   if (incr && rest > 2) throw new CommandError('ERR INCR option supports a single increment-element pair');
-  const pairs: Array<[number, string]> = [];
+  // Every score is checked before anything changes (as Redis); kept in a scratch array, not a new one per ZADD.
+  const scores = ZADD_SCORES;
+  scores.length = 0;
   for (let j = i; j < f.argc; j += 2) {
     const s = parseScore(argStr(f, j));
     if (s === null) throw new CommandError(ERR_FLOAT);
-    pairs.push([s, argStr(f, j + 1)]);
+    scores.push(s);
   }
   const key = argStr(f, 1);
   const w = ctx.ks.typedWrite(true);
@@ -416,7 +420,9 @@ const zadd: Handler = (ctx, c, f) => {
   let changed = 0;
   let result: number | undefined;
   if (z !== undefined) {
-    for (const [s, m] of pairs) {
+    for (let k = 0; k < scores.length; k++) {
+      const s = scores[k];
+      const m = argStr(f, i + 2 * k + 1);
       const node = z.node(m);
       if (node !== undefined) {
         if (nx) continue;
