@@ -123,7 +123,7 @@ export class Connection implements ClientState {
     this.laddr = `${socket.localAddress}:${socket.localPort}`;
     this.parser = new RequestParser(host.limits);
     socket.setNoDelay(true);
-    this.socket = openTransport(socket, host.socketIo, { data: (chunk) => this.onData(chunk), drain: () => this.onDrain() });
+    this.socket = openTransport(socket, host.socketIo, { data: (chunk, n) => this.onData(chunk, n), drain: () => this.onDrain() });
     socket.on('error', () => undefined);
     socket.on('close', () => {
       this.closing = true;
@@ -208,13 +208,14 @@ export class Connection implements ClientState {
     }
   }
 
-  private onData(chunk: Buffer): void {
+  /** Input `chunk[0, n)`, valid during this call only (transport.ts): what is not run now is kept as a copy. */
+  private onData(chunk: Buffer, n: number): void {
     if (this.closing) return;
     if (this.pendingLen === 0 && !this.waiting) {
-      this.process(chunk, 0, chunk.length);
+      this.process(chunk, 0, n);
       return;
     }
-    this.append(chunk);
+    this.append(chunk, 0, n);
     if (this.waiting || this.pausedForOutput) return;
     if (this.pendingLen < this.parser.needed) return; // a large bulk is still arriving
     this.parser.rebase(0);
@@ -281,8 +282,10 @@ export class Connection implements ClientState {
         // Blocked clients on keys this command dropped (a stream's XREADGROUP readers) are answered before the next command, as in Redis.
         serveReadyKeys(host);
         if (r !== undefined) {
-          // The command waits: keep the rest of the input, flush what is done, resume when it replied.
+          // The command waits: its own bytes and the rest of the input are kept, what is done is flushed,
+          // and the connection resumes when it replied.
           this.waiting = true;
+          this.parser.detach();
           this.keep(buf, pos, end);
           this.flush();
           this.socket.pause();

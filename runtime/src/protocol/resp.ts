@@ -141,6 +141,22 @@ export class RequestParser {
   }
 
   /**
+   * Gives the parsed command a copy of its bytes, for a command that waits:
+   * its handler may read its arguments after the buffer they were read into
+   * holds other input (the handle transport's is shared by every connection).
+   */
+  detach(): void {
+    if (this.argc === 0) return;
+    const from = this.starts[0];
+    const to = this.ends[this.argc - 1];
+    this.args = Buffer.from(this.args.subarray(from, to));
+    for (let i = 0; i < this.argc; i++) {
+      this.starts[i] -= from;
+      this.ends[i] -= from;
+    }
+  }
+
+  /**
    * Called by the caller before resuming: the command's bytes now start at
    * `start` of the buffer passed to the next `parse`.
    */
