@@ -542,7 +542,7 @@ export class ZSetValue {
       c.blocks.push(copy);
     }
     for (const sc of this.scores) c.scores.push(sc.slice());
-    c.lasts.push(...this.lasts);
+    c.lasts = this.lasts.slice(); // not push(...): a set of millions has more blocks than a call takes arguments
     c.count = this.count;
     c.bytes = this.bytes;
     c.big = this.big;
