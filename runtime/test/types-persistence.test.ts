@@ -358,6 +358,26 @@ test('the encoding: strings that look like an encoded value round-trip, a newer 
   expect((decodeValue(encodeValue(s), 's').value as SetValue).items).toEqual(['only']);
 });
 
+test('values of 250,000 elements of every type encode and decode whole (persistence writes them on every change)', () => {
+  const n = 250_000;
+  const h = new HashValue();
+  const l = new ListValue();
+  const s = new SetValue();
+  const z = new ZSetValue();
+  for (let i = 0; i < n; i++) {
+    h.set(`f${i}`, `v${i}`);
+    l.pushRight(`e${i}`);
+    s.add(`m${i}`);
+    z.set(`m${i}`, n - i);
+  }
+  expect((decodeValue(encodeValue(h), 'h').value as HashValue).get(`f${n - 1}`)).toBe(`v${n - 1}`);
+  expect((decodeValue(encodeValue(l), 'l').value as ListValue).size).toBe(n);
+  const sb = decodeValue(encodeValue(s), 's').value as SetValue;
+  expect([sb.size, sb.items[n - 1]]).toEqual([n, `m${n - 1}`]);
+  const zb = decodeValue(encodeValue(z), 'z').value as ZSetValue;
+  expect([zb.size, zb.at(0).m, zb.rank('m0')]).toEqual([n, `m${n - 1}`, n - 1]);
+});
+
 test('an unreadable stored value answers a distinct error on load, naming the key', async () => {
   const a = await start({ mode: 'write-through' });
   await a.store.writeBatch([{ key: Buffer.from('future'), value: Buffer.concat([ENCODING_MAGIC, Buffer.from([9, 1])]), version: 1, expiresAt: 0 }]);

@@ -1020,7 +1020,7 @@ export function encodeValue(v: TypedValue): Buffer {
   } else if (v instanceof ListValue) {
     for (let i = 0; i < v.size; i++) strs.push(v.at(i));
   } else if (v instanceof SetValue) {
-    strs.push(...v.items);
+    for (const m of v.items) strs.push(m); // not push(...items): past ~150k members a call takes too many arguments
   } else {
     for (const node of v) {
       strs.push(node.m);
