@@ -557,7 +557,8 @@ export class ZSetValue {
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const last = lasts[mid];
-      if (s > last || (s === last && m > this.blocks[mid][this.blocks[mid].length - 1].m)) lo = mid + 1;
+      const b = this.blocks[mid];
+      if (s > last || (s === last && m > b[b.length - 1].m)) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -594,15 +595,14 @@ export class ZSetValue {
     const bi = this.blockFor(node.s, node.m);
     const b = this.blocks[bi];
     const sc = this.scores[bi];
-    const n = b.length - 1;
     const i = firstAtOrAfter(sc, b, node.s, node.m);
     b.splice(i, 1);
     sc.splice(i, 1);
     this.count--;
-    if (n === 0) {
+    if (b.length === 0) {
       this.dropBlock(bi);
     } else {
-      this.lasts[bi] = sc[n - 1];
+      this.lasts[bi] = sc[sc.length - 1];
       this.invalidateFrom(bi + 1);
     }
   }

@@ -384,8 +384,6 @@ const zintercard: Handler = (ctx, _c, f) => {
 
 // ---- writes -----------------------------------------------------------------------------
 
-const ZADD_SCORES: number[] = [];
-
 const zadd: Handler = (ctx, c, f) => {
   let nx = false; let xx = false; let gt = false; let lt = false; let ch = false; let incr = false;
   let i = 2;
@@ -405,9 +403,8 @@ const zadd: Handler = (ctx, c, f) => {
   if (nx && xx) throw new CommandError('ERR XX and NX options at the same time are not compatible');
   if ((gt && nx) || (lt && nx) || (gt && lt)) throw new CommandError('ERR GT, LT, and/or NX options at the same time are not compatible');
   if (incr && rest > 2) throw new CommandError('ERR INCR option supports a single increment-element pair');
-  // Every score is checked before anything changes (as Redis); kept in a scratch array, not a new one per ZADD.
-  const scores = ZADD_SCORES;
-  scores.length = 0;
+  // Every score is checked before anything changes (as Redis).
+  const scores: number[] = [];
   for (let j = i; j < f.argc; j += 2) {
     const s = parseScore(argStr(f, j));
     if (s === null) throw new CommandError(ERR_FLOAT);
