@@ -106,7 +106,7 @@ export interface StateCacheConfig {
      */
     maxEntries?: number;
     /**
-     * Most bytes of entries held in memory, counted as they really are (INFO used_memory): each entry's key and value plus a 4-byte header rounded up to its slab size class (at most 1/8 more), plus 57 bytes of index and columns. 0 derives it from the container memory limit (cgroup), see `limitFraction`, or from the machine memory when there is no limit. The process needs up to 1.25 x this + 128 MiB (Node itself, connection buffers, garbage): the limit the constructs derive.
+     * Most bytes of entries held in memory, counted as they really are (INFO used_memory): each entry's key and value plus a 4-byte header rounded up to its slab size class (at most 1/8 more), plus 64 bytes of index and slot record. 0 derives it from the container memory limit (cgroup), see `limitFraction`, or from the machine memory when there is no limit. The process needs up to 1.25 x this + 128 MiB (Node itself, connection buffers, garbage): the limit the constructs derive.
      */
     maxBytes?: number;
     /**

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Static, TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { ClusterConfigSchema, clusterConfigProblems } from './cluster/config';
+import { SLOT_BYTES } from './keyspace/keyspace';
 import { PersistenceConfigSchema } from './persistence/config';
 import { schemaProblems } from './schema-errors';
 import { StoresConfigSchema } from './stores/config';
@@ -85,7 +86,7 @@ export const MemorySection = section('How much the keyspace may hold, and what h
   maxBytes: Type.Integer({
     minimum: 0,
     default: 0,
-    description: 'Most bytes of entries held in memory, counted as they really are (INFO used_memory): each entry\'s key and value plus a 4-byte header rounded up to its slab size class (at most 1/8 more), plus 57 bytes of index and columns. 0 derives it from the container memory limit (cgroup), see `limitFraction`, or from the machine memory when there is no limit. The process needs up to 1.25 x this + 128 MiB (Node itself, connection buffers, garbage): the limit the constructs derive.',
+    description: `Most bytes of entries held in memory, counted as they really are (INFO used_memory): each entry's key and value plus a 4-byte header rounded up to its slab size class (at most 1/8 more), plus ${SLOT_BYTES} bytes of index and slot record. 0 derives it from the container memory limit (cgroup), see \`limitFraction\`, or from the machine memory when there is no limit. The process needs up to 1.25 x this + 128 MiB (Node itself, connection buffers, garbage): the limit the constructs derive.`,
   }),
   limitFraction: Type.Number({
     exclusiveMinimum: 0,

@@ -34,7 +34,7 @@ const PAGE = 4096;
  */
 const SHRINK_SLACK = 256 * 1024;
 const SHRINK_KEEP = 64 * 1024;
-/** cls column: 0 is a free slot; 1..CLASS_COUNT are slab size classes; BIG an entry in its own Buffer. */
+/** Size class field: 0 is a free slot; 1..CLASS_COUNT are slab size classes; BIG an entry in its own Buffer. */
 const FREE = 0;
 const BIG = 255;
 /** What a Buffer of its own costs besides its bytes (ArrayBuffer, backing store, Buffer object, malloc). */
@@ -61,22 +61,43 @@ function classOf(n: number): number {
 }
 
 /**
- * Column bytes per slot: version and expiry (8 each), access (4), LFU counter
- * (1) and minute (2), key hash (4), size class (1), chunk number, key and
- * value length (4 each), value type (1); and the index, 4 bytes per 3/4 slot.
+ * A slot's record (see the Keyspace comment): RECORD_BYTES bytes, read
+ * through views of each width. A field is at `slot * R<width> + <FIELD>` in
+ * the view of its width: version and expiry (float64), access tick (uint32),
+ * chunk number, key and value length (int32), LFU minute (uint16), LFU
+ * counter, size class and value type (uint8); 3 bytes pad to 40.
  */
-const COLUMN_BYTES = 8 + 8 + 4 + 1 + 2 + 4 + 1 + 4 + 4 + 4 + 1;
+const RECORD_BYTES = 40;
+const R64 = RECORD_BYTES / 8;
+const R32 = RECORD_BYTES / 4;
+const R16 = RECORD_BYTES / 2;
+const R8 = RECORD_BYTES;
+const VERSION = 0;
+const EXPIRES = 1;
+const ACCESS = 4;
+const CHUNK = 5;
+const KLEN = 6;
+const VLEN = 7;
+const LFU_MINUTE = 16;
+const LFU = 34;
+const CLS = 35;
+const TYPE = 36;
+/** Most keys `prefetch` takes at once. */
+export const PREFETCH_MAX = 32;
+/** Index buckets per slot: the index is at most 3/4 full. */
 const INDEX_PER_SLOT = 4 / 3;
+/** Int32s per index bucket: slot + 1 (0 empty) and the key's hash. */
+const BUCKET = 2;
 /** Columns grow by this factor, so up to 1/GROWTH of them is unused capacity. */
 const GROWTH = 1.25;
-/** Most slots (columns are reserved for this many, committed as they grow). */
-const MAX_SLOTS = 2 ** 27;
+/** Most slots (the records are reserved for this many, committed as they grow; an ArrayBuffer holds at most 4 GiB). */
+const MAX_SLOTS = Math.floor(2 ** 32 / RECORD_BYTES);
 
 /**
- * What an entry costs besides its chunk: its column bytes, the index's share,
- * and the columns' unused capacity at worst (the capacity just after growing).
+ * What an entry costs besides its chunk: its record, the index's share, and
+ * the records' unused capacity at worst (the capacity just after growing).
  */
-export const SLOT_BYTES = Math.ceil((COLUMN_BYTES + 4 * INDEX_PER_SLOT) * GROWTH);
+export const SLOT_BYTES = Math.ceil((RECORD_BYTES + 4 * BUCKET * INDEX_PER_SLOT) * GROWTH);
 
 /**
  * The accounted size of an entry: its chunk (a 4-byte header, the key and the
@@ -102,7 +123,7 @@ const ResizableArrayBuffer = ArrayBuffer as unknown as new (byteLength: number, 
  * as it grows and gives it back to the OS as it shrinks (V8 decommits the
  * pages cut off), so the arena's resident size follows its live chunks
  * without waiting for a garbage collection. A freed chunk is filled with the
- * last chunk (whose header names its owner, so the owner's column is
+ * last chunk (whose header names its owner, so the owner's record is
  * updated): no holes, so no fragmentation inside a class.
  */
 class Arena {
@@ -202,13 +223,13 @@ function writeOwner(view: Buffer, at: number, slot: number): void {
   view[at + 3] = slot >>> 24;
 }
 
-/** Address space for a column of `most` elements: a resizable ArrayBuffer, committed as it grows. */
+/** Address space for `most` elements: a resizable ArrayBuffer, committed as it grows. */
 function reserve(type: { readonly BYTES_PER_ELEMENT: number }, most: number): ResizableArrayBuffer {
   return new ResizableArrayBuffer(0, { maxByteLength: most * type.BYTES_PER_ELEMENT });
 }
 
 /** Resizes `ab` to `length` elements (new elements are zero) and returns a fixed-length view. */
-function column<T>(
+function commit<T>(
   type: new (ab: ArrayBuffer, offset: number, length: number) => T, bytesPerElement: number, ab: ResizableArrayBuffer, length: number,
 ): T {
   ab.resize(length * bytesPerElement);
@@ -249,7 +270,7 @@ export type EvictionPolicy = 'lru' | 'lfu' | 'noeviction';
 export interface KeyspaceOptions {
   /** Most entries; 0 means no bound by count. */
   readonly maxEntries: number;
-  /** Most accounted bytes (`entryBytes` of each entry: key, value, rounding and columns); 0 means unbounded. */
+  /** Most accounted bytes (`entryBytes` of each entry: key, value, rounding and record); 0 means unbounded. */
   readonly maxBytes: number;
   readonly eviction: EvictionPolicy;
   readonly evictionSamples: number;
@@ -306,18 +327,22 @@ const INITIAL_SLOTS = 1024;
 
 /**
  * The in-memory keyspace. Nothing per entry lives on the V8 heap: an entry is
- * a slot number into parallel typed-array columns and a chunk of bytes in a
+ * a slot number into a typed array of fixed-size records and a chunk of bytes in a
  * slab arena, so its accounted size (`entryBytes`) is what it really takes,
  * a replaced or evicted value gives its bytes back at once instead of waiting
  * for a garbage collection, and the collector has no entries to copy or mark.
  *
- * - **Columns** (indexed by slot): version, expiry, access tick, LFU counter
- *   and minute, key hash, size class, chunk number, key and value length.
- *   Each is a typed array over a resizable ArrayBuffer reserved for MAX_SLOTS
- *   and committed as the keyspace grows (by 1/4: SLOT_BYTES counts that slack),
- *   so growing copies nothing and leaves no old array behind. Slots of deleted
- *   entries are reused (a free list threaded through the chunk column); slots
- *   never move, so SCAN cursors are slot numbers.
+ * - **Records** (one per slot, RECORD_BYTES): version, expiry, access tick,
+ *   LFU counter and minute, size class, chunk number, key and value length,
+ *   value type. One record per slot rather than one column per field: a
+ *   GET or SET reads most fields of one slot, and at 100k+ keys each field
+ *   in a column of its own was a cache miss of its own (SET spent ~1 µs of
+ *   its ~4 µs of server CPU in the lookup and write). The records are a
+ *   resizable ArrayBuffer reserved for MAX_SLOTS and committed as the
+ *   keyspace grows (by 1/4: SLOT_BYTES counts that slack), so growing copies
+ *   nothing and leaves no old array behind. Slots of deleted entries are
+ *   reused (a free list threaded through the chunk numbers); slots never
+ *   move, so SCAN cursors are slot numbers.
  * - **Chunks**: an entry's bytes, `[owner slot: int32][key][value]`, in the
  *   arena of its size class (`CLASS_SIZE`, at most 1/8 rounding). Arenas are
  *   dense (see `Arena`): freeing a chunk moves the class's last chunk into its
@@ -325,8 +350,10 @@ const INITIAL_SLOTS = 1024;
  *   back to the OS. A chunk above SLAB_MAX (1 MiB) gets a Buffer of its own,
  *   released by the garbage collector.
  * - **Index**: open addressing with linear probing over an Int32Array of
- *   slot + 1 (0 = empty), at most 3/4 full, hashed from the key bytes; a probe
- *   compares the stored hash, then the length, then the bytes. Deletion
+ *   buckets `[slot + 1 (0 = empty), key hash]`, at most 3/4 full, hashed from
+ *   the key bytes; a probe compares the hash in the bucket, and only on a
+ *   match the slot's length and bytes (so passing other keys touches no
+ *   record: each is a likely cache miss at 100k+ keys). Deletion
  *   shifts the following entries back (no tombstones). GET and SET look keys
  *   up straight from the request bytes, with no string made per command.
  * - **Memory-only writes**: when the hooks have nothing to do (no hooks, or
@@ -347,7 +374,7 @@ const INITIAL_SLOTS = 1024;
  * the protocol makes them: any byte sequence is a key.
  *
  * **Aggregates** (hash, list, set, sorted set, stream; keyspace/types.ts). The type
- * column tags each slot; an aggregate's slot keeps its key in a chunk as any
+ * field tags each slot; an aggregate's slot keeps its key in a chunk as any
  * entry does (a zero-length value), and its structure lives in `objects` on
  * the V8 heap: a Map for hashes, a ring-buffer deque for lists, an array plus
  * a member index for sets (O(1) random member), a member Map plus a
@@ -378,39 +405,27 @@ export class Keyspace {
   frozenNow = 0;
   readonly versions = new VersionClock(() => (this.frozenNow !== 0 ? this.frozenNow * 1000 : Date.now() * 1000));
 
-  // Columns and their reserved buffers (see the class comment).
-  private readonly versionBuf = reserve(Float64Array, MAX_SLOTS);
-  private readonly expiresBuf = reserve(Float64Array, MAX_SLOTS);
-  private readonly accessBuf = reserve(Uint32Array, MAX_SLOTS);
-  private readonly lfuBuf = reserve(Uint8Array, MAX_SLOTS);
-  private readonly lfuMinuteBuf = reserve(Uint16Array, MAX_SLOTS);
-  private readonly hashBuf = reserve(Int32Array, MAX_SLOTS);
-  private readonly clsBuf = reserve(Uint8Array, MAX_SLOTS);
-  private readonly chunkBuf = reserve(Int32Array, MAX_SLOTS);
-  private readonly klenBuf = reserve(Int32Array, MAX_SLOTS);
-  private readonly vlenBuf = reserve(Int32Array, MAX_SLOTS);
-  private readonly typeBuf = reserve(Uint8Array, MAX_SLOTS);
-  private readonly indexBuf = reserve(Int32Array, Math.ceil(MAX_SLOTS * INDEX_PER_SLOT) + 1);
-  private version = new Float64Array(0);
-  private expires = new Float64Array(0);
-  /** Last access, in ACCESS_TICK_MS ticks since `epoch` (4 bytes instead of 8; 497 days of range). */
-  private access = new Uint32Array(0);
-  private lfu = new Uint8Array(0);
-  private lfuMinute = new Uint16Array(0);
-  private hash = new Int32Array(0);
-  /** Size class of the slot's chunk: FREE, 1..CLASS_SIZE.length - 1, or BIG. */
-  private cls = new Uint8Array(0);
-  /** Chunk number in the class's arena (index into `bigs` for BIG); the next free slot for a free slot. */
-  private chunk = new Int32Array(0);
-  private klen = new Int32Array(0);
-  private vlen = new Int32Array(0);
-  /** Value type of the slot (T_STRING, T_HASH...): an aggregate's structure is in `objects`. */
-  private type = new Uint8Array(0);
+  // The slots' records, the index, and their reserved buffers (see the class comment).
+  private readonly recordBuf = reserve(Uint8Array, MAX_SLOTS * RECORD_BYTES);
+  private readonly indexBuf = reserve(Int32Array, BUCKET * (Math.ceil(MAX_SLOTS * INDEX_PER_SLOT) + 1));
+  /**
+   * The records through each width (the field constants say which view holds
+   * what). Besides the fields there: the chunk number of a free slot is the
+   * next free slot; the size class is FREE, 1..CLASS_SIZE.length - 1, or BIG
+   * (then the chunk number indexes `bigs`); the access tick counts
+   * ACCESS_TICK_MS since `epoch` (497 days of range); the value type is
+   * T_STRING, T_HASH... (an aggregate's structure is in `objects`).
+   */
+  private f64 = new Float64Array(0);
+  private i32 = new Int32Array(0);
+  private u32 = new Uint32Array(0);
+  private u16 = new Uint16Array(0);
+  private u8 = new Uint8Array(0);
   /** The aggregate values by slot, with the bytes the budget counts for each (see the class comment). */
   private readonly objects = new Map<number, { v: TypedValue; accounted: number }>();
-  /** The index: slot + 1 per key, 0 empty. */
+  /** The index: buckets of BUCKET int32s, slot + 1 (0 empty) and the key's hash. */
   private index = new Int32Array(0);
-  /** index.length / 2^32: a hash's home position is hash * indexScale (no power-of-two size needed). */
+  /** Buckets / 2^32: a hash's home bucket is hash * indexScale (no power-of-two size needed). */
   private indexScale = 0;
 
   private readonly arenas: Array<Arena | undefined> = [];
@@ -431,6 +446,10 @@ export class Keyspace {
   private bytes = 0;
   private sweepCursor = 0;
   private ttlCount = 0;
+  // prefetch()'s scratch, and where its loads go so that the compiler keeps them.
+  private readonly prefetchHashes = new Int32Array(PREFETCH_MAX);
+  private readonly prefetchSlots = new Int32Array(PREFETCH_MAX);
+  prefetchSink = 0;
   /** Where string keys are written to be looked up (no allocation per lookup). */
   private scratch = Buffer.allocUnsafe(256);
 
@@ -520,35 +539,29 @@ export class Keyspace {
     return this.high;
   }
 
-  /** Committed bytes of the slab arenas, big entries and columns (INFO, benchmarks); used_memory is the budgeted part of it. */
+  /** Committed bytes of the slab arenas, big entries, records and index (INFO, benchmarks); used_memory is the budgeted part of it. */
   get allocatedBytes(): number {
     let n = 0;
     for (const a of this.arenas) if (a !== undefined) n += a.count * a.size;
     for (const b of this.bigs) if (b !== undefined) n += b.length + BIG_OVERHEAD;
     for (const o of this.objects.values()) n += o.accounted;
-    return n + this.slots * COLUMN_BYTES + this.index.length * 4;
+    return n + this.slots * RECORD_BYTES + this.index.length * 4;
   }
 
-  /** Commits columns for `slots` slots (new ones zero) and rebuilds the index for them. */
+  /** Commits records for `slots` slots (new ones zero) and rebuilds the index for them. */
   private grow(slots: number): void {
     if (slots > MAX_SLOTS) throw new OutOfMemoryError();
     this.slots = slots;
-    this.version = column(Float64Array, 8, this.versionBuf, slots);
-    this.expires = column(Float64Array, 8, this.expiresBuf, slots);
-    this.access = column(Uint32Array, 4, this.accessBuf, slots);
-    this.lfu = column(Uint8Array, 1, this.lfuBuf, slots);
-    this.lfuMinute = column(Uint16Array, 2, this.lfuMinuteBuf, slots);
-    this.hash = column(Int32Array, 4, this.hashBuf, slots);
-    this.cls = column(Uint8Array, 1, this.clsBuf, slots);
-    this.chunk = column(Int32Array, 4, this.chunkBuf, slots);
-    this.klen = column(Int32Array, 4, this.klenBuf, slots);
-    this.vlen = column(Int32Array, 4, this.vlenBuf, slots);
-    this.type = column(Uint8Array, 1, this.typeBuf, slots);
+    this.u8 = commit(Uint8Array, 1, this.recordBuf, slots * RECORD_BYTES);
+    this.u16 = new Uint16Array(this.recordBuf, 0, slots * R16);
+    this.i32 = new Int32Array(this.recordBuf, 0, slots * R32);
+    this.u32 = new Uint32Array(this.recordBuf, 0, slots * R32);
+    this.f64 = new Float64Array(this.recordBuf, 0, slots * R64);
     const size = Math.ceil(slots * INDEX_PER_SLOT) + 1;
-    this.index = column(Int32Array, 4, this.indexBuf, size);
+    this.index = commit(Int32Array, 4, this.indexBuf, BUCKET * size);
     this.index.fill(0);
     this.indexScale = size / 2 ** 32;
-    for (let s = 0; s < this.high; s++) if (this.cls[s] !== FREE) this.indexInsert(this.hash[s], s);
+    for (let s = 0; s < this.high; s++) if (this.u8[s * R8 + CLS] !== FREE) this.indexInsert(this.hashOf(s), s);
   }
 
   private tick(now: number): number {
@@ -556,13 +569,13 @@ export class Keyspace {
   }
 
   private idleExpired(slot: number, now: number): boolean {
-    return this.options.maxIdleMs !== 0 && (this.access[slot] + 1) * ACCESS_TICK_MS + this.options.maxIdleMs <= now - this.epoch;
+    return this.options.maxIdleMs !== 0 && (this.u32[slot * R32 + ACCESS] + 1) * ACCESS_TICK_MS + this.options.maxIdleMs <= now - this.epoch;
   }
 
   private allocSlot(): number {
     const free = this.freeHead;
     if (free >= 0) {
-      this.freeHead = this.chunk[free];
+      this.freeHead = this.i32[free * R32 + CHUNK];
       return free;
     }
     if (this.high === this.slots) this.grow(Math.min(MAX_SLOTS, Math.max(this.slots + INITIAL_SLOTS, Math.ceil(this.slots * GROWTH))));
@@ -575,19 +588,78 @@ export class Keyspace {
 
   // ---- the index -----------------------------------------------------------
 
+  /** The position in `index` of the home bucket of hash `h`. */
   private home(h: number): number {
-    return ((h >>> 0) * this.indexScale) | 0;
+    return (((h >>> 0) * this.indexScale) | 0) * BUCKET;
   }
 
-  /** The slot holding the key `buf[start, start + len)` with hash `h`, live or expired, or -1. */
+  /**
+   * Brings the index buckets, records and chunks of these keys (start and
+   * end offsets into `buf`, in pairs) into the CPU cache: each step for all
+   * keys before the next step. At 100k+ keys each of the three is a cache
+   * and TLB miss of 150-300 ns, taken one after another for each command in
+   * turn; issued back to back for a pipeline's keys, the CPU overlaps them
+   * (Valkey 8 prefetches pipelined commands' keys the same way). It only
+   * reads: a range that is no key, or a key absent or far from its home
+   * bucket, costs its loads and nothing else.
+   */
+  prefetch(buf: Buffer, ranges: Int32Array, n: number): void {
+    const hashes = this.prefetchHashes;
+    const slots = this.prefetchSlots;
+    const index = this.index;
+    const size = index.length;
+    let sink = 0;
+    for (let k = 0; k < n; k++) hashes[k] = hashBytes(buf, ranges[2 * k], ranges[2 * k + 1]);
+    for (let k = 0; k < n; k++) sink ^= index[this.home(hashes[k])];
+    for (let k = 0; k < n; k++) {
+      const h = hashes[k];
+      let s = -1;
+      for (let i = this.home(h), probes = 0; probes < 4; i = i + BUCKET === size ? 0 : i + BUCKET, probes++) {
+        const e = index[i];
+        if (e === 0) break;
+        if (index[i + 1] === h) {
+          s = e - 1;
+          break;
+        }
+      }
+      slots[k] = s;
+      if (s >= 0) sink ^= this.i32[s * R32] ^ this.u8[s * R8 + RECORD_BYTES - 1];
+    }
+    for (let k = 0; k < n; k++) {
+      const s = slots[k];
+      if (s < 0) continue;
+      const c = this.u8[s * R8 + CLS];
+      if (c === FREE || c === BIG) continue;
+      const arena = this.arenas[c]!;
+      const chunk = this.i32[s * R32 + CHUNK];
+      const view = arena.view(chunk);
+      const at = arena.offset(chunk);
+      for (let o = 0; o < arena.size && o < 256; o += 64) sink ^= view[at + o];
+    }
+    this.prefetchSink = sink;
+  }
+
+  /** The hash of a live slot's key, from its bytes (the index keeps hashes, the slots do not). */
+  private hashOf(slot: number): number {
+    const at = this.offsetOf(slot) + CHUNK_HEADER;
+    return hashBytes(this.viewOf(slot), at, at + this.i32[slot * R32 + KLEN]);
+  }
+
+  /**
+   * The slot holding the key `buf[start, start + len)` with hash `h`, live or
+   * expired, or -1. The hash sits beside the slot number in the bucket, so
+   * probing past other keys reads no slot's record.
+   */
   private indexFind(buf: Buffer, start: number, len: number, h: number): number {
     const index = this.index;
     const size = index.length;
-    for (let i = this.home(h); ; i = i + 1 === size ? 0 : i + 1) {
+    for (let i = this.home(h); ; i = i + BUCKET === size ? 0 : i + BUCKET) {
       const e = index[i];
       if (e === 0) return -1;
-      const s = e - 1;
-      if (this.hash[s] === h && this.klen[s] === len && this.keyEquals(s, buf, start, len)) return s;
+      if (index[i + 1] === h) {
+        const s = e - 1;
+        if (this.i32[s * R32 + KLEN] === len && this.keyEquals(s, buf, start, len)) return s;
+      }
     }
   }
 
@@ -595,24 +667,26 @@ export class Keyspace {
     const index = this.index;
     const size = index.length;
     let i = this.home(h);
-    while (index[i] !== 0) i = i + 1 === size ? 0 : i + 1;
+    while (index[i] !== 0) i = i + BUCKET === size ? 0 : i + BUCKET;
     index[i] = slot + 1;
+    index[i + 1] = h;
   }
 
   /** Removes `slot` from the index, shifting back the entries after it that may move (Knuth's algorithm R). */
   private indexRemove(slot: number): void {
     const index = this.index;
     const size = index.length;
-    let hole = this.home(this.hash[slot]);
-    while (index[hole] !== slot + 1) hole = hole + 1 === size ? 0 : hole + 1;
-    for (let j = hole + 1 === size ? 0 : hole + 1; ; j = j + 1 === size ? 0 : j + 1) {
+    let hole = this.home(this.hashOf(slot));
+    while (index[hole] !== slot + 1) hole = hole + BUCKET === size ? 0 : hole + BUCKET;
+    for (let j = hole + BUCKET === size ? 0 : hole + BUCKET; ; j = j + BUCKET === size ? 0 : j + BUCKET) {
       const e = index[j];
       if (e === 0) break;
-      const h = this.home(this.hash[e - 1]);
+      const h = this.home(index[j + 1]);
       // The entry at j may fill the hole unless its home lies cyclically in (hole, j].
       const stays = hole <= j ? hole < h && h <= j : hole < h || h <= j;
       if (!stays) {
         index[hole] = e;
+        index[hole + 1] = index[j + 1];
         hole = j;
       }
     }
@@ -620,14 +694,14 @@ export class Keyspace {
   }
 
   private keyEquals(slot: number, buf: Buffer, start: number, len: number): boolean {
-    const c = this.cls[slot];
-    if (c === BIG) return this.bigs[this.chunk[slot]]!.compare(buf, start, start + len, CHUNK_HEADER, CHUNK_HEADER + len) === 0;
+    const c = this.u8[slot * R8 + CLS];
+    if (c === BIG) return this.bigs[this.i32[slot * R32 + CHUNK]]!.compare(buf, start, start + len, CHUNK_HEADER, CHUNK_HEADER + len) === 0;
     // Buffer#compare even for short keys: a byte loop here reads Buffers over
     // resizable ArrayBuffers (the arena) and over plain ones (the request),
     // which Node 20's V8 does not inline (a megamorphic load per byte, about
     // 150 ns for a 16-byte key against about 65 ns for the call).
     const arena = this.arenas[c]!;
-    const chunk = this.chunk[slot];
+    const chunk = this.i32[slot * R32 + CHUNK];
     const at = arena.offset(chunk) + CHUNK_HEADER;
     return arena.view(chunk).compare(buf, start, start + len, at, at + len) === 0;
   }
@@ -642,27 +716,27 @@ export class Keyspace {
 
   /** The Buffer holding `slot`'s chunk (valid until the keyspace next changes). */
   private viewOf(slot: number): Buffer {
-    const c = this.cls[slot];
-    return c === BIG ? this.bigs[this.chunk[slot]]! : this.arenas[c]!.view(this.chunk[slot]);
+    const c = this.u8[slot * R8 + CLS];
+    return c === BIG ? this.bigs[this.i32[slot * R32 + CHUNK]]! : this.arenas[c]!.view(this.i32[slot * R32 + CHUNK]);
   }
 
   private offsetOf(slot: number): number {
-    const c = this.cls[slot];
-    return c === BIG ? 0 : this.arenas[c]!.offset(this.chunk[slot]);
+    const c = this.u8[slot * R8 + CLS];
+    return c === BIG ? 0 : this.arenas[c]!.offset(this.i32[slot * R32 + CHUNK]);
   }
 
   /** Gives `slot` a new chunk of `n` bytes (header included) and writes the header. */
   private placeChunk(slot: number, n: number): void {
     const c = classOf(n);
-    this.cls[slot] = c;
+    this.u8[slot * R8 + CLS] = c;
     if (c === BIG) {
       const i = this.bigFree.length > 0 ? this.bigFree.pop()! : this.bigs.length;
       this.bigs[i] = Buffer.allocUnsafeSlow(n);
-      this.chunk[slot] = i;
+      this.i32[slot * R32 + CHUNK] = i;
     } else {
       const arena = this.arenas[c] ?? (this.arenas[c] = new Arena(CLASS_SIZE[c]));
       const chunk = arena.alloc();
-      this.chunk[slot] = chunk;
+      this.i32[slot * R32 + CHUNK] = chunk;
       writeOwner(arena.view(chunk), arena.offset(chunk), slot);
     }
   }
@@ -674,7 +748,7 @@ export class Keyspace {
       return;
     }
     const moved = this.arenas[c]!.free(chunk);
-    if (moved >= 0) this.chunk[moved] = chunk;
+    if (moved >= 0) this.i32[moved * R32 + CHUNK] = chunk;
   }
 
   // ---- reads ---------------------------------------------------------------
@@ -688,13 +762,13 @@ export class Keyspace {
     const slot = this.indexFind(buf, start, end - start, hashBytes(buf, start, end));
     if (slot < 0) return -1;
     const now = this.now();
-    const e = this.expires[slot];
+    const e = this.f64[slot * R64 + EXPIRES];
     if ((e !== 0 && e <= now) || this.idleExpired(slot, now)) {
       this.expireSlot(slot);
       return -1;
     }
     if (touch) {
-      this.access[slot] = this.tick(now);
+      this.u32[slot * R32 + ACCESS] = this.tick(now);
       if (this.options.eviction === 'lfu') this.lfuTouch(slot, now);
     }
     return slot;
@@ -720,8 +794,8 @@ export class Keyspace {
   /** A copy of the value: a binary string up to STRING_VALUE_MAX bytes, a Buffer above. */
   value(slot: number): Value {
     const view = this.viewOf(slot);
-    const start = this.offsetOf(slot) + CHUNK_HEADER + this.klen[slot];
-    const end = start + this.vlen[slot];
+    const start = this.offsetOf(slot) + CHUNK_HEADER + this.i32[slot * R32 + KLEN];
+    const end = start + this.i32[slot * R32 + VLEN];
     return end - start <= STRING_VALUE_MAX ? view.latin1Slice(start, end) : Buffer.from(view.subarray(start, end));
   }
 
@@ -735,34 +809,34 @@ export class Keyspace {
   }
 
   valueStart(slot: number): number {
-    return this.offsetOf(slot) + CHUNK_HEADER + this.klen[slot];
+    return this.offsetOf(slot) + CHUNK_HEADER + this.i32[slot * R32 + KLEN];
   }
 
   valueEnd(slot: number): number {
-    return this.valueStart(slot) + this.vlen[slot];
+    return this.valueStart(slot) + this.i32[slot * R32 + VLEN];
   }
 
   valueLength(slot: number): number {
-    return this.vlen[slot];
+    return this.i32[slot * R32 + VLEN];
   }
 
   versionOf(slot: number): number {
-    return this.version[slot];
+    return this.f64[slot * R64 + VERSION];
   }
 
   expiresAt(slot: number): number {
-    return this.expires[slot];
+    return this.f64[slot * R64 + EXPIRES];
   }
 
   keyAt(slot: number): string | undefined {
-    if (slot >= this.high || this.cls[slot] === FREE) return undefined;
+    if (slot >= this.high || this.u8[slot * R8 + CLS] === FREE) return undefined;
     const at = this.offsetOf(slot) + CHUNK_HEADER;
-    return this.viewOf(slot).latin1Slice(at, at + this.klen[slot]);
+    return this.viewOf(slot).latin1Slice(at, at + this.i32[slot * R32 + KLEN]);
   }
 
   /** Milliseconds since the slot was last read or written (OBJECT IDLETIME). */
   idleMs(slot: number): number {
-    return Math.max(0, (this.tick(Date.now()) - this.access[slot]) * ACCESS_TICK_MS);
+    return Math.max(0, (this.tick(Date.now()) - this.u32[slot * R32 + ACCESS]) * ACCESS_TICK_MS);
   }
 
   /** The slot's LFU counter, decayed to now (OBJECT FREQ). */
@@ -781,21 +855,21 @@ export class Keyspace {
 
   /** The slot's LFU counter and the minute it was last decayed to, for `adoptAccess`. */
   accessOf(slot: number): readonly [counter: number, minute: number] {
-    return [this.lfu[slot], this.lfuMinute[slot]];
+    return [this.u8[slot * R8 + LFU], this.u16[slot * R16 + LFU_MINUTE]];
   }
 
   /** Gives `key` (when present) the LFU state of another key (RENAME moves the object, counter included, as in Redis). */
   adoptAccess(key: string, state: readonly [counter: number, minute: number]): void {
     const slot = this.find(key, false);
     if (slot < 0) return;
-    this.lfu[slot] = state[0];
-    this.lfuMinute[slot] = state[1];
+    this.u8[slot * R8 + LFU] = state[0];
+    this.u16[slot * R16 + LFU_MINUTE] = state[1];
   }
 
   /** Version of the live entry, or 0 when absent. */
   currentVersion(key: string): number {
     const slot = this.find(key, false);
-    return slot < 0 ? 0 : this.version[slot];
+    return slot < 0 ? 0 : this.f64[slot * R64 + VERSION];
   }
 
   /**
@@ -815,7 +889,7 @@ export class Keyspace {
   /** The key's stamp now (see watch()): its version while it lives, else minus its removals since it was first watched. */
   watchStamp(key: string): number {
     const slot = this.find(key, false);
-    return slot >= 0 ? this.version[slot] : -(this.watches.get(key)?.removals ?? 0);
+    return slot >= 0 ? this.f64[slot * R64 + VERSION] : -(this.watches.get(key)?.removals ?? 0);
   }
 
   /** One watcher of each key is gone (EXEC, DISCARD, UNWATCH, RESET, disconnect). */
@@ -847,7 +921,7 @@ export class Keyspace {
   set(key: string, value: Value, expiresAt: number, defaultTtl = true): Promise<void> | undefined {
     if (expiresAt === -1) {
       const slot = this.find(key, false);
-      expiresAt = slot < 0 ? 0 : this.expires[slot];
+      expiresAt = slot < 0 ? 0 : this.f64[slot * R64 + EXPIRES];
     }
     if (expiresAt === 0 && defaultTtl && this.options.defaultTtlMs !== 0) expiresAt = Date.now() + this.options.defaultTtlMs;
     const version = this.versions.next();
@@ -876,7 +950,7 @@ export class Keyspace {
 
   /** Changes only the expiry of a live entry (EXPIRE, PERSIST, GETEX; PERSIST wins over the default lifespan); the version grows. */
   setExpiry(slot: number, expiresAt: number): Promise<void> | undefined {
-    if (this.type[slot] !== T_STRING) return this.setTypedExpiry(slot, expiresAt);
+    if (this.u8[slot * R8 + TYPE] !== T_STRING) return this.setTypedExpiry(slot, expiresAt);
     const key = this.keyAt(slot)!;
     const value = this.value(slot);
     return this.set(key, value, expiresAt, false);
@@ -930,7 +1004,7 @@ export class Keyspace {
   /** Every key, for FLUSHDB / FLUSHALL. */
   allKeys(): string[] {
     const out: string[] = [];
-    for (let s = 0; s < this.high; s++) if (this.cls[s] !== FREE) out.push(this.keyAt(s)!);
+    for (let s = 0; s < this.high; s++) if (this.u8[s * R8 + CLS] !== FREE) out.push(this.keyAt(s)!);
     return out;
   }
 
@@ -939,7 +1013,7 @@ export class Keyspace {
     if (!this.memoryOnly || this.group !== undefined) return this.delete(this.allKeys(), true);
     this.keyWatcher?.flushed();
     const n = this.count;
-    for (let s = 0; this.watches.size !== 0 && s < this.high; s++) if (this.cls[s] !== FREE) this.watchedRemoved(s);
+    for (let s = 0; this.watches.size !== 0 && s < this.high; s++) if (this.u8[s * R8 + CLS] !== FREE) this.watchedRemoved(s);
     for (const a of this.arenas) a?.clear();
     this.bigs = [];
     this.bigFree = [];
@@ -1002,7 +1076,8 @@ export class Keyspace {
     if (this.options.eviction === 'noeviction') {
       const n = this.keyBytes(key);
       const existing = this.indexFind(this.scratch, 0, n, hashBytes(this.scratch, 0, n));
-      const freed = existing < 0 ? 0 : entryBytes(this.klen[existing], this.vlen[existing]) + (this.objects.get(existing)?.accounted ?? 0);
+      const freed = existing < 0 ? 0
+        : entryBytes(this.i32[existing * R32 + KLEN], this.i32[existing * R32 + VLEN]) + (this.objects.get(existing)?.accounted ?? 0);
       if (this.options.maxBytes !== 0 && this.bytes - freed + need > this.options.maxBytes) throw new OutOfMemoryError();
       if (existing < 0 && this.options.maxEntries !== 0 && this.count >= this.options.maxEntries) throw new OutOfMemoryError();
     }
@@ -1029,18 +1104,17 @@ export class Keyspace {
     const now = this.now();
     const cost = entryBytes(klen, vlen);
     if (slot >= 0) {
-      if (this.version[slot] > version) return; // a newer write landed while this one waited
-      if (this.type[slot] !== T_STRING) this.dropObject(slot); // SET replaces a value of any type
-      const old = entryBytes(klen, this.vlen[slot]);
+      if (this.f64[slot * R64 + VERSION] > version) return; // a newer write landed while this one waited
+      if (this.u8[slot * R8 + TYPE] !== T_STRING) this.dropObject(slot); // SET replaces a value of any type
+      const old = entryBytes(klen, this.i32[slot * R32 + VLEN]);
       if (cost > old) this.makeRoom(cost - old, false, slot); // never evicts `slot` itself
       this.writeValue(slot, klen, vb, vs, vlen);
       this.bytes += cost - old;
     } else {
       this.makeRoom(cost, true, -1);
       slot = this.allocSlot();
-      this.hash[slot] = h;
-      this.klen[slot] = klen;
-      this.vlen[slot] = vlen;
+      this.i32[slot * R32 + KLEN] = klen;
+      this.i32[slot * R32 + VLEN] = vlen;
       this.placeChunk(slot, CHUNK_HEADER + klen + vlen);
       const view = this.viewOf(slot);
       const at = this.offsetOf(slot) + CHUNK_HEADER;
@@ -1049,37 +1123,37 @@ export class Keyspace {
       this.indexInsert(h, slot);
       this.count++;
       this.bytes += cost;
-      this.lfu[slot] = LFU_INIT;
-      this.lfuMinute[slot] = minuteNow(now);
-      this.expires[slot] = 0;
+      this.u8[slot * R8 + LFU] = LFU_INIT;
+      this.u16[slot * R16 + LFU_MINUTE] = minuteNow(now);
+      this.f64[slot * R64 + EXPIRES] = 0;
     }
-    const hadTtl = this.expires[slot] !== 0;
+    const hadTtl = this.f64[slot * R64 + EXPIRES] !== 0;
     if (hadTtl !== (expiresAt !== 0)) this.ttlCount += expiresAt !== 0 ? 1 : -1;
-    this.expires[slot] = expiresAt;
-    this.version[slot] = version;
-    this.access[slot] = this.tick(now);
+    this.f64[slot * R64 + EXPIRES] = expiresAt;
+    this.f64[slot * R64 + VERSION] = version;
+    this.u32[slot * R32 + ACCESS] = this.tick(now);
     this.stats.writes++;
     if (this.keyWatcher !== undefined && !this.quietWrite) this.keyWatcher.changed(kb.latin1Slice(ks, ke));
   }
 
   /** Replaces the value of a live slot: in place when the size class stays, else in a new chunk (the key copied over). */
   private writeValue(slot: number, klen: number, vb: Buffer, vs: number, vlen: number): void {
-    const c = this.cls[slot];
+    const c = this.u8[slot * R8 + CLS];
     const n = CHUNK_HEADER + klen + vlen;
     if (c !== BIG && classOf(n) === c) {
       copyBytes(vb, vs, vs + vlen, this.viewOf(slot), this.offsetOf(slot) + CHUNK_HEADER + klen);
-      this.vlen[slot] = vlen;
+      this.i32[slot * R32 + VLEN] = vlen;
       return;
     }
     const oldView = this.viewOf(slot);
     const oldAt = this.offsetOf(slot) + CHUNK_HEADER;
-    const oldChunk = this.chunk[slot];
+    const oldChunk = this.i32[slot * R32 + CHUNK];
     this.placeChunk(slot, n); // another class (or a new Buffer): the old chunk stays put meanwhile
     const view = this.viewOf(slot);
     const at = this.offsetOf(slot) + CHUNK_HEADER;
     copyBytes(oldView, oldAt, oldAt + klen, view, at);
     copyBytes(vb, vs, vs + vlen, view, at + klen);
-    this.vlen[slot] = vlen;
+    this.i32[slot * R32 + VLEN] = vlen;
     this.releaseChunk(c, oldChunk);
   }
 
@@ -1089,7 +1163,7 @@ export class Keyspace {
     if (entry.expiresAt !== 0 && entry.expiresAt <= Date.now()) return;
     const k = entry.key;
     const existing = this.indexFind(k, 0, k.length, hashBytes(k, 0, k.length));
-    if (existing >= 0 && this.version[existing] >= entry.version) return;
+    if (existing >= 0 && this.f64[existing * R64 + VERSION] >= entry.version) return;
     const decoded = decodeValue(entry.value, k.latin1Slice(0, k.length));
     this.quietWrite = existing < 0;
     try {
@@ -1180,7 +1254,7 @@ export class Keyspace {
       this.keyWatcher?.changed(id);
       return false;
     }
-    if (this.version[slot] >= version) return false;
+    if (this.f64[slot * R64 + VERSION] >= version) return false;
     this.removeSlot(slot);
     this.stats.invalidations++;
     return true;
@@ -1206,7 +1280,7 @@ export class Keyspace {
 
   /** The value type of a live slot (T_STRING...). */
   typeAt(slot: number): TypeTag {
-    return this.type[slot] as TypeTag;
+    return this.u8[slot * R8 + TYPE] as TypeTag;
   }
 
   /** The aggregate value of a live slot whose type is not T_STRING. Read-only for callers: writes go through `typedWrite`. */
@@ -1223,7 +1297,7 @@ export class Keyspace {
   readTypedBytes<T extends TypedValue>(buf: Buffer, start: number, end: number, type: TypeTag): T | undefined {
     const slot = this.lookupBytes(buf, start, end);
     if (slot < 0) return undefined;
-    if (this.type[slot] !== type) throw new WrongTypeError();
+    if (this.u8[slot * R8 + TYPE] !== type) throw new WrongTypeError();
     return this.objects.get(slot)!.v as T;
   }
 
@@ -1239,7 +1313,7 @@ export class Keyspace {
   /** @internal TypedWrite.open / replace. */
   stageTyped(key: string, type: TypeTag, create: boolean, replace: boolean): Staged | undefined {
     const slot = replace ? this.find(key, false) : this.find(key);
-    if (!replace && slot >= 0 && this.type[slot] !== type) throw new WrongTypeError();
+    if (!replace && slot >= 0 && this.u8[slot * R8 + TYPE] !== type) throw new WrongTypeError();
     if (slot < 0 && !create && !replace) return undefined;
     const defaultExp = this.options.defaultTtlMs !== 0 ? Date.now() + this.options.defaultTtlMs : 0;
     let v: TypedValue;
@@ -1252,7 +1326,7 @@ export class Keyspace {
       v = this.objects.get(slot)!.v;
       live = slot;
     }
-    const expiresAt = slot >= 0 && !replace ? this.expires[slot] : defaultExp;
+    const expiresAt = slot >= 0 && !replace ? this.f64[slot * R64 + EXPIRES] : defaultExp;
     return { key, type, v, mods: v.mods, existed: slot >= 0, replace, expiresAt, slot: live };
   }
 
@@ -1306,7 +1380,7 @@ export class Keyspace {
     const cost = accountedBytes(s.v);
     this.bytes += cost - o.accounted;
     o.accounted = cost;
-    this.version[slot] = version;
+    this.f64[slot * R64 + VERSION] = version;
     this.stats.writes++;
     if (s.replace) this.setExpiresCol(slot, s.expiresAt);
     this.keyWatcher?.changed(s.key);
@@ -1326,7 +1400,7 @@ export class Keyspace {
     const o = slot >= 0 ? this.objects.get(slot) : undefined;
     if (o !== undefined && o.v === s.v) {
       // Changed in place (memory only): account the difference.
-      if (this.version[slot] <= version) this.accountInPlace(slot, o, s, version);
+      if (this.f64[slot * R64 + VERSION] <= version) this.accountInPlace(slot, o, s, version);
       return;
     }
     const k = Buffer.from(s.key, 'latin1');
@@ -1337,8 +1411,8 @@ export class Keyspace {
   private installTyped(k: Buffer, v: TypedValue, expiresAt: number, version: number): void {
     this.applyBytes(k, 0, k.length, EMPTY, 0, 0, expiresAt, version);
     const slot = this.indexFind(k, 0, k.length, hashBytes(k, 0, k.length));
-    if (slot < 0 || this.version[slot] !== version) return;
-    this.type[slot] = v.type;
+    if (slot < 0 || this.f64[slot * R64 + VERSION] !== version) return;
+    this.u8[slot * R8 + TYPE] = v.type;
     const cost = accountedBytes(v);
     this.objects.set(slot, { v, accounted: cost });
     this.bytes += cost;
@@ -1362,12 +1436,12 @@ export class Keyspace {
       this.objects.delete(slot);
       if (o.v.type === T_STREAM && !passivated && this.onStreamDropped !== undefined) this.onStreamDropped(this.keyAt(slot)!);
     }
-    this.type[slot] = T_STRING;
+    this.u8[slot * R8 + TYPE] = T_STRING;
   }
 
   private setExpiresCol(slot: number, expiresAt: number): void {
-    if ((this.expires[slot] !== 0) !== (expiresAt !== 0)) this.ttlCount += expiresAt !== 0 ? 1 : -1;
-    this.expires[slot] = expiresAt;
+    if ((this.f64[slot * R64 + EXPIRES] !== 0) !== (expiresAt !== 0)) this.ttlCount += expiresAt !== 0 ? 1 : -1;
+    this.f64[slot * R64 + EXPIRES] = expiresAt;
   }
 
   /** EXPIRE and friends on an aggregate: the value is unchanged, its version grows (and the stores get it again). */
@@ -1376,7 +1450,7 @@ export class Keyspace {
     if (!this.persistsWrites) {
       if (this.group !== undefined) this.group.inPlace = true;
       this.setExpiresCol(slot, expiresAt);
-      this.version[slot] = version;
+      this.f64[slot * R64 + VERSION] = version;
       this.stats.writes++;
       this.keyWatcher?.changed(this.keyAt(slot)!);
       return undefined;
@@ -1386,9 +1460,9 @@ export class Keyspace {
     const change: EntryChange = { kind: 'set', key: Buffer.from(key, 'latin1'), value: encodeValue(v), version, expiresAt };
     return this.persisted([key], [change], () => {
       const s = this.find(key, false);
-      if (s < 0 || this.version[s] > version) return;
+      if (s < 0 || this.f64[s * R64 + VERSION] > version) return;
       this.setExpiresCol(s, expiresAt);
-      this.version[s] = version;
+      this.f64[s * R64 + VERSION] = version;
       this.stats.writes++;
       this.keyWatcher?.changed(key);
     });
@@ -1396,10 +1470,10 @@ export class Keyspace {
 
   /** The value as the stores keep it (types/encoding: docs/commands.md). */
   persistedValue(slot: number): Buffer {
-    if (this.type[slot] !== T_STRING) return encodeValue(this.objects.get(slot)!.v);
+    if (this.u8[slot * R8 + TYPE] !== T_STRING) return encodeValue(this.objects.get(slot)!.v);
     const view = this.viewOf(slot);
-    const start = this.offsetOf(slot) + CHUNK_HEADER + this.klen[slot];
-    return encodeString(Buffer.from(view.subarray(start, start + this.vlen[slot])));
+    const start = this.offsetOf(slot) + CHUNK_HEADER + this.i32[slot * R32 + KLEN];
+    return encodeString(Buffer.from(view.subarray(start, start + this.i32[slot * R32 + VLEN])));
   }
 
   // ---- eviction and expiry ---------------------------------------------
@@ -1428,10 +1502,10 @@ export class Keyspace {
     let sampled = 0;
     for (let tries = 0; sampled < this.options.evictionSamples && tries < this.options.evictionSamples * 16; tries++) {
       const s = (Math.random() * this.high) | 0;
-      if (this.cls[s] === FREE || s === keep) continue;
+      if (this.u8[s * R8 + CLS] === FREE || s === keep) continue;
       if (this.group !== undefined && this.group.undo.has(this.keyAt(s)!)) continue; // uncommitted: not passivated
       sampled++;
-      const score = lfu ? this.lfuDecayed(s, now) * 1e15 + this.access[s] : this.access[s];
+      const score = lfu ? this.lfuDecayed(s, now) * 1e15 + this.u32[s * R32 + ACCESS] : this.u32[s * R32 + ACCESS];
       if (score < bestScore) {
         bestScore = score;
         best = s;
@@ -1439,7 +1513,7 @@ export class Keyspace {
     }
     if (best < 0) {
       // Sparse slots: fall back to the first live entry.
-      for (let s = 0; s < this.high; s++) if (this.cls[s] !== FREE && s !== keep) return s;
+      for (let s = 0; s < this.high; s++) if (this.u8[s * R8 + CLS] !== FREE && s !== keep) return s;
     }
     return best;
   }
@@ -1448,12 +1522,12 @@ export class Keyspace {
     if (!this.memoryOnly) {
       const view = this.viewOf(slot);
       const at = this.offsetOf(slot) + CHUNK_HEADER;
-      const kend = at + this.klen[slot];
+      const kend = at + this.i32[slot * R32 + KLEN];
       this.hooks.passivate({
         key: Buffer.from(view.subarray(at, kend)),
         value: this.persistedValue(slot),
-        version: this.version[slot],
-        expiresAt: this.expires[slot],
+        version: this.f64[slot * R64 + VERSION],
+        expiresAt: this.f64[slot * R64 + EXPIRES],
       });
     }
     this.removeSlot(slot, !this.memoryOnly);
@@ -1470,16 +1544,16 @@ export class Keyspace {
     if (this.watches.size !== 0) this.watchedRemoved(slot);
     if (this.keyWatcher !== undefined) this.keyWatcher.changed(this.keyAt(slot)!);
     this.indexRemove(slot);
-    this.bytes -= entryBytes(this.klen[slot], this.vlen[slot]);
-    if (this.type[slot] !== T_STRING) this.dropObject(slot, passivated);
-    if (this.expires[slot] !== 0) this.ttlCount--;
-    this.releaseChunk(this.cls[slot], this.chunk[slot]);
-    this.cls[slot] = FREE;
-    this.expires[slot] = 0;
-    this.version[slot] = 0;
-    this.klen[slot] = 0;
-    this.vlen[slot] = 0;
-    this.chunk[slot] = this.freeHead;
+    this.bytes -= entryBytes(this.i32[slot * R32 + KLEN], this.i32[slot * R32 + VLEN]);
+    if (this.u8[slot * R8 + TYPE] !== T_STRING) this.dropObject(slot, passivated);
+    if (this.f64[slot * R64 + EXPIRES] !== 0) this.ttlCount--;
+    this.releaseChunk(this.u8[slot * R8 + CLS], this.i32[slot * R32 + CHUNK]);
+    this.u8[slot * R8 + CLS] = FREE;
+    this.f64[slot * R64 + EXPIRES] = 0;
+    this.f64[slot * R64 + VERSION] = 0;
+    this.i32[slot * R32 + KLEN] = 0;
+    this.i32[slot * R32 + VLEN] = 0;
+    this.i32[slot * R32 + CHUNK] = this.freeHead;
     this.freeHead = slot;
     this.count--;
   }
@@ -1495,14 +1569,14 @@ export class Keyspace {
       const base = counter > LFU_INIT ? counter - LFU_INIT : 0;
       if (Math.random() < 1 / (base * LFU_LOG_FACTOR + 1)) counter++;
     }
-    this.lfu[slot] = counter;
-    this.lfuMinute[slot] = minuteNow(now);
+    this.u8[slot * R8 + LFU] = counter;
+    this.u16[slot * R16 + LFU_MINUTE] = minuteNow(now);
   }
 
   private lfuDecayed(slot: number, now: number): number {
-    const elapsed = (minuteNow(now) - this.lfuMinute[slot] + 65536) % 65536;
+    const elapsed = (minuteNow(now) - this.u16[slot * R16 + LFU_MINUTE] + 65536) % 65536;
     const periods = Math.floor(elapsed / LFU_DECAY_MINUTES);
-    const c = this.lfu[slot];
+    const c = this.u8[slot * R8 + LFU];
     return periods > c ? 0 : c - periods;
   }
 
@@ -1519,8 +1593,8 @@ export class Keyspace {
     let s = this.sweepCursor;
     for (let i = 0; i < effort && this.high > 0; i++) {
       if (s >= this.high) s = 0;
-      if (this.cls[s] !== FREE) {
-        const e = this.expires[s];
+      if (this.u8[s * R8 + CLS] !== FREE) {
+        const e = this.f64[s * R64 + EXPIRES];
         if ((e !== 0 && e <= now) || (idle !== 0 && this.idleExpired(s, now))) {
           this.expireSlot(s);
           expired++;
@@ -1545,10 +1619,10 @@ export class Keyspace {
     let s = cursor;
     let visited = 0;
     while (s < this.high && (visited < count || out.length === 0) && visited < count * 10) {
-      if (this.cls[s] !== FREE) {
+      if (this.u8[s * R8 + CLS] !== FREE) {
         visited++;
-        const e = this.expires[s];
-        if (!(e !== 0 && e <= now) && (type === undefined || this.type[s] === type)) {
+        const e = this.f64[s * R64 + EXPIRES];
+        if (!(e !== 0 && e <= now) && (type === undefined || this.u8[s * R8 + TYPE] === type)) {
           const k = this.keyAt(s)!;
           if (match === undefined || match.test(k)) out.push(k);
         }
@@ -1562,12 +1636,12 @@ export class Keyspace {
   randomKey(): string | undefined {
     for (let i = 0; i < 100 && this.count > 0; i++) {
       const s = (Math.random() * this.high) | 0;
-      if (this.cls[s] === FREE) continue;
+      if (this.u8[s * R8 + CLS] === FREE) continue;
       const k = this.keyAt(s)!;
       if (this.find(k, false) >= 0) return k;
     }
     for (let s = 0; s < this.high; s++) {
-      if (this.cls[s] === FREE) continue;
+      if (this.u8[s * R8 + CLS] === FREE) continue;
       const k = this.keyAt(s)!;
       if (this.find(k, false) >= 0) return k;
     }
@@ -1579,8 +1653,8 @@ export class Keyspace {
     const out: string[] = [];
     const now = Date.now();
     for (let s = 0; s < this.high; s++) {
-      if (this.cls[s] === FREE) continue;
-      const e = this.expires[s];
+      if (this.u8[s * R8 + CLS] === FREE) continue;
+      const e = this.f64[s * R64 + EXPIRES];
       if (e !== 0 && e <= now) continue;
       const k = this.keyAt(s)!;
       if (match.test(k)) out.push(k);
@@ -1692,8 +1766,13 @@ export class Keyspace {
     const slot = this.find(key, false);
     if (slot < 0) return null;
     // An aggregate written with persistence is replaced by a changed copy, never changed in place: keeping the old object is enough.
-    const typed = this.type[slot] !== T_STRING ? this.objects.get(slot)!.v : undefined;
-    return { value: typed === undefined ? toBuffer(this.value(slot)) : EMPTY, typed, expiresAt: this.expires[slot], version: this.version[slot] };
+    const typed = this.u8[slot * R8 + TYPE] !== T_STRING ? this.objects.get(slot)!.v : undefined;
+    return {
+      value: typed === undefined ? toBuffer(this.value(slot)) : EMPTY,
+      typed,
+      expiresAt: this.f64[slot * R64 + EXPIRES],
+      version: this.f64[slot * R64 + VERSION],
+    };
   }
 
   private restore(g: WriteGroup): void {

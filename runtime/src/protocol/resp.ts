@@ -214,6 +214,38 @@ export class RequestParser {
   }
 }
 
+/**
+ * The first argument (after the command name) of each whole multibulk
+ * command in `buf[pos, end)`, up to `max` commands: start and end offsets in
+ * pairs into `out`; returns how many. Only for looking ahead (the keyspace's
+ * prefetch): it checks nothing the parser checks, and stops at the first
+ * command that is incomplete, inline or malformed.
+ */
+export function firstArgs(buf: Buffer, pos: number, end: number, out: Int32Array, max: number): number {
+  let n = 0;
+  while (n < max && pos < end && buf[pos] === 42 /* '*' */) {
+    let argc = 0;
+    let p = pos + 1;
+    for (let d = buf[p] - 48; d >= 0 && d <= 9 && p < end; d = buf[++p] - 48) argc = argc * 10 + d;
+    p += 2; // CRLF
+    for (let a = 0; a < argc; a++) {
+      if (p >= end || buf[p] !== 36 /* '$' */) return n;
+      let len = 0;
+      for (let d = buf[++p] - 48; d >= 0 && d <= 9 && p < end; d = buf[++p] - 48) len = len * 10 + d;
+      const data = p + 2;
+      p = data + len + 2;
+      if (p > end) return n;
+      if (a === 1) {
+        out[2 * n] = data;
+        out[2 * n + 1] = data + len;
+      }
+    }
+    if (argc >= 2) n++;
+    pos = p;
+  }
+  return n;
+}
+
 /** Parses an optionally negative decimal integer from bytes; null when malformed. */
 function parseSigned(buf: Buffer, from: number, to: number): number | null {
   // `to` is the index of '\r' (exclusive end of digits) when the line ends in CRLF.

@@ -1,0 +1,121 @@
+/* eslint-disable @typescript-eslint/no-floating-promises */ // memory-only keyspaces apply writes synchronously
+import { startTestServer } from './helpers';
+import { RawClient } from './resp-raw';
+import { Keyspace } from '../src/keyspace/keyspace';
+import { firstArgs } from '../src/protocol/resp';
+import { StateCache } from '../src/server';
+
+/*
+ * Pipelined commands have their keys prefetched (Keyspace.prefetch, found by
+ * resp.firstArgs): a look-ahead that must find the right bytes and change
+ * nothing.
+ */
+
+function resp(...cmds: string[][]): Buffer {
+  return Buffer.from(cmds.map((c) => `*${c.length}\r\n${c.map((a) => `$${a.length}\r\n${a}\r\n`).join('')}`).join(''), 'latin1');
+}
+
+function found(buf: Buffer, max = 16, pos = 0, end = buf.length): string[] {
+  const out = new Int32Array(2 * max);
+  const n = firstArgs(buf, pos, end, out, max);
+  return Array.from({ length: n }, (_, i) => buf.latin1Slice(out[2 * i], out[2 * i + 1]));
+}
+
+test('firstArgs finds the first argument of each whole multibulk command, and only of whole ones', () => {
+  const cmds = [['SET', 'k1', 'v'], ['PING'], ['GET', 'key:000000000042'], ['GET', ''], ['MGET', 'a', 'b'], ['SET', 'k9', 'x'.repeat(300)]];
+  const buf = resp(...cmds);
+  const firsts = cmds.filter((c) => c.length > 1).map((c) => c[1]);
+  expect(found(buf)).toEqual(firsts);
+  expect(found(buf, 2)).toEqual(firsts.slice(0, 2));
+  // Cut anywhere, it finds exactly the commands that are whole before the cut.
+  const ends: number[] = [];
+  for (let i = 0, at = 0; i < cmds.length; i++) ends.push(at += resp(cmds[i]).length);
+  for (let cut = 0; cut <= buf.length; cut++) {
+    const whole = cmds.filter((c, i) => ends[i] <= cut && c.length > 1).length;
+    expect(found(buf, 16, 0, cut)).toEqual(firsts.slice(0, whole));
+  }
+  // Inline commands and malformed input stop it without throwing.
+  expect(found(Buffer.from('GET k1\r\n*2\r\n$3\r\nGET\r\n$2\r\nk2\r\n'))).toEqual([]);
+  expect(found(Buffer.concat([resp(['GET', 'k1']), Buffer.from('*2\r\n+3\r\nGET\r\n'), resp(['GET', 'k2'])]))).toEqual(['k1']);
+  expect(found(Buffer.from('*-1\r\n*x\r\n$\r\n'))).toEqual([]);
+});
+
+test('prefetch reads only: keys present, absent and garbage ranges leave every entry and counter as it was', () => {
+  const ks = new Keyspace();
+  const keys: string[] = [];
+  for (let i = 0; i < 20_000; i++) {
+    const k = `key:${i}`;
+    keys.push(k);
+    // Every chunk class the prefetch reaches: short, multi-line and big (own Buffer) values.
+    ks.set(k, i % 1000 === 0 ? Buffer.alloc(2 * 1024 * 1024, i % 256) : 'v'.repeat(i % 700), 0);
+  }
+  for (let i = 0; i < 20_000; i += 7) ks.delete([keys[i]]);
+  const snapshot = () => keys.map((k) => {
+    const slot = ks.find(k, false);
+    if (slot < 0) return null;
+    const v = ks.value(slot);
+    return typeof v === 'string' ? v : v.toString('latin1'); // strings: jest compares 2 MiB Buffers element by element
+  });
+  const before = snapshot();
+  const stats = JSON.stringify(ks.stats);
+  // The keys (some deleted), keys never written, then random bytes; ranges over all of it.
+  const words = [...keys, ...keys.map((k) => `absent:${k}`)];
+  const offsets: number[] = [];
+  let len = 0;
+  for (const w of words) {
+    offsets.push(len);
+    len += w.length;
+  }
+  const buf = Buffer.concat([Buffer.from(words.join(''), 'latin1'), Buffer.from('\x00\xff\r\n*2$3 garbage')]);
+  const ranges = new Int32Array(64);
+  for (let round = 0; round < 2_000; round++) {
+    const n = 2 + (round % 31);
+    for (let j = 0; j < n; j++) {
+      const w = (round * 37 + j * 101) % words.length;
+      const garbage = (round + j) % 5 === 0;
+      const start = garbage ? (round * 13 + j * 7) % buf.length : offsets[w];
+      ranges[2 * j] = start;
+      ranges[2 * j + 1] = Math.min(buf.length, start + (garbage ? j % 20 : words[w].length));
+    }
+    ks.prefetch(buf, ranges, n);
+  }
+  expect(JSON.stringify(ks.stats)).toBe(stats);
+  expect(snapshot()).toEqual(before);
+});
+
+describe('a pipeline longer than the look-ahead window', () => {
+  let server: StateCache;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  test('answers every command in order, across windows, databases and commands without keys', async () => {
+    const c = await RawClient.open(server.respPort);
+    try {
+      const cmds: string[][] = [];
+      const want: string[] = [];
+      for (let i = 0; i < 100; i++) {
+        cmds.push(['SET', `p:${i}`, `v${i}`]);
+        want.push('+OK\r\n');
+      }
+      for (let i = 0; i < 100; i++) {
+        if (i % 10 === 0) {
+          cmds.push(['PING']);
+          want.push('+PONG\r\n');
+        }
+        if (i === 50) {
+          cmds.push(['SELECT', '1'], ['GET', 'p:1'], ['SET', 'p:1', 'db1'], ['GET', 'p:1'], ['SELECT', '0']);
+          want.push('+OK\r\n', '$-1\r\n', '+OK\r\n', '$3\r\ndb1\r\n', '+OK\r\n');
+        }
+        cmds.push(['GET', `p:${i}`], ['INCR', `n:${i % 3}`]);
+        want.push(`$${`v${i}`.length}\r\nv${i}\r\n`, `:${Math.floor(i / 3) + 1}\r\n`);
+      }
+      expect(await c.run(cmds)).toEqual(want);
+    } finally {
+      c.close();
+    }
+  });
+});
