@@ -1,4 +1,5 @@
 /* eslint-disable no-bitwise */ // integer math on the hot path (slot picks, clocks)
+import { copyBytes as byteCopy } from '../byte-copy';
 import { OutOfMemoryError } from '../vocabulary';
 import { EntryChange, LoadedEntry, NO_PERSISTENCE, PersistenceHooks } from './hooks';
 import {
@@ -82,6 +83,8 @@ const LFU_MINUTE = 16;
 const LFU = 34;
 const CLS = 35;
 const TYPE = 36;
+/** Keys up to this many bytes are compared by a loop, longer ones by Buffer#compare. */
+const SHORT_KEY = 32;
 /** Most keys `prefetch` takes at once. */
 export const PREFETCH_MAX = 32;
 /** Index buckets per slot: the index is at most 3/4 full. */
@@ -132,6 +135,12 @@ class Arena {
   private readonly segments: ResizableArrayBuffer[] = [];
   /** A Buffer over each segment's committed bytes (remade when the segment is resized). */
   private views: Buffer[] = [];
+  /**
+   * The same bytes as plain Uint8Arrays, for `prefetch`: V8 (Node 20) compiles
+   * an element load from a Buffer over a resizable ArrayBuffer into a call of
+   * its megamorphic load stub, which keeps the CPU from overlapping the misses.
+   */
+  private bytes: Uint8Array[] = [];
 
   constructor(readonly size: number) {
     this.perSegment = Math.floor(SEGMENT_BYTES / size);
@@ -139,6 +148,11 @@ class Arena {
 
   view(chunk: number): Buffer {
     return this.views[chunk < this.perSegment ? 0 : (chunk / this.perSegment) | 0];
+  }
+
+  /** `view(chunk)`'s bytes as a Uint8Array (see `bytes`). */
+  byteView(chunk: number): Uint8Array {
+    return this.bytes[chunk < this.perSegment ? 0 : (chunk / this.perSegment) | 0];
   }
 
   offset(chunk: number): number {
@@ -152,6 +166,7 @@ class Arena {
     if (seg === this.segments.length) {
       this.segments.push(new ResizableArrayBuffer(0, { maxByteLength: this.perSegment * this.size }));
       this.views.push(EMPTY);
+      this.bytes.push(EMPTY_BYTES);
     }
     const ab = this.segments[seg];
     const end = (chunk - seg * this.perSegment + 1) * this.size;
@@ -190,6 +205,7 @@ class Arena {
       this.segments[lastSeg].resize(0);
       this.segments.pop();
       this.views.pop();
+      this.bytes.pop();
       return;
     }
     const committed = this.segments[lastSeg].byteLength;
@@ -202,6 +218,7 @@ class Arena {
     const ab = this.segments[seg];
     ab.resize(Math.min(ab.maxByteLength, Math.ceil(bytes / PAGE) * PAGE));
     this.views[seg] = Buffer.from(ab, 0, ab.byteLength);
+    this.bytes[seg] = new Uint8Array(ab, 0, ab.byteLength);
   }
 
   /** Every chunk freed and every page given back. */
@@ -209,11 +226,13 @@ class Arena {
     for (const ab of this.segments) ab.resize(0);
     this.segments.length = 0;
     this.views.length = 0;
+    this.bytes.length = 0;
     this.count = 0;
   }
 }
 
 const EMPTY = Buffer.alloc(0);
+const EMPTY_BYTES = new Uint8Array(0);
 
 /** The chunk header: the owner slot, little-endian (Buffer#writeInt32LE checks cost more than the write). */
 function writeOwner(view: Buffer, at: number, slot: number): void {
@@ -237,18 +256,15 @@ function commit<T>(
 }
 
 /**
- * Copies `src[start, end)` to `dst` at `at`. Buffer#copy costs ~150 ns of
- * argument checks and a view per call in Node 20: a loop is faster for short
- * keys, TypedArray#set for the rest.
+ * Copies `src[start, end)` to `dst` at `at`: a loop for short keys (faster
+ * than any call), `byteCopy` for the rest.
  */
 function copyBytes(src: Buffer, start: number, end: number, dst: Buffer, at: number): void {
   const n = end - start;
   if (n <= 16) {
     for (let i = 0; i < n; i++) dst[at + i] = src[start + i];
   } else {
-    // Buffer#copy, not set(subarray()): the subarray view allocated per call made
-    // this 8x slower (780 against 90 ms per million 100-byte copies).
-    src.copy(dst, at, start, end);
+    byteCopy(src, start, end, dst, at);
   }
 }
 
@@ -258,6 +274,22 @@ const HASH_SEED = (Math.random() * 0x100000000) >>> 0;
 function hashBytes(buf: Buffer, start: number, end: number): number {
   let h = (HASH_SEED ^ (end - start)) >>> 0;
   for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+  return fmix32(h);
+}
+
+/**
+ * `hashBytes` of a key in an arena (a Uint8Array over a resizable
+ * ArrayBuffer). A copy of its own: were both kinds of array to reach one
+ * loop, V8 would compile its byte loads into calls of the megamorphic load
+ * stub, for the requests' keys too.
+ */
+function hashStored(bytes: Uint8Array, start: number, end: number): number {
+  let h = (HASH_SEED ^ (end - start)) >>> 0;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  return fmix32(h);
+}
+
+function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -632,17 +664,22 @@ export class Keyspace {
       if (c === FREE || c === BIG) continue;
       const arena = this.arenas[c]!;
       const chunk = this.i32[s * R32 + CHUNK];
-      const view = arena.view(chunk);
+      const bytes = arena.byteView(chunk);
       const at = arena.offset(chunk);
-      for (let o = 0; o < arena.size && o < 256; o += 64) sink ^= view[at + o];
+      for (let o = 0; o < arena.size && o < 256; o += 64) sink ^= bytes[at + o];
     }
     this.prefetchSink = sink;
   }
 
   /** The hash of a live slot's key, from its bytes (the index keeps hashes, the slots do not). */
   private hashOf(slot: number): number {
-    const at = this.offsetOf(slot) + CHUNK_HEADER;
-    return hashBytes(this.viewOf(slot), at, at + this.i32[slot * R32 + KLEN]);
+    const c = this.u8[slot * R8 + CLS];
+    const chunk = this.i32[slot * R32 + CHUNK];
+    const klen = this.i32[slot * R32 + KLEN];
+    if (c === BIG) return hashBytes(this.bigs[chunk]!, CHUNK_HEADER, CHUNK_HEADER + klen);
+    const arena = this.arenas[c]!;
+    const at = arena.offset(chunk) + CHUNK_HEADER;
+    return hashStored(arena.byteView(chunk), at, at + klen);
   }
 
   /**
@@ -696,14 +733,17 @@ export class Keyspace {
   private keyEquals(slot: number, buf: Buffer, start: number, len: number): boolean {
     const c = this.u8[slot * R8 + CLS];
     if (c === BIG) return this.bigs[this.i32[slot * R32 + CHUNK]]!.compare(buf, start, start + len, CHUNK_HEADER, CHUNK_HEADER + len) === 0;
-    // Buffer#compare even for short keys: a byte loop here reads Buffers over
-    // resizable ArrayBuffers (the arena) and over plain ones (the request),
-    // which Node 20's V8 does not inline (a megamorphic load per byte, about
-    // 150 ns for a 16-byte key against about 65 ns for the call).
     const arena = this.arenas[c]!;
     const chunk = this.i32[slot * R32 + CHUNK];
     const at = arena.offset(chunk) + CHUNK_HEADER;
-    return arena.view(chunk).compare(buf, start, start + len, at, at + len) === 0;
+    if (len > SHORT_KEY) return arena.view(chunk).compare(buf, start, start + len, at, at + len) === 0;
+    // A short key: a byte loop over the arena's Uint8Array (inlined; about 15
+    // ns for 16 bytes) instead of Buffer#compare's call (about 65 ns). Over
+    // the arena's Buffers the loop would cost ~150 ns: V8 (Node 20) does not
+    // inline byte loads from a Buffer over a resizable ArrayBuffer.
+    const bytes = arena.byteView(chunk);
+    for (let i = 0; i < len; i++) if (bytes[at + i] !== buf[start + i]) return false;
+    return true;
   }
 
   /** Writes a string key into the scratch buffer; returns its length. */

@@ -294,10 +294,7 @@ export class Connection implements ClientState {
           this.keep(buf, pos, end);
           this.flush();
           this.socket.pause();
-          void r.then(() => this.resume(), (e) => {
-            this.replyError(e);
-            this.resume();
-          });
+          this.resumeAfter(r);
           host.recordLatency((performance.now() - t0) / 1000, n);
           return;
         }
@@ -338,6 +335,14 @@ export class Connection implements ClientState {
     if (n < 2) return end;
     this.host.ks.prefetch(buf, PREFETCH_RANGES, n);
     return n < PREFETCH_WINDOW ? end : PREFETCH_RANGES[2 * n - 1];
+  }
+
+  /** Resumes reading once the waiting command `r` is done (a method: no closure context in processCommands). */
+  private resumeAfter(r: Promise<unknown>): void {
+    void r.then(() => this.resume(), (e) => {
+      this.replyError(e);
+      this.resume();
+    });
   }
 
   private resume(): void {
@@ -465,16 +470,7 @@ export class Connection implements ClientState {
     if (mayWait) {
       // A blind write needs no old value: it waits for earlier writes to its keys, never for a store.
       const wait = ks.settle(commandKeys(cmd, f), !loaded && (cmd.blind === undefined || !cmd.blind(f)));
-      if (wait !== undefined) {
-        const copy = freeze(f);
-        return wait.then(() => {
-          this.host.out.resp3 = this.resp3;
-          const r = this.call(cmd, copy, true);
-          // A synchronous reply goes out now; a waiting one delivers itself.
-          this.deliver(this.host.out.take());
-          return r;
-        });
-      }
+      if (wait !== undefined) return this.callAfter(wait, cmd, freeze(f));
     }
     const tracked = ks.keyWatcher !== undefined;
     if (tracked) beforeCommand(ks, this, cmd, f);
@@ -491,6 +487,21 @@ export class Connection implements ClientState {
       if (tracked) afterCommand(ks);
     }
     return undefined;
+  }
+
+  /**
+   * Runs a command once `wait` settles. A method of its own so that `call`
+   * has no closure: V8 would allocate the closure's context on every call,
+   * waiting or not (48 bytes per command).
+   */
+  private callAfter(wait: Promise<unknown>, cmd: Command, copy: Frame): Promise<unknown> {
+    return wait.then(() => {
+      this.host.out.resp3 = this.resp3;
+      const r = this.call(cmd, copy, true);
+      // A synchronous reply goes out now; a waiting one delivers itself.
+      this.deliver(this.host.out.take());
+      return r;
+    });
   }
 
   /** Drops the client's WATCHes; true when a watched key changed since (EXEC then answers nil). */
