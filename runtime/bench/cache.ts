@@ -119,6 +119,7 @@ function parseOptions(argv: string[]): Parsed {
     budgets: mibList('budgets', values.budgets, quick ? [64] : [64, 384, 1024]),
     mixedBudgets: mibList('mixed', values.mixed, quick ? [] : [64]),
     streamIo: !quick,
+    persisted: !quick,
     main: values.main === undefined ? MAIN_JS : resolve(values.main),
   };
   const sections = values.sections === undefined ? (quick ? ['throughput'] : Object.keys(SECTIONS)) : values.sections.split(',').map((s) => s.trim());

@@ -19,7 +19,7 @@ import { TestPostgres } from '../test/stores/servers';
  */
 
 /** state-cache from runtime/lib with a config of the section's choosing; ready when /readyz answers 200. */
-class ConfiguredCache extends BenchServer {
+export class ConfiguredCache extends BenchServer {
   static async create(main: string, name: string, config: (dir: string) => object): Promise<ConfiguredCache> {
     return new ConfiguredCache(main, name, config, await freePort(), await freePort());
   }
@@ -58,7 +58,7 @@ class ConfiguredCache extends BenchServer {
   }
 }
 
-function pgStoreConfig(pg: TestPostgres, tableName: string): object {
+export function pgStoreConfig(pg: TestPostgres, tableName: string): object {
   process.env.PG_PASSWORD = pg.password; // the servers inherit the environment
   return pg.storeConfig(tableName);
 }
@@ -69,7 +69,7 @@ const setRow = (rows: BenchmarkRow[]): BenchmarkRow => {
   return row;
 };
 
-async function withPostgres<T>(ctx: BenchContext, fn: (pg: TestPostgres) => Promise<T>): Promise<T> {
+export async function withPostgres<T>(ctx: BenchContext, fn: (pg: TestPostgres) => Promise<T>): Promise<T> {
   ctx.log('starting embedded PostgreSQL');
   const pg = await TestPostgres.start(['-c', 'fsync=on', '-c', 'synchronous_commit=on']);
   try {

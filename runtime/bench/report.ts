@@ -23,6 +23,8 @@ export interface BenchOptions {
   readonly keyspace: number;
   /** Also measure state-cache with `server.socketIo: stream` (the public net.Socket path) in the throughput section. */
   readonly streamIo: boolean;
+  /** Also measure state-cache with write-behind and with write-through to PostgreSQL in the throughput section (issue 11 item 6). */
+  readonly persisted: boolean;
   /** The state-cache entry point run as `node MAIN serve --config FILE`. */
   readonly main: string;
 }

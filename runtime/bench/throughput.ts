@@ -1,13 +1,20 @@
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { cpuSeconds } from './churn';
+import { ConfiguredCache, pgStoreConfig, withPostgres } from './persistence';
 import { BenchmarkRow, benchmarkArgs, runBenchmark } from './redis-benchmark';
 import { BenchContext, fmtInt, fmtMs, fmtRatio, median, passMiss, table } from './report';
 
 const fmtUs = (n: number) => n.toFixed(2);
 import { BenchServer, RedisServer, StateCacheServer } from './servers';
 
-/** state-cache stream: the same server with `server.socketIo: stream` (the public net.Socket path, issue 11 item 7). */
-type Side = 'redis' | 'state-cache' | 'state-cache stream';
+/**
+ * state-cache stream: the same server with `server.socketIo: stream` (the
+ * public net.Socket path, issue 11 item 7); write-behind and write-through:
+ * state-cache persisting to a PostgreSQL table (issue 11 item 6).
+ */
+type Side = 'redis' | 'state-cache' | 'state-cache stream' | 'write-behind' | 'write-through';
+const VARIANTS = ['state-cache', 'state-cache stream', 'write-behind', 'write-through'] as const;
 export type Mode = 'unpipelined' | 'pipelined';
 const TESTS = ['SET', 'GET'] as const;
 const MODES: readonly Mode[] = ['unpipelined', 'pipelined'];
@@ -34,11 +41,25 @@ interface Run extends BenchmarkRow {
  * of its own; medians over the rounds of the per-round ratios.
  */
 export async function throughputSection(ctx: BenchContext): Promise<string> {
+  if (!ctx.options.persisted) return measureThroughput(ctx, {});
+  return withPostgres(ctx, async (pg) => measureThroughput(ctx, {
+    'write-behind': await ConfiguredCache.create(ctx.options.main, 'write-behind', (dir) => ({
+      stores: { chain: [{ store: pgStoreConfig(pg, 'bench_throughput_behind') }] },
+      persistence: { mode: 'write-behind', writeBehind: { deadLetterPath: join(dir, 'dead-letter.jsonl') } },
+    })),
+    'write-through': await ConfiguredCache.create(ctx.options.main, 'write-through', () => ({
+      stores: { chain: [{ store: pgStoreConfig(pg, 'bench_throughput_through') }] },
+      persistence: { mode: 'write-through' },
+    })),
+  }));
+}
+
+async function measureThroughput(ctx: BenchContext, persisted: Partial<Record<Side, BenchServer>>): Promise<string> {
   const { options } = ctx;
   const redis = await RedisServer.create();
   const cache = await StateCacheServer.create(ctx.options.main);
   const stream = options.streamIo ? await StateCacheServer.create(ctx.options.main, 0, undefined, 'stream') : undefined;
-  const servers: Partial<Record<Side, BenchServer>> = { 'redis': redis, 'state-cache': cache, ...(stream ? { 'state-cache stream': stream } : {}) };
+  const servers: Partial<Record<Side, BenchServer>> = { 'redis': redis, 'state-cache': cache, ...(stream ? { 'state-cache stream': stream } : {}), ...persisted };
   const sides = Object.keys(servers) as Side[];
   /** runs[side][mode][test][round] */
   const runs = {} as Record<Side, Record<Mode, Record<string, Run[]>>>;
@@ -107,13 +128,26 @@ export async function throughputSection(ctx: BenchContext): Promise<string> {
     }
   }
 
-  const ioRows: string[][] = [];
-  if (runs['state-cache stream']) {
+  // Every state-cache variant against redis-server of the same round: ops/s, CPU per request and p99 ratios.
+  const variants = VARIANTS.filter((side) => runs[side] !== undefined);
+  const variantRows: string[][] = [];
+  for (const mode of MODES) {
+    for (const test of TESTS) {
+      const r = runs.redis[mode][test];
+      const ratio = (side: Side, key: 'rps' | 'p99Ms' | 'cpuUsPerOp') => fmtRatio(median(runs[side][mode][test].map((row, i) => row[key] / r[i][key])));
+      variantRows.push([test, mode, ...variants.flatMap((side) => [ratio(side, 'rps'), ratio(side, 'cpuUsPerOp'), ratio(side, 'p99Ms')])]);
+    }
+  }
+  const variantNames: Record<(typeof VARIANTS)[number], string> = {
+    'state-cache': 'handle', 'state-cache stream': 'stream', 'write-behind': 'write-behind', 'write-through': 'write-through',
+  };
+  const persistedRows: string[][] = [];
+  for (const side of variants.filter((v) => v === 'write-behind' || v === 'write-through')) {
     for (const mode of MODES) {
       for (const test of TESTS) {
-        const r = runs.redis[mode][test];
-        const ratio = (side: Side, key: 'rps' | 'p99Ms' | 'cpuUsPerOp') => fmtRatio(median(runs[side][mode][test].map((row, i) => row[key] / r[i][key])));
-        ioRows.push([test, mode, ...(['state-cache', 'state-cache stream'] as const).flatMap((side) => [ratio(side, 'rps'), ratio(side, 'cpuUsPerOp'), ratio(side, 'p99Ms')])]);
+        const list = runs[side][mode][test];
+        const med = (key: 'rps' | 'p99Ms' | 'cpuUsPerOp') => median(list.map((row) => row[key]));
+        persistedRows.push([side, test, mode, fmtInt(med('rps')), fmtUs(med('cpuUsPerOp')), fmtMs(med('p99Ms')), list.map((row) => fmtInt(row.rps)).join(' / ')]);
       }
     }
   }
@@ -138,13 +172,21 @@ export async function throughputSection(ctx: BenchContext): Promise<string> {
     'Every round (in run order):',
     '',
     table(['test', 'mode', 'Redis ops/s', 'state-cache ops/s', 'Redis CPU µs/op', 'state-cache CPU µs/op'], perRound),
-    ...(ioRows.length === 0 ? [] : [
+    ...(variants.length < 2 ? [] : [
       '',
-      '### The two I/O paths (issue 11 item 7)',
+      '### The I/O paths and persistence (issue 11 items 6 and 7)',
       '',
-      'The same rounds also ran a third server in turn with the other two (the order reverses every round): state-cache with `server.socketIo: stream`, the public `net.Socket`. The figures above are the default, `handle` (reads and writes on the socket\'s libuv handle). Ratios against redis-server of the same round, medians:',
+      'The same rounds also ran, in turn with the other two (the order reverses every round), state-cache with `server.socketIo: stream` (the public `net.Socket`)'
+      + (persistedRows.length === 0 ? '' : ', and state-cache persisting every write to a PostgreSQL table (embedded PostgreSQL on the same two CPUs, `fsync` on) with `persistence.mode: write-behind` (defaults: batches of 100, flush after 1 s) and with `write-through` (each SET acknowledged after its group commit)')
+      + '. The figures above are the default, `handle` (reads and writes on the socket\'s libuv handle), memory only. Ratios against redis-server of the same round, medians:',
       '',
-      table(['test', 'mode', 'handle: ops/s', 'handle: CPU/op', 'handle: p99', 'stream: ops/s', 'stream: CPU/op', 'stream: p99'], ioRows),
+      table(['test', 'mode', ...variants.flatMap((v) => ['ops/s', 'CPU/op', 'p99'].map((m) => `${variantNames[v]}: ${m}`))], variantRows),
+      ...(persistedRows.length === 0 ? [] : [
+        '',
+        'The persisting servers (medians; CPU per request is state-cache\'s own, PostgreSQL\'s is not in it). A GET of a key in memory takes the memory-only path, a plain SET builds its change record from the request bytes:',
+        '',
+        table(['server', 'test', 'mode', 'ops/s', 'CPU µs/op', 'p99 ms', 'every round (ops/s)'], persistedRows),
+      ]),
     ]),
   ].join('\n');
 }

@@ -11,6 +11,8 @@
  * binding copies without the view (and checks its bounds as Buffer#copy
  * does); being internal (`process.binding`, DEP0111), it is feature-detected
  * and checked once on a known copy, and Buffer#copy is the fallback.
+ * `STATE_CACHE_BYTE_COPY=buffer` in the environment takes the fallback
+ * (CI runs the protocol suites a second time on public APIs only).
  */
 
 /** Copies `src[start, end)` into `dst` at `at`; returns how many bytes (fewer when `dst` ends first). */
@@ -33,4 +35,4 @@ export const copyViaBinding: ByteCopy | null = (() => {
   }
 })();
 
-export const copyBytes: ByteCopy = copyViaBinding ?? copyViaBuffer;
+export const copyBytes: ByteCopy = process.env.STATE_CACHE_BYTE_COPY === 'buffer' ? copyViaBuffer : copyViaBinding ?? copyViaBuffer;

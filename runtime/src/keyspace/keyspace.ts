@@ -953,6 +953,29 @@ export class Keyspace {
   }
 
   /**
+   * `set` with no options, from request bytes, for a keyspace with
+   * persistence: the change record's key and value are copied from the bytes
+   * once and memory takes its value from those copies, where `set` would make
+   * a key and a value string first and copy each twice more.
+   */
+  setBytesPersisted(kb: Buffer, ks: number, ke: number, vb: Buffer, vs: number, ve: number): Promise<void> | undefined {
+    const key = kb.latin1Slice(ks, ke);
+    const vlen = ve - vs;
+    this.checkRoom(key, vlen);
+    const expiresAt = this.options.defaultTtlMs !== 0 ? Date.now() + this.options.defaultTtlMs : 0;
+    const version = this.versions.next();
+    const k = Buffer.allocUnsafe(ke - ks);
+    copyBytes(kb, ks, ke, k, 0);
+    const v = Buffer.allocUnsafe(vlen);
+    if (vlen > 0) byteCopy(vb, vs, ve, v, 0);
+    const change: EntryChange = { kind: 'set', key: k, value: encodeString(v), version, expiresAt };
+    return this.persisted([key], [change], () => {
+      if (this.floors.size !== 0 && version < (this.floors.get(key) ?? 0)) return; // another instance stored a newer one meanwhile
+      this.applyBytes(k, 0, k.length, v, 0, vlen, expiresAt, version);
+    });
+  }
+
+  /**
    * Sets `key` to `value`. `expiresAt` is absolute ms (0: none, -1: keep the
    * current TTL, as with KEEPTTL). Returns undefined when applied now, or a
    * promise when persistence makes the write wait (memory changes when it

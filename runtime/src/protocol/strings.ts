@@ -46,8 +46,8 @@ const set: Handler = (ctx, c, f) => {
     ks.setBytes(f.args, f.starts[1], f.ends[1], f.args, f.starts[2], f.ends[2]);
     return ctx.out.ok();
   }
+  if (f.argc === 3) return then(ctx, c, ks.setBytesPersisted(f.args, f.starts[1], f.ends[1], f.args, f.starts[2], f.ends[2]), () => ctx.out.ok());
   const key = argStr(f, 1);
-  if (f.argc === 3) return then(ctx, c, ks.set(key, argValue(f, 2), 0), () => ctx.out.ok());
   let nx = false;
   let xx = false;
   let getOld = false;
