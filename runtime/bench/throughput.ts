@@ -1,6 +1,7 @@
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { cpuSeconds } from './churn';
+import { keyOf } from './memory';
 import { ConfiguredCache, pgStoreConfig, withPostgres } from './persistence';
 import { BenchmarkRow, benchmarkArgs, runBenchmark } from './redis-benchmark';
 import { BenchContext, fmtInt, fmtMs, fmtRatio, median, passMiss, table } from './report';
@@ -26,6 +27,22 @@ const MODES: readonly Mode[] = ['unpipelined', 'pipelined'];
  */
 export const RPS_TARGET: Record<Mode, number> = { unpipelined: 0.95, pipelined: 0.75 };
 const P99_TARGET = 1.5;
+
+/** SETs redis-benchmark's keys 0..keys-1 (`key:` + 12 digits), pipelined in batches. */
+async function fill(server: BenchServer, keys: number, valueBytes: number): Promise<void> {
+  const client = server.client();
+  try {
+    const value = Buffer.alloc(valueBytes, 'x');
+    for (let first = 0; first < keys; first += 5_000) {
+      const pipeline = client.pipeline();
+      for (let i = first; i < Math.min(keys, first + 5_000); i++) pipeline.set(keyOf(i), value);
+      const failed = ((await pipeline.exec()) ?? []).find(([error]) => error !== null);
+      if (failed) throw new Error(`${server.name}: SET failed while filling: ${failed[0]!.message}`);
+    }
+  } finally {
+    client.disconnect();
+  }
+}
 
 /** One redis-benchmark run of one test against one server, with the server's CPU time over it. */
 interface Run extends BenchmarkRow {
@@ -76,6 +93,10 @@ async function measureThroughput(ctx: BenchContext, persisted: Partial<Record<Si
 
   try {
     for (const side of sides) await servers[side]!.start();
+    // Every key the runs touch exists before the first round, so a GET is a hit on every server (a miss on a
+    // persisting server is a load from PostgreSQL, and the first rounds would measure that instead).
+    for (const side of sides) await fill(servers[side]!, options.keyspace, options.valueBytes);
+    ctx.log(`filled ${fmtInt(options.keyspace)} keys on ${sides.join(', ')}`);
     for (let round = 1; round <= options.rounds; round++) {
       const order = round % 2 === 1 ? sides : [...sides].reverse();
       for (const mode of MODES) {
