@@ -85,8 +85,8 @@ const CLS = 35;
 const TYPE = 36;
 /** Keys up to this many bytes are compared by a loop, longer ones by Buffer#compare. */
 const SHORT_KEY = 32;
-/** Most keys `prefetch` takes at once. */
-export const PREFETCH_MAX = 32;
+/** Most keys `prefetch` takes at once (it looks at the first this many). */
+const PREFETCH_MAX = 32;
 /** Index buckets per slot: the index is at most 3/4 full. */
 const INDEX_PER_SLOT = 4 / 3;
 /** Int32s per index bucket: slot + 1 (0 empty) and the key's hash. */
@@ -635,7 +635,8 @@ export class Keyspace {
    * reads: a range that is no key, or a key absent or far from its home
    * bucket, costs its loads and nothing else.
    */
-  prefetch(buf: Buffer, ranges: Int32Array, n: number): void {
+  prefetch(buf: Buffer, ranges: Int32Array, count: number): void {
+    const n = Math.min(count, PREFETCH_MAX);
     const hashes = this.prefetchHashes;
     const slots = this.prefetchSlots;
     const index = this.index;
