@@ -28,6 +28,9 @@ const MODES: readonly Mode[] = ['unpipelined', 'pipelined'];
 export const RPS_TARGET: Record<Mode, number> = { unpipelined: 0.95, pipelined: 0.75 };
 const P99_TARGET = 1.5;
 
+/** Requests of the untimed warm-up run (per test, pipelined) before the first round. */
+const WARM_UP_REQUESTS = 200_000;
+
 /** SETs redis-benchmark's keys 0..keys-1 (`key:` + 12 digits), pipelined in batches. */
 async function fill(server: BenchServer, keys: number, valueBytes: number): Promise<void> {
   const client = server.client();
@@ -96,7 +99,10 @@ async function measureThroughput(ctx: BenchContext, persisted: Partial<Record<Si
     // Every key the runs touch exists before the first round, so a GET is a hit on every server (a miss on a
     // persisting server is a load from PostgreSQL, and the first rounds would measure that instead).
     for (const side of sides) await fill(servers[side]!, options.keyspace, options.valueBytes);
-    ctx.log(`filled ${fmtInt(options.keyspace)} keys on ${sides.join(', ')}`);
+    // One untimed pipelined SET and GET run each: V8 compiles the hot path during a server's first
+    // hundreds of thousands of commands, which a short run (--quick) would otherwise measure.
+    for (const side of sides) await runBenchmark({ ...run(servers[side]!.port, 'pipelined'), requests: WARM_UP_REQUESTS });
+    ctx.log(`filled ${fmtInt(options.keyspace)} keys on ${sides.join(', ')} and warmed them up`);
     for (let round = 1; round <= options.rounds; round++) {
       const order = round % 2 === 1 ? sides : [...sides].reverse();
       for (const mode of MODES) {
