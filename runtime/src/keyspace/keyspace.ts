@@ -970,10 +970,7 @@ export class Keyspace {
     const v = Buffer.allocUnsafe(vlen);
     if (vlen > 0) byteCopy(vb, vs, ve, v, 0);
     const change: EntryChange = { kind: 'set', key: k, value: encodeString(v), version, expiresAt };
-    return this.persisted([key], [change], () => {
-      if (this.floors.size !== 0 && version < (this.floors.get(key) ?? 0)) return; // another instance stored a newer one meanwhile
-      this.applyBytes(k, 0, k.length, v, 0, vlen, expiresAt, version);
-    });
+    return this.persisted([key], [change], () => this.apply(key, v, expiresAt, version, k));
   }
 
   /**
@@ -1147,10 +1144,9 @@ export class Keyspace {
     }
   }
 
-  /** `applyBytes` for the string API. */
-  private apply(key: string, value: Value, expiresAt: number, version: number): void {
+  /** `applyBytes` for the string API (`k`: the key's bytes, when the caller has them). */
+  private apply(key: string, value: Value, expiresAt: number, version: number, k = Buffer.from(key, 'latin1')): void {
     if (this.floors.size !== 0 && version < (this.floors.get(key) ?? 0)) return; // another instance stored a newer one meanwhile
-    const k = Buffer.from(key, 'latin1');
     const v = typeof value === 'string' ? Buffer.from(value, 'latin1') : value;
     this.applyBytes(k, 0, k.length, v, 0, v.length, expiresAt, version);
   }
