@@ -7,11 +7,13 @@ import { imageEnv } from '../bench/churn';
  * What hashes, lists, sets and sorted sets really cost the process (RSS, in a
  * fresh process: fixtures/types-memory-probe.js) against what the keyspace
  * accounts for them: many small aggregates (20k keys of 10 elements) and one
- * large one (300k elements), 12-byte elements. They live on the V8 heap, so
- * their accounted size is a conservative estimate: the heap they use times
- * what V8 commits for it (types.ts HEAP_FACTOR). Measured with the image's
- * environment: RSS 0.38-0.85x the accounted size (lower with the image's V8
- * flags than without), heap 0.35-0.55x.
+ * large one (300k elements), 12-byte elements. Lists, sets and sorted sets
+ * live on the V8 heap, a hash's fields in Buffers (types.ts ByteTable), so
+ * their accounted size is a conservative estimate: what they hold times what
+ * V8 commits for its heap (types.ts HEAP_FACTOR). "Held" is the V8 heap plus
+ * the ArrayBuffers outside it. Measured with the image's environment: RSS
+ * 0.38-0.85x the accounted size (lower with the image's V8 flags than
+ * without), held 0.35-0.6x.
  *
  * "Not wildly over" is checked against the heap, not RSS: the RSS gained can
  * be little more than the heap when the new objects land on pages the warm-up

@@ -861,6 +861,11 @@ export class Keyspace {
     return this.i32[slot * R32 + VLEN];
   }
 
+  /** What the entry at `slot` takes from the budget: key, string value and columns, and an aggregate's accounted size (MEMORY USAGE). */
+  usageOf(slot: number): number {
+    return entryBytes(this.i32[slot * R32 + KLEN], this.i32[slot * R32 + VLEN]) + (this.objects.get(slot)?.accounted ?? 0);
+  }
+
   versionOf(slot: number): number {
     return this.f64[slot * R64 + VERSION];
   }
@@ -1368,6 +1373,43 @@ export class Keyspace {
       this.makeRoom(0, false, -1);
     }
     return new TypedWrite(this);
+  }
+
+  /**
+   * Memory only, the hot path of a write to an aggregate that exists (HSET,
+   * LPUSH, LPOP, ZADD... on their key): the slot of the live value at the key
+   * `buf[start, end)` (the request's bytes), to be changed in place and
+   * finished with `changedLive`, with no key string, TypedWrite or staged
+   * record. -1 when this path does not apply: persistence, a transaction or
+   * script, over the budget for a denyoom command, or the key absent; the
+   * command then goes through `typedWrite`. Throws WrongTypeError.
+   */
+  liveTypedBytes(buf: Buffer, start: number, end: number, type: TypeTag, denyOom: boolean): number {
+    if (this.group !== undefined || this.persistsWrites) return -1;
+    if (denyOom && this.options.maxBytes !== 0 && this.bytes > this.options.maxBytes) return -1;
+    const slot = this.findBytes(buf, start, end);
+    if (slot < 0) return -1;
+    if (this.u8[slot * R8 + TYPE] !== type) throw new WrongTypeError();
+    return slot;
+  }
+
+  /** Finishes a change in place to the value at `slot` (from `liveTypedBytes`); `mods` is the value's count before it. */
+  changedLive(slot: number, mods: number): void {
+    const o = this.objects.get(slot)!;
+    const v = o.v;
+    if (v.mods === mods) return;
+    const version = this.versions.next();
+    if (isEmptied(v)) {
+      this.applyStaged({ key: this.keyAt(slot)!, type: v.type, v, mods, existed: true, replace: false, expiresAt: 0, slot }, version);
+      return;
+    }
+    const cost = accountedBytes(v);
+    this.bytes += cost - o.accounted;
+    o.accounted = cost;
+    this.f64[slot * R64 + VERSION] = version;
+    this.stats.writes++;
+    if (this.keyWatcher !== undefined) this.keyWatcher.changed(this.keyAt(slot)!);
+    this.trimToBudget(slot);
   }
 
   /** @internal TypedWrite.open / replace. */

@@ -1,3 +1,5 @@
+import { ByteTable } from './byte-table';
+import { copyBytes as byteCopy } from '../byte-copy';
 import { ValueEncodingError, WrongTypeError } from '../vocabulary';
 /**
  * The aggregate value types (hash, list, set, sorted set, stream): their in-memory
@@ -78,51 +80,90 @@ export function isIntsetMember(m: string): boolean {
 
 // ---- hash ---------------------------------------------------------------------
 
+/**
+ * A hash: its fields and values are bytes in a ByteTable, off the V8 heap
+ * (see byte-table.ts for why). The string methods serve the slower paths
+ * (scripts, the encoding, the rarer commands); HSET and HGET go through the
+ * byte methods with the request's bytes.
+ */
 export class HashValue {
   readonly type = T_HASH;
-  readonly map = new Map<string, string>();
-  bytes = OBJECT_OVERHEAD;
+  readonly table: ByteTable;
   mods = 0;
-  /** Past the listpack thresholds once: Redis's hashtable encoding. */
+  /** Past the listpack thresholds once: Redis's hashtable encoding (and the table's order no longer kept). */
   big = false;
 
+  constructor(table = new ByteTable()) {
+    this.table = table;
+  }
+
   get size(): number {
-    return this.map.size;
+    return this.table.size;
+  }
+
+  /** What it holds: the table's buffers (off the heap, so no estimate) and the object. */
+  get bytes(): number {
+    return OBJECT_OVERHEAD + this.table.capacityBytes;
   }
 
   get(field: string): string | undefined {
-    return this.map.get(field);
+    const r = this.table.findString(field);
+    return r < 0 ? undefined : this.table.value(r);
   }
 
   /** Sets a field; true when it is new. */
   set(field: string, value: string): boolean {
-    const old = this.map.get(field);
     this.mods++;
-    this.map.set(field, value);
-    if (!this.big && (field.length > LISTPACK_MAX_VALUE || value.length > LISTPACK_MAX_VALUE || this.map.size > HASH_LISTPACK_MAX_ENTRIES)) {
+    const added = this.table.setString(field, value) < 0;
+    this.noteSizes(field.length, value.length);
+    return added;
+  }
+
+  /** `set` for a field `b[fs, fe)` and a value `b[vs, ve)` (the request's bytes). */
+  setBytes(b: Buffer, fs: number, fe: number, vs: number, ve: number): boolean {
+    this.mods++;
+    const added = this.table.set(b, fs, fe, b, vs, ve) < 0;
+    this.noteSizes(fe - fs, ve - vs);
+    return added;
+  }
+
+  private noteSizes(flen: number, vlen: number): void {
+    if (!this.big && (flen > LISTPACK_MAX_VALUE || vlen > LISTPACK_MAX_VALUE || this.table.size > HASH_LISTPACK_MAX_ENTRIES)) {
       this.big = true;
+      this.table.ordered = false;
     }
-    if (old === undefined) {
-      this.bytes += MAP_ENTRY + stringCost(field.length) + stringCost(value.length);
-      return true;
-    }
-    this.bytes += value.length - old.length;
-    return false;
   }
 
   delete(field: string): boolean {
-    const old = this.map.get(field);
-    if (old === undefined) return false;
-    this.map.delete(field);
+    if (this.table.deleteString(field) < 0) return false;
     this.mods++;
-    this.bytes -= MAP_ENTRY + stringCost(field.length) + stringCost(old.length);
     return true;
   }
 
+  /** `delete` for the field `b[start, end)`. */
+  deleteBytes(b: Buffer, start: number, end: number): boolean {
+    if (this.table.delete(b, start, end) < 0) return false;
+    this.mods++;
+    return true;
+  }
+
+  /** The fields, in the hash's order. */
+  fields(): string[] {
+    return this.table.records().map((r) => this.table.field(r));
+  }
+
+  /** The values, in the hash's order. */
+  values(): string[] {
+    return this.table.records().map((r) => this.table.value(r));
+  }
+
+  /** [field, value] pairs, in the hash's order. */
+  entries(): Array<[string, string]> {
+    return this.table.records().map((r) => [this.table.field(r), this.table.value(r)]);
+  }
+
   clone(): HashValue {
-    const c = new HashValue();
-    for (const [f, v] of this.map) c.map.set(f, v);
-    c.bytes = this.bytes;
+    const c = new HashValue(this.table.clone());
     c.big = this.big;
     return c;
   }
@@ -130,86 +171,163 @@ export class HashValue {
 
 // ---- list ---------------------------------------------------------------------
 
-/** A deque on a ring buffer whose capacity is a power of two: O(1) push and pop at both ends and O(1) index. */
+/**
+ * A list: its elements' bytes in chunks off the V8 heap (as a hash's
+ * fields: no string per element for scavenges to copy, issue 15), in list
+ * order, like Redis's quicklist of listpacks.
+ *
+ * - Each chunk holds elements contiguously between its `lo` and `hi`; the
+ *   first chunk grows at its `lo`, the last at its `hi`. A chunk is at most
+ *   CHUNK_MAX bytes unless one element is larger. A list's only chunk starts
+ *   small and doubles up to CHUNK_MAX, moving its bytes to its middle; past
+ *   that, a push that finds no room adds a chunk. So no push copies more
+ *   than half a chunk, however long the list (one buffer for the whole list
+ *   was tried: moving it when an
+ *   end ran out of room was 14 % of pipelined LPUSH's CPU on a 100 MB list,
+ *   and would stall the server for the copy of a large one).
+ * - Chunks are a ring (`chunks`, and their lo / hi in `cb`) addressed by a
+ *   sequence number: the chunk with sequence `s` is at (cHead + s - firstSeq).
+ * - Elements are a ring of (chunk sequence, start, length) triples in one
+ *   Int32Array (`el`), capacity a power of two: O(1) index, O(1) amortised
+ *   push and pop at both ends. The small arrays come from Node's buffer pool:
+ *   a list of ten short elements is then a handful of objects, not ten
+ *   strings (and not one ArrayBuffer per array).
+ *
+ * Changes in the middle (LSET to another length, LREM, LINSERT) rebuild the
+ * list, O(n) as in Redis.
+ */
 export class ListValue {
   readonly type = T_LIST;
-  private ring: Array<string | undefined> = new Array(8);
+  private chunks: Array<Buffer | undefined> = new Array(4);
+  /** Per chunk: lo, hi. */
+  private cb = pooledInts(2 * 4);
+  private cHead = 0;
+  private cCount = 0;
+  private firstSeq = 0;
+  /** Per element: chunk sequence, start, length. */
+  private el = pooledInts(3 * 16);
+  private ecap = 16;
   private head = 0;
   private len = 0;
-  bytes = OBJECT_OVERHEAD;
+  /** What the chunks hold (a pooled one twice: see ByteTable.capacityBytes). */
+  private held = 0;
   mods = 0;
 
   get size(): number {
     return this.len;
   }
 
+  get bytes(): number {
+    return OBJECT_OVERHEAD + this.held + chunkCost(this.el.byteLength) + chunkCost(this.cb.byteLength) + 8 * this.chunks.length;
+  }
+
+  /** The buffer element `i`'s bytes are in (valid until the next change). */
+  bufferOf(i: number): Buffer {
+    return this.chunks[this.chunkAt(this.el[3 * ((this.head + i) & (this.ecap - 1))])]!;
+  }
+
+  /** Where element `i` starts in `bufferOf(i)`. */
+  startOf(i: number): number {
+    return this.el[3 * ((this.head + i) & (this.ecap - 1)) + 1];
+  }
+
+  /** Where element `i` ends in `bufferOf(i)`. */
+  endOf(i: number): number {
+    const j = (this.head + i) & (this.ecap - 1);
+    return this.el[3 * j + 1] + this.el[3 * j + 2];
+  }
+
   at(i: number): string {
-    return this.ring[(this.head + i) & (this.ring.length - 1)]!;
+    return this.bufferOf(i).latin1Slice(this.startOf(i), this.endOf(i));
   }
 
   setAt(i: number, v: string): void {
-    const j = (this.head + i) & (this.ring.length - 1);
-    this.bytes += v.length - this.ring[j]!.length;
-    this.ring[j] = v;
-    this.mods++;
-  }
-
-  private grow(): void {
-    if (this.len < this.ring.length) return;
-    const next: Array<string | undefined> = new Array(this.ring.length * 2);
-    for (let i = 0; i < this.len; i++) next[i] = this.at(i);
-    this.ring = next;
-    this.head = 0;
-  }
-
-  private shrink(): void {
-    if (this.ring.length > 64 && this.len < this.ring.length / 4) {
-      const next: Array<string | undefined> = new Array(this.ring.length / 2);
-      for (let i = 0; i < this.len; i++) next[i] = this.at(i);
-      this.ring = next;
-      this.head = 0;
+    const s = this.startOf(i);
+    if (this.endOf(i) - s === v.length) {
+      this.bufferOf(i).latin1Write(v, s);
+      this.mods++;
+      return;
     }
+    const items = this.toArray();
+    items[i] = v;
+    this.replaceAll(items);
   }
 
   pushLeft(v: string): void {
-    this.grow();
-    this.head = (this.head - 1) & (this.ring.length - 1);
-    this.ring[this.head] = v;
-    this.len++;
-    this.bytes += ARRAY_SLOT + stringCost(v.length);
-    this.mods++;
+    const n = v.length;
+    const c = this.roomLeft(n);
+    const at = this.cb[2 * c] - n;
+    if (n > 0) this.chunks[c]!.latin1Write(v, at);
+    this.pushedLeft(c, at, n);
   }
 
   pushRight(v: string): void {
-    this.grow();
-    this.ring[(this.head + this.len) & (this.ring.length - 1)] = v;
-    this.len++;
-    this.bytes += ARRAY_SLOT + stringCost(v.length);
-    this.mods++;
+    const n = v.length;
+    const c = this.roomRight(n);
+    const at = this.cb[2 * c + 1];
+    if (n > 0) this.chunks[c]!.latin1Write(v, at);
+    this.pushedRight(c, at, n);
+  }
+
+  /** `pushLeft` of the bytes `b[start, end)` (the request's). */
+  pushLeftBytes(b: Buffer, start: number, end: number): void {
+    const n = end - start;
+    const c = this.roomLeft(n);
+    const at = this.cb[2 * c] - n;
+    copyInto(b, start, end, this.chunks[c]!, at);
+    this.pushedLeft(c, at, n);
+  }
+
+  /** `pushRight` of the bytes `b[start, end)` (the request's). */
+  pushRightBytes(b: Buffer, start: number, end: number): void {
+    const n = end - start;
+    const c = this.roomRight(n);
+    const at = this.cb[2 * c + 1];
+    copyInto(b, start, end, this.chunks[c]!, at);
+    this.pushedRight(c, at, n);
   }
 
   popLeft(): string | undefined {
     if (this.len === 0) return undefined;
-    const v = this.ring[this.head]!;
-    this.ring[this.head] = undefined;
-    this.head = (this.head + 1) & (this.ring.length - 1);
-    this.len--;
-    this.bytes -= ARRAY_SLOT + stringCost(v.length);
-    this.mods++;
-    this.shrink();
+    const v = this.at(0);
+    this.dropLeft();
     return v;
   }
 
   popRight(): string | undefined {
     if (this.len === 0) return undefined;
-    const j = (this.head + this.len - 1) & (this.ring.length - 1);
-    const v = this.ring[j]!;
-    this.ring[j] = undefined;
-    this.len--;
-    this.bytes -= ARRAY_SLOT + stringCost(v.length);
-    this.mods++;
-    this.shrink();
+    const v = this.at(this.len - 1);
+    this.dropRight();
     return v;
+  }
+
+  /** Removes the first element (read it first with bufferOf / startOf / endOf). */
+  dropLeft(): void {
+    const c = this.cHead;
+    const j = this.head;
+    this.cb[2 * c] = this.el[3 * j + 1] + this.el[3 * j + 2];
+    this.head = (j + 1) & (this.ecap - 1);
+    // The chunk is empty when the next element is in another (not by its bytes: an element may be empty).
+    if (this.cCount > 1 && this.el[3 * (this.head)] !== this.el[3 * j]) {
+      this.dropChunk(c);
+      this.cHead = (c + 1) & (this.chunks.length - 1);
+      this.firstSeq++;
+      this.shrinkChunks();
+    }
+    this.popped();
+  }
+
+  /** Removes the last element. */
+  dropRight(): void {
+    const c = (this.cHead + this.cCount - 1) & (this.chunks.length - 1);
+    const mask = this.ecap - 1;
+    const j = (this.head + this.len - 1) & mask;
+    this.cb[2 * c + 1] = this.el[3 * j + 1];
+    if (this.cCount > 1 && this.el[3 * ((j - 1) & mask)] !== this.el[3 * j]) {
+      this.dropChunk(c);
+      this.shrinkChunks();
+    }
+    this.popped();
   }
 
   /** Elements [start, end] (inclusive, already clamped). */
@@ -219,17 +337,21 @@ export class ListValue {
     return out;
   }
 
-  /** Replaces the contents (LREM, LTRIM): O(n). */
+  /** Replaces the contents (LREM, LTRIM, LINSERT): O(n). */
   replaceAll(items: readonly string[]): void {
-    let cap = 8;
+    this.chunks = new Array(4);
+    this.cb = pooledInts(2 * 4);
+    this.cHead = 0;
+    this.cCount = 0;
+    this.firstSeq = 0;
+    this.held = 0;
+    let cap = 16;
     while (cap < items.length) cap *= 2;
-    this.ring = new Array(cap);
-    for (let i = 0; i < items.length; i++) this.ring[i] = items[i];
+    this.el = pooledInts(3 * cap);
+    this.ecap = cap;
     this.head = 0;
-    this.len = items.length;
-    let b = OBJECT_OVERHEAD;
-    for (const v of items) b += ARRAY_SLOT + stringCost(v.length);
-    this.bytes = b;
+    this.len = 0;
+    for (const v of items) this.pushRight(v);
     this.mods++;
   }
 
@@ -243,6 +365,203 @@ export class ListValue {
     c.mods = 0;
     return c;
   }
+
+  private chunkAt(seq: number): number {
+    return (this.cHead + seq - this.firstSeq) & (this.chunks.length - 1);
+  }
+
+  private pushedLeft(c: number, at: number, n: number): void {
+    this.cb[2 * c] = at;
+    if (this.len === this.ecap) this.resizeElements(this.ecap * 2);
+    this.head = (this.head - 1) & (this.ecap - 1);
+    this.el[3 * (this.head)] = this.firstSeq + ((c - this.cHead) & (this.chunks.length - 1));
+    this.el[3 * (this.head) + 1] = at;
+    this.el[3 * (this.head) + 2] = n;
+    this.len++;
+    this.mods++;
+  }
+
+  private pushedRight(c: number, at: number, n: number): void {
+    this.cb[2 * c + 1] = at + n;
+    if (this.len === this.ecap) this.resizeElements(this.ecap * 2);
+    const j = (this.head + this.len) & (this.ecap - 1);
+    this.el[3 * j] = this.firstSeq + ((c - this.cHead) & (this.chunks.length - 1));
+    this.el[3 * j + 1] = at;
+    this.el[3 * j + 2] = n;
+    this.len++;
+    this.mods++;
+  }
+
+  private popped(): void {
+    this.len--;
+    this.mods++;
+    if (this.len === 0) {
+      // One chunk is left: empty it (small again if it had grown).
+      const c = this.cHead;
+      if (this.chunks[c]!.length > LIST_MIN_BYTES) this.replaceChunk(c, LIST_MIN_BYTES);
+      this.cb[2 * c] = this.cb[2 * c + 1] = LIST_MIN_BYTES >>> 1;
+      this.head = 0;
+    }
+    if (this.ecap > 64 && this.len < this.ecap / 4) this.resizeElements(this.ecap / 2);
+  }
+
+  private resizeElements(cap: number): void {
+    const mask = this.ecap - 1;
+    const el = pooledInts(3 * cap);
+    for (let i = 0; i < this.len; i++) {
+      const j = (this.head + i) & mask;
+      el[3 * i] = this.el[3 * j];
+      el[3 * i + 1] = this.el[3 * j + 1];
+      el[3 * i + 2] = this.el[3 * j + 2];
+    }
+    this.el = el;
+    this.ecap = cap;
+    this.head = 0;
+  }
+
+  /** The first chunk with `n` bytes free at its start (grown or added when needed). */
+  private roomLeft(n: number): number {
+    if (this.cCount > 0) {
+      const c = this.cHead;
+      if (this.cb[2 * c] >= n) return c;
+      if (this.cCount === 1 && this.regrowOnly(c, n)) return c;
+    }
+    return this.addChunk(true, n);
+  }
+
+  /** The last chunk with `n` bytes free at its end (grown or added when needed). */
+  private roomRight(n: number): number {
+    if (this.cCount > 0) {
+      const c = (this.cHead + this.cCount - 1) & (this.chunks.length - 1);
+      if (this.chunks[c]!.length - this.cb[2 * c + 1] >= n) return c;
+      if (this.cCount === 1 && this.regrowOnly(c, n)) return c;
+    }
+    return this.addChunk(false, n);
+  }
+
+  /**
+   * The only chunk, out of room at one end: its bytes moved to the middle of
+   * a chunk twice their size (with the `n` more), while that is at most
+   * CHUNK_MAX. False when it would be larger: a chunk is added instead.
+   */
+  private regrowOnly(c: number, n: number): boolean {
+    const live = this.cb[2 * c + 1] - this.cb[2 * c];
+    const bytes = listBytesFor(live + n);
+    if (bytes > CHUNK_MAX) return false;
+    const at = (bytes - live) >>> 1;
+    const old = this.chunks[c]!;
+    if (bytes === old.length) {
+      old.copyWithin(at, this.cb[2 * c], this.cb[2 * c + 1]);
+    } else {
+      const next = listBuffer(bytes);
+      old.copy(next, at, this.cb[2 * c], this.cb[2 * c + 1]);
+      this.held += chunkCost(bytes) - chunkCost(old.length);
+      this.chunks[c] = next;
+    }
+    const delta = at - this.cb[2 * c];
+    const mask = this.ecap - 1;
+    for (let i = 0; i < this.len; i++) this.el[3 * ((this.head + i) & mask) + 1] += delta;
+    this.cb[2 * c] = at;
+    this.cb[2 * c + 1] = at + live;
+    return true;
+  }
+
+  /** Adds a chunk at the front or the back for an element of `n` bytes; returns its position. */
+  private addChunk(front: boolean, n: number): number {
+    if (this.cCount === this.chunks.length) this.resizeChunks(this.chunks.length * 2);
+    const first = this.cCount === 0;
+    const bytes = first ? listBytesFor(n) : Math.max(CHUNK_MAX, n);
+    const mask = this.chunks.length - 1;
+    let c: number;
+    if (first) {
+      c = this.cHead;
+    } else if (front) {
+      c = (this.cHead - 1) & mask;
+      this.cHead = c;
+      this.firstSeq--;
+    } else {
+      c = (this.cHead + this.cCount) & mask;
+    }
+    this.chunks[c] = listBuffer(bytes);
+    this.held += chunkCost(bytes);
+    // The first chunk fills from its middle (room for n either way); a new end chunk from the list's side.
+    const at = first ? bytes >>> 1 : front ? bytes : 0;
+    this.cb[2 * c] = this.cb[2 * c + 1] = at;
+    this.cCount++;
+    return c;
+  }
+
+  private dropChunk(c: number): void {
+    this.held -= chunkCost(this.chunks[c]!.length);
+    this.chunks[c] = undefined;
+    this.cCount--;
+  }
+
+  /** After a pop at the front moved cHead: the chunk ring shrinks with the list. */
+  private shrinkChunks(): void {
+    if (this.chunks.length > 16 && this.cCount < this.chunks.length / 4) this.resizeChunks(this.chunks.length / 2);
+  }
+
+  private replaceChunk(c: number, bytes: number): void {
+    this.held += chunkCost(bytes) - chunkCost(this.chunks[c]!.length);
+    this.chunks[c] = listBuffer(bytes);
+  }
+
+  private resizeChunks(cap: number): void {
+    const mask = this.chunks.length - 1;
+    const chunks: Array<Buffer | undefined> = new Array(cap);
+    const cb = pooledInts(2 * cap);
+    for (let i = 0; i < this.cCount; i++) {
+      const j = (this.cHead + i) & mask;
+      chunks[i] = this.chunks[j];
+      cb[2 * i] = this.cb[2 * j];
+      cb[2 * i + 1] = this.cb[2 * j + 1];
+    }
+    this.chunks = chunks;
+    this.cb = cb;
+    this.cHead = 0;
+  }
+}
+
+const LIST_MIN_BYTES = 64;
+/**
+ * The largest chunk, unless one element is larger: 64 KB. Redis's listpacks
+ * are 8 KB because an insert in the middle of one moves its bytes; here
+ * nothing moves within a chunk but the only chunk's growth (at most half of
+ * this), and each chunk costs an allocation and an ArrayBuffer: with 8 KB,
+ * malloc and the typed array's creation were 4 % of pipelined LPUSH's CPU.
+ */
+const CHUNK_MAX = 65536;
+const LIST_POOLED_MAX = 2048;
+
+/** A chunk size for `live` bytes with as much room again (a power of two, at least LIST_MIN_BYTES). */
+function listBytesFor(live: number): number {
+  let b = LIST_MIN_BYTES;
+  while (b < live * 2 + 16) b *= 2;
+  return b;
+}
+
+/** Small chunks from Node's shared pool (as ByteTable's: no ArrayBuffer and malloc each), larger ones their own. */
+function listBuffer(bytes: number): Buffer {
+  return bytes < LIST_POOLED_MAX ? Buffer.allocUnsafe(bytes) : Buffer.allocUnsafeSlow(bytes);
+}
+
+/** Int32s from Node's shared pool while small (one view object, no ArrayBuffer of their own). */
+function pooledInts(n: number): Int32Array {
+  if (4 * n >= LIST_POOLED_MAX) return new Int32Array(n);
+  const b = Buffer.allocUnsafe(4 * n);
+  return new Int32Array(b.buffer, b.byteOffset, n);
+}
+
+function chunkCost(bytes: number): number {
+  return bytes < LIST_POOLED_MAX ? 2 * bytes : bytes;
+}
+
+/** A short copy as a loop (cheaper than a call), a longer one through byteCopy (no garbage, unlike Buffer#copy). */
+function copyInto(src: Buffer, start: number, end: number, dst: Buffer, at: number): void {
+  const n = end - start;
+  if (n <= 32) for (let i = 0; i < n; i++) dst[at + i] = src[start + i];
+  else byteCopy(src, start, end, dst, at);
 }
 
 // ---- set ----------------------------------------------------------------------
@@ -315,6 +634,23 @@ function after(s: number, m: string, ns: number, n: ZNode): boolean {
 }
 
 /** Index in a sorted block (its scores `sc`, its nodes `b`) of the first node >= (s, m). */
+/**
+ * `a.splice(i, 0, x)` without splice's result array (a block is at most
+ * 2 * ZBLOCK long: the loop is as fast, and leaves no garbage).
+ */
+function insertAt<T>(a: T[], i: number, x: T): void {
+  a.push(x);
+  for (let j = a.length - 1; j > i; j--) a[j] = a[j - 1];
+  a[i] = x;
+}
+
+/** `a.splice(i, 1)` without its result array. */
+function removeAt<T>(a: T[], i: number): void {
+  const n = a.length - 1;
+  for (let j = i; j < n; j++) a[j] = a[j + 1];
+  a.pop();
+}
+
 function firstAtOrAfter(sc: readonly number[], b: readonly ZNode[], s: number, m: string): number {
   let lo = 0;
   let hi = sc.length;
@@ -578,8 +914,8 @@ export class ZSetValue {
     const b = this.blocks[bi];
     const sc = this.scores[bi];
     const i = firstAtOrAfter(sc, b, s, node.m);
-    b.splice(i, 0, node);
-    sc.splice(i, 0, s);
+    insertAt(b, i, node);
+    insertAt(sc, i, s);
     if (b.length > 2 * ZBLOCK) {
       const tail = sc.splice(ZBLOCK);
       this.blocks.splice(bi + 1, 0, b.splice(ZBLOCK));
@@ -596,8 +932,8 @@ export class ZSetValue {
     const b = this.blocks[bi];
     const sc = this.scores[bi];
     const i = firstAtOrAfter(sc, b, node.s, node.m);
-    b.splice(i, 1);
-    sc.splice(i, 1);
+    removeAt(b, i);
+    removeAt(sc, i);
     this.count--;
     if (b.length === 0) {
       this.dropBlock(bi);
@@ -1016,7 +1352,7 @@ export function encodeValue(v: TypedValue): Buffer {
   const strs: string[] = [];
   const scores: number[] = [];
   if (v instanceof HashValue) {
-    for (const [f, x] of v.map) strs.push(f, x);
+    for (const [f, x] of v.entries()) strs.push(f, x);
   } else if (v instanceof ListValue) {
     for (let i = 0; i < v.size; i++) strs.push(v.at(i));
   } else if (v instanceof SetValue) {

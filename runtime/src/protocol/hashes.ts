@@ -10,13 +10,41 @@ function read(ctx: ServerContext, f: Frame): HashValue | undefined {
   return ctx.ks.readTypedBytes<HashValue>(f.args, f.starts[1], f.ends[1], T_HASH);
 }
 
+/** The record of field argument `i` in `h`, or -1 (also when `h` is absent). */
+function fieldAt(h: HashValue | undefined, f: Frame, i: number): number {
+  return h === undefined ? -1 : h.table.find(f.args, f.starts[i], f.ends[i]);
+}
+
+/** Replies the value of record `r` of `h` (or nil when `r` is -1) from the table's bytes. */
+function replyValue(ctx: ServerContext, h: HashValue | undefined, r: number): void {
+  if (r < 0) return ctx.out.nil();
+  const t = h!.table;
+  const s = t.valueStart(r);
+  ctx.out.bulkBytes(t.bytes, s, s + t.valueLength(r));
+}
+
+function setPairs(h: HashValue, f: Frame): number {
+  let added = 0;
+  for (let i = 2; i < f.argc; i += 2) if (h.setBytes(f.args, f.starts[i], f.ends[i], f.starts[i + 1], f.ends[i + 1])) added++;
+  return added;
+}
+
 function hsetGeneric(name: string, okReply: boolean): Handler {
   return (ctx, c, f) => {
     if (f.argc % 2 !== 0) throw new CommandError(wrongArgs(name));
-    const w = ctx.ks.typedWrite(true);
+    const ks = ctx.ks;
+    const slot = ks.liveTypedBytes(f.args, f.starts[1], f.ends[1], T_HASH, true);
+    if (slot >= 0) {
+      // Memory only, the hash exists: changed in place from the request's bytes.
+      const live = ks.typedAt(slot) as HashValue;
+      const mods = live.mods;
+      const n = setPairs(live, f);
+      ks.changedLive(slot, mods);
+      return okReply ? ctx.out.ok() : ctx.out.int(n);
+    }
+    const w = ks.typedWrite(true);
     const h = w.open<HashValue>(argStr(f, 1), T_HASH, true)!;
-    let added = 0;
-    for (let i = 2; i < f.argc; i += 2) if (h.set(argStr(f, i), argStr(f, i + 1))) added++;
+    const added = setPairs(h, f);
     return then(ctx, c, w.commit(), () => (okReply ? ctx.out.ok() : ctx.out.int(added)));
   };
 }
@@ -24,33 +52,27 @@ function hsetGeneric(name: string, okReply: boolean): Handler {
 const hsetnx: Handler = (ctx, c, f) => {
   const w = ctx.ks.typedWrite(true);
   const h = w.open<HashValue>(argStr(f, 1), T_HASH, true)!;
-  const field = argStr(f, 2);
-  if (h.get(field) !== undefined) return then(ctx, c, w.commit(), () => ctx.out.int(0));
-  h.set(field, argStr(f, 3));
+  if (fieldAt(h, f, 2) >= 0) return then(ctx, c, w.commit(), () => ctx.out.int(0));
+  h.setBytes(f.args, f.starts[2], f.ends[2], f.starts[3], f.ends[3]);
   return then(ctx, c, w.commit(), () => ctx.out.int(1));
 };
 
 const hget: Handler = (ctx, _c, f) => {
-  const v = read(ctx, f)?.get(argStr(f, 2));
-  if (v === undefined) ctx.out.nil();
-  else ctx.out.bulk(v);
+  const h = read(ctx, f);
+  replyValue(ctx, h, fieldAt(h, f, 2));
 };
 
 const hmget: Handler = (ctx, _c, f) => {
   const h = read(ctx, f);
   ctx.out.arrayHeader(f.argc - 2);
-  for (let i = 2; i < f.argc; i++) {
-    const v = h?.get(argStr(f, i));
-    if (v === undefined) ctx.out.nil();
-    else ctx.out.bulk(v);
-  }
+  for (let i = 2; i < f.argc; i++) replyValue(ctx, h, fieldAt(h, f, i));
 };
 
 const hgetall: Handler = (ctx, _c, f) => {
   const h = read(ctx, f);
   ctx.out.mapHeader(h?.size ?? 0);
   if (h === undefined) return;
-  for (const [k, v] of h.map) {
+  for (const [k, v] of h.entries()) {
     ctx.out.bulk(k);
     ctx.out.bulk(v);
   }
@@ -61,22 +83,29 @@ function listPart(which: 'keys' | 'values'): Handler {
     const h = read(ctx, f);
     ctx.out.arrayHeader(h?.size ?? 0);
     if (h === undefined) return;
-    for (const x of which === 'keys' ? h.map.keys() : h.map.values()) ctx.out.bulk(x);
+    for (const x of which === 'keys' ? h.fields() : h.values()) ctx.out.bulk(x);
   };
 }
 
 const hlen: Handler = (ctx, _c, f) => ctx.out.int(read(ctx, f)?.size ?? 0);
 
-const hstrlen: Handler = (ctx, _c, f) => ctx.out.int(read(ctx, f)?.get(argStr(f, 2))?.length ?? 0);
+const hstrlen: Handler = (ctx, _c, f) => {
+  const h = read(ctx, f);
+  const r = fieldAt(h, f, 2);
+  ctx.out.int(r < 0 ? 0 : h!.table.valueLength(r));
+};
 
-const hexists: Handler = (ctx, _c, f) => ctx.out.int(read(ctx, f)?.get(argStr(f, 2)) !== undefined ? 1 : 0);
+const hexists: Handler = (ctx, _c, f) => {
+  const h = read(ctx, f);
+  ctx.out.int(fieldAt(h, f, 2) >= 0 ? 1 : 0);
+};
 
 const hdel: Handler = (ctx, c, f) => {
   const w = ctx.ks.typedWrite(false);
   const h = w.open<HashValue>(argStr(f, 1), T_HASH, false);
   if (h === undefined) return ctx.out.int(0);
   let n = 0;
-  for (let i = 2; i < f.argc; i++) if (h.delete(argStr(f, i))) n++;
+  for (let i = 2; i < f.argc; i++) if (h.deleteBytes(f.args, f.starts[i], f.ends[i])) n++;
   return then(ctx, c, w.commit(), () => ctx.out.int(n));
 };
 
@@ -123,7 +152,7 @@ const hincrbyfloat: Handler = (ctx, c, f) => {
 const hscan: Handler = (ctx, _c, f) => scanReply(ctx, f, () => {
   const h = read(ctx, f);
   if (h === undefined) return undefined;
-  return [{ size: h.size, mods: h.mods, members: () => [...h.map.keys()], extra: (m) => h.get(m)! }, h];
+  return [{ size: h.size, mods: h.mods, members: () => h.fields(), extra: (m) => h.get(m)! }, h];
 });
 
 const hrandfield: Handler = (ctx, _c, f) => {
@@ -136,13 +165,13 @@ const hrandfield: Handler = (ctx, _c, f) => {
   const h = read(ctx, f);
   if (count === undefined) {
     if (h === undefined) return ctx.out.nil();
-    const keys = [...h.map.keys()];
+    const keys = h.fields();
     return ctx.out.bulk(keys[randomIndex(keys.length)]);
   }
   if (h === undefined || count === 0) return ctx.out.arrayHeader(0);
   // A positive count: distinct fields; a negative one: -count picks that may repeat (as Redis).
   const picks = count > 0 ? distinctPicks(h.size, count) : repeatedPicks(h.size, count);
-  const entries = [...h.map];
+  const entries = h.entries();
   const out = ctx.out;
   if (withValues && out.resp3) {
     out.arrayHeader(picks.length);

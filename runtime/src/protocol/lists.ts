@@ -1,5 +1,5 @@
 /** List commands, blocking ones included (Redis 7.0 semantics; docs/commands.md "Lists"). */
-import { Attempt, block, parseTimeout, signalKey } from './blocking';
+import { Attempt, block, hasWaiters, parseTimeout, signalKey } from './blocking';
 import {
   argInt, argPositive, argStr, parseIntStrict, argUpper, ClientState, CommandError, ERR_SYNTAX, Frame, Handler, replyLater, ServerContext, Spec, then,
 } from './commands';
@@ -35,16 +35,32 @@ export function inTransaction(c: ClientState): boolean {
   return (c as { inExec?: boolean }).inExec === true;
 }
 
+function pushAll(l: ListValue, f: Frame, left: boolean): void {
+  for (let i = 2; i < f.argc; i++) {
+    if (left) l.pushLeftBytes(f.args, f.starts[i], f.ends[i]);
+    else l.pushRightBytes(f.args, f.starts[i], f.ends[i]);
+  }
+}
+
 function pushGeneric(left: boolean, onlyExisting: boolean): Handler {
   return (ctx, c, f) => {
+    const ks = ctx.ks;
+    const slot = ks.liveTypedBytes(f.args, f.starts[1], f.ends[1], T_LIST, true);
+    if (slot >= 0) {
+      // Memory only, the list exists: pushed in place from the request's bytes.
+      const live = ks.typedAt(slot) as ListValue;
+      const mods = live.mods;
+      pushAll(live, f, left);
+      ks.changedLive(slot, mods);
+      ctx.out.int(live.size);
+      if (hasWaiters(ctx)) signalKey(ctx, argStr(f, 1));
+      return undefined;
+    }
     const key = argStr(f, 1);
-    const w = ctx.ks.typedWrite(true);
+    const w = ks.typedWrite(true);
     const l = w.open<ListValue>(key, T_LIST, !onlyExisting);
     if (l === undefined) return ctx.out.int(0);
-    for (let i = 2; i < f.argc; i++) {
-      if (left) l.pushLeft(argStr(f, i));
-      else l.pushRight(argStr(f, i));
-    }
+    pushAll(l, f, left);
     const n = l.size;
     return afterPush(ctx, c, w.commit(), [key], () => ctx.out.int(n));
   };
@@ -66,6 +82,21 @@ function popGeneric(left: boolean): Handler {
     let count: number | undefined;
     if (f.argc === 3) {
       count = argPositive(f, 2);
+    }
+    if (count === undefined) {
+      const ks = ctx.ks;
+      const slot = ks.liveTypedBytes(f.args, f.starts[1], f.ends[1], T_LIST, false);
+      if (slot >= 0) {
+        // Memory only, the list exists: the element goes from the list's bytes into the reply.
+        const l = ks.typedAt(slot) as ListValue;
+        const mods = l.mods;
+        const i = left ? 0 : l.size - 1;
+        ctx.out.bulkBytes(l.bufferOf(i), l.startOf(i), l.endOf(i));
+        if (left) l.dropLeft();
+        else l.dropRight();
+        ks.changedLive(slot, mods);
+        return undefined;
+      }
     }
     const r = popFrom(ctx, argStr(f, 1), left, count ?? 1);
     if (r === false) return count === undefined ? ctx.out.nil() : ctx.out.nilArray();

@@ -12,7 +12,7 @@ import {
 } from './commands';
 import { objectEncoding, objectRefcount } from './encodings';
 import { globToRegExp } from '../keyspace/glob';
-import { entryBytes, EvictionPolicy, Keyspace } from '../keyspace/keyspace';
+import { EvictionPolicy, Keyspace } from '../keyspace/keyspace';
 import { T_STRING } from '../keyspace/types';
 
 const ERR_NO_SUCH_KEY = 'ERR no such key';
@@ -178,8 +178,8 @@ const memory: Handler = (ctx, _c, f) => {
   const key = argStr(f, 2);
   const slot = ctx.ks.find(key, false);
   if (slot < 0) return ctx.out.nil();
-  // What the entry takes from the budget: key, value, chunk rounding and its columns.
-  ctx.out.int(entryBytes(key.length, ctx.ks.valueLength(slot)));
+  // What the entry takes from the budget: key, value, chunk rounding and its columns, an aggregate's structure.
+  ctx.out.int(ctx.ks.usageOf(slot));
 };
 
 // ---- CONFIG SET -------------------------------------------------------------------

@@ -1,5 +1,5 @@
 /** Sorted-set commands, BZPOPMIN / BZPOPMAX included (Redis 7.0 semantics; docs/commands.md "Sorted sets"). */
-import { Attempt, block, parseTimeout } from './blocking';
+import { Attempt, block, hasWaiters, parseTimeout, signalKey } from './blocking';
 import {
   argInt, argLen, argPositive, argStr, argUpper, ClientState, CommandError, ERR_NOT_INT, ERR_SYNTAX, Frame, Handler, parseIntStrict, ServerContext,
   Spec, then,
@@ -384,6 +384,45 @@ const zintercard: Handler = (ctx, _c, f) => {
 
 // ---- writes -----------------------------------------------------------------------------
 
+/** ZADD's counts for its reply, set by zaddInto (module-level: no object per command). */
+let zAdded = 0;
+let zChanged = 0;
+let zResult: number | undefined;
+
+/** Applies ZADD's score-member pairs from argument `i` to `z` (scores parsed already), counting into zAdded / zChanged / zResult. */
+function zaddInto(
+  z: ZSetValue, f: Frame, i: number, scores: readonly number[], nx: boolean, xx: boolean, gt: boolean, lt: boolean, incr: boolean,
+): void {
+  for (let k = 0; k < scores.length; k++) {
+    const s = scores[k];
+    const m = argStr(f, i + 2 * k + 1);
+    const node = z.node(m);
+    if (node !== undefined) {
+      if (nx) continue;
+      const cur = node.s;
+      const next = incr ? cur + s : s;
+      if (Number.isNaN(next)) throw new CommandError(ERR_NAN);
+      if ((lt && next >= cur) || (gt && next <= cur)) continue;
+      zResult = next;
+      if (next !== cur) {
+        z.move(node, next);
+        zChanged++;
+      }
+    } else {
+      if (xx) continue;
+      z.set(m, s);
+      zResult = s;
+      zAdded++;
+    }
+  }
+}
+
+function zaddReply(ctx: ServerContext, ch: boolean, incr: boolean, added: number, changed: number, result: number | undefined): void {
+  if (!incr) return ctx.out.int(ch ? added + changed : added);
+  if (result === undefined) return ctx.out.nil();
+  return score(ctx.out, result);
+}
+
 const zadd: Handler = (ctx, c, f) => {
   let nx = false; let xx = false; let gt = false; let lt = false; let ch = false; let incr = false;
   let i = 2;
@@ -410,41 +449,33 @@ const zadd: Handler = (ctx, c, f) => {
     if (s === null) throw new CommandError(ERR_FLOAT);
     scores.push(s);
   }
-  const key = argStr(f, 1);
-  const w = ctx.ks.typedWrite(true);
-  const z = w.open<ZSetValue>(key, T_ZSET, !xx);
-  let added = 0;
-  let changed = 0;
-  let result: number | undefined;
-  if (z !== undefined) {
-    for (let k = 0; k < scores.length; k++) {
-      const s = scores[k];
-      const m = argStr(f, i + 2 * k + 1);
-      const node = z.node(m);
-      if (node !== undefined) {
-        if (nx) continue;
-        const cur = node.s;
-        const next = incr ? cur + s : s;
-        if (Number.isNaN(next)) throw new CommandError(ERR_NAN);
-        if ((lt && next >= cur) || (gt && next <= cur)) continue;
-        result = next;
-        if (next !== cur) {
-          z.move(node, next);
-          changed++;
-        }
-      } else {
-        if (xx) continue;
-        z.set(m, s);
-        result = s;
-        added++;
-      }
+  zAdded = 0;
+  zChanged = 0;
+  zResult = undefined;
+  const ks = ctx.ks;
+  const slot = ks.liveTypedBytes(f.args, f.starts[1], f.ends[1], T_ZSET, true);
+  if (slot >= 0) {
+    // Memory only, the sorted set exists: changed in place.
+    const live = ks.typedAt(slot) as ZSetValue;
+    const mods = live.mods;
+    try {
+      zaddInto(live, f, i, scores, nx, xx, gt, lt, incr);
+    } finally {
+      ks.changedLive(slot, mods);
     }
+    const added = zAdded;
+    zaddReply(ctx, ch, incr, added, zChanged, zResult);
+    if (added > 0 && hasWaiters(ctx)) signalKey(ctx, argStr(f, 1));
+    return undefined;
   }
-  return afterPush(ctx, c, w.commit(), added > 0 ? [key] : [], () => {
-    if (!incr) return ctx.out.int(ch ? added + changed : added);
-    if (result === undefined) return ctx.out.nil();
-    return score(ctx.out, result);
-  });
+  const key = argStr(f, 1);
+  const w = ks.typedWrite(true);
+  const z = w.open<ZSetValue>(key, T_ZSET, !xx);
+  if (z !== undefined) zaddInto(z, f, i, scores, nx, xx, gt, lt, incr);
+  const added = zAdded;
+  const changed = zChanged;
+  const result = zResult;
+  return afterPush(ctx, c, w.commit(), added > 0 ? [key] : [], () => zaddReply(ctx, ch, incr, added, changed, result));
 };
 
 const zincrby: Handler = (ctx, c, f) => {
