@@ -81,6 +81,18 @@ test('fields are looked up by their bytes: a prefix, a longer field and an empty
   expect(t.find(req, 2, 7)).toBe(-1);
 });
 
+test('a large table gives its memory back after most of its fields are deleted', () => {
+  const t = new ByteTable();
+  t.ordered = false;
+  const value = 'v'.repeat(100);
+  for (let i = 0; i < 10_000; i++) t.setString(`field:${i}`, value);
+  const full = t.capacityBytes;
+  expect(full).toBeGreaterThan(1_000_000);
+  for (let i = 100; i < 10_000; i++) t.deleteString(`field:${i}`);
+  expect(t.capacityBytes).toBeLessThan(full / 8);
+  for (let i = 0; i < 100; i++) expect(t.value(t.findString(`field:${i}`))).toBe(value);
+});
+
 test('a clone is a table of its own, in the same order', () => {
   const t = new ByteTable();
   for (let i = 0; i < 100; i++) t.setString(`f${i}`, `v${i}`);

@@ -30,6 +30,7 @@
  */
 
 import { copyBytes as byteCopy } from '../byte-copy';
+import { CommandError } from '../vocabulary';
 
 /** Record header, in 32-bit words: hash, field length, value length. */
 const HEADER_WORDS = 3;
@@ -56,27 +57,41 @@ function recordWords(flen: number, vlen: number): number {
   return HEADER_WORDS + ((flen + vlen + 3) >>> 2);
 }
 
-/** Scratch for the string API (fields and values given as binary strings). */
-let scratch = Buffer.allocUnsafeSlow(256);
+/** Scratch for the string API (fields and values given as binary strings); a larger input gets a buffer of its own, not kept. */
+const SCRATCH_BYTES = 64 * 1024;
+const scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
 function scratchFor(n: number): Buffer {
-  if (scratch.length < n) scratch = Buffer.allocUnsafeSlow(Math.max(n, scratch.length * 2));
-  return scratch;
+  return n <= SCRATCH_BYTES ? scratch : Buffer.allocUnsafeSlow(n);
 }
 
 /**
- * A table's buffer: small ones from Node's shared pool (slices of 8 KB
- * chunks, 8-byte aligned), which spares the many small hashes an
- * ArrayBuffer and a malloc each; larger ones their own.
+ * The largest buffer a table grows to: its byte offsets are 32-bit. A
+ * change that would need more is refused (CommandError), before anything
+ * changes.
  */
-const POOLED_MAX = 2048;
+const MAX_TABLE_BYTES = 2 ** 31 - 8;
 
+/**
+ * A table's buffer: an ArrayBuffer of its own. (Slices of Node's shared
+ * pool were tried for small hashes: a live slice keeps its whole 8 KB pool
+ * block, so after most small hashes were deleted the survivors held ~6 KB
+ * each, six times what the budget counted.)
+ */
 function allocate(bytes: number): Buffer {
-  return bytes < POOLED_MAX ? Buffer.allocUnsafe(bytes) : Buffer.allocUnsafeSlow(bytes);
+  return Buffer.allocUnsafeSlow(bytes);
 }
 
 function wordsOf(b: Buffer): Int32Array {
   return new Int32Array(b.buffer, b.byteOffset, b.length >>> 2);
 }
+
+/**
+ * What an ArrayBuffer costs besides its bytes: its objects, the backing
+ * store's record, malloc's headers and what a growing buffer leaves behind.
+ * Measured by test/keyspace-types-memory.test.ts: 20k lists of ten 12-byte
+ * elements took ~1.5 KB of RSS per list more than their heap and buffers.
+ */
+export const BUFFER_OVERHEAD = 512;
 
 export class ByteTable {
   /** The records; `words` is the same memory as 32-bit words. */
@@ -100,14 +115,9 @@ export class ByteTable {
     this.words = wordsOf(this.data);
   }
 
-  /**
-   * Bytes this table holds outside the V8 heap: its buffers, a pooled one
-   * twice (the smaller slices it grew out of stay in the pool's chunks as
-   * long as live neighbours do; measured by test/keyspace-types-memory.test.ts).
-   */
+  /** Bytes this table holds: its buffers and what each costs besides its bytes. */
   get capacityBytes(): number {
-    const d = this.data.length;
-    return (d < POOLED_MAX ? 2 * d : d) + (this.index === undefined ? 0 : this.index.byteLength);
+    return this.data.length + BUFFER_OVERHEAD + (this.index === undefined ? 0 : this.index.byteLength + BUFFER_OVERHEAD);
   }
 
   // ---- lookups ----------------------------------------------------------------
@@ -196,6 +206,9 @@ export class ByteTable {
    * not be this table's own buffer.
    */
   set(fb: Buffer, fs: number, fe: number, vb: Buffer, vs: number, ve: number): number {
+    if ((this.end + recordWords(fe - fs, ve - vs)) * 4 > MAX_TABLE_BYTES) {
+      throw new CommandError('ERR the hash would pass 2 GiB (a hash keeps its fields in one buffer): split it over several keys');
+    }
     const h = hashOf(fb, fs, fe);
     const r = this.findHashed(fb, fs, fe, h);
     const flen = fe - fs;
@@ -318,7 +331,7 @@ export class ByteTable {
       this.compact();
       if ((this.end + need) << 2 <= this.data.length) return;
     }
-    this.resize(Math.max(this.data.length * 2, (this.end + need) << 2));
+    this.resize(Math.min(MAX_TABLE_BYTES, Math.max(this.data.length * 2, (this.end + need) << 2)));
   }
 
   private resize(bytes: number): void {
@@ -389,7 +402,7 @@ export class ByteTable {
     if (this.dead << 2 >= COMPACT_MIN && this.dead * 2 > this.end) this.compact();
   }
 
-  /** Moves the live records together, in order, and rebuilds the index. */
+  /** Moves the live records together, in order, and rebuilds the index; a buffer four times too large shrinks by half. */
   private compact(): void {
     const d = this.data;
     const w = this.words;
@@ -405,6 +418,7 @@ export class ByteTable {
     }
     this.end = to;
     this.dead = 0;
+    if (this.data.length > 4096 && to * 16 < this.data.length) this.resize(this.data.length >>> 1);
     this.rebuildIndex();
   }
 
@@ -416,7 +430,9 @@ export class ByteTable {
     const newWords = recordWords(flen, ve - vs);
     const delta = newWords - oldWords;
     // A larger buffer, not grow(): a compaction would move the record.
-    if (delta > 0 && (this.end + delta) << 2 > this.data.length) this.resize(Math.max(this.data.length * 2, (this.end + delta) << 2));
+    if (delta > 0 && (this.end + delta) << 2 > this.data.length) {
+      this.resize(Math.min(MAX_TABLE_BYTES, Math.max(this.data.length * 2, (this.end + delta) << 2)));
+    }
     const d = this.data;
     const after = r + oldWords;
     d.copyWithin((r + newWords) << 2, after << 2, this.end << 2);

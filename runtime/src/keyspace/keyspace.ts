@@ -1380,9 +1380,10 @@ export class Keyspace {
    * LPUSH, LPOP, ZADD... on their key): the slot of the live value at the key
    * `buf[start, end)` (the request's bytes), to be changed in place and
    * finished with `changedLive`, with no key string, TypedWrite or staged
-   * record. -1 when this path does not apply: persistence, a transaction or
-   * script, over the budget for a denyoom command, or the key absent; the
-   * command then goes through `typedWrite`. Throws WrongTypeError.
+   * record. -1 when this path does not apply: persistence, a write group (a
+   * script, or EXEC with persistence), over the budget for a denyoom command,
+   * or the key absent; the command then goes through `typedWrite`. Throws
+   * WrongTypeError.
    */
   liveTypedBytes(buf: Buffer, start: number, end: number, type: TypeTag, denyOom: boolean): number {
     if (this.group !== undefined || this.persistsWrites) return -1;

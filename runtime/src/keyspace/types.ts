@@ -1,4 +1,4 @@
-import { ByteTable } from './byte-table';
+import { BUFFER_OVERHEAD, ByteTable } from './byte-table';
 import { copyBytes as byteCopy } from '../byte-copy';
 import { ValueEncodingError, WrongTypeError } from '../vocabulary';
 /**
@@ -189,9 +189,7 @@ export class HashValue {
  *   sequence number: the chunk with sequence `s` is at (cHead + s - firstSeq).
  * - Elements are a ring of (chunk sequence, start, length) triples in one
  *   Int32Array (`el`), capacity a power of two: O(1) index, O(1) amortised
- *   push and pop at both ends. The small arrays come from Node's buffer pool:
- *   a list of ten short elements is then a handful of objects, not ten
- *   strings (and not one ArrayBuffer per array).
+ *   push and pop at both ends.
  *
  * Changes in the middle (LSET to another length, LREM, LINSERT) rebuild the
  * list, O(n) as in Redis.
@@ -200,16 +198,16 @@ export class ListValue {
   readonly type = T_LIST;
   private chunks: Array<Buffer | undefined> = new Array(4);
   /** Per chunk: lo, hi. */
-  private cb = pooledInts(2 * 4);
+  private cb = new Int32Array(2 * 4);
   private cHead = 0;
   private cCount = 0;
   private firstSeq = 0;
   /** Per element: chunk sequence, start, length. */
-  private el = pooledInts(3 * 16);
+  private el = new Int32Array(3 * 16);
   private ecap = 16;
   private head = 0;
   private len = 0;
-  /** What the chunks hold (a pooled one twice: see ByteTable.capacityBytes). */
+  /** What the chunks hold, each with its BUFFER_OVERHEAD. */
   private held = 0;
   mods = 0;
 
@@ -218,7 +216,7 @@ export class ListValue {
   }
 
   get bytes(): number {
-    return OBJECT_OVERHEAD + this.held + chunkCost(this.el.byteLength) + chunkCost(this.cb.byteLength) + 8 * this.chunks.length;
+    return OBJECT_OVERHEAD + this.held + intsCost(this.el.byteLength) + intsCost(this.cb.byteLength) + 8 * this.chunks.length;
   }
 
   /** The buffer element `i`'s bytes are in (valid until the next change). */
@@ -340,14 +338,14 @@ export class ListValue {
   /** Replaces the contents (LREM, LTRIM, LINSERT): O(n). */
   replaceAll(items: readonly string[]): void {
     this.chunks = new Array(4);
-    this.cb = pooledInts(2 * 4);
+    this.cb = new Int32Array(2 * 4);
     this.cHead = 0;
     this.cCount = 0;
     this.firstSeq = 0;
     this.held = 0;
     let cap = 16;
     while (cap < items.length) cap *= 2;
-    this.el = pooledInts(3 * cap);
+    this.el = new Int32Array(3 * cap);
     this.ecap = cap;
     this.head = 0;
     this.len = 0;
@@ -407,7 +405,7 @@ export class ListValue {
 
   private resizeElements(cap: number): void {
     // The ring's two runs as two block copies (a loop over a million triples took milliseconds: a latency spike).
-    const el = pooledInts(3 * cap);
+    const el = new Int32Array(3 * cap);
     const first = Math.min(this.len, this.ecap - this.head);
     el.set(this.el.subarray(3 * this.head, 3 * (this.head + first)), 0);
     if (first < this.len) el.set(this.el.subarray(0, 3 * (this.len - first)), 3 * first);
@@ -507,7 +505,7 @@ export class ListValue {
   private resizeChunks(cap: number): void {
     const mask = this.chunks.length - 1;
     const chunks: Array<Buffer | undefined> = new Array(cap);
-    const cb = pooledInts(2 * cap);
+    const cb = new Int32Array(2 * cap);
     for (let i = 0; i < this.cCount; i++) {
       const j = (this.cHead + i) & mask;
       chunks[i] = this.chunks[j];
@@ -529,7 +527,6 @@ const LIST_MIN_BYTES = 64;
  * malloc and the typed array's creation were 4 % of pipelined LPUSH's CPU.
  */
 const CHUNK_MAX = 65536;
-const LIST_POOLED_MAX = 2048;
 
 /** A chunk size for `live` bytes with as much room again (a power of two, at least LIST_MIN_BYTES). */
 function listBytesFor(live: number): number {
@@ -538,20 +535,18 @@ function listBytesFor(live: number): number {
   return b;
 }
 
-/** Small chunks from Node's shared pool (as ByteTable's: no ArrayBuffer and malloc each), larger ones their own. */
+/** A chunk: an ArrayBuffer of its own (see `allocate` in byte-table.ts for why not slices of Node's pool). */
 function listBuffer(bytes: number): Buffer {
-  return bytes < LIST_POOLED_MAX ? Buffer.allocUnsafe(bytes) : Buffer.allocUnsafeSlow(bytes);
-}
-
-/** Int32s from Node's shared pool while small (one view object, no ArrayBuffer of their own). */
-function pooledInts(n: number): Int32Array {
-  if (4 * n >= LIST_POOLED_MAX) return new Int32Array(n);
-  const b = Buffer.allocUnsafe(4 * n);
-  return new Int32Array(b.buffer, b.byteOffset, n);
+  return Buffer.allocUnsafeSlow(bytes);
 }
 
 function chunkCost(bytes: number): number {
-  return bytes < LIST_POOLED_MAX ? 2 * bytes : bytes;
+  return bytes + BUFFER_OVERHEAD;
+}
+
+/** A typed array's cost: V8 keeps one of up to 64 bytes on its heap, a larger one in an ArrayBuffer of its own. */
+function intsCost(bytes: number): number {
+  return bytes > 64 ? bytes + BUFFER_OVERHEAD : bytes;
 }
 
 /** A short copy as a loop (cheaper than a call), a longer one through byteCopy (no garbage, unlike Buffer#copy). */

@@ -183,13 +183,13 @@ function markReady(r: Registry, key: string): void {
   readyPending = true;
 }
 
-/** `key` may have elements now: serve its waiters (after the transaction or script that runs, if any). Call after the write is applied in memory. */
 /** True when some client of `ctx`'s keyspace is blocked on a key (a push then has someone to signal). */
 export function hasWaiters(ctx: ServerContext): boolean {
   const r = registries.get(ctx.ks);
   return r !== undefined && r.byKey.size > 0;
 }
 
+/** `key` may have elements now: serve its waiters (after the transaction or script that runs, if any). Call after the write is applied in memory. */
 export function signalKey(ctx: ServerContext, key: string): void {
   const r = registries.get(ctx.ks);
   if (r === undefined || !r.byKey.has(key)) return;

@@ -185,8 +185,8 @@ const ltrim: Handler = (ctx, c, f) => {
     ltrimN = start;
     rtrimN = len - end - 1;
   }
-  for (let i = 0; i < ltrimN; i++) l.popLeft();
-  for (let i = 0; i < rtrimN; i++) l.popRight();
+  for (let i = 0; i < ltrimN; i++) l.dropLeft();
+  for (let i = 0; i < rtrimN; i++) l.dropRight();
   return then(ctx, c, w.commit(), () => ctx.out.ok());
 };
 

@@ -458,13 +458,18 @@ const zadd: Handler = (ctx, c, f) => {
     // Memory only, the sorted set exists: changed in place.
     const live = ks.typedAt(slot) as ZSetValue;
     const mods = live.mods;
+    let added = 0;
+    let changed = 0;
+    let result: number | undefined;
     try {
       zaddInto(live, f, i, scores, nx, xx, gt, lt, incr);
+      added = zAdded;
+      changed = zChanged;
+      result = zResult;
     } finally {
       ks.changedLive(slot, mods);
     }
-    const added = zAdded;
-    zaddReply(ctx, ch, incr, added, zChanged, zResult);
+    zaddReply(ctx, ch, incr, added, changed, result);
     if (added > 0 && hasWaiters(ctx)) signalKey(ctx, argStr(f, 1));
     return undefined;
   }
