@@ -69,6 +69,9 @@ export const fmtMs = (n: number) => n.toFixed(3);
 export const fmtRatio = (n: number) => `${n.toFixed(2)}×`;
 export const fmtMiB = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
 
+/** Microseconds with two decimals (CPU per request). */
+export const fmtUs = (n: number): string => n.toFixed(2);
+
 export function passMiss(result: TargetResult): string {
   return result.pass ? 'PASS' : 'MISS';
 }

@@ -4,9 +4,8 @@ import { cpuSeconds } from './churn';
 import { keyOf } from './memory';
 import { ConfiguredCache, pgStoreConfig, withPostgres } from './persistence';
 import { BenchmarkRow, benchmarkArgs, runBenchmark } from './redis-benchmark';
-import { BenchContext, fmtInt, fmtMs, fmtRatio, median, passMiss, table } from './report';
+import { BenchContext, fmtInt, fmtMs, fmtRatio, fmtUs, median, passMiss, table } from './report';
 
-const fmtUs = (n: number) => n.toFixed(2);
 import { BenchServer, RedisServer, StateCacheServer } from './servers';
 
 /**
