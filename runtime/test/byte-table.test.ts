@@ -5,20 +5,9 @@
  * compaction and growth. In its ordered mode (Redis's listpack) the order is
  * the Map's: insertion order, kept across overwrites.
  */
+import { prng } from './prng';
 import { ByteTable } from '../src/keyspace/byte-table';
 import { HashValue } from '../src/keyspace/types';
-
-/** A deterministic generator (mulberry32), so a failure replays. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function contents(t: ByteTable): Array<[string, string]> {
   return t.records().map((r) => [t.field(r), t.value(r)]);
@@ -39,7 +28,7 @@ function check(t: ByteTable, model: Map<string, string>, ordered: boolean): void
 
 describe.each([true, false])('ByteTable (ordered: %s)', (ordered) => {
   test.each([1, 2, 3])('random sets and deletes agree with a Map (seed %i)', (seed) => {
-    const rand = rng(seed);
+    const rand = prng(seed);
     const t = new ByteTable();
     t.ordered = ordered;
     const model = new Map<string, string>();

@@ -2,6 +2,7 @@
 import { connect } from 'node:net';
 import Redis from 'ioredis';
 import { sleep, startTestServer } from './helpers';
+import { prng } from './prng';
 import { StateCache } from '../src/server';
 
 /*
@@ -10,17 +11,6 @@ import { StateCache } from '../src/server';
  * must stay up, keep answering, and keep its memory bounded.
  */
 
-// A small deterministic PRNG, so a failure can be replayed from its seed.
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261126);
 const rnd = prng(SEED);

@@ -6,18 +6,8 @@
  * larger than a chunk: as a stack, as a queue drifting through its chunks,
  * and mixed.
  */
+import { prng } from './prng';
 import { ListValue } from '../src/keyspace/types';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function check(l: ListValue, model: string[]): void {
   expect(l.size).toBe(model.length);
@@ -35,7 +25,7 @@ const PATTERNS = {
 
 test.each(Object.keys(PATTERNS))('%s: random operations agree with an array', (name) => {
   const [pl, pr, ol, or] = PATTERNS[name as keyof typeof PATTERNS];
-  const rand = rng(name.length * 7919);
+  const rand = prng(name.length * 7919);
   const l = new ListValue();
   const model: string[] = [];
   const req = Buffer.alloc(67_100);
