@@ -1404,13 +1404,7 @@ export class Keyspace {
       this.applyStaged({ key: this.keyAt(slot)!, type: v.type, v, mods, existed: true, replace: false, expiresAt: 0, slot }, version);
       return;
     }
-    const cost = accountedBytes(v);
-    this.bytes += cost - o.accounted;
-    o.accounted = cost;
-    this.f64[slot * R64 + VERSION] = version;
-    this.stats.writes++;
-    if (this.keyWatcher !== undefined) this.keyWatcher.changed(this.keyAt(slot)!);
-    this.trimToBudget(slot);
+    this.accountInPlace(slot, o, version);
   }
 
   /** @internal TypedWrite.open / replace. */
@@ -1473,20 +1467,20 @@ export class Keyspace {
     const v = s.v;
     if (v.mods === s.mods) return true;
     if (isEmptied(v)) return false;
-    this.accountInPlace(s.slot, o, s, this.versions.next());
+    this.accountInPlace(s.slot, o, this.versions.next(), s);
     if (this.group !== undefined) this.group.inPlace = true;
     return true;
   }
 
   /** A value changed in place at `slot`: its new size, version and expiry, then the watchers and the budget. */
-  private accountInPlace(slot: number, o: { v: TypedValue; accounted: number }, s: Staged, version: number): void {
-    const cost = accountedBytes(s.v);
+  private accountInPlace(slot: number, o: { v: TypedValue; accounted: number }, version: number, s?: Staged): void {
+    const cost = accountedBytes(o.v);
     this.bytes += cost - o.accounted;
     o.accounted = cost;
     this.f64[slot * R64 + VERSION] = version;
     this.stats.writes++;
-    if (s.replace) this.setExpiresCol(slot, s.expiresAt);
-    this.keyWatcher?.changed(s.key);
+    if (s?.replace) this.setExpiresCol(slot, s.expiresAt);
+    if (this.keyWatcher !== undefined) this.keyWatcher.changed(s?.key ?? this.keyAt(slot)!);
     this.trimToBudget(slot);
   }
 
@@ -1503,7 +1497,7 @@ export class Keyspace {
     const o = slot >= 0 ? this.objects.get(slot) : undefined;
     if (o !== undefined && o.v === s.v) {
       // Changed in place (memory only): account the difference.
-      if (this.f64[slot * R64 + VERSION] <= version) this.accountInPlace(slot, o, s, version);
+      if (this.f64[slot * R64 + VERSION] <= version) this.accountInPlace(slot, o, version, s);
       return;
     }
     const k = Buffer.from(s.key, 'latin1');
