@@ -123,6 +123,21 @@ export function imageEnv(): Record<string, string> {
   return env;
 }
 
+/**
+ * The options the image gives `node` before the script (the exec-form CMD of
+ * runtime/Dockerfile's final stage, e.g. `--single-threaded-gc`), so the
+ * benchmark and the memory tests start `serve` as the image does.
+ */
+export function imageNodeArgs(): string[] {
+  const text = readFileSync(join(__dirname, '..', 'Dockerfile'), 'utf8');
+  const m = /^CMD (\[.*\])$/m.exec(text.slice(text.lastIndexOf('\nFROM ')));
+  if (!m) throw new Error('runtime/Dockerfile: no CMD in exec form in the final stage');
+  const cmd = JSON.parse(m[1]) as string[];
+  const script = cmd.findIndex((arg) => arg.endsWith('main.js'));
+  if (cmd[0] !== 'node' || script < 1) throw new Error(`runtime/Dockerfile: CMD ${m[1]} is not node [options] lib/main.js ...`);
+  return cmd.slice(1, script);
+}
+
 /** A /proc/<pid>/status field in bytes (VmRSS, VmHWM). */
 export function procStatusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

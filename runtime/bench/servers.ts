@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { imageEnv } from './churn';
+import { imageEnv, imageNodeArgs } from './churn';
 import { serverConfig } from './server-config';
 
 /** The repository root (this file is runtime/bench/servers.ts). */
@@ -253,7 +253,7 @@ export class StateCacheServer extends BenchServer {
       : {};
     const io = this.socketIo ? { server: { ...(base.server as object), socketIo: this.socketIo } } : {};
     writeFileSync(config, JSON.stringify({ ...base, ...memory, ...io, ...tls }));
-    return [process.execPath, [this.main, 'serve', '--config', config]];
+    return [process.execPath, [...imageNodeArgs(), this.main, 'serve', '--config', config]];
   }
 
   /** The image's environment (runtime/Dockerfile: NODE_OPTIONS, allocator settings), so the server runs as it does in a pod. */

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { imageEnv } from '../bench/churn';
+import { imageEnv, imageNodeArgs } from '../bench/churn';
 
 /**
  * What the keyspace really costs the process, against what it accounts. The
@@ -16,7 +16,7 @@ const maybe = hasBuild ? test : test.skip;
 if (!hasBuild) console.warn('skipping keyspace memory tests: lib/ is missing; run npx projen compile first');
 
 function probe(scenario: string): Record<string, number> {
-  const out = execFileSync('node', ['--expose-gc', PROBE, scenario], {
+  const out = execFileSync('node', [...imageNodeArgs(), '--expose-gc', PROBE, scenario], {
     env: { ...process.env, ...imageEnv() },
     encoding: 'utf8',
     timeout: 60_000,

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { imageEnv } from '../bench/churn';
+import { imageEnv, imageNodeArgs } from '../bench/churn';
 
 /**
  * What hashes, lists, sets and sorted sets really cost the process (RSS, in a
@@ -31,7 +31,7 @@ jest.setTimeout(120_000);
 const CASES = ['hash', 'list', 'set', 'zset'].flatMap((type) => ['small', 'big'].map((shape) => [type, shape] as const));
 
 maybe.each(CASES)('%s (%s): RSS stays within the accounted bytes, and the accounting is not wildly over', (type, shape) => {
-  const r = JSON.parse(execFileSync('node', ['--expose-gc', PROBE, type, shape], { env: { ...process.env, ...imageEnv() }, encoding: 'utf8', timeout: 100_000 }));
+  const r = JSON.parse(execFileSync('node', [...imageNodeArgs(), '--expose-gc', PROBE, type, shape], { env: { ...process.env, ...imageEnv() }, encoding: 'utf8', timeout: 100_000 }));
   expect(r.perElementHeap).toBeLessThan(r.perElementAccounted);
   // The budget must never undercount what the process gains (it keeps the pod from being OOM-killed).
   expect(r.perElementRss).toBeLessThanOrEqual(r.perElementAccounted * 1.05);

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { tempFile } from './helpers';
-import { churn, derivedLimit, imageEnv, procStatusBytes } from '../bench/churn';
+import { churn, derivedLimit, imageEnv, imageNodeArgs, procStatusBytes } from '../bench/churn';
 import { entryBytes } from '../src/keyspace/keyspace';
 
 /**
@@ -33,9 +33,9 @@ function freePort(): Promise<number> {
 
 function serve(config: object): Promise<ChildProcess> {
   const file = tempFile('config.json', JSON.stringify(config));
-  // With the image's environment (runtime/Dockerfile: NODE_OPTIONS, allocator settings), as the image runs it.
+  // With the image's node options and environment (runtime/Dockerfile: CMD, NODE_OPTIONS, allocator settings), as the image runs it.
   const env = { ...process.env, ...imageEnv() };
-  const child = spawn('node', [MAIN, 'serve', '--config', file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('node', [...imageNodeArgs(), MAIN, 'serve', '--config', file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
