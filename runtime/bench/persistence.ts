@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { commandCpuSeconds, cpuSeconds } from './churn';
+import { commandCpuSeconds, cpuSeconds, imageEnv, imageNodeArgs } from './churn';
 import { BenchmarkRow, runBenchmark } from './redis-benchmark';
 import { BenchContext, fmtInt, fmtMs, fmtRatio, median, passMiss, table } from './report';
 import { BenchServer, freePort } from './servers';
@@ -38,7 +38,12 @@ export class ConfiguredCache extends BenchServer {
       log: { level: 'warn' },
       ...this.config(this.dir),
     }));
-    return [process.execPath, [this.main, 'serve', '--config', file]];
+    return [process.execPath, [...imageNodeArgs(), this.main, 'serve', '--config', file]];
+  }
+
+  /** The image's environment (runtime/Dockerfile: NODE_OPTIONS, allocator settings), as StateCacheServer: serve runs as in a pod. */
+  protected env(): NodeJS.ProcessEnv {
+    return { ...process.env, ...imageEnv() };
   }
 
   protected async isReady(): Promise<boolean> {
