@@ -488,6 +488,7 @@ export class ListValue {
 
   private dropChunk(c: number): void {
     this.held -= chunkCost(this.chunks[c]!.length);
+    releaseChunk(this.chunks[c]!);
     this.chunks[c] = undefined;
     this.cCount--;
   }
@@ -499,6 +500,7 @@ export class ListValue {
 
   private replaceChunk(c: number, bytes: number): void {
     this.held += chunkCost(bytes) - chunkCost(this.chunks[c]!.length);
+    releaseChunk(this.chunks[c]!);
     this.chunks[c] = listBuffer(bytes);
   }
 
@@ -535,9 +537,33 @@ function listBytesFor(live: number): number {
   return b;
 }
 
+/**
+ * Emptied full-size chunks, kept for the next chunk any list needs: a queue
+ * (pushed at one end, popped at the other) then reuses its chunks instead of
+ * allocating an ArrayBuffer per 64 KB that passes through it. A new
+ * ArrayBuffer's pages fault on first write (10-20 µs each on the machine of
+ * docs/benchmarks.md), and V8 counts new ArrayBuffer bytes against its old
+ * generation's limit, so ~10 MB of them start a marking of the whole heap.
+ * At most SPARE_CHUNKS (1 MiB): process memory, like the connections'
+ * buffers, not the keyspace's.
+ */
+const SPARE_CHUNKS = 16;
+const spareChunks: Buffer[] = [];
+
 /** A chunk: an ArrayBuffer of its own (see `allocate` in byte-table.ts for why not slices of Node's pool). */
 function listBuffer(bytes: number): Buffer {
+  if (bytes === CHUNK_MAX && spareChunks.length > 0) return spareChunks.pop()!;
   return Buffer.allocUnsafeSlow(bytes);
+}
+
+/** A chunk no list holds any more (its bytes are not read again). */
+function releaseChunk(b: Buffer): void {
+  if (b.length === CHUNK_MAX && spareChunks.length < SPARE_CHUNKS) spareChunks.push(b);
+}
+
+/** @internal For tests: how many emptied chunks are kept. */
+export function spareChunkCount(): number {
+  return spareChunks.length;
 }
 
 function chunkCost(bytes: number): number {
