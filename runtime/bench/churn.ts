@@ -112,29 +112,31 @@ export async function churn(o: ChurnOptions): Promise<ChurnResult> {
 }
 
 /**
- * The environment the image sets (ENV lines of runtime/Dockerfile's final
- * stage: NODE_OPTIONS and the allocator settings), so the benchmark and the
- * memory test run `serve` as the image does.
+ * What the image gives a container without command/args: the exec-form CMD
+ * and the ENV lines of runtime/Dockerfile's final stage. The benchmark, the
+ * memory tests and the run-as-pod tests start `serve` with them, as the
+ * image does.
  */
-export function imageEnv(): Record<string, string> {
+export function imageDefaults(): { cmd: string[]; env: Record<string, string> } {
   const text = readFileSync(join(__dirname, '..', 'Dockerfile'), 'utf8');
+  const lastStage = text.slice(text.lastIndexOf('\nFROM '));
+  const cmd = /^CMD (\[.*\])$/m.exec(lastStage);
+  if (!cmd) throw new Error('runtime/Dockerfile: no CMD in exec form in the final stage');
   const env: Record<string, string> = {};
-  for (const m of text.slice(text.lastIndexOf('\nFROM ')).matchAll(/^ENV ([A-Za-z_][A-Za-z0-9_]*)=(.*)$/gm)) env[m[1]] = m[2];
-  return env;
+  for (const m of lastStage.matchAll(/^ENV ([A-Za-z_][A-Za-z0-9_]*)=(.*)$/gm)) env[m[1]] = m[2];
+  return { cmd: JSON.parse(cmd[1]) as string[], env };
 }
 
-/**
- * The options the image gives `node` before the script (the exec-form CMD of
- * runtime/Dockerfile's final stage, e.g. `--single-threaded-gc`), so the
- * benchmark and the memory tests start `serve` as the image does.
- */
+/** The image's ENV (NODE_OPTIONS and the allocator settings). */
+export function imageEnv(): Record<string, string> {
+  return imageDefaults().env;
+}
+
+/** The options the image's CMD gives `node` before the script (e.g. `--single-threaded-gc`). */
 export function imageNodeArgs(): string[] {
-  const text = readFileSync(join(__dirname, '..', 'Dockerfile'), 'utf8');
-  const m = /^CMD (\[.*\])$/m.exec(text.slice(text.lastIndexOf('\nFROM ')));
-  if (!m) throw new Error('runtime/Dockerfile: no CMD in exec form in the final stage');
-  const cmd = JSON.parse(m[1]) as string[];
+  const { cmd } = imageDefaults();
   const script = cmd.findIndex((arg) => arg.endsWith('main.js'));
-  if (cmd[0] !== 'node' || script < 1) throw new Error(`runtime/Dockerfile: CMD ${m[1]} is not node [options] lib/main.js ...`);
+  if (cmd[0] !== 'node' || script < 1) throw new Error(`runtime/Dockerfile: CMD ${JSON.stringify(cmd)} is not node [options] lib/main.js ...`);
   return cmd.slice(1, script);
 }
 

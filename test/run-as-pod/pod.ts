@@ -8,21 +8,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
+import { imageDefaults } from '../../runtime/bench/churn';
 
 /** The runtime directory: the image's WORKDIR holds its lib/ and package.json. */
 export const RUNTIME_DIR = join(__dirname, '..', '..', 'runtime');
 const STATE_CACHE_IMAGE = /^ghcr\.io\/cdk8s-state\/state-cache[:@]/;
-
-/** The final stage's CMD and ENV of runtime/Dockerfile: what the image gives a container without command/args. */
-export function imageDefaults(): { cmd: string[]; env: Record<string, string> } {
-  const text = readFileSync(join(RUNTIME_DIR, 'Dockerfile'), 'utf8');
-  const lastStage = text.slice(text.lastIndexOf('\nFROM '));
-  const cmd = /^CMD (\[.*\])$/m.exec(lastStage);
-  if (!cmd) throw new Error('runtime/Dockerfile: no CMD in exec form in the final stage');
-  const env: Record<string, string> = {};
-  for (const m of lastStage.matchAll(/^ENV ([A-Za-z_][A-Za-z0-9_]*)=(\S*)$/gm)) env[m[1]] = m[2];
-  return { cmd: JSON.parse(cmd[1]), env };
-}
 
 export type Manifest = { kind: string; metadata: { name: string; namespace?: string }; [k: string]: any };
 /** Secret name -> key -> value, standing in for the Secrets the cluster would hold. */
