@@ -141,7 +141,7 @@ const CoherenceSchema = Type.Object({
   heartbeatTimeoutMs: Type.Integer({
     minimum: 20,
     default: 3000,
-    description: 'The channel counts as down when no notification came back for this long (a broken connection counts at once).',
+    description: 'The channel counts as down when no notification came back for this long (a broken connection counts at once). A batch of this instance\'s running on the listening connection holds the count: it has the store\'s own timeout.',
   }),
   maxUnvalidatedMs: Type.Integer({
     minimum: 50,

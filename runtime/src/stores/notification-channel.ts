@@ -74,6 +74,20 @@ export abstract class NotificationChannel<C> implements CoherenceChannel {
   /** Stops listening to the connection's events and closes it. */
   protected abstract drop(client: C): Promise<void>;
 
+  /** The connection while the channel is up, for a subclass that also runs its own work on it. */
+  protected get current(): C | undefined {
+    return this.up_ ? this.client : undefined;
+  }
+
+  /**
+   * True while the connection is busy with work of the subclass's own that
+   * holds back what it would hear (a statement runs); the heartbeat's timeout
+   * waits for it, since that work has a timeout of its own.
+   */
+  protected busy(): boolean {
+    return false;
+  }
+
   /** Anything came through the connection: it works. */
   protected heard(): void {
     this.lastHeard = Date.now();
@@ -120,7 +134,7 @@ export abstract class NotificationChannel<C> implements CoherenceChannel {
 
   private beat(client: C): void {
     const now = Date.now();
-    if (now - this.lastHeard > this.options.heartbeatTimeoutMs) {
+    if (now - this.lastHeard > this.options.heartbeatTimeoutMs && !this.busy()) {
       this.lost(client, `no heartbeat came back for ${now - this.lastHeard} ms`);
       return;
     }

@@ -289,6 +289,11 @@ export class PostgresStore implements CacheStore {
     return this.listener;
   }
 
+  /** Batches that ran on the listening connection so far (for tests). */
+  get carriedBatches(): number {
+    return this.listener?.carried ?? 0;
+  }
+
   async versionsOf(keys: readonly Buffer[]): Promise<Array<number | undefined>> {
     if (keys.length === 0) return [];
     await this.ensureTable();
@@ -385,7 +390,13 @@ export class PostgresStore implements CacheStore {
 
   private query(text: string, params: unknown[]): Promise<QueryResult> {
     const name = this.statementNames.get(text);
-    return name === undefined ? this.pool.query(text, params) : this.pool.query({ name, text, values: params });
+    const query = name === undefined ? { text, values: params } : { name, text, values: params };
+    if (text === this.sql.upsertAnnounced || text === this.sql.deleteAnnounced) {
+      // On the listening connection while it is up: PostgreSQL then wakes one backend fewer per batch.
+      const carried = this.listener?.carry(query);
+      if (carried !== undefined) return carried;
+    }
+    return this.pool.query(query);
   }
 
   private async run(what: string, text: string, params: unknown[]): Promise<QueryResult> {

@@ -124,6 +124,7 @@ describe('coherence on a real PostgreSQL', () => {
           tls: { mode: 'disable' },
           table,
           connectTimeoutMs: 5000,
+          poolSize: 3, // the stores of every test stay open until the end: within max_connections
         },
       }],
     }).chain[0].store;
@@ -166,6 +167,57 @@ describe('coherence on a real PostgreSQL', () => {
     expect(ks.value(ks.find('b'))).toBe('v1'); // 5 is older than the cached 10
     await writer.deleteBatch([{ key: b('b'), version: 30 }]);
     await until(() => ks.find('b') < 0, 2000, 'b dropped by the delete');
+  });
+
+  test('own batches run on the listening connection while it is up, on the pool while it is down', async () => {
+    const since = new Date();
+    const writer = pgStore('t_carry');
+    const reader = pgStore('t_carry');
+    await writer.start();
+    await reader.start();
+    const ks = new Keyspace();
+    ks.insertLoaded(entry('k', 'v1', 10));
+    const r = coherent(reader, ks);
+    const w = coherent(writer, new Keyspace());
+    await until(() => r.up && w.up, 5000, 'both channels up');
+    await writer.writeBatch([entry('k', 'v2', 20)]);
+    await writer.deleteBatch([{ key: b('gone'), version: 20 }]);
+    expect(writer.carriedBatches).toBe(2);
+    await until(() => ks.find('k') < 0, 2000, 'k dropped');
+    // Both listening connections of this test end (their last statements are LISTEN, heartbeats or carried batches; the pools' are not).
+    const killed = await writer.pool.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_start >= $1 AND (query LIKE 'LISTEN%' OR query LIKE 'SELECT pg_notify%' OR query LIKE 'WITH batch%')", [since]);
+    expect(killed.rowCount).toBe(2);
+    await until(() => !w.up, 5000, 'the writer\'s channel down');
+    ks.insertLoaded(entry('k', 'v3', 30));
+    await writer.writeBatch([entry('k', 'v4', 40)]); // on the pool: the batch is stored all the same
+    expect(writer.carriedBatches).toBe(2);
+    expect((await reader.load(b('k')))?.value.toString()).toBe('v4');
+    await until(() => r.up && w.up, 5000, 'both channels up again');
+    await writer.writeBatch([entry('k', 'v5', 50)]);
+    expect(writer.carriedBatches).toBe(3);
+    await until(() => ks.find('k') < 0, 2000, 'k dropped again');
+  });
+
+  test('a carried batch that waits longer than heartbeatTimeoutMs does not take the channel down', async () => {
+    const writer = pgStore('t_busy');
+    await writer.start();
+    const w = coherent(writer, new Keyspace(), { config: { heartbeatMs: 50, heartbeatTimeoutMs: 300 } });
+    await until(() => w.up, 5000, 'the channel up');
+    const holder = await writer.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE "public"."t_busy" IN ACCESS EXCLUSIVE MODE');
+      const write = writer.writeBatch([entry('k', 'v', 10)]);
+      await sleep(1000); // the batch waits for the lock, and the heartbeats wait for the batch
+      expect(w.up).toBe(true);
+      await holder.query('COMMIT');
+      await expect(write).resolves.toEqual({ rejected: [] });
+    } finally {
+      holder.release();
+    }
+    expect(writer.carriedBatches).toBe(1);
+    expect(w.up).toBe(true);
+    expect((await writer.load(b('k')))?.value.toString()).toBe('v');
   });
 
   test('a failed batch announces nothing (the notification is part of its transaction)', async () => {
