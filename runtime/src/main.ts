@@ -6,7 +6,9 @@ import { createLogger } from './log';
 import { KeyspaceHooks, linksFromChain, Persistence } from './persistence';
 import { replayDeadLetters } from './persistence/dead-letter-replay';
 import { StateCache } from './server';
-import { createStores, parseStoresConfig, readSecretFrom } from './stores';
+import { parseStoresConfig } from './stores/config';
+import { readSecretFrom } from './stores/context';
+import { createStores } from './stores/create';
 
 const USAGE = `usage: state-cache serve [--config FILE]
        state-cache check-config FILE
