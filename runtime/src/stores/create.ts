@@ -7,8 +7,9 @@ import { StoreRequirements, validateChain } from './validate';
 /**
  * Creates one store from its config (not started). Each kind's module, and
  * its client library (pg, ioredis, classic-level), is loaded when a config
- * first names it: a cache that uses none keeps about 5 MB of heap and 20 MB
- * of RSS less, and every major collection marks a smaller heap.
+ * first names it: a memory-only server starts with 3.6 MB less heap (9.7
+ * instead of 13.3 MB, measured by requiring lib/main.js) and 15 MB less RSS,
+ * and every major collection marks the smaller heap.
  */
 export async function createStore(config: StoreConfig, context: StoreContext): Promise<CacheStore> {
   /* eslint-disable @typescript-eslint/no-require-imports */

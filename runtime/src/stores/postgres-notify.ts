@@ -123,8 +123,9 @@ export class PostgresListener extends NotificationChannel<Client> {
    * commit that notifies, except the committing session itself, which
    * queues its own notifications with the statement's answer. So a batch sent
    * here wakes one backend fewer in the database and one connection fewer in
-   * this process: with one peer, the database's CPU per notifying statement
-   * went from about 80 to 25 µs over the statement alone.
+   * this process. Measured with one other listening session: a notifying
+   * statement cost the database about 80 µs of CPU more than without any
+   * listener, and 25 µs more once the committing session was the listener.
    *
    * The instance sends one batch at a time, so no parallelism is lost.
    * Others' notifications wait for the statement to end (PostgreSQL delivers
