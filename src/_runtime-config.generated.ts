@@ -615,7 +615,7 @@ export interface StateCacheConfig {
        */
       heartbeatMs?: number;
       /**
-       * The channel counts as down when no notification came back for this long (a broken connection counts at once).
+       * The channel counts as down when no notification came back for this long (a broken connection counts at once). A batch of this instance's running on the listening connection holds the count: it has the store's own timeout.
        */
       heartbeatTimeoutMs?: number;
       /**
