@@ -84,87 +84,120 @@ export async function withPostgres<T>(ctx: BenchContext, fn: (pg: TestPostgres) 
   }
 }
 
-/** SET throughput with write-behind to PostgreSQL against memory only, alternating. */
+/**
+ * A custom store that takes every batch at once and keeps nothing: write-behind
+ * to it costs the server what the queue costs, without any database.
+ */
+const NO_OP_STORE = `exports.createStore = () => ({
+  characteristics: { shareable: false, supportsTtl: true, versioned: true, readOnly: false },
+  async start() {}, async load() { return undefined; }, async loadMany(keys) { return keys.map(() => undefined); },
+  async writeBatch() { return { rejected: [] }; }, async deleteBatch() { return { rejected: [] }; },
+  async *iterate() {}, async clear() {}, async ping() {}, async close() {},
+});
+`;
+
+/**
+ * SET throughput with write-behind to PostgreSQL against memory only,
+ * alternating; write-behind to a no-op store alongside, which separates the
+ * queue's own cost from the database's.
+ */
 export async function writeBehindSection(ctx: BenchContext): Promise<string> {
   const { options } = ctx;
   const TARGET = 0.9;
-  return withPostgres(ctx, async (pg) => {
-    const memory = await ConfiguredCache.create(options.main, 'memory-only', () => ({}));
-    const behind = await ConfiguredCache.create(options.main, 'write-behind', (dir) => ({
-      stores: { chain: [{ store: pgStoreConfig(pg, 'bench_write_behind') }] },
-      persistence: { mode: 'write-behind', writeBehind: { deadLetterPath: join(dir, 'dead-letter.jsonl') } },
-    }));
-    const runs: Record<string, BenchmarkRow[]> = { 'memory-only': [], 'write-behind': [] };
-    const warm: Record<string, BenchmarkRow[]> = { 'memory-only': [], 'write-behind': [] };
-    // state-cache's own CPU per SET (user + system, /proc/PID/stat), the steadier figure on a shared machine.
-    const cpu: Record<string, number[]> = { 'memory-only': [], 'write-behind': [] };
-    // PostgreSQL's CPU per SET over the same run (the flushes that land during it).
-    const pgCpu: Record<string, number[]> = { 'memory-only': [], 'write-behind': [] };
-    const measured = async (server: ConfiguredCache, run: () => Promise<BenchmarkRow>): Promise<BenchmarkRow> => {
-      const before = cpuSeconds(server.pid);
-      const pgBefore = commandCpuSeconds('postgres');
-      const row = await run();
-      cpu[server.name].push((cpuSeconds(server.pid) - before) / options.requests);
-      pgCpu[server.name].push((commandCpuSeconds('postgres') - pgBefore) / options.requests);
-      return row;
-    };
-    let flushed = NaN;
-    let loadsOnMiss = NaN;
-    try {
-      await memory.start();
-      await behind.start();
-      for (let round = 1; round <= options.rounds; round++) {
-        const order = round % 2 === 1 ? [memory, behind] : [behind, memory];
-        for (const server of order) {
-          const row = await measured(server, async () => setRow(await runBenchmark({ port: server.port, tests: 'set', clients: options.clients, requests: options.requests, dataSize: options.valueBytes, keyspace: options.keyspace, pipeline: 1 })));
-          runs[server.name].push(row);
-          ctx.log(`write-behind round ${round}/${options.rounds} ${server.name}: SET ${fmtInt(row.rps)}/s p99 ${fmtMs(row.p99Ms)} ms`);
+  const moduleDir = mkdtempSync(join(tmpdir(), 'bench-no-op-store-'));
+  const noOpModule = join(moduleDir, 'no-op-store.js');
+  writeFileSync(noOpModule, NO_OP_STORE);
+  try {
+    return await withPostgres(ctx, async (pg) => {
+      const memory = await ConfiguredCache.create(options.main, 'memory-only', () => ({}));
+      const behind = await ConfiguredCache.create(options.main, 'write-behind', (dir) => ({
+        stores: { chain: [{ store: pgStoreConfig(pg, 'bench_write_behind') }] },
+        persistence: { mode: 'write-behind', writeBehind: { deadLetterPath: join(dir, 'dead-letter.jsonl') } },
+      }));
+      const noOp = await ConfiguredCache.create(options.main, 'write-behind, no-op store', (dir) => ({
+        stores: { chain: [{ store: { type: 'custom', name: 'no-op', module: noOpModule } }] },
+        persistence: { mode: 'write-behind', writeBehind: { deadLetterPath: join(dir, 'dead-letter.jsonl') } },
+      }));
+      const names = [memory.name, behind.name, noOp.name];
+      const runs: Record<string, BenchmarkRow[]> = Object.fromEntries(names.map((n) => [n, []]));
+      const warm: Record<string, BenchmarkRow[]> = { 'memory-only': [], 'write-behind': [] };
+      // state-cache's own CPU per SET (user + system, /proc/PID/stat), the steadier figure on a shared machine.
+      const cpu: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+      // PostgreSQL's CPU per SET over the same run (the flushes that land during it).
+      const pgCpu: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+      const measured = async (server: ConfiguredCache, run: () => Promise<BenchmarkRow>): Promise<BenchmarkRow> => {
+        const before = cpuSeconds(server.pid);
+        const pgBefore = commandCpuSeconds('postgres');
+        const row = await run();
+        cpu[server.name].push((cpuSeconds(server.pid) - before) / options.requests);
+        pgCpu[server.name].push((commandCpuSeconds('postgres') - pgBefore) / options.requests);
+        return row;
+      };
+      let flushed = NaN;
+      let loadsOnMiss = NaN;
+      try {
+        await memory.start();
+        await behind.start();
+        await noOp.start();
+        for (let round = 1; round <= options.rounds; round++) {
+          const order = round % 2 === 1 ? [memory, behind, noOp] : [noOp, behind, memory];
+          for (const server of order) {
+            const row = await measured(server, async () => setRow(await runBenchmark({ port: server.port, tests: 'set', clients: options.clients, requests: options.requests, dataSize: options.valueBytes, keyspace: options.keyspace, pipeline: 1 })));
+            runs[server.name].push(row);
+            ctx.log(`write-behind round ${round}/${options.rounds} ${server.name}: SET ${fmtInt(row.rps)}/s p99 ${fmtMs(row.p99Ms)} ms`);
+          }
         }
-      }
-      // No series until the first load: none is 0.
-      loadsOnMiss = (await behind.metric(/state_cache_persistence_loads_total\{store="pg",result="(?:hit|miss)"\} (\d+)/)) || 0;
-      // Where the time goes: the same runs over 1 000 keys, which stay in memory after their first write (no load on miss).
-      for (let round = 1; round <= options.rounds; round++) {
-        const order = round % 2 === 1 ? [memory, behind] : [behind, memory];
-        for (const server of order) {
-          const row = setRow(await runBenchmark({ port: server.port, tests: 'set', clients: options.clients, requests: options.requests, dataSize: options.valueBytes, keyspace: 1000, pipeline: 1 }));
-          warm[server.name].push(row);
-          ctx.log(`write-behind (1 000 keys in memory) round ${round}/${options.rounds} ${server.name}: SET ${fmtInt(row.rps)}/s p99 ${fmtMs(row.p99Ms)} ms`);
+        // No series until the first load: none is 0.
+        loadsOnMiss = (await behind.metric(/state_cache_persistence_loads_total\{store="pg",result="(?:hit|miss)"\} (\d+)/)) || 0;
+        // Where the time goes: the same runs over 1 000 keys, which stay in memory after their first write (no load on miss).
+        for (let round = 1; round <= options.rounds; round++) {
+          const order = round % 2 === 1 ? [memory, behind] : [behind, memory];
+          for (const server of order) {
+            const row = setRow(await runBenchmark({ port: server.port, tests: 'set', clients: options.clients, requests: options.requests, dataSize: options.valueBytes, keyspace: 1000, pipeline: 1 }));
+            warm[server.name].push(row);
+            ctx.log(`write-behind (1 000 keys in memory) round ${round}/${options.rounds} ${server.name}: SET ${fmtInt(row.rps)}/s p99 ${fmtMs(row.p99Ms)} ms`);
+          }
         }
+        for (let i = 0; i < 600 && (await behind.metric(/state_cache_persistence_pending_writes\{store="pg"\} (\d+)/)) !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+        flushed = await behind.metric(/state_cache_persistence_pending_writes\{store="pg"\} (\d+)/);
+      } finally {
+        await noOp.stop();
+        await behind.stop();
+        await memory.stop();
       }
-      for (let i = 0; i < 600 && (await behind.metric(/state_cache_persistence_pending_writes\{store="pg"\} (\d+)/)) !== 0; i++) await new Promise((r) => setTimeout(r, 100));
-      flushed = await behind.metric(/state_cache_persistence_pending_writes\{store="pg"\} (\d+)/);
-    } finally {
-      await behind.stop();
-      await memory.stop();
-    }
-    const med = (name: string, key: 'rps' | 'p99Ms') => median(runs[name].map((r) => r[key]));
-    const medWarm = (name: string, key: 'rps' | 'p99Ms') => median(warm[name].map((r) => r[key]));
-    const ratio = median(runs['write-behind'].map((r, i) => r.rps / runs['memory-only'][i].rps));
-    const cpuUs = (name: string) => median(cpu[name]) * 1e6;
-    const warmRatio = medWarm('write-behind', 'rps') / medWarm('memory-only', 'rps');
-    const result = ctx.target({ section: 'write-behind', name: 'SET throughput, write-behind to PostgreSQL / memory only', ratio, limit: TARGET, better: 'higher' });
-    return [
-      '## SET with write-behind to PostgreSQL',
-      '',
-      `Two state-cache servers at once, one memory only, one with \`persistence.mode: write-behind\` to a PostgreSQL table (embedded PostgreSQL on the same machine, defaults: batches of 100, flush after 1 s, no journal). \`redis-benchmark -t set -c ${options.clients} -n ${options.requests} -d ${options.valueBytes} -r ${options.keyspace}\` against each in turn, ${options.rounds} round(s), order flipped every round; the ratio is the median of the per-round ratios. CPU per SET is the state-cache process's own user + system time over the run; PostgreSQL's is its processes' time over the same run (the flushes that landed during it; the queue drains after the run). Pending writes after the runs: ${flushed} (the queue drained).`,
-      '',
-      table(['server', 'SET ops/s (median)', 'p99 ms', 'server CPU per SET', 'PostgreSQL CPU per SET', 'every round (ops/s)'], ['memory-only', 'write-behind'].map((name) => [
-        name, fmtInt(med(name, 'rps')), fmtMs(med(name, 'p99Ms')), `${cpuUs(name).toFixed(1)} µs`, `${(median(pgCpu[name]) * 1e6).toFixed(1)} µs`,
-        runs[name].map((r) => fmtInt(r.rps)).join(' / '),
-      ])),
-      '',
-      `write-behind / memory only: **${fmtRatio(ratio)}** (target ≥ ${TARGET}×) ${passMiss(result)}; server CPU per SET ${fmtRatio(cpuUs('write-behind') / cpuUs('memory-only'))}. Loads on miss from PostgreSQL during these runs: ${fmtInt(loadsOnMiss)} for ${fmtInt(options.requests * options.rounds)} SETs (a plain SET is a blind write: it never loads).`,
-      '',
-      'The same runs over 1 000 keys (`-r 1000`), which stay in memory after their first write, so no SET waits for a load:',
-      '',
-      table(['server', 'SET ops/s (median)', 'p99 ms', 'every round (ops/s)'], ['memory-only', 'write-behind'].map((name) => [
-        name, fmtInt(medWarm(name, 'rps')), fmtMs(medWarm(name, 'p99Ms')), warm[name].map((r) => fmtInt(r.rps)).join(' / '),
-      ])),
-      '',
-      `write-behind / memory only with the keys in memory: ${fmtRatio(warmRatio)} (no target; it shows what the queue itself costs).`,
-    ].join('\n');
-  });
+      const med = (name: string, key: 'rps' | 'p99Ms') => median(runs[name].map((r) => r[key]));
+      const medWarm = (name: string, key: 'rps' | 'p99Ms') => median(warm[name].map((r) => r[key]));
+      const ratioOf = (name: string) => median(runs[name].map((r, i) => r.rps / runs['memory-only'][i].rps));
+      const ratio = ratioOf(behind.name);
+      const cpuUs = (name: string) => median(cpu[name]) * 1e6;
+      const warmRatio = medWarm('write-behind', 'rps') / medWarm('memory-only', 'rps');
+      const result = ctx.target({ section: 'write-behind', name: 'SET throughput, write-behind to PostgreSQL / memory only', ratio, limit: TARGET, better: 'higher' });
+      return [
+        '## SET with write-behind to PostgreSQL',
+        '',
+        `Three state-cache servers at once: one memory only, one with \`persistence.mode: write-behind\` to a PostgreSQL table (embedded PostgreSQL on the same machine, defaults: batches of 100, flush after 1 s, no journal), and one with write-behind to a no-op store (a custom module that takes every batch at once and keeps nothing), which shows what the queue costs without a database. \`redis-benchmark -t set -c ${options.clients} -n ${options.requests} -d ${options.valueBytes} -r ${options.keyspace}\` against each in turn, ${options.rounds} round(s), order reversed every round; the ratios are the medians of the per-round ratios. CPU per SET is the state-cache process's own user + system time over the run; PostgreSQL's is its processes' time over the same run (the flushes that landed during it; the queue drains after the run). Pending writes after the runs: ${flushed} (the queue drained).`,
+        '',
+        table(['server', 'SET ops/s (median)', 'p99 ms', 'server CPU per SET', 'PostgreSQL CPU per SET', 'every round (ops/s)'], names.map((name) => [
+          name, fmtInt(med(name, 'rps')), fmtMs(med(name, 'p99Ms')), `${cpuUs(name).toFixed(1)} µs`, `${(median(pgCpu[name]) * 1e6).toFixed(1)} µs`,
+          runs[name].map((r) => fmtInt(r.rps)).join(' / '),
+        ])),
+        '',
+        `write-behind / memory only: **${fmtRatio(ratio)}** (target ≥ ${TARGET}×) ${passMiss(result)}; server CPU per SET ${fmtRatio(cpuUs('write-behind') / cpuUs('memory-only'))}. Loads on miss from PostgreSQL during these runs: ${fmtInt(loadsOnMiss)} for ${fmtInt(options.requests * options.rounds)} SETs (a plain SET is a blind write: it never loads).`,
+        '',
+        `write-behind to the no-op store / memory only: ${fmtRatio(ratioOf(noOp.name))}, server CPU per SET ${fmtRatio(cpuUs(noOp.name) / cpuUs('memory-only'))} (no target): the queue's own cost. The rest of the gap above is PostgreSQL's: its client on the server's thread, and its flushes on the same CPUs as the benchmark.`,
+        '',
+        'The same runs over 1 000 keys (`-r 1000`), which stay in memory after their first write, so no SET waits for a load:',
+        '',
+        table(['server', 'SET ops/s (median)', 'p99 ms', 'every round (ops/s)'], ['memory-only', 'write-behind'].map((name) => [
+          name, fmtInt(medWarm(name, 'rps')), fmtMs(medWarm(name, 'p99Ms')), warm[name].map((r) => fmtInt(r.rps)).join(' / '),
+        ])),
+        '',
+        `write-behind / memory only with the keys in memory: ${fmtRatio(warmRatio)} (no target).`,
+      ].join('\n');
+    });
+  } finally {
+    rmSync(moduleDir, { recursive: true, force: true });
+  }
 }
 
 /** write-through SET with 50 clients: group commit against one commit per write. */
