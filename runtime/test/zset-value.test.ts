@@ -47,9 +47,11 @@ test.each([1, 2, 3])('random adds, updates, deletes and range deletes match a so
   let model: ZNode[] = [];
   const put = (m: string, s: number) => {
     const isNew = !model.some((n) => n.m === m);
-    const node = z.node(m);
-    expect(node === undefined).toBe(isNew);
-    if (node !== undefined && random() < 0.5) z.move(node, s); // ZADD's path: one lookup
+    const id = random() < 0.5 ? z.find(m) : z.findBytes(Buffer.from(`..${m}.`, 'latin1'), 2, 2 + m.length);
+    expect(id < 0).toBe(isNew);
+    if (id >= 0) expect([z.memberOf(id), z.scoreOf(id)]).toEqual([m, model.find((n) => n.m === m)!.s]);
+    if (id >= 0 && random() < 0.5) z.setScore(id, s); // ZADD's path: one lookup
+    else if (id < 0 && random() < 0.5) z.add(m, s);
     else expect(z.set(m, s)).toBe(isNew);
     expect(z.score(m)).toBe(s);
     model = [...model.filter((n) => n.m !== m), { m, s }].sort(order);
@@ -91,6 +93,39 @@ test('members in score order append: a set built in order, as decoding does, is 
   expect(z.size).toBe(10_000);
   expect(z.at(9_999).m).toBe('k09999');
   expect(z.rank('k05000')).toBe(5_000);
-  expect(z.firstWhere((n) => n.m >= 'k07777')).toBe(7_777);
+  expect(z.firstWhere((m) => m >= 'k07777')).toBe(7_777);
   expect(z.slice(9_998, 10_005).map((n) => n.s)).toEqual([9_998, 9_999]);
+});
+
+test('members are found by their bytes in small (scanned) and large (indexed) sets, the empty member and high bytes included', () => {
+  for (const size of [5, 5_000]) {
+    const z = new ZSetValue();
+    const names = ['', '\u00ff\u0080x', ...Array.from({ length: size }, (_, i) => `e${i}`)];
+    names.forEach((m, i) => z.add(m, i % 7));
+    for (const [i, m] of names.entries()) {
+      const bytes = Buffer.from(`<${m}>`, 'latin1');
+      const id = z.findBytes(bytes, 1, bytes.length - 1);
+      expect([z.memberOf(id), z.scoreOf(id), z.find(m)]).toEqual([m, i % 7, id]);
+    }
+    expect(z.findBytes(Buffer.from('e'), 0, 1)).toBe(-1);
+    expect(z.find('\u00ff\u0080')).toBe(-1);
+    // A freed id is not found, even by the empty member it no longer holds.
+    expect(z.delete('')).toBe(true);
+    expect([z.find(''), z.findBytes(Buffer.alloc(0), 0, 0), z.score('')]).toEqual([-1, -1, undefined]);
+    expect(z.size).toBe(names.length - 1);
+  }
+});
+
+test('deleting most members renumbers the rest: they are all still found and ranked, and the accounted bytes come back', () => {
+  const z = new ZSetValue();
+  const empty = z.bytes;
+  for (let i = 0; i < 10_000; i++) z.add(`m${i}`, i);
+  const full = z.bytes;
+  for (let i = 0; i < 10_000; i++) if (i % 10 !== 0) z.delete(`m${i}`);
+  expect(z.bytes).toBeLessThan(full / 5);
+  for (let i = 0; i < 10_000; i += 10) expect([z.score(`m${i}`), z.rank(`m${i}`)]).toEqual([i, i / 10]);
+  for (let i = 0; i < 10_000; i += 10) z.add(`n${i}`, i + 0.5); // reuses freed ids, if any are left
+  expect(z.rank('n9990')).toBe(1_999);
+  z.deleteRange(0, z.size);
+  expect([z.size, z.bytes, [...z]]).toEqual([0, empty, []]);
 });

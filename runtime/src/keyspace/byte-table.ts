@@ -42,9 +42,20 @@ const COMPACT_MIN = 4096;
 const SEED = (Math.random() * 0x100000000) >>> 0;
 
 /** A seeded FNV-1a with murmur3's final avalanche, over `buf[start, end)`. */
-function hashOf(buf: Buffer, start: number, end: number): number {
+export function hashOf(buf: Buffer, start: number, end: number): number {
   let h = (SEED ^ (end - start)) >>> 0;
   for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+  return avalanche(h);
+}
+
+/** `hashOf` of a binary string's bytes (one char per byte, as `latin1Slice` makes them). */
+export function hashOfLatin1(s: string): number {
+  let h = (SEED ^ s.length) >>> 0;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return avalanche(h);
+}
+
+function avalanche(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -1,4 +1,4 @@
-import { BUFFER_OVERHEAD, ByteTable } from './byte-table';
+import { BUFFER_OVERHEAD, ByteTable, hashOf, hashOfLatin1 } from './byte-table';
 import { copyBytes as byteCopy } from '../byte-copy';
 import { ValueEncodingError, WrongTypeError } from '../vocabulary';
 /**
@@ -49,10 +49,12 @@ export function accountedBytes(v: { readonly bytes: number }): number {
   return Math.ceil(v.bytes * HEAP_FACTOR);
 }
 
-/** A sorted-set node: a 2-field object (40) plus a heap number for a non-integer score (16). */
-const ZNODE = 56;
-/** A sorted-set member: its Map entry, its node, its slots in a block's nodes and scores. */
-const ZMEMBER = MAP_ENTRY + 2 * ARRAY_SLOT + ZNODE;
+/**
+ * A sorted-set member besides its string: its index pair at the index's
+ * lowest fill (a quarter: 4 x 8 bytes), its slots in the by-id arrays of
+ * members and scores and in its block's ids and scores.
+ */
+const ZMEMBER = 32 + 4 * ARRAY_SLOT;
 
 export { WrongTypeError, ValueEncodingError };
 
@@ -641,82 +643,86 @@ export class SetValue {
 
 // ---- sorted set ------------------------------------------------------------------
 
+/** A member and its score, as range reads return them (a copy: later changes to the set do not show in it). */
 export interface ZNode {
   readonly m: string;
-  s: number;
+  readonly s: number;
 }
 
-/** True when (s, m) comes after node `n` in Redis's order: by score, then by member bytes. */
-function after(s: number, m: string, ns: number, n: ZNode): boolean {
-  return s > ns || (s === ns && m > n.m);
-}
-
-/** Index in a sorted block (its scores `sc`, its nodes `b`) of the first node >= (s, m). */
 /**
  * `a.splice(i, 0, x)` without splice's result array (a block is at most
  * 2 * ZBLOCK long: the loop is as fast, and leaves no garbage).
  */
-function insertAt<T>(a: T[], i: number, x: T): void {
+function insertAt(a: number[], i: number, x: number): void {
   a.push(x);
   for (let j = a.length - 1; j > i; j--) a[j] = a[j - 1];
   a[i] = x;
 }
 
 /** `a.splice(i, 1)` without its result array. */
-function removeAt<T>(a: T[], i: number): void {
+function removeAt(a: number[], i: number): void {
   const n = a.length - 1;
   for (let j = i; j < n; j++) a[j] = a[j + 1];
   a.pop();
 }
 
-function firstAtOrAfter(sc: readonly number[], b: readonly ZNode[], s: number, m: string): number {
-  let lo = 0;
-  let hi = sc.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (after(s, m, sc[mid], b[mid])) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+/** Nodes per block of a sorted set: a block splits in two past twice this. */
+const ZBLOCK = 32;
+/** Up to this many ids, members are found by scanning them (as Redis's listpack): no index. */
+const ZLINEAR_MAX = 16;
+/** Smallest member index, in (id + 1, hash) pairs. */
+const ZINDEX_MIN = 64;
+/** Below this many ids, freed ids are never compacted away. */
+const ZCOMPACT_MIN = 64;
+
+function indexBytes(index: Int32Array | undefined): number {
+  return index === undefined ? 0 : index.byteLength + BUFFER_OVERHEAD;
 }
 
 /**
- * Nodes per block of a sorted set: a block splits in two past twice this.
- * Small, because V8's `splice` of an array of pointers in old space costs
- * about 6 ns per element moved (its write barrier; about 1 ns in an array of
- * small integers), against a binary search over the blocks' last scores that
- * barely grows with their number: with blocks of 128 and no score arrays,
- * giving a member of a 100k set a new score cost about 1.7x what it does now.
- */
-const ZBLOCK = 32;
-
-/**
- * Members to nodes in a Map (O(1) ZSCORE); the nodes in order of (score,
- * member) in blocks of up to 2 x ZBLOCK sorted arrays, with each block's
- * starting rank kept lazily. A write moves at most one block's pointers and
- * finds its block by binary search on the blocks' last scores; ranks and range
- * bounds are O(log n). One sorted array was simpler, but V8's `splice` on an
- * array of 100k pointers took about 250 us per insert (ZADD at 0.09x Redis),
- * where Redis's skiplist takes O(log n). A skiplist in JS costs an object and
- * a level array per node; blocks of plain arrays cost one pointer per node.
+ * A sorted set. Each member has a small-integer id: `members[id]` and
+ * `scoreById[id]`. The ids are in order of (score, member) in blocks of up to
+ * 2 x ZBLOCK arrays, each with its scores beside it as unboxed doubles and its
+ * last score in `lasts`, and each block's starting rank kept lazily. A write
+ * finds its block by binary search on `lasts` and its place by binary search
+ * on that block's scores (a member is read only where scores tie), then
+ * shifts at most one block. Members are found through an open-addressing
+ * index of (id + 1, hash) pairs, from a request's bytes without making a
+ * string.
  *
- * Each block's scores are kept beside its nodes as unboxed doubles, and each
- * block's last score in one array: the searches of a write read a node only
- * where scores tie, instead of about 20 nodes scattered over the heap (cache
- * misses: a ZADD that moves a member of a 100k set cost about twice as much).
+ * Why not simpler: one sorted array cost ~250 us per insert on a 100k set
+ * (V8's `splice` of 100k pointers: ZADD at 0.09x Redis); a skiplist in JS
+ * costs an object and a level array per node. Blocks of node objects with a
+ * `Map<string, node>` (the layout before this one) spent a fifth of pipelined
+ * ZADD in V8's `FindOrderedHashMapEntry` (each entry's key string read to
+ * compare it, a string made from the request first) and paid V8's write
+ * barrier on every pointer a shift moved; ids are small integers, which a
+ * shift moves without it. In a micro-benchmark giving random members of a
+ * 100k set new scores, from request bytes: 0.9-1.2 us per update against
+ * 1.1-1.5 us with the node objects and the Map.
  */
 export class ZSetValue {
   readonly type = T_ZSET;
-  private blocks: ZNode[][] = [];
-  /** The scores of each block's nodes, in step with `blocks`. */
+  /** Member by id ('' for a free id). */
+  private members: string[] = [];
+  /** Score by id (NaN for a free id: no score is NaN). */
+  private scoreById: number[] = [];
+  /** Ids whose member went, for the next new member. */
+  private free: number[] = [];
+  /** (id + 1, hash) pairs, 0: empty, -1: a tombstone; undefined while there are few ids (they are scanned). */
+  private index: Int32Array | undefined;
+  private mask = 0;
+  private tombstones = 0;
+  /** The ids in order, in blocks. */
+  private blocks: number[][] = [];
+  /** The scores of each block's ids, in step with `blocks`. */
   private scores: number[][] = [];
-  /** The score of each block's last node. */
+  /** The score of each block's last id. */
   private lasts: number[] = [];
-  /** The rank of each block's first node, valid for blocks [0, startsValid). */
+  /** The rank of each block's first id, valid for blocks [0, startsValid). */
   private readonly starts: number[] = [];
   private startsValid = 0;
   private count = 0;
-  private readonly byMember = new Map<string, ZNode>();
   bytes = OBJECT_OVERHEAD;
   mods = 0;
   /** Past the listpack thresholds once: Redis's skiplist encoding. */
@@ -726,27 +732,135 @@ export class ZSetValue {
     return this.count;
   }
 
-  score(m: string): number | undefined {
-    return this.byMember.get(m)?.s;
+  // ---- members ------------------------------------------------------------------
+
+  /** The id of member `m`, or -1. */
+  find(m: string): number {
+    const index = this.index;
+    if (index === undefined) {
+      const members = this.members;
+      for (let id = 0; id < members.length; id++) if (members[id] === m && this.scoreById[id] === this.scoreById[id]) return id;
+      return -1;
+    }
+    const h = hashOfLatin1(m);
+    const mask = this.mask;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const e = index[2 * i];
+      if (e === 0) return -1;
+      if (e > 0 && index[2 * i + 1] === h && this.members[e - 1] === m) return e - 1;
+    }
   }
 
-  /** Every node, in order. */
+  /** The id of the member whose bytes are `buf[start, end)`, or -1 (no string made). */
+  findBytes(buf: Buffer, start: number, end: number): number {
+    const index = this.index;
+    if (index === undefined) return this.find(buf.latin1Slice(start, end));
+    const h = hashOf(buf, start, end);
+    const mask = this.mask;
+    const len = end - start;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const e = index[2 * i];
+      if (e === 0) return -1;
+      if (e > 0 && index[2 * i + 1] === h) {
+        const m = this.members[e - 1];
+        if (m.length === len) {
+          let k = 0;
+          while (k < len && m.charCodeAt(k) === buf[start + k]) k++;
+          if (k === len) return e - 1;
+        }
+      }
+    }
+  }
+
+  /** The member of id `id` (from `find`). */
+  memberOf(id: number): string {
+    return this.members[id];
+  }
+
+  /** The score of id `id` (from `find`). */
+  scoreOf(id: number): number {
+    return this.scoreById[id];
+  }
+
+  score(m: string): number | undefined {
+    const id = this.find(m);
+    return id < 0 ? undefined : this.scoreById[id];
+  }
+
+  /** Adds or updates; true when the member is new. */
+  set(m: string, s: number): boolean {
+    const id = this.find(m);
+    if (id >= 0) {
+      this.setScore(id, s);
+      return false;
+    }
+    this.add(m, s);
+    return true;
+  }
+
+  /** Adds member `m`, which must not be in the set (`find` said -1). */
+  add(m: string, s: number): void {
+    const id = this.free.length > 0 ? this.free.pop()! : this.members.length;
+    if (id === this.members.length) {
+      this.members.push(m);
+      this.scoreById.push(s);
+    } else {
+      this.members[id] = m;
+      this.scoreById[id] = s;
+    }
+    this.indexAdd(id, m);
+    this.insert(id, s, m);
+    this.bytes += ZMEMBER + stringCost(m.length);
+    this.mods++;
+    if (!this.big && (m.length > LISTPACK_MAX_VALUE || this.count > LISTPACK_MAX_ENTRIES)) this.big = true;
+  }
+
+  /** Gives id `id` (from `find`) the score `s`. */
+  setScore(id: number, s: number): void {
+    const old = this.scoreById[id];
+    if (old === s) return;
+    const m = this.members[id];
+    this.remove(old, m);
+    this.scoreById[id] = s;
+    this.insert(id, s, m);
+    this.mods++;
+  }
+
+  delete(m: string): boolean {
+    const id = this.find(m);
+    if (id < 0) return false;
+    this.remove(this.scoreById[id], m);
+    this.forget(id);
+    this.mods++;
+    this.maybeCompact();
+    return true;
+  }
+
+  // ---- order --------------------------------------------------------------------
+
+  /** Every member and score, in order. */
   * [Symbol.iterator](): IterableIterator<ZNode> {
-    for (const b of this.blocks) yield* b;
+    const members = this.members;
+    for (let bi = 0; bi < this.blocks.length; bi++) {
+      const b = this.blocks[bi];
+      const sc = this.scores[bi];
+      for (let i = 0; i < b.length; i++) yield { m: members[b[i]], s: sc[i] };
+    }
   }
 
   /**
-   * The first rank whose node satisfies `pred`, which must be false for a
+   * The first rank whose member satisfies `pred`, which must be false for a
    * prefix of the order and true after it (size when it never holds).
    */
-  firstWhere(pred: (n: ZNode) => boolean): number {
+  firstWhere(pred: (m: string) => boolean): number {
     const bl = this.blocks;
+    const members = this.members;
     let lo = 0;
     let hi = bl.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const b = bl[mid];
-      if (pred(b[b.length - 1])) hi = mid;
+      if (pred(members[b[b.length - 1]])) hi = mid;
       else lo = mid + 1;
     }
     if (lo === bl.length) return this.count;
@@ -755,7 +869,7 @@ export class ZSetValue {
     let h = b.length - 1;
     while (l < h) {
       const mid = (l + h) >>> 1;
-      if (pred(b[mid])) h = mid;
+      if (pred(members[b[mid]])) h = mid;
       else l = mid + 1;
     }
     return this.startOf(lo) + l;
@@ -765,7 +879,7 @@ export class ZSetValue {
   lowerBound(s: number, m: string): number {
     if (this.count === 0) return 0;
     const bi = this.blockFor(s, m);
-    const i = firstAtOrAfter(this.scores[bi], this.blocks[bi], s, m);
+    const i = this.position(bi, s, m);
     return i === this.blocks[bi].length ? this.count : this.startOf(bi) + i;
   }
 
@@ -792,17 +906,18 @@ export class ZSetValue {
   }
 
   rank(m: string): number | undefined {
-    const n = this.byMember.get(m);
-    return n === undefined ? undefined : this.lowerBound(n.s, n.m);
+    const id = this.find(m);
+    return id < 0 ? undefined : this.lowerBound(this.scoreById[id], m);
   }
 
-  /** The node at rank i (0 <= i < size). */
+  /** The member and score at rank i (0 <= i < size). */
   at(i: number): ZNode {
     const bi = this.blockAt(i);
-    return this.blocks[bi][i - this.starts[bi]];
+    const k = i - this.starts[bi];
+    return { m: this.members[this.blocks[bi][k]], s: this.scores[bi][k] };
   }
 
-  /** The nodes at ranks [lo, hi), in order (hi past the end stops at the end, as Array#slice). */
+  /** The members and scores at ranks [lo, hi), in order (hi past the end stops at the end, as Array#slice). */
   slice(lo: number, hi: number): ZNode[] {
     const out: ZNode[] = [];
     hi = Math.min(hi, this.count);
@@ -811,56 +926,17 @@ export class ZSetValue {
     let off = lo - this.starts[bi];
     let left = hi - lo;
     while (left > 0) {
-      const b = this.blocks[bi++];
+      const b = this.blocks[bi];
+      const sc = this.scores[bi++];
       const end = Math.min(b.length, off + left);
-      for (let i = off; i < end; i++) out.push(b[i]);
+      for (let i = off; i < end; i++) out.push({ m: this.members[b[i]], s: sc[i] });
       left -= end - off;
       off = 0;
     }
     return out;
   }
 
-  /** The node of member `m`: its score is `s` (read-only; change it with `set`). */
-  node(m: string): ZNode | undefined {
-    return this.byMember.get(m);
-  }
-
-  /** Adds or updates; true when the member is new. */
-  set(m: string, s: number): boolean {
-    const n = this.byMember.get(m);
-    if (n !== undefined) {
-      this.move(n, s);
-      return false;
-    }
-    const node: ZNode = { m, s };
-    this.byMember.set(m, node);
-    this.insert(node);
-    this.bytes += ZMEMBER + stringCost(m.length);
-    this.mods++;
-    if (!this.big && (m.length > LISTPACK_MAX_VALUE || this.count > LISTPACK_MAX_ENTRIES)) this.big = true;
-    return true;
-  }
-
-  /** Gives the node of a member (from `node`) the score `s`. */
-  move(n: ZNode, s: number): void {
-    if (n.s === s) return;
-    this.remove(n);
-    n.s = s;
-    this.insert(n);
-    this.mods++;
-  }
-
-  delete(m: string): boolean {
-    const n = this.byMember.get(m);
-    if (n === undefined) return false;
-    this.remove(n);
-    this.byMember.delete(m);
-    this.bytes -= ZMEMBER + stringCost(m.length);
-    this.mods++;
-    return true;
-  }
-
-  /** Removes the nodes at ranks [start, end) at once. */
+  /** Removes the members at ranks [start, end) at once; returns them. */
   deleteRange(start: number, end: number): ZNode[] {
     const gone: ZNode[] = [];
     if (end <= start) return gone;
@@ -872,67 +948,189 @@ export class ZSetValue {
       const b = this.blocks[bi];
       const sc = this.scores[bi];
       const k = Math.min(left, b.length - off);
-      for (const n of b.splice(off, k)) gone.push(n);
+      for (let i = off; i < off + k; i++) {
+        gone.push({ m: this.members[b[i]], s: sc[i] });
+        this.forget(b[i]);
+      }
+      b.splice(off, k);
       sc.splice(off, k);
       left -= k;
+      this.count -= k;
       if (b.length === 0) this.dropBlock(bi);
       else this.lasts[bi++] = sc[sc.length - 1];
       off = 0;
     }
-    this.count -= gone.length;
-    for (const n of gone) {
-      this.byMember.delete(n.m);
-      this.bytes -= ZMEMBER + stringCost(n.m.length);
-    }
     this.mods++;
+    this.maybeCompact();
     return gone;
   }
 
   clone(): ZSetValue {
     const c = new ZSetValue();
-    for (const b of this.blocks) {
-      const copy = b.map((n) => ({ m: n.m, s: n.s }));
-      for (const node of copy) c.byMember.set(node.m, node);
-      c.blocks.push(copy);
-    }
-    for (const sc of this.scores) c.scores.push(sc.slice());
-    c.lasts = this.lasts.slice(); // not push(...): a set of millions has more blocks than a call takes arguments
-    c.count = this.count;
-    c.bytes = this.bytes;
+    for (const n of this) c.appendLast(n.m, n.s);
     c.big = this.big;
+    c.mods = 0;
     return c;
   }
 
-  /** The block where (s, m) is or would go: the first whose last node is >= it, else the last. */
+  // ---- internals ----------------------------------------------------------------
+
+  /** Adds a member known to be new and after every member (a clone, a compaction), into full blocks. */
+  private appendLast(m: string, s: number): void {
+    const id = this.members.length;
+    this.members.push(m);
+    this.scoreById.push(s);
+    this.indexAdd(id, m);
+    this.bytes += ZMEMBER + stringCost(m.length);
+    this.mods++;
+    const last = this.blocks.length - 1;
+    if (last < 0 || this.blocks[last].length >= 2 * ZBLOCK) {
+      this.blocks.push([id]);
+      this.scores.push([s]);
+      this.lasts.push(s);
+    } else {
+      this.blocks[last].push(id);
+      this.scores[last].push(s);
+      this.lasts[last] = s;
+    }
+    this.count++;
+    this.startsValid = 0;
+  }
+
+  /** Frees id `id`: its member leaves the index (the caller took it out of its block). */
+  private forget(id: number): void {
+    const m = this.members[id];
+    const index = this.index;
+    if (index !== undefined) {
+      const mask = this.mask;
+      for (let i = hashOfLatin1(m) & mask; ; i = (i + 1) & mask) {
+        if (index[2 * i] === id + 1) {
+          index[2 * i] = -1;
+          break;
+        }
+      }
+      this.tombstones++;
+    }
+    this.members[id] = '';
+    this.scoreById[id] = NaN;
+    this.free.push(id);
+    this.bytes -= ZMEMBER + stringCost(m.length);
+  }
+
+  /** Indexes the new id `id` of member `m` (already in `members`). */
+  private indexAdd(id: number, m: string): void {
+    const index = this.index;
+    if (index === undefined) {
+      if (this.members.length > ZLINEAR_MAX) this.reindex();
+      return;
+    }
+    const h = hashOfLatin1(m);
+    const mask = this.mask;
+    let i = h & mask;
+    while (index[2 * i] > 0) i = (i + 1) & mask;
+    if (index[2 * i] === -1) this.tombstones--;
+    index[2 * i] = id + 1;
+    index[2 * i + 1] = h;
+    // The new id's member is not counted yet (the caller inserts it into a block after).
+    if ((this.count + 1 + this.tombstones) * 2 > mask + 1) this.reindex();
+  }
+
+  /** A fresh index of every live id, a quarter full at most (or none while few ids are scanned). */
+  private reindex(): void {
+    const members = this.members;
+    const scoreById = this.scoreById;
+    const old = this.index;
+    let index: Int32Array | undefined;
+    let cap = 0;
+    if (members.length > ZLINEAR_MAX) {
+      const live = members.length - this.free.length;
+      cap = ZINDEX_MIN;
+      while (cap < live * 4) cap *= 2;
+      index = new Int32Array(2 * cap);
+      const mask = cap - 1;
+      for (let id = 0; id < members.length; id++) {
+        if (scoreById[id] !== scoreById[id]) continue; // free
+        const h = hashOfLatin1(members[id]);
+        let i = h & mask;
+        while (index[2 * i] !== 0) i = (i + 1) & mask;
+        index[2 * i] = id + 1;
+        index[2 * i + 1] = h;
+      }
+    }
+    this.bytes += indexBytes(index) - indexBytes(old);
+    this.index = index;
+    this.mask = cap - 1;
+    this.tombstones = 0;
+  }
+
+  /** When most ids are free, renumbers the members 0..size-1 so that the per-id arrays and the index shrink. */
+  private maybeCompact(): void {
+    const ids = this.members.length;
+    if (ids < ZCOMPACT_MIN || this.count * 4 > ids) return;
+    const members: string[] = [];
+    const scoreById: number[] = [];
+    for (let bi = 0; bi < this.blocks.length; bi++) {
+      const b = this.blocks[bi];
+      for (let i = 0; i < b.length; i++) {
+        const id = b[i];
+        b[i] = members.length;
+        members.push(this.members[id]);
+        scoreById.push(this.scoreById[id]);
+      }
+    }
+    this.members = members;
+    this.scoreById = scoreById;
+    this.free = [];
+    this.reindex();
+  }
+
+  /** True when (s, m) comes after id `id` (score `ns`) in Redis's order: by score, then by member bytes. */
+  private after(s: number, m: string, ns: number, id: number): boolean {
+    return s > ns || (s === ns && m > this.members[id]);
+  }
+
+  /** Index in block `bi` of the first id >= (s, m). */
+  private position(bi: number, s: number, m: string): number {
+    const sc = this.scores[bi];
+    const b = this.blocks[bi];
+    let lo = 0;
+    let hi = sc.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.after(s, m, sc[mid], b[mid])) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The block where (s, m) is or would go: the first whose last id is >= it, else the last. */
   private blockFor(s: number, m: string): number {
     const lasts = this.lasts;
     let lo = 0;
     let hi = lasts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const last = lasts[mid];
       const b = this.blocks[mid];
-      if (s > last || (s === last && m > b[b.length - 1].m)) lo = mid + 1;
+      if (this.after(s, m, lasts[mid], b[b.length - 1])) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
-  private insert(node: ZNode): void {
+  private insert(id: number, s: number, m: string): void {
     this.count++;
-    const s = node.s;
     if (this.blocks.length === 0) {
-      this.blocks.push([node]);
+      this.blocks.push([id]);
       this.scores.push([s]);
       this.lasts.push(s);
       this.startsValid = 0;
       return;
     }
-    const bi = this.blockFor(s, node.m);
+    const bi = this.blockFor(s, m);
     const b = this.blocks[bi];
     const sc = this.scores[bi];
-    const i = firstAtOrAfter(sc, b, s, node.m);
-    insertAt(b, i, node);
+    const i = this.position(bi, s, m);
+    insertAt(b, i, id);
     insertAt(sc, i, s);
     if (b.length > 2 * ZBLOCK) {
       const tail = sc.splice(ZBLOCK);
@@ -945,11 +1143,12 @@ export class ZSetValue {
     this.invalidateFrom(bi + 1);
   }
 
-  private remove(node: ZNode): void {
-    const bi = this.blockFor(node.s, node.m);
+  /** Takes (s, m), which is in the set, out of its block. */
+  private remove(s: number, m: string): void {
+    const bi = this.blockFor(s, m);
     const b = this.blocks[bi];
     const sc = this.scores[bi];
-    const i = firstAtOrAfter(sc, b, node.s, node.m);
+    const i = this.position(bi, s, m);
     removeAt(b, i);
     removeAt(sc, i);
     this.count--;

@@ -89,8 +89,8 @@ function lexBelow(m: string, b: LexBound): boolean {
 
 /** [lo, hi) of the nodes within min..max by member (meaningful when all scores are equal, as in Redis). */
 function lexRange(z: ZSetValue, min: LexBound, max: LexBound): [number, number] {
-  const lo = z.firstWhere((n) => lexAbove(n.m, min));
-  const hi = z.firstWhere((n) => !lexBelow(n.m, max));
+  const lo = z.firstWhere((m) => lexAbove(m, min));
+  const hi = z.firstWhere((m) => !lexBelow(m, max));
   return [lo, Math.max(lo, hi)];
 }
 
@@ -395,22 +395,22 @@ function zaddInto(
 ): void {
   for (let k = 0; k < scores.length; k++) {
     const s = scores[k];
-    const m = argStr(f, i + 2 * k + 1);
-    const node = z.node(m);
-    if (node !== undefined) {
+    const a = i + 2 * k + 1;
+    const id = z.findBytes(f.args, f.starts[a], f.ends[a]);
+    if (id >= 0) {
       if (nx) continue;
-      const cur = node.s;
+      const cur = z.scoreOf(id);
       const next = incr ? cur + s : s;
       if (Number.isNaN(next)) throw new CommandError(ERR_NAN);
       if ((lt && next >= cur) || (gt && next <= cur)) continue;
       zResult = next;
       if (next !== cur) {
-        z.move(node, next);
+        z.setScore(id, next);
         zChanged++;
       }
     } else {
       if (xx) continue;
-      z.set(m, s);
+      z.add(argStr(f, a), s);
       zResult = s;
       zAdded++;
     }
