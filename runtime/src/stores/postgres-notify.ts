@@ -89,6 +89,9 @@ export class PostgresListener extends NotificationChannel<Client> {
   /** Statements of this instance's own running on the listening connection. */
   private writing = 0;
   private carried_ = 0;
+  private pinging = false;
+  /** The last statement sent on the connection, settled either way: the next waits for it (see serial). */
+  private tail: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: ListenerOptions, listener: CoherenceListener) {
     super(o, listener, { up: 'listening for other instances\' writes', setupFailed: 'cannot listen', name: 'notification channel' });
@@ -103,12 +106,33 @@ export class PostgresListener extends NotificationChannel<Client> {
   }
 
   protected async setUp(client: Client): Promise<void> {
+    this.tail = Promise.resolve(); // a new connection: nothing of the last one's to wait for
     await client.connect();
     await client.query(`LISTEN "${this.o.channel}"`);
   }
 
+  /**
+   * One statement at a time goes on this connection: pg queues more, which
+   * pg 8 warns of and pg 9 drops. So no heartbeat is sent while a batch runs
+   * (its own notification comes back to heard(), which is the same proof) or
+   * while the last heartbeat is still out (its timeout is what catches a
+   * connection that stopped answering).
+   */
   protected async ping(client: Client): Promise<void> {
-    await client.query('SELECT pg_notify($1, $2)', [this.o.channel, `h1 ${this.o.origin} ${Date.now()}`]);
+    if (this.writing > 0 || this.pinging) return;
+    this.pinging = true;
+    try {
+      await this.serial(() => client.query('SELECT pg_notify($1, $2)', [this.o.channel, `h1 ${this.o.origin} ${Date.now()}`]));
+    } finally {
+      this.pinging = false;
+    }
+  }
+
+  /** Runs `statement` once the connection's previous statement has settled. */
+  private serial<T>(statement: () => Promise<T>): Promise<T> {
+    const out = this.tail.then(statement);
+    this.tail = out.then(() => undefined, () => undefined);
+    return out;
   }
 
   /** How many statements carry() ran on the listening connection. */
@@ -127,9 +151,10 @@ export class PostgresListener extends NotificationChannel<Client> {
    * statement cost the database about 80 µs of CPU more than without any
    * listener, and 25 µs more once the committing session was the listener.
    *
-   * The instance sends one batch at a time, so no parallelism is lost.
-   * Others' notifications wait for the statement to end (PostgreSQL delivers
-   * them between statements), and the heartbeat's timeout waits for it too
+   * The instance sends one batch at a time, so no parallelism is lost; a
+   * batch waits for a heartbeat still out (see ping and serial). Others'
+   * notifications wait for the statement to end (PostgreSQL delivers them
+   * between statements), and the heartbeat's timeout waits for it too
    * (busy): the statement is bounded by the pool's query_timeout. A failure
    * that is not the database's answer leaves the connection in doubt: the
    * channel reconnects.
@@ -139,7 +164,7 @@ export class PostgresListener extends NotificationChannel<Client> {
     if (client === undefined) return undefined;
     this.writing++;
     this.carried_++;
-    return client.query(query).catch((err: Error) => {
+    return this.serial(() => client.query(query)).catch((err: Error) => {
       if (!(err instanceof DatabaseError)) this.lost(client, `a batch on the listening connection failed: ${err.message}`);
       throw err;
     }).finally(() => {
