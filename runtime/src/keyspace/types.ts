@@ -50,9 +50,9 @@ export function accountedBytes(v: { readonly bytes: number }): number {
 }
 
 /**
- * A sorted-set member besides its string: its index pair at the index's
- * lowest fill (a quarter: 4 x 8 bytes), its slots in the by-id arrays of
- * members and scores and in its block's ids and scores.
+ * A sorted-set member besides its string: its slots in the by-id arrays of
+ * members and scores and in its block, and 32 bytes of margin (the index's
+ * own buffer is counted at its size, in `ZSetValue.reindex`).
  */
 const ZMEMBER = 32 + 4 * ARRAY_SLOT;
 
@@ -808,18 +808,7 @@ export class ZSetValue {
 
   /** Adds member `m`, which must not be in the set (`find` said -1). */
   add(m: string, s: number): void {
-    const id = this.free.length > 0 ? this.free.pop()! : this.members.length;
-    if (id === this.members.length) {
-      this.members.push(m);
-      this.scoreById.push(s);
-    } else {
-      this.members[id] = m;
-      this.scoreById[id] = s;
-    }
-    this.indexAdd(id, m);
-    this.insert(id, s, m);
-    this.bytes += ZMEMBER + stringCost(m.length);
-    this.mods++;
+    this.insert(this.newId(m, s), s, m);
     if (!this.big && (m.length > LISTPACK_MAX_VALUE || this.count > LISTPACK_MAX_ENTRIES)) this.big = true;
   }
 
@@ -980,14 +969,9 @@ export class ZSetValue {
 
   // ---- internals ----------------------------------------------------------------
 
-  /** Adds a member known to be new and after every member (a clone, a compaction), into full blocks. */
+  /** Adds a member known to be new and after every member (a clone), into full blocks. */
   private appendLast(m: string, s: number): void {
-    const id = this.members.length;
-    this.members.push(m);
-    this.scoreById.push(s);
-    this.indexAdd(id, m);
-    this.bytes += ZMEMBER + stringCost(m.length);
-    this.mods++;
+    const id = this.newId(m, s);
     const last = this.blocks.length - 1;
     if (last < 0 || this.blocks[last].length >= 4 * ZBLOCK) {
       this.blocks.push(newBlock(s, id));
@@ -998,6 +982,22 @@ export class ZSetValue {
     }
     this.count++;
     this.startsValid = 0;
+  }
+
+  /** An id for the new member `m` (a freed one first), indexed and counted; the caller puts it in a block. */
+  private newId(m: string, s: number): number {
+    const id = this.free.length > 0 ? this.free.pop()! : this.members.length;
+    if (id === this.members.length) {
+      this.members.push(m);
+      this.scoreById.push(s);
+    } else {
+      this.members[id] = m;
+      this.scoreById[id] = s;
+    }
+    this.indexAdd(id, m);
+    this.bytes += ZMEMBER + stringCost(m.length);
+    this.mods++;
+    return id;
   }
 
   /** Frees id `id`: its member leaves the index (the caller took it out of its block). */
