@@ -1314,14 +1314,15 @@ export class Keyspace {
    * client write: nothing is persisted. Returns whether a copy was dropped.
    */
   invalidate(key: Buffer, version: number): boolean {
-    const id = key.toString('latin1');
-    if (this.locks.has(id) || this.loading.has(id)) {
-      if ((this.floors.get(id) ?? 0) < version) this.floors.set(id, version);
+    // A string of the key only when something keyed by strings is there to look at: this runs for every key another instance announces.
+    if (this.locks.size !== 0 || this.loading.size !== 0) {
+      const id = key.latin1Slice(0, key.length);
+      if ((this.locks.has(id) || this.loading.has(id)) && (this.floors.get(id) ?? 0) < version) this.floors.set(id, version);
     }
     const slot = this.indexFind(key, 0, key.length, hashBytes(key, 0, key.length));
     if (slot < 0) {
       // Not held here, but a client may have cached its absence (CLIENT TRACKING): the key did change.
-      this.keyWatcher?.changed(id);
+      if (this.keyWatcher !== undefined) this.keyWatcher.changed(key.latin1Slice(0, key.length));
       return false;
     }
     if (this.f64[slot * R64 + VERSION] >= version) return false;

@@ -488,6 +488,8 @@ export class WriteBehind {
    * pending delete, undefined when the queues hold nothing for the key.
    */
   peek(key: Buffer): StoredEntry | null | undefined {
+    // Coherence asks this for every key another instance announces: no key string while every queue is empty.
+    if (this.queues.every((q) => q.slots.size === 0)) return undefined;
     let newest: Op | undefined;
     const id = keyId(key);
     for (const q of this.queues) {

@@ -295,7 +295,8 @@ describe('coherence on a real PostgreSQL', () => {
     await sleep(150);
     expect(ks.find('theirs')).toBeGreaterThanOrEqual(0); // within the bound
     await until(() => ks.find('theirs') < 0, 2000, 'the outage drop');
-    expect(Date.now() - downAt).toBeGreaterThanOrEqual(300);
+    // Node's timers count from the event loop's cached clock, so one may fire a millisecond before Date.now() says it is due (a run of the suite under load once measured 299).
+    expect(Date.now() - downAt).toBeGreaterThanOrEqual(300 - 1);
     expect(ks.find('mine')).toBeGreaterThanOrEqual(0);
     // A copy loaded while down lives at most one more bound.
     ks.insertLoaded(entry('later', 'x', 1));
