@@ -2,6 +2,7 @@
 import { startTestServer } from './helpers';
 import { RawClient } from './resp-raw';
 import { Keyspace } from '../src/keyspace/keyspace';
+import { HashValue, ListValue, T_HASH, T_LIST } from '../src/keyspace/types';
 import { firstArgs } from '../src/protocol/resp';
 import { StateCache } from '../src/server';
 
@@ -16,9 +17,18 @@ function resp(...cmds: string[][]): Buffer {
 }
 
 function found(buf: Buffer, max = 16, pos = 0, end = buf.length): string[] {
+  return foundPairs(buf, max, pos, end).map(([first]) => first);
+}
+
+/** Each command's first and second argument (null: none). */
+function foundPairs(buf: Buffer, max = 16, pos = 0, end = buf.length): Array<[string, string | null]> {
   const out = new Int32Array(2 * max);
-  const n = firstArgs(buf, pos, end, out, max);
-  return Array.from({ length: n }, (_, i) => buf.latin1Slice(out[2 * i], out[2 * i + 1]));
+  const seconds = new Int32Array(2 * max).fill(7); // not what it writes: a missing write shows
+  const n = firstArgs(buf, pos, end, out, seconds, max);
+  return Array.from({ length: n }, (_, i) => [
+    buf.latin1Slice(out[2 * i], out[2 * i + 1]),
+    seconds[2 * i] < 0 ? (seconds[2 * i + 1] === -1 ? null : 'bad end') : buf.latin1Slice(seconds[2 * i], seconds[2 * i + 1]),
+  ]);
 }
 
 test('firstArgs finds the first argument of each whole multibulk command, and only of whole ones', () => {
@@ -38,6 +48,11 @@ test('firstArgs finds the first argument of each whole multibulk command, and on
   expect(found(Buffer.from('GET k1\r\n*2\r\n$3\r\nGET\r\n$2\r\nk2\r\n'))).toEqual([]);
   expect(found(Buffer.concat([resp(['GET', 'k1']), Buffer.from('*2\r\n+3\r\nGET\r\n'), resp(['GET', 'k2'])]))).toEqual(['k1']);
   expect(found(Buffer.from('*-1\r\n*x\r\n$\r\n'))).toEqual([]);
+});
+
+test('firstArgs also gives each command\'s second argument, or none', () => {
+  const buf = resp(['HSET', 'h', 'f1', 'v'], ['GET', 'k'], ['HGET', 'h', ''], ['ZADD', 'z', '1', 'm'], ['HGET', 'h', 'f2']);
+  expect(foundPairs(buf)).toEqual([['h', 'f1'], ['k', null], ['h', ''], ['z', '1'], ['h', 'f2']]);
 });
 
 test('prefetch reads only: keys present, absent and garbage ranges leave every entry and counter as it was', () => {
@@ -81,6 +96,63 @@ test('prefetch reads only: keys present, absent and garbage ranges leave every e
   }
   expect(JSON.stringify(ks.stats)).toBe(stats);
   expect(snapshot()).toEqual(before);
+});
+
+test('prefetch of hash fields reads only: fields present, absent, keys of other types and garbage leave every value as it was', () => {
+  const ks = new Keyspace();
+  // A large hash (indexed), a small one (scanned), a list, a string, an absent key.
+  const big = ks.typedWrite(false);
+  const h0 = big.open<HashValue>('h0', T_HASH, true)!;
+  for (let i = 0; i < 5000; i++) h0.set(`field:${i}`, `value:${i}`);
+  big.commit();
+  const small = ks.typedWrite(false);
+  small.open<HashValue>('h1', T_HASH, true)!.set('only', 'one');
+  small.commit();
+  const list = ks.typedWrite(false);
+  list.open<ListValue>('l', T_LIST, true)!.pushLeft('x');
+  list.commit();
+  ks.set('s', 'string', 0);
+  for (let i = 0; i < 5000; i += 3) {
+    const w = ks.typedWrite(false);
+    w.open<HashValue>('h0', T_HASH, false)!.delete(`field:${i}`);
+    w.commit();
+  }
+  const hash = (k: string) => ks.typedAt(ks.find(k, false)) as HashValue; // no touch, no hit counted
+  const snapshot = () => JSON.stringify({ stats: ks.stats, h0: hash('h0').entries(), h1: hash('h1').entries(), size: hash('h0').size });
+  const before = snapshot();
+  const keys = ['h0', 'h1', 'l', 's', 'absent'];
+  const fields = ['field:1', 'field:3', 'field:4999', 'only', 'nothing', ''];
+  const words = [...keys, ...fields];
+  const offsets: number[] = [];
+  let len = 0;
+  for (const w of words) {
+    offsets.push(len);
+    len += w.length;
+  }
+  const buf = Buffer.concat([Buffer.from(words.join(''), 'latin1'), Buffer.from('\x00\xff garbage')]);
+  const ranges = new Int32Array(2 * 40);
+  const seconds = new Int32Array(2 * 40);
+  for (let round = 0; round < 2_000; round++) {
+    const n = 2 + (round % 39);
+    for (let j = 0; j < n; j++) {
+      const k = (round + j) % keys.length;
+      ranges[2 * j] = offsets[k];
+      ranges[2 * j + 1] = offsets[k] + keys[k].length;
+      const pick = (round * 7 + j * 3) % (fields.length + 2);
+      if (pick === fields.length) {
+        seconds[2 * j] = -1;
+        seconds[2 * j + 1] = -1;
+      } else if (pick === fields.length + 1) {
+        seconds[2 * j] = (round * 13 + j) % buf.length;
+        seconds[2 * j + 1] = Math.min(buf.length, seconds[2 * j] + (j % 9));
+      } else {
+        seconds[2 * j] = offsets[keys.length + pick];
+        seconds[2 * j + 1] = seconds[2 * j] + fields[pick].length;
+      }
+    }
+    ks.prefetch(buf, ranges, n, seconds);
+  }
+  expect(snapshot()).toBe(before);
 });
 
 describe('a pipeline longer than the look-ahead window', () => {

@@ -159,6 +159,25 @@ export class ByteTable {
     }
   }
 
+  /**
+   * Prefetch, first step (Keyspace.prefetch): reads the index pair at the
+   * home of a field whose hashOf is `h`, so that a pipeline's lookups in a
+   * large table miss the cache together instead of one after another.
+   * Returns the record word there when its hash matches (the field may
+   * still be another with the same hash), else -1; -1 for a scanned table.
+   */
+  touchIndex(h: number): number {
+    const index = this.index;
+    if (index === undefined) return -1;
+    const i = h & this.mask;
+    return index[2 * i] > 0 && index[2 * i + 1] === h ? index[2 * i] - 1 : -1;
+  }
+
+  /** Prefetch, second step: reads the header of record `r` (from touchIndex). */
+  touchRecord(r: number): number {
+    return this.words[r + 1];
+  }
+
   private fieldEquals(r: number, buf: Buffer, start: number, len: number): boolean {
     const d = this.data;
     const at = (r + HEADER_WORDS) << 2;
