@@ -2,7 +2,7 @@
 import { startTestServer } from './helpers';
 import { RawClient } from './resp-raw';
 import { Keyspace } from '../src/keyspace/keyspace';
-import { HashValue, ListValue, T_HASH, T_LIST } from '../src/keyspace/types';
+import { HashValue, ListValue, T_HASH, T_LIST, T_ZSET, ZSetValue } from '../src/keyspace/types';
 import { firstArgs } from '../src/protocol/resp';
 import { StateCache } from '../src/server';
 
@@ -17,18 +17,16 @@ function resp(...cmds: string[][]): Buffer {
 }
 
 function found(buf: Buffer, max = 16, pos = 0, end = buf.length): string[] {
-  return foundPairs(buf, max, pos, end).map(([first]) => first);
+  return foundArgs(buf, max, pos, end).map(([first]) => first);
 }
 
-/** Each command's first and second argument (null: none). */
-function foundPairs(buf: Buffer, max = 16, pos = 0, end = buf.length): Array<[string, string | null]> {
+/** Each command's first, second and last argument (null: none). */
+function foundArgs(buf: Buffer, max = 16, pos = 0, end = buf.length): Array<[string, string | null, string | null]> {
   const out = new Int32Array(2 * max);
-  const seconds = new Int32Array(2 * max).fill(7); // not what it writes: a missing write shows
-  const n = firstArgs(buf, pos, end, out, seconds, max);
-  return Array.from({ length: n }, (_, i) => [
-    buf.latin1Slice(out[2 * i], out[2 * i + 1]),
-    seconds[2 * i] < 0 ? (seconds[2 * i + 1] === -1 ? null : 'bad end') : buf.latin1Slice(seconds[2 * i], seconds[2 * i + 1]),
-  ]);
+  const members = new Int32Array(4 * max).fill(7); // not what it writes: a missing write shows
+  const n = firstArgs(buf, pos, end, out, members, max);
+  const arg = (at: number) => (members[at] < 0 ? (members[at + 1] === -1 ? null : 'bad end') : buf.latin1Slice(members[at], members[at + 1]));
+  return Array.from({ length: n }, (_, i) => [buf.latin1Slice(out[2 * i], out[2 * i + 1]), arg(4 * i), arg(4 * i + 2)]);
 }
 
 test('firstArgs finds the first argument of each whole multibulk command, and only of whole ones', () => {
@@ -50,9 +48,9 @@ test('firstArgs finds the first argument of each whole multibulk command, and on
   expect(found(Buffer.from('*-1\r\n*x\r\n$\r\n'))).toEqual([]);
 });
 
-test('firstArgs also gives each command\'s second argument, or none', () => {
-  const buf = resp(['HSET', 'h', 'f1', 'v'], ['GET', 'k'], ['HGET', 'h', ''], ['ZADD', 'z', '1', 'm'], ['HGET', 'h', 'f2']);
-  expect(foundPairs(buf)).toEqual([['h', 'f1'], ['k', null], ['h', ''], ['z', '1'], ['h', 'f2']]);
+test('firstArgs also gives each command\'s second and last argument, or none', () => {
+  const buf = resp(['HSET', 'h', 'f1', 'v'], ['GET', 'k'], ['HGET', 'h', ''], ['ZADD', 'z', 'NX', '1', 'm'], ['HGET', 'h', 'f2']);
+  expect(foundArgs(buf)).toEqual([['h', 'f1', 'v'], ['k', null, null], ['h', '', ''], ['z', 'NX', 'm'], ['h', 'f2', 'f2']]);
 });
 
 test('prefetch reads only: keys present, absent and garbage ranges leave every entry and counter as it was', () => {
@@ -98,59 +96,69 @@ test('prefetch reads only: keys present, absent and garbage ranges leave every e
   expect(snapshot()).toEqual(before);
 });
 
-test('prefetch of hash fields reads only: fields present, absent, keys of other types and garbage leave every value as it was', () => {
+test('prefetch of members reads only: hash fields and sorted-set members present, absent, keys of other types and garbage leave every value as it was', () => {
   const ks = new Keyspace();
-  // A large hash (indexed), a small one (scanned), a list, a string, an absent key.
-  const big = ks.typedWrite(false);
-  const h0 = big.open<HashValue>('h0', T_HASH, true)!;
+  // A large hash (indexed), a small one (scanned), a large sorted set (indexed), a small one, a list, a string, an absent key.
+  const w = ks.typedWrite(false);
+  const h0 = w.open<HashValue>('h0', T_HASH, true)!;
   for (let i = 0; i < 5000; i++) h0.set(`field:${i}`, `value:${i}`);
-  big.commit();
-  const small = ks.typedWrite(false);
-  small.open<HashValue>('h1', T_HASH, true)!.set('only', 'one');
-  small.commit();
-  const list = ks.typedWrite(false);
-  list.open<ListValue>('l', T_LIST, true)!.pushLeft('x');
-  list.commit();
+  w.open<HashValue>('h1', T_HASH, true)!.set('only', 'one');
+  const z0 = w.open<ZSetValue>('z0', T_ZSET, true)!;
+  for (let i = 0; i < 5000; i++) z0.set(`field:${i}`, i / 7);
+  w.open<ZSetValue>('z1', T_ZSET, true)!.set('only', 1);
+  w.open<ListValue>('l', T_LIST, true)!.pushLeft('x');
+  w.commit();
   ks.set('s', 'string', 0);
   for (let i = 0; i < 5000; i += 3) {
-    const w = ks.typedWrite(false);
-    w.open<HashValue>('h0', T_HASH, false)!.delete(`field:${i}`);
-    w.commit();
+    const d = ks.typedWrite(false);
+    d.open<HashValue>('h0', T_HASH, false)!.delete(`field:${i}`);
+    d.open<ZSetValue>('z0', T_ZSET, false)!.delete(`field:${i}`);
+    d.commit();
   }
-  const hash = (k: string) => ks.typedAt(ks.find(k, false)) as HashValue; // no touch, no hit counted
-  const snapshot = () => JSON.stringify({ stats: ks.stats, h0: hash('h0').entries(), h1: hash('h1').entries(), size: hash('h0').size });
+  const at = (k: string) => ks.typedAt(ks.find(k, false)); // no touch, no hit counted
+  const snapshot = () => JSON.stringify({
+    stats: ks.stats,
+    h0: (at('h0') as HashValue).entries(),
+    h1: (at('h1') as HashValue).entries(),
+    z0: (at('z0') as ZSetValue).slice(0, Infinity).map((n) => [n.m, n.s]),
+    z1: (at('z1') as ZSetValue).slice(0, Infinity).map((n) => [n.m, n.s]),
+  });
   const before = snapshot();
-  const keys = ['h0', 'h1', 'l', 's', 'absent'];
+  const keys = ['h0', 'h1', 'z0', 'z1', 'l', 's', 'absent'];
   const fields = ['field:1', 'field:3', 'field:4999', 'only', 'nothing', ''];
   const words = [...keys, ...fields];
   const offsets: number[] = [];
   let len = 0;
-  for (const w of words) {
+  for (const word of words) {
     offsets.push(len);
-    len += w.length;
+    len += word.length;
   }
   const buf = Buffer.concat([Buffer.from(words.join(''), 'latin1'), Buffer.from('\x00\xff garbage')]);
   const ranges = new Int32Array(2 * 40);
-  const seconds = new Int32Array(2 * 40);
+  const members = new Int32Array(4 * 40);
+  // A second or last argument: none, garbage, or one of the fields.
+  const pickArg = (pick: number, salt: number, into: number) => {
+    if (pick === fields.length) {
+      members[into] = -1;
+      members[into + 1] = -1;
+    } else if (pick === fields.length + 1) {
+      members[into] = salt % buf.length;
+      members[into + 1] = Math.min(buf.length, members[into] + (salt % 9));
+    } else {
+      members[into] = offsets[keys.length + pick];
+      members[into + 1] = members[into] + fields[pick].length;
+    }
+  };
   for (let round = 0; round < 2_000; round++) {
     const n = 2 + (round % 39);
     for (let j = 0; j < n; j++) {
       const k = (round + j) % keys.length;
       ranges[2 * j] = offsets[k];
       ranges[2 * j + 1] = offsets[k] + keys[k].length;
-      const pick = (round * 7 + j * 3) % (fields.length + 2);
-      if (pick === fields.length) {
-        seconds[2 * j] = -1;
-        seconds[2 * j + 1] = -1;
-      } else if (pick === fields.length + 1) {
-        seconds[2 * j] = (round * 13 + j) % buf.length;
-        seconds[2 * j + 1] = Math.min(buf.length, seconds[2 * j] + (j % 9));
-      } else {
-        seconds[2 * j] = offsets[keys.length + pick];
-        seconds[2 * j + 1] = seconds[2 * j] + fields[pick].length;
-      }
+      pickArg((round * 7 + j * 3) % (fields.length + 2), round * 13 + j, 4 * j);
+      pickArg((round * 5 + j * 11) % (fields.length + 2), round * 17 + j, 4 * j + 2);
     }
-    ks.prefetch(buf, ranges, n, seconds);
+    ks.prefetch(buf, ranges, n, members);
   }
   expect(snapshot()).toBe(before);
 });

@@ -104,7 +104,15 @@ function wordsOf(b: Buffer): Int32Array {
  */
 export const BUFFER_OVERHEAD = 512;
 
-export class ByteTable {
+/** An aggregate's index of members, as Keyspace.prefetch reads it ahead of a pipeline's lookups (hashes and sorted sets). */
+export interface MemberIndex {
+  /** Reads the index pair at the home of a member whose `hashOf` is `h`; the record or id there when the hash matches, else -1. */
+  touchIndex(h: number): number;
+  /** Reads record or id `r` (from touchIndex). */
+  touchRecord(r: number): number;
+}
+
+export class ByteTable implements MemberIndex {
   /** The records; `words` is the same memory as 32-bit words. */
   private data: Buffer;
   private words: Int32Array;

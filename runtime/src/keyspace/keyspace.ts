@@ -2,11 +2,11 @@
 import { copyBytes as byteCopy } from '../byte-copy';
 import { OutOfMemoryError } from '../vocabulary';
 import { hashOf as fieldHashOf } from './byte-table';
-import type { ByteTable } from './byte-table';
+import type { MemberIndex } from './byte-table';
 import { EntryChange, LoadedEntry, NO_PERSISTENCE, PersistenceHooks } from './hooks';
 import {
   accountedBytes, decodeValue, encodeString, encodeValue, HashValue, isEmptied, newValue,
-  T_HASH, T_STREAM, T_STRING, TypedValue, TypeTag, WrongTypeError,
+  T_HASH, T_STREAM, T_STRING, T_ZSET, TypedValue, TypeTag, WrongTypeError, ZSetValue,
 } from './types';
 import { VersionClock } from './versions';
 
@@ -490,7 +490,7 @@ export class Keyspace {
   private readonly prefetchHashes = new Int32Array(PREFETCH_MAX);
   private readonly prefetchSlots = new Int32Array(PREFETCH_MAX);
   private readonly prefetchRecords = new Int32Array(PREFETCH_MAX);
-  private readonly prefetchTables: Array<ByteTable | undefined> = new Array<ByteTable | undefined>(PREFETCH_MAX).fill(undefined);
+  private readonly prefetchTables: Array<MemberIndex | undefined> = new Array<MemberIndex | undefined>(PREFETCH_MAX).fill(undefined);
   prefetchSink = 0;
   /** Where string keys are written to be looked up (no allocation per lookup). */
   private scratch = Buffer.allocUnsafe(256);
@@ -645,14 +645,15 @@ export class Keyspace {
    * reads: a range that is no key, or a key absent or far from its home
    * bucket, costs its loads and nothing else.
    *
-   * `seconds`, when given, has each command's second argument (start -1:
-   * none): where the key holds a hash, that argument is looked up as a
-   * field the same way, index then record, because a pipeline of HSET or
-   * HGET on one large hash misses the cache in its table, not in the
-   * keyspace (the table's lookup was a fifth of pipelined HSET's CPU, most
-   * of it waiting for memory).
+   * `members`, when given, has each command's second and last arguments
+   * (in fours; start -1: none): where the key holds a hash its second
+   * argument (HSET, HGET... field) and where it holds a sorted set its last
+   * (ZADD, ZSCORE, ZINCRBY... member) is looked up the same way, index then
+   * record, because a pipeline of these on one large aggregate misses the
+   * cache in the aggregate's index, not in the keyspace's (the field lookup
+   * was a fifth of pipelined HSET's CPU, most of it waiting for memory).
    */
-  prefetch(buf: Buffer, ranges: Int32Array, count: number, seconds?: Int32Array): void {
+  prefetch(buf: Buffer, ranges: Int32Array, count: number, members?: Int32Array): void {
     const n = Math.min(count, PREFETCH_MAX);
     const hashes = this.prefetchHashes;
     const slots = this.prefetchSlots;
@@ -686,39 +687,43 @@ export class Keyspace {
       const at = arena.offset(chunk);
       for (let o = 0; o < arena.size && o < 256; o += 64) sink ^= bytes[at + o];
     }
-    if (seconds !== undefined) sink ^= this.prefetchFields(buf, seconds, n);
+    if (members !== undefined) sink ^= this.prefetchMembers(buf, members, n);
     this.prefetchSink = sink;
   }
 
-  /** prefetch's steps for the fields of hashes (see there): hashes, then index pairs, then records, each for all. */
-  private prefetchFields(buf: Buffer, seconds: Int32Array, n: number): number {
+  /** prefetch's steps for the members of aggregates (see there): hashes, then index pairs, then records, each for all. */
+  private prefetchMembers(buf: Buffer, members: Int32Array, n: number): number {
     const slots = this.prefetchSlots;
     const hashes = this.prefetchHashes;
     const records = this.prefetchRecords;
-    const tables = this.prefetchTables;
+    const indexes = this.prefetchTables;
     let sink = 0;
     let lastSlot = -1;
-    let table: ByteTable | undefined;
+    let index: MemberIndex | undefined;
     let any = false;
     for (let k = 0; k < n; k++) {
       const s = slots[k];
-      tables[k] = undefined;
-      if (s < 0 || seconds[2 * k] < 0 || this.u8[s * R8 + TYPE] !== T_HASH) continue;
+      indexes[k] = undefined;
+      if (s < 0) continue;
+      const type = this.u8[s * R8 + TYPE];
+      // A hash's field is the second argument, a sorted set's member the last.
+      const at = type === T_HASH ? 4 * k : type === T_ZSET ? 4 * k + 2 : -1;
+      if (at < 0 || members[at] < 0) continue;
       if (s !== lastSlot) {
-        const o = this.objects.get(s);
-        table = o !== undefined && o.v.type === T_HASH ? (o.v as HashValue).table : undefined;
+        const v = this.objects.get(s)?.v;
+        index = v === undefined ? undefined : v.type === T_HASH ? (v as HashValue).table : v.type === T_ZSET ? (v as ZSetValue) : undefined;
         lastSlot = s;
       }
-      if (table === undefined) continue;
-      tables[k] = table;
-      hashes[k] = fieldHashOf(buf, seconds[2 * k], seconds[2 * k + 1]);
+      if (index === undefined) continue;
+      indexes[k] = index;
+      hashes[k] = fieldHashOf(buf, members[at], members[at + 1]);
       any = true;
     }
     if (!any) return 0;
-    for (let k = 0; k < n; k++) records[k] = tables[k] === undefined ? -1 : tables[k]!.touchIndex(hashes[k]);
+    for (let k = 0; k < n; k++) records[k] = indexes[k] === undefined ? -1 : indexes[k]!.touchIndex(hashes[k]);
     for (let k = 0; k < n; k++) {
-      if (records[k] >= 0) sink ^= tables[k]!.touchRecord(records[k]);
-      tables[k] = undefined;
+      if (records[k] >= 0) sink ^= indexes[k]!.touchRecord(records[k]);
+      indexes[k] = undefined;
     }
     return sink;
   }

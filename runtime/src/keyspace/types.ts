@@ -759,6 +759,20 @@ export class ZSetValue {
     }
   }
 
+  /** Prefetch, first step (Keyspace.prefetch; see ByteTable.touchIndex): the id at the home of a member whose hashOf is `h`, or -1. */
+  touchIndex(h: number): number {
+    const index = this.index;
+    if (index === undefined) return -1;
+    const i = h & this.mask;
+    return index[2 * i] > 0 && index[2 * i + 1] === h ? index[2 * i] - 1 : -1;
+  }
+
+  /** Prefetch, second step: reads member `id`'s string and score. */
+  touchRecord(id: number): number {
+    const m = this.members[id];
+    return m === undefined ? 0 : m.length ^ (this.scoreById[id] | 0);
+  }
+
   /** The id of the member whose bytes are `buf[start, end)`, or -1 (no string made). */
   findBytes(buf: Buffer, start: number, end: number): number {
     const index = this.index;

@@ -51,7 +51,7 @@ const TX_CONTROL = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset'
 /** Pipelined commands whose keys are prefetched at once, and where their offsets go (one thread: shared). */
 const PREFETCH_WINDOW = 16;
 const PREFETCH_RANGES = new Int32Array(2 * PREFETCH_WINDOW);
-const PREFETCH_SECONDS = new Int32Array(2 * PREFETCH_WINDOW);
+const PREFETCH_MEMBERS = new Int32Array(4 * PREFETCH_WINDOW);
 
 let nextId = 1;
 
@@ -332,9 +332,9 @@ export class Connection implements ClientState {
    * `pos`; returns where that window ends (`end` when there is none).
    */
   private prefetch(buf: Buffer, pos: number, end: number): number {
-    const n = firstArgs(buf, pos, end, PREFETCH_RANGES, PREFETCH_SECONDS, PREFETCH_WINDOW);
+    const n = firstArgs(buf, pos, end, PREFETCH_RANGES, PREFETCH_MEMBERS, PREFETCH_WINDOW);
     if (n < 2) return end;
-    this.host.ks.prefetch(buf, PREFETCH_RANGES, n, PREFETCH_SECONDS);
+    this.host.ks.prefetch(buf, PREFETCH_RANGES, n, PREFETCH_MEMBERS);
     return n < PREFETCH_WINDOW ? end : PREFETCH_RANGES[2 * n - 1];
   }
 

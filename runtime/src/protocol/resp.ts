@@ -219,12 +219,13 @@ export class RequestParser {
 /**
  * The first argument (after the command name) of each whole multibulk
  * command in `buf[pos, end)`, up to `max` commands: start and end offsets in
- * pairs into `out`, and the second argument's into `seconds` (-1, -1 when
- * the command has none); returns how many. Only for looking ahead (the
- * keyspace's prefetch): it checks nothing the parser checks, and stops at
- * the first command that is incomplete, inline or malformed.
+ * pairs into `out`, and the second and the last argument's in fours into
+ * `members` (-1, -1 when the command has no second argument); returns how
+ * many. Only for looking ahead (the keyspace's prefetch): it checks nothing
+ * the parser checks, and stops at the first command that is incomplete,
+ * inline or malformed.
  */
-export function firstArgs(buf: Buffer, pos: number, end: number, out: Int32Array, seconds: Int32Array, max: number): number {
+export function firstArgs(buf: Buffer, pos: number, end: number, out: Int32Array, members: Int32Array, max: number): number {
   let n = 0;
   while (n < max && pos < end && buf[pos] === 42 /* '*' */) {
     let argc = 0;
@@ -241,11 +242,17 @@ export function firstArgs(buf: Buffer, pos: number, end: number, out: Int32Array
       if (a === 1) {
         out[2 * n] = data;
         out[2 * n + 1] = data + len;
-        seconds[2 * n] = -1;
-        seconds[2 * n + 1] = -1;
+        members[4 * n] = -1;
+        members[4 * n + 1] = -1;
+        members[4 * n + 2] = -1;
+        members[4 * n + 3] = -1;
       } else if (a === 2) {
-        seconds[2 * n] = data;
-        seconds[2 * n + 1] = data + len;
+        members[4 * n] = data;
+        members[4 * n + 1] = data + len;
+      }
+      if (a >= 2 && a === argc - 1) {
+        members[4 * n + 2] = data;
+        members[4 * n + 3] = data + len;
       }
     }
     if (argc >= 2) n++;
