@@ -29,6 +29,17 @@ function foundArgs(buf: Buffer, max = 16, pos = 0, end = buf.length): Array<[str
   return Array.from({ length: n }, (_, i) => [buf.latin1Slice(out[2 * i], out[2 * i + 1]), arg(4 * i), arg(4 * i + 2)]);
 }
 
+/** The words one after another, then `garbage`; where each word starts. */
+function wordsThenGarbage(words: string[], garbage: string): { buf: Buffer; offsets: number[] } {
+  const offsets: number[] = [];
+  let len = 0;
+  for (const w of words) {
+    offsets.push(len);
+    len += w.length;
+  }
+  return { buf: Buffer.from(words.join('') + garbage, 'latin1'), offsets };
+}
+
 test('firstArgs finds the first argument of each whole multibulk command, and only of whole ones', () => {
   const cmds = [['SET', 'k1', 'v'], ['PING'], ['GET', 'key:000000000042'], ['GET', ''], ['MGET', 'a', 'b'], ['SET', 'k9', 'x'.repeat(300)]];
   const buf = resp(...cmds);
@@ -73,13 +84,7 @@ test('prefetch reads only: keys present, absent and garbage ranges leave every e
   const stats = JSON.stringify(ks.stats);
   // The keys (some deleted), keys never written, then random bytes; ranges over all of it.
   const words = [...keys, ...keys.map((k) => `absent:${k}`)];
-  const offsets: number[] = [];
-  let len = 0;
-  for (const w of words) {
-    offsets.push(len);
-    len += w.length;
-  }
-  const buf = Buffer.concat([Buffer.from(words.join(''), 'latin1'), Buffer.from('\x00\xff\r\n*2$3 garbage')]);
+  const { buf, offsets } = wordsThenGarbage(words, '\x00\xff\r\n*2$3 garbage');
   const ranges = new Int32Array(2 * 48);
   for (let round = 0; round < 2_000; round++) {
     const n = 2 + (round % 47); // past the 32 keys it looks at, too
@@ -126,14 +131,7 @@ test('prefetch of members reads only: hash fields and sorted-set members present
   const before = snapshot();
   const keys = ['h0', 'h1', 'z0', 'z1', 'l', 's', 'absent'];
   const fields = ['field:1', 'field:3', 'field:4999', 'only', 'nothing', ''];
-  const words = [...keys, ...fields];
-  const offsets: number[] = [];
-  let len = 0;
-  for (const word of words) {
-    offsets.push(len);
-    len += word.length;
-  }
-  const buf = Buffer.concat([Buffer.from(words.join(''), 'latin1'), Buffer.from('\x00\xff garbage')]);
+  const { buf, offsets } = wordsThenGarbage([...keys, ...fields], '\x00\xff garbage');
   const ranges = new Int32Array(2 * 40);
   const members = new Int32Array(4 * 40);
   // A second or last argument: none, garbage, or one of the fields.

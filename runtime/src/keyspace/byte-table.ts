@@ -104,6 +104,17 @@ function wordsOf(b: Buffer): Int32Array {
  */
 export const BUFFER_OVERHEAD = 512;
 
+/**
+ * The entry at the home of hash `h` in an open-addressing index of
+ * (entry + 1, hash) pairs (ByteTable's records, ZSetValue's ids), when its
+ * hash matches, else -1 (also without an index): MemberIndex.touchIndex.
+ */
+export function touchHome(index: Int32Array | undefined, mask: number, h: number): number {
+  if (index === undefined) return -1;
+  const i = h & mask;
+  return index[2 * i] > 0 && index[2 * i + 1] === h ? index[2 * i] - 1 : -1;
+}
+
 /** An aggregate's index of members, as Keyspace.prefetch reads it ahead of a pipeline's lookups (hashes and sorted sets). */
 export interface MemberIndex {
   /** Reads the index pair at the home of a member whose `hashOf` is `h`; the record or id there when the hash matches, else -1. */
@@ -175,10 +186,7 @@ export class ByteTable implements MemberIndex {
    * still be another with the same hash), else -1; -1 for a scanned table.
    */
   touchIndex(h: number): number {
-    const index = this.index;
-    if (index === undefined) return -1;
-    const i = h & this.mask;
-    return index[2 * i] > 0 && index[2 * i + 1] === h ? index[2 * i] - 1 : -1;
+    return touchHome(this.index, this.mask, h);
   }
 
   /** Prefetch, second step: reads the header of record `r` (from touchIndex). */

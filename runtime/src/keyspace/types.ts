@@ -1,4 +1,4 @@
-import { BUFFER_OVERHEAD, ByteTable, hashOf, hashOfLatin1 } from './byte-table';
+import { BUFFER_OVERHEAD, ByteTable, hashOf, hashOfLatin1, touchHome } from './byte-table';
 import { copyBytes as byteCopy } from '../byte-copy';
 import { ValueEncodingError, WrongTypeError } from '../vocabulary';
 /**
@@ -761,10 +761,7 @@ export class ZSetValue {
 
   /** Prefetch, first step (Keyspace.prefetch; see ByteTable.touchIndex): the id at the home of a member whose hashOf is `h`, or -1. */
   touchIndex(h: number): number {
-    const index = this.index;
-    if (index === undefined) return -1;
-    const i = h & this.mask;
-    return index[2 * i] > 0 && index[2 * i + 1] === h ? index[2 * i] - 1 : -1;
+    return touchHome(this.index, this.mask, h);
   }
 
   /** Prefetch, second step: reads member `id`'s string and score. */
