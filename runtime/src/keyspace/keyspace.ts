@@ -711,7 +711,9 @@ export class Keyspace {
       if (at < 0 || members[at] < 0) continue;
       if (s !== lastSlot) {
         const v = this.objects.get(s)?.v;
-        index = v === undefined ? undefined : v.type === T_HASH ? (v as HashValue).table : v.type === T_ZSET ? (v as ZSetValue) : undefined;
+        // A hash's index is its table; a sorted set is its own.
+        if (v === undefined || v.type !== type) index = undefined;
+        else index = type === T_HASH ? (v as HashValue).table : (v as ZSetValue);
         lastSlot = s;
       }
       if (index === undefined) continue;
